@@ -1,0 +1,70 @@
+# Backprop Lab. Two commands do all the set-up on a fresh machine:
+#   make lab    create the environment if missing, open JupyterLab on chapter 1
+#   make test   create the environment if missing, run every check
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# nbgrader runs `alembic`, and every tool below must come from the environment.
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+STAMP := $(VENV)/.installed
+FIRST_CHAPTER := $(firstword $(sort $(wildcard chapters/01_*/01_*.ipynb)))
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PYTEST_WORKERS ?= 2
+SUBMISSIONS ?=
+FORCE ?=
+
+.PHONY: help env lab test lint nbval test-pipeline release check-release execute grade formgrade clean
+
+help:
+	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
+	@echo "make test                     run every check (creates the environment)"
+	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
+	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
+	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
+	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+env: $(STAMP)
+
+lab: env
+	jupyter lab --ServerApp.root_dir=chapters $(ROOT_FLAG) $(FIRST_CHAPTER)
+
+lint: env
+	ruff check .
+
+# Every solution notebook, executed cell by cell and compared with its stored outputs.
+nbval: env
+	python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --nbval \
+		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+
+test-pipeline: env
+	python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests
+
+test: env lint nbval test-pipeline
+
+release: env
+	python -m autograder.pipeline.release $(if $(FORCE),--force,) $(CHAPTER)
+
+check-release: env
+	python -m autograder.pipeline.release --check
+
+execute: env
+	python -m autograder.pipeline.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
+
+grade: env
+	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
+	python -m autograder.pipeline.grade "$(SUBMISSIONS)" --out grading
+
+formgrade: env
+	@test -f grading/gradebook.db || { echo "Nothing graded yet: run make grade SUBMISSIONS=... first."; exit 2; }
+	cd grading && jupyter lab $(ROOT_FLAG)
+
+clean:
+	rm -rf grading .pytest_cache

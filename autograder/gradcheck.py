@@ -1,0 +1,119 @@
+"""Numerical gradient checks: central differences in float64, asserted, not printed.
+
+The analytic gradient your backward pass returns is compared with
+
+    df/dx[i] ~= (f(x + h e_i) - f(x - h e_i)) / (2 h)
+
+entry by entry, using the relative error
+
+    max_i |a_i - n_i| / max(1e-8, |a_i| + |n_i|)
+
+(CS231n's ``rel_error``), which is about 1e-10 for a right gradient and of
+order 1 for a wrong one. Small arrays are checked at every entry; large ones at
+a fixed, seeded sample of ``GRAD_CHECK_MAX_ENTRIES`` entries.
+
+    >>> W = rng.normal(size=(3, 2))
+    >>> loss, grad_W = my_loss_and_grad(W)
+    >>> grad_check(lambda: my_loss_and_grad(W)[0], {"W": W}, {"W": grad_W})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from .checks import check_shape
+from .tolerances import GRAD_CHECK_H, GRAD_CHECK_MAX_ENTRIES, GRAD_CHECK_THRESHOLD
+
+__all__ = ["relative_error", "numerical_gradient", "grad_check", "checked_indices"]
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |a - b| / max(1e-8, |a| + |b|)``, element-wise, then the maximum."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)), initial=0.0))
+
+
+def checked_indices(shape: tuple[int, ...], max_entries: int = GRAD_CHECK_MAX_ENTRIES,
+                    seed: int = 0) -> list[tuple[int, ...]]:
+    """Every index of a small array, or a fixed seeded sample of a large one."""
+    size = int(np.prod(shape))
+    if size <= max_entries:
+        flat = np.arange(size)
+    else:
+        flat = np.sort(np.random.default_rng(seed).choice(size, size=max_entries, replace=False))
+    return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in flat]
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = GRAD_CHECK_H,
+                       indices: list[tuple[int, ...]] | None = None) -> np.ndarray:
+    """Central-difference gradient of the scalar ``f()`` with respect to ``x``.
+
+    ``f`` takes no argument: it reads ``x``, which is nudged in place one entry at a
+    time and always restored (even if ``f`` raises). Entries not in ``indices``
+    are left at NaN.
+
+    x: any shape, float64.  Returns an array of ``x``'s shape.
+    """
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64):
+        raise TypeError(
+            f"numerical_gradient needs a float64 NumPy array, got {type(x).__name__}"
+            f"{' of dtype ' + str(x.dtype) if isinstance(x, np.ndarray) else ''}: "
+            "float32 differences are too coarse for h = 1e-5."
+        )
+    grad = np.full(x.shape, np.nan)
+    for index in indices if indices is not None else checked_indices(x.shape, x.size):
+        original = x[index]
+        try:
+            x[index] = original + h
+            f_plus = float(f())
+            x[index] = original - h
+            f_minus = float(f())
+        finally:
+            x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def grad_check(
+    f: Callable[[], float],
+    inputs: Mapping[str, np.ndarray],
+    analytic: Mapping[str, np.ndarray],
+    threshold: float = GRAD_CHECK_THRESHOLD,
+    h: float = GRAD_CHECK_H,
+    max_entries: int = GRAD_CHECK_MAX_ENTRIES,
+) -> None:
+    """Assert that each ``analytic[name]`` is the gradient of ``f()`` with respect to ``inputs[name]``.
+
+    f: a zero-argument function returning a scalar, computed from the arrays in
+       ``inputs`` (they are nudged in place and restored).
+    inputs: name -> float64 array.  analytic: name -> array of the same shape.
+    Returns None, so that it can end a notebook test cell.
+    """
+    for name, x in inputs.items():
+        if name not in analytic or analytic[name] is None:
+            raise AssertionError(
+                f"Gradient check: no analytic gradient for '{name}'. Return a gradient for "
+                "every input and parameter, keyed by the same name."
+            )
+        grad = np.asarray(analytic[name]) if np.isscalar(analytic[name]) else analytic[name]
+        check_shape(grad, x.shape, f"gradient of '{name}'")
+        indices = checked_indices(x.shape, max_entries)
+        numeric = numerical_gradient(f, x, h=h, indices=indices)
+        rows = np.array(indices).T if x.ndim else ()
+        a = np.asarray(grad, dtype=np.float64)[tuple(rows)] if x.ndim else grad
+        n = numeric[tuple(rows)] if x.ndim else numeric
+        per_entry = np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))
+        error = float(np.max(per_entry, initial=0.0))
+        if not error <= threshold:  # also catches NaN
+            worst = indices[int(np.nanargmax(per_entry))] if x.ndim else ()
+            raise AssertionError(
+                f"Gradient check failed for '{name}': at index {worst} the analytic gradient is "
+                f"{float(np.asarray(grad)[worst]):.8g} but the numerical one (central "
+                f"differences, h={h:g}) is {float(numeric[worst]):.8g}; relative error "
+                f"{error:.3g} > threshold {threshold:g} ({len(indices)} of {x.size} entries "
+                f"checked). Look at the backward formula for '{name}': a missing transpose, a "
+                "sum over the wrong axis or a forgotten 1/N are the usual causes."
+            )
