@@ -1,0 +1,104 @@
+"""Reading a chapter's structure from its notebooks: exercises, test cells, points.
+
+Shared by the pipeline tests; the conventions are those of docs/AUTHORING.md.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.pipeline.release import CHAPTERS, SOLUTIONS, chapter_ids
+
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def chapter_params() -> list:
+    """One pytest param per chapter, each in its own xdist group (one worker per chapter)."""
+    return [pytest.param(c, marks=pytest.mark.xdist_group(c), id=c) for c in chapter_ids()]
+
+
+def source_path(chapter: str) -> Path:
+    return SOLUTIONS / chapter / f"{chapter}.ipynb"
+
+
+def student_path(chapter: str) -> Path:
+    return CHAPTERS / chapter / f"{chapter}.ipynb"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+@dataclass
+class Chapter:
+    exercises: list[str]  # solution (autograded answer) cell ids, in order
+    tests: dict[str, float]  # test cell id -> points
+    answers: list[str]  # written-answer cell ids
+
+    def tests_of(self, exercise: str) -> list[str]:
+        return [t for t in self.tests if t.split("__")[0] == exercise]
+
+    @property
+    def max_code_score(self) -> float:
+        return float(sum(self.tests.values()))
+
+
+def structure(nb) -> Chapter:
+    exercises, tests, answers = [], {}, []
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        if meta.get("solution") and meta.get("grade"):
+            answers.append(meta["grade_id"])
+        elif meta.get("solution") and cell.cell_type == "code":
+            exercises.append(meta["grade_id"])
+        elif meta.get("grade"):
+            tests[meta["grade_id"]] = float(meta.get("points", 0))
+    return Chapter(exercises, tests, answers)
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level functions and classes a cell defines."""
+    tree = ast.parse(source)
+    return {node.name for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)}
+
+
+def used_names(source: str) -> set[str]:
+    """Names a cell reads (strings and comments do not count); IPython magics are skipped."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+    return {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+
+
+def independent_exercise(nb) -> str:
+    """An exercise whose names no other cell uses, except its own tests (breaking it costs
+    exactly its own points). The last such exercise is chosen."""
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells if nbgrader_meta(c)}
+    chapter = structure(nb)
+    candidates = []
+    for exercise in chapter.exercises:
+        names = defined_names(cells[exercise].source)
+        own = {exercise, *chapter.tests_of(exercise)}
+        used_elsewhere = any(
+            names & used_names(cell.source)
+            for cell in nb.cells
+            if cell.cell_type == "code" and nbgrader_meta(cell).get("grade_id") not in own
+        )
+        if names and not used_elsewhere and chapter.tests_of(exercise):
+            candidates.append(exercise)
+    if not candidates:
+        raise AssertionError("no exercise is independent of the others; see docs/AUTHORING.md")
+    return candidates[-1]

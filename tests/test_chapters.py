@@ -1,0 +1,170 @@
+"""Every chapter, through the real pipeline: conventions, release, leaks, nbgrader validate and autograde.
+
+- chapters/ is exactly what solutions/ generates (byte for byte);
+- student versions hold no solution code, no hidden test and no written answer;
+- nbgrader's validator: each solution passes all its tests, each student version fails them;
+- real nbgrader autograde: the solution scores full marks, the untouched student
+  version zero, and a notebook with one exercise broken loses exactly that
+  exercise's points.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+import nbformat
+import pytest
+
+from autograder.pipeline import grade as grading
+from autograder.pipeline.release import SOLUTIONS, chapter_ids, stale_files
+from tests.chapters import (
+    HIDDEN_REGION,
+    SOLUTION_REGION,
+    chapter_params,
+    independent_exercise,
+    nbgrader_meta,
+    read,
+    source_path,
+    structure,
+    student_path,
+)
+
+
+def test_there_are_six_chapters_in_order():
+    assert [c[:2] for c in chapter_ids()] == ["01", "02", "03", "04", "05", "06"], chapter_ids()
+
+
+def test_chapters_folder_is_exactly_what_solutions_generate():
+    problems = stale_files()
+    assert not problems, "\n".join(problems) + "\nRun `make release` and commit chapters/."
+
+
+@pytest.mark.parametrize("chapter", chapter_params())
+def test_notebook_follows_the_course_conventions(chapter):
+    nb = read(source_path(chapter))
+    info = structure(nb)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), (
+        "a chapter opens with a Markdown title and its promise"
+    )
+    setup = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "setup"]
+    assert setup and nbgrader_meta(setup[0]).get("locked"), "a locked `setup` imports cell"
+    assert info.exercises, "no exercises"
+    assert len(info.answers) >= 2, "two or three written questions (answer cells) per chapter"
+    for exercise in info.exercises:
+        assert info.tests_of(exercise), f"exercise {exercise!r} has no test cell"
+    for test_id, points in info.tests.items():
+        assert test_id.split("__")[0] in info.exercises, (
+            f"test cell {test_id!r} is not named <exercise>__<what> after an exercise"
+        )
+        assert points > 0, f"test cell {test_id!r} is worth no points"
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells if nbgrader_meta(c)}
+    for test_id in info.tests:
+        body = ast.parse(cells[test_id].source).body
+        last = body[-1] if body else None
+        assert isinstance(last, ast.With), (
+            f"{test_id}: a test cell ends in one `with exercise(...):` block (a trailing value "
+            "would be read by nbgrader as partial credit)"
+        )
+        call = last.items[0].context_expr
+        assert (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "exercise"
+                and call.args and call.args[0].value == test_id.split("__")[0]), (
+            f"{test_id}: the block must be `with exercise({test_id.split('__')[0]!r}):`"
+        )
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source:
+            assert nbgrader_meta(cell).get("solution"), "solution region outside a solution cell"
+    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
+    listed = ast.literal_eval(last_code.source.split("show_progress(", 1)[1].rsplit(")", 1)[0])
+    assert list(listed) == info.exercises, (
+        "the last code cell is show_progress([...]) listing every exercise, in order"
+    )
+
+
+@pytest.mark.parametrize("chapter", chapter_params())
+def test_student_version_holds_no_solution_and_no_hidden_test(chapter):
+    source = read(source_path(chapter))
+    student = read(student_path(chapter))
+    student_text = "\n".join(cell.source for cell in student.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in student_text, f"{marker} left in the student version"
+    outside = "\n".join(
+        HIDDEN_REGION.sub("", SOLUTION_REGION.sub("", cell.source)) for cell in source.cells
+        if not (nbgrader_meta(cell).get("solution") and cell.cell_type == "markdown")
+    )
+    secret_lines = set()
+    for cell in source.cells:
+        regions = SOLUTION_REGION.findall(cell.source) + HIDDEN_REGION.findall(cell.source)
+        if nbgrader_meta(cell).get("solution") and cell.cell_type == "markdown":
+            regions.append(cell.source)
+        for region in regions:
+            for line in region.splitlines():
+                line = line.strip()
+                # Short or generic lines (`return out`) may appear elsewhere legitimately.
+                if len(line) > 15 and not line.startswith("#") and line not in outside:
+                    secret_lines.add(line)
+    assert secret_lines, "found no solution code to look for"
+    leaked = sorted(line for line in secret_lines if line in student_text)
+    assert not leaked, f"solution or hidden-test lines in the student version: {leaked[:5]}"
+    for cell in student.cells:
+        assert not cell.get("outputs"), "student versions carry no outputs"
+
+
+def _validate(path, invert: bool) -> dict:
+    from nbgrader.validator import Validator
+
+    validator = Validator()
+    validator.invert = invert
+    return validator.validate(str(path))
+
+
+@pytest.mark.parametrize("chapter", chapter_params())
+def test_nbgrader_validate_solution_passes_and_student_version_fails(chapter):
+    result = _validate(source_path(chapter), invert=False)
+    assert result == {}, f"the solution does not pass its own tests: {result}"
+    inverted = _validate(student_path(chapter), invert=True)
+    assert "passed" not in inverted, (
+        f"test cells pass on the untouched student version: {inverted.get('passed')}"
+    )
+    assert "changed" not in inverted and "type_changed" not in inverted, inverted
+
+
+def broken_copy(chapter: str, exercise: str) -> nbformat.NotebookNode:
+    """The solution with one exercise's cell replaced by its student stub."""
+    solution = read(source_path(chapter))
+    stub = next(c for c in read(student_path(chapter)).cells
+                if nbgrader_meta(c).get("grade_id") == exercise)
+    broken = copy.deepcopy(solution)
+    for cell in broken.cells:
+        if nbgrader_meta(cell).get("grade_id") == exercise:
+            cell.source = stub.source
+    return broken
+
+
+@pytest.mark.parametrize("chapter", chapter_params())
+def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, tmp_path):
+    info = structure(read(source_path(chapter)))
+    exercise = independent_exercise(read(source_path(chapter)))
+    submissions = tmp_path / "submitted"
+    for student, nb in {
+        "solution": read(source_path(chapter)),
+        "untouched": read(student_path(chapter)),
+        "broken": broken_copy(chapter, exercise),
+    }.items():
+        (submissions / student / chapter).mkdir(parents=True)
+        nbformat.write(nb, str(submissions / student / chapter / f"{chapter}.ipynb"))
+    outcomes = {o.student: o for o in grading.grade(submissions, tmp_path / "course",
+                                                    solutions=SOLUTIONS, feedback=False)}
+    full = info.max_code_score
+    solution, untouched, broken = outcomes["solution"], outcomes["untouched"], outcomes["broken"]
+    assert solution.max_code_score == full
+    assert (solution.status, solution.code_score, solution.failed_cells) == ("graded", full, []), (
+        f"the solution must score full marks: {solution}"
+    )
+    assert untouched.code_score == 0, f"the untouched student version must score zero: {untouched}"
+    lost = sum(info.tests[t] for t in info.tests_of(exercise))
+    assert sorted(broken.failed_cells) == sorted(info.tests_of(exercise)), (
+        f"breaking {exercise!r} should fail exactly its tests {info.tests_of(exercise)}, "
+        f"failed {broken.failed_cells}"
+    )
+    assert broken.code_score == full - lost, broken
