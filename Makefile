@@ -9,7 +9,8 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 STAMP := $(VENV)/.installed
-FIRST_CHAPTER := $(firstword $(sort $(wildcard chapters/01_*/01_*.ipynb)))
+FIRST_CHAPTER := $(patsubst chapters/%,%,$(firstword $(sort $(wildcard chapters/01_*/01_*.ipynb))))
+LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
@@ -34,7 +35,7 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 lab: env
-	jupyter lab --ServerApp.root_dir=chapters $(ROOT_FLAG) $(FIRST_CHAPTER)
+	jupyter lab --ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: env
 	ruff check .
@@ -45,7 +46,7 @@ nbval: env
 		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
 test-pipeline: env
-	python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests
+	python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 test: env lint nbval test-pipeline
 

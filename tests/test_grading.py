@@ -16,6 +16,8 @@ import pytest
 from autograder.pipeline import grade as grading
 from autograder.pipeline.notebooks import py_to_notebook
 
+pytestmark = pytest.mark.xdist_group("grading")  # one worker builds the graded course once
+
 FIXTURE = Path(__file__).parent / "fixtures" / "00_demo.py"
 CHAPTER = "00_demo"
 

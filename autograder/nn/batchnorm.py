@@ -32,7 +32,8 @@ def batchnorm_forward(
     """out = gamma * (x - mean) / sqrt(var + eps) + beta, feature by feature.
 
     x: (N, D), gamma: (D,), beta: (D,), running: (running_mean (D,), running_var (D,)).
-    Returns (out (N, D), cache, new_running = (mean (D,), var (D,)), new arrays).
+    Returns (out (N, D), cache, new_running = (mean (D,), var (D,)), new arrays), where
+    cache = (x_hat (N, D), gamma (D,), inv_std (D,) = 1 / sqrt(var + eps), train).
     """
     running_mean, running_var = running
     if train:

@@ -8,6 +8,7 @@ Every layer is two functions written side by side (CS231n's ``layers.py`` layout
 Shapes: ``N`` batch, ``D`` input features, ``M`` output features, ``C`` classes.
 Weights are stored (in, out), ``W: (D, M)``, so a layer is ``x @ W + b``;
 ``torch.nn.Linear.weight`` is (out, in) (see ``autograder.torch_ref.linear_from_numpy``).
+Each forward documents its cache, so that a backward can be tested on its own.
 No function writes into an array it was given.
 """
 
@@ -36,10 +37,10 @@ __all__ = [
 def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, Any]:
     """Affine layer ``x @ W + b``.
 
-    x: (N, D), W: (D, M), b: (M,).  Returns (out (N, M), cache = (x, W)).
+    x: (N, D), W: (D, M), b: (M,).  Returns (out (N, M), cache = (x, W, b)).
     """
     out = x @ W + b
-    return out, (x, W)
+    return out, (x, W, b)
 
 
 def linear_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,7 +49,7 @@ def linear_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarra
     dout: (N, M), the upstream gradient dL/dout.  cache: from ``linear_forward``.
     Returns (dx (N, D), dW (D, M), db (M,)): dx = dout W^T, dW = x^T dout, db = sum over N.
     """
-    x, W = cache
+    x, W, _ = cache
     return dout @ W.T, x.T @ dout, dout.sum(axis=0)
 
 
