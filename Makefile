@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env lab test lint nbval test-pipeline release check-release execute grade formgrade clean
+.PHONY: help env lab test lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
@@ -25,6 +25,7 @@ help:
 	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
 	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
+	@echo "make benchmark                time every solution notebook and its slowest test cell"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -59,11 +60,17 @@ check-release: env
 execute: env
 	python -m autograder.pipeline.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
 
+benchmark: env
+	python scripts/benchmark.py
+
 grade: env
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
 	python -m autograder.pipeline.grade "$(SUBMISSIONS)" --out grading
 
-formgrade: env
+formbenchmark: env
+	python scripts/benchmark.py
+
+grade: env
 	@test -f grading/gradebook.db || { echo "Nothing graded yet: run make grade SUBMISSIONS=... first."; exit 2; }
 	cd grading && jupyter lab $(ROOT_FLAG)
 
