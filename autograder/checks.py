@@ -31,22 +31,24 @@ __all__ = [
 ]
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
     if value is None:
         return "None (did the function forget to `return`?)"
-    return f"a {type(value).__name__} ({value!r})"[:200]
+    return f"{_a(type(value).__name__)} ({value!r})"[:200]
 
 
 def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "result") -> None:
     """Assert ``isinstance(value, expected_type)``."""
     if not isinstance(value, expected_type):
-        if isinstance(expected_type, tuple):
-            wanted = " or ".join(t.__name__ for t in expected_type)
-        else:
-            wanted = expected_type.__name__
-        raise AssertionError(f"{name}: expected a {wanted}, got {_describe(value)}.")
+        types = expected_type if isinstance(expected_type, tuple) else (expected_type,)
+        wanted = " or ".join("NumPy array" if t is np.ndarray else t.__name__ for t in types)
+        raise AssertionError(f"{name}: expected {_a(wanted)}, got {_describe(value)}.")
 
 
 def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result") -> None:

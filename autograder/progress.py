@@ -14,7 +14,10 @@ it never ends in a value, which nbgrader would read as partial credit.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import linecache
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,23 +34,44 @@ class ExerciseResult:
     seconds: float
 
 
-_results: dict[str, ExerciseResult] = {}
+# exercise name -> test cell -> its latest result. An exercise passes when every one of
+# its test cells passed on its latest run.
+_results: dict[str, dict[str, ExerciseResult]] = {}
 
 
 def results() -> dict[str, ExerciseResult]:
-    """A copy of what has been recorded in this kernel, by exercise name."""
-    return dict(_results)
+    """What has been recorded in this kernel, by exercise name: the first failing test
+    cell of each exercise, or its last passing one."""
+    combined = {}
+    for name, cells in _results.items():
+        failed = [r for r in cells.values() if not r.passed]
+        combined[name] = failed[0] if failed else list(cells.values())[-1]
+    return combined
+
+
+def _calling_cell() -> str:
+    """Identify the test cell running ``with exercise(...)`` by its source text: IPython
+    names every run of a cell differently, but the (locked) source stays the same."""
+    frame = sys._getframe(3)  # _calling_cell <- exercise <- contextmanager.__enter__ <- cell
+    filename = frame.f_code.co_filename
+    source = "".join(linecache.getlines(filename))
+    return hashlib.sha1(source.encode()).hexdigest() if source else f"{filename}:{frame.f_lineno}"
+
+
+def _record(name: str, cell: str, result: ExerciseResult) -> None:
+    _results.setdefault(name, {})[cell] = result
 
 
 @contextmanager
 def exercise(name: str) -> Iterator[None]:
     """Run one exercise's checks, record pass/fail, re-raise failures."""
     start = time.perf_counter()
+    cell = _calling_cell()
     try:
         yield
     except NotImplementedError as error:
-        _results[name] = ExerciseResult(name, False, "not implemented yet",
-                                        time.perf_counter() - start)
+        _record(name, cell, ExerciseResult(name, False, "not implemented yet",
+                                           time.perf_counter() - start))
         if str(error):
             raise
         raise NotImplementedError(
@@ -57,18 +81,19 @@ def exercise(name: str) -> Iterator[None]:
         ) from None
     except BaseException as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        _results[name] = ExerciseResult(name, False, f"{type(error).__name__}: {first_line}",
-                                        time.perf_counter() - start)
+        _record(name, cell, ExerciseResult(name, False, f"{type(error).__name__}: {first_line}",
+                                           time.perf_counter() - start))
         raise
     else:
-        _results[name] = ExerciseResult(name, True, "", time.perf_counter() - start)
+        _record(name, cell, ExerciseResult(name, True, "", time.perf_counter() - start))
 
 
 def progress_table(names: Sequence[str]) -> list[tuple[str, str, str]]:
     """``(name, status, detail)`` rows: status is 'passed', 'failed' or 'not run'."""
     rows = []
+    recorded = results()
     for name in names:
-        result = _results.get(name)
+        result = recorded.get(name)
         if result is None:
             rows.append((name, "not run", "run its test cell"))
         elif result.passed:

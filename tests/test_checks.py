@@ -45,13 +45,13 @@ def test_wrong_shape_is_caught_before_values_with_a_hint():
 
 
 def test_wrong_type_is_caught_first():
-    with pytest.raises(AssertionError, match=r"expected a ndarray, got a list"):
+    with pytest.raises(AssertionError, match=r"expected a NumPy array, got a list"):
         check_close([0.0, 1.0], np.array([0.0, 1.0]), name="out")
     with pytest.raises(AssertionError, match=r"forget to `return`"):
         check_close(None, np.array([0.0]), name="out")
     with pytest.raises(AssertionError, match=r"single number"):
         check_close(np.array([1.0, 2.0]), 1.0, name="loss")
-    with pytest.raises(AssertionError, match=r"expected a int"):
+    with pytest.raises(AssertionError, match=r"expected an int"):
         check_type(1.5, int, name="count")
 
 
@@ -65,7 +65,7 @@ def test_non_finite_values_are_named():
 def test_check_equal():
     check_equal(4097, 4097, name="count")
     check_equal(np.int64(3), 3, name="pieces")
-    with pytest.raises(AssertionError, match=r"expected 4097, got a int \(4096\)"):
+    with pytest.raises(AssertionError, match=r"expected 4097, got an int \(4096\)"):
         check_equal(4096, 4097, name="count")
     with pytest.raises(AssertionError, match=r"index \(2,\)"):
         check_equal(np.array([1, 2, 4]), np.array([1, 2, 3]), name="labels")

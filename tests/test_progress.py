@@ -1,5 +1,7 @@
 """exercise() records and re-raises; show_progress() reports."""
 
+import linecache
+
 import pytest
 
 from autograder import progress
@@ -46,3 +48,27 @@ def test_show_progress_prints_without_ipython(capsys, monkeypatch):
         pass
     show_progress(["a", "b"])
     assert "1/2 exercises pass" in capsys.readouterr().out
+
+
+def run_cell(source: str, filename: str, namespace: dict) -> None:
+    """Run ``source`` as IPython runs a cell: under a fresh filename, its lines in linecache."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        exec(compile(source, filename, "exec"), namespace)
+    except AssertionError:
+        pass
+
+
+def test_an_exercise_passes_only_when_all_its_test_cells_pass():
+    def broken():
+        raise AssertionError("overflow at 1e4")
+
+    namespace = {"exercise": exercise, "student_check": broken}
+    tests_cell = "with exercise('sigmoid'):\n    student_check()\n"
+    torch_cell = "with exercise('sigmoid'):\n    pass\n"
+    run_cell(tests_cell, "<cell-1>", namespace)
+    run_cell(torch_cell, "<cell-2>", namespace)
+    assert progress_table(["sigmoid"]) == [("sigmoid", "failed", "AssertionError: overflow at 1e4")]
+    namespace["student_check"] = lambda: None  # the student fixes sigmoid and re-runs the cell
+    run_cell(tests_cell, "<cell-3>", namespace)
+    assert progress_table(["sigmoid"]) == [("sigmoid", "passed", "")]
