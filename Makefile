@@ -41,13 +41,16 @@ lab: env
 lint: env
 	ruff check .
 
+# Tests run two at a time on two cores: one BLAS/OpenMP thread each, or they fight.
+TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 # Every solution notebook, executed cell by cell and compared with its stored outputs.
 nbval: env
-	python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --nbval \
+	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --nbval \
 		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
 test-pipeline: env
-	python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 test: env lint nbval test-pipeline
 
@@ -67,10 +70,7 @@ grade: env
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
 	python -m autograder.pipeline.grade "$(SUBMISSIONS)" --out grading
 
-formbenchmark: env
-	python scripts/benchmark.py
-
-grade: env
+formgrade: env
 	@test -f grading/gradebook.db || { echo "Nothing graded yet: run make grade SUBMISSIONS=... first."; exit 2; }
 	cd grading && jupyter lab $(ROOT_FLAG)
 

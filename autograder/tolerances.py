@@ -18,6 +18,10 @@ TORCH_ATOL = 1e-10
 # order H**2 (~1e-10) relative to the gradient; a wrong gradient is off by O(1).
 GRAD_CHECK_H = 1e-5
 GRAD_CHECK_THRESHOLD = 1e-6
+# ...but an entry whose gradient is itself tiny (1e-6) has a relative error of ~1e-5
+# from rounding alone (eps*|f|/h ~ 1e-11 absolute). An entry fails only if its
+# absolute error is also above this; a wrong gradient misses both by far.
+GRAD_CHECK_ATOL = 1e-8
 
 # A gradient check looks at every entry of an array this small, and at this many
 # sampled entries (fixed seed) of a larger one.

@@ -86,3 +86,27 @@ def test_relative_error_formula():
     assert relative_error(np.array([1.0]), np.array([1.0])) == 0.0
     assert relative_error(np.array([1.0, 0.0]), np.array([3.0, 0.0])) == pytest.approx(0.5)
     assert relative_error(np.zeros(2), np.full(2, 1e-12)) == pytest.approx(1e-4)
+
+
+def test_tiny_right_gradients_pass_tiny_wrong_ones_fail():
+    # f is about 100 but its gradient entries are about 1e-7: central differences know
+    # them only to ~1e-10, a relative error of ~1e-3 for a right answer...
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=6) * 1e-6
+
+    def f():
+        return float(100.0 + 0.5 * np.sum(x**2))
+
+    with pytest.raises(AssertionError):
+        grad_check(f, {"x": x}, {"x": x.copy()}, atol=0.0)  # the formula alone is too strict
+    grad_check(f, {"x": x}, {"x": x.copy()})  # the absolute floor lets the right answer pass
+    # ...while a wrong gradient of ordinary size is still caught.
+    y = rng.normal(size=4)
+    with pytest.raises(AssertionError, match="relative error"):
+        grad_check(lambda: float(0.5 * np.sum(y**2)), {"y": y}, {"y": 1.01 * y})
+
+
+def test_nan_gradient_fails():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(AssertionError, match="Gradient check failed"):
+        grad_check(lambda: float(np.sum(x**2)), {"x": x}, {"x": np.array([2.0, np.nan])})
