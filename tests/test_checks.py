@@ -108,3 +108,10 @@ def test_own_code_check_rejects_library_functions():
     namespace = {"__name__": "__main__"}
     exec("def relu(z):\n    return z", namespace)
     check_own_code(namespace["relu"])
+
+
+def test_an_rng_argument_may_advance():
+    def noisy(x, rng):
+        return x + rng.normal(size=x.shape)
+
+    check_no_mutation(noisy, np.zeros(3), np.random.default_rng(0))
