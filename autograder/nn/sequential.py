@@ -3,7 +3,8 @@
 The reference that chapter 6's test cells build their models from, so that a
 broken ``Dense`` in a notebook costs only its own points: ``Sequential``'s tests
 run the student's ``Sequential`` on these ``Dense`` layers, and
-``input_gradient``'s tests use a model made of both.
+``input_gradient``'s tests use a model made of both. ``torch_mirror(model)`` is
+the float64 PyTorch copy of any such model, for step-for-step comparisons.
 
 The protocol between a model and its layers (what ``Sequential`` may use):
 
@@ -24,7 +25,7 @@ Weights are (in, out); ``torch.nn.Linear.weight`` is (out, in).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -45,7 +46,10 @@ from .layers import (
 from .losses import mse_loss, mse_loss_grad, softmax
 from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop
 
-__all__ = ["Dense", "Sequential", "History", "ACTIVATIONS", "OPTIMIZERS"]
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = ["Dense", "Sequential", "History", "torch_mirror", "ACTIVATIONS", "OPTIMIZERS"]
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
 
@@ -237,20 +241,22 @@ class Sequential:
         for epoch in range(epochs):
             totals, seen = np.zeros(len(self.metrics) + 1), 0
             n_batches = -(-len(x) // batch_size)
-            bar = tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", disable=not verbose)
+            bar = tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}") if verbose else None
             for x_batch, y_batch in iterate_minibatches(x, y, batch_size, self.rng):
                 totals += np.atleast_1d(self.train_on_batch(x_batch, y_batch)) * len(x_batch)
                 seen += len(x_batch)
-                bar.update(1)
-                bar.set_postfix(dict(zip(names, np.round(totals / seen, 4))), refresh=False)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(dict(zip(names, np.round(totals / seen, 4))), refresh=False)
             values = list(totals / seen)
             if validation_data is not None:
                 values += list(np.atleast_1d(self.evaluate(*validation_data)))
             for name, value in zip(names, values):
                 history.history[name].append(float(value))
             history.epoch.append(epoch)
-            bar.set_postfix(dict(zip(names, np.round(values, 4))))
-            bar.close()
+            if bar is not None:
+                bar.set_postfix(dict(zip(names, np.round(values, 4))))
+                bar.close()
             monitored = history.history["val_loss" if validation_data is not None else "loss"][-1]
             stops = [cb.step(monitored, self.trainable_params()) for cb in callbacks or []]
             if any(stops):
@@ -259,3 +265,26 @@ class Sequential:
                     value[...] = stopper.best_params[name]
                 break
         return history
+
+
+def torch_mirror(model: Sequential) -> torch.nn.Sequential:
+    """A float64 ``torch.nn.Sequential`` on the reference device with ``model``'s current weights.
+
+    Reads only the protocol (``layer.params``, ``layer.activation``), so it mirrors any
+    conforming model. It computes the LOGITS of the last layer: a final softmax is left
+    out, as ``torch.nn.functional.cross_entropy`` expects. Weights are copied through
+    ``linear_from_numpy`` (course W: (in, out) -> torch weight: (out, in)).
+    """
+    import torch
+
+    from ..torch_ref import linear_from_numpy
+
+    modules = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh,
+               "softmax": lambda: torch.nn.Softmax(dim=1)}
+    stack = []
+    for index, layer in enumerate(model.layers):
+        stack.append(linear_from_numpy(layer.params["W"], layer.params["b"]))
+        last_softmax = index == len(model.layers) - 1 and layer.activation == "softmax"
+        if layer.activation != "linear" and not last_softmax:
+            stack.append(modules[layer.activation]())
+    return torch.nn.Sequential(*stack)
