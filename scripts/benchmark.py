@@ -18,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from autograder.pipeline.execute import RobustNotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS_S = {"01": 30, "02": 30, "03": 30, "04": 60, "05": 60, "06": 90}
@@ -37,7 +38,7 @@ def seconds(cell) -> float:
 def measure(path: Path) -> dict:
     nb = nbformat.read(str(path), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_CELL))
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
+    client = RobustNotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     client.execute()

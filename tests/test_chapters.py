@@ -111,9 +111,13 @@ def test_student_version_holds_no_solution_and_no_hidden_test(chapter):
 
 
 def _validate(path, invert: bool) -> dict:
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
     from nbgrader.validator import Validator
 
+    from autograder.pipeline.execute import RobustExecute
+
     validator = Validator()
+    validator.preprocessors = [CheckCellMetadata, ClearOutput, RobustExecute]
     validator.invert = invert
     return validator.validate(str(path))
 

@@ -18,8 +18,9 @@ CELL_TIMEOUT_S = 30
 def configure(c: Any, root: str | Path, source: str = "solutions", release: str = "chapters",
               cell_timeout: int = CELL_TIMEOUT_S) -> Any:
     """Fill the traitlets config ``c`` for a course rooted at ``root``."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
+        AssignLatePenalties,
         CheckCellMetadata,
         ClearHiddenTests,
         ClearMarkScheme,
@@ -27,12 +28,16 @@ def configure(c: Any, root: str | Path, source: str = "solutions", release: str 
         ClearSolutions,
         ComputeChecksums,
         GetGrades,
+        IgnorePattern,
         IncludeHeaderFooter,
         InstantiateTests,
+        LimitOutput,
         LockCells,
+        SaveAutoGrades,
         SaveCells,
     )
 
+    from .execute import RobustExecute
     from .preprocessors import HideHiddenTests, StripVolatileMetadata
 
     root = Path(root).resolve()
@@ -49,9 +54,16 @@ def configure(c: Any, root: str | Path, source: str = "solutions", release: str 
         CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
         ComputeChecksums, CheckCellMetadata, StripVolatileMetadata,
     ]
-    # Grading: restore deleted test cells, stop runaway cells.
+    # Grading: restore deleted test cells, stop runaway cells, and execute with the
+    # executor that does not stall after widget traffic (see execute.py).
+    c.Autograde.autograde_preprocessors = [
+        RobustExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
     c.OverwriteCells.add_missing_cells = True
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
+    c.RobustExecute.timeout = cell_timeout
+    c.RobustExecute.interrupt_on_timeout = True
     c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     return c

@@ -129,11 +129,11 @@ def notebook_to_py(nb: NotebookNode) -> str:
 
 def execute_in_place(path: str | Path, timeout: int = 600) -> None:
     """Run every cell (in the notebook's folder), then save outputs without volatile metadata."""
-    from nbclient import NotebookClient
+    from .execute import RobustNotebookClient
 
     path = Path(path)
     nb = read(path)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    RobustNotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     write(strip_volatile_metadata(nb), path)
 
