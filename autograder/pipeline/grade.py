@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,10 +139,14 @@ def set_zero(root: Path, outcome: Outcome) -> None:
     notebook), so that the student still appears in grades.csv.
     """
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
 
     from .config import COURSE_ID
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook, \
+            warnings.catch_warnings():
+        # nbgrader's own code warns when it creates a submission that has no notebook file.
+        warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(outcome.student)
         submission = gradebook.update_or_create_submission(outcome.chapter, outcome.student)
         for notebook in submission.notebooks:
@@ -255,6 +260,8 @@ def print_table(outcomes: list[Outcome], root: Path) -> None:
     print("\n" + header + "\n" + "-" * len(header))
     for o in outcomes:
         detail = o.reason or (f"failed: {', '.join(o.failed_cells)}" if o.failed_cells else "")
+        if o.ignored_files:
+            detail += f" (ignored: {', '.join(o.ignored_files)})"
         written = "to grade" if o.needs_manual_grade else f"{o.score - o.code_score:g}"
         tests = f"{o.code_score:g}/{o.max_code_score:g}"
         print(f"{o.student:16} {o.chapter:22} {tests:>9} {written:>8}  {o.status:8} {detail}")
