@@ -66,11 +66,11 @@ def graded(tmp_path_factory):
     outcomes = grading.grade(subs, root / "course", cell_timeout=5, notebook_timeout=120,
                              solutions=solutions)
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*") if p.is_file()}
-    return {o.student: o for o in outcomes}, root / "course", before, after
+    return {o.student: o for o in outcomes}, root / "course", before, after, solutions
 
 
 def test_scores_and_reasons(graded):
-    outcomes, _, _, _ = graded
+    outcomes, *_ = graded
     scores = {name: (o.code_score, o.max_code_score, o.status) for name, o in outcomes.items()}
     assert scores == {
         "broken_json": (0, 3, "invalid"),
@@ -88,12 +88,12 @@ def test_scores_and_reasons(graded):
 
 
 def test_submissions_are_never_modified(graded):
-    _, _, before, after = graded
+    _, _, before, after, _ = graded
     assert before == after
 
 
 def test_grades_csv_lists_every_student_including_the_broken_ones(graded):
-    _, course, _, _ = graded
+    _, course, *_ = graded
     with open(course / "grades.csv") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
     assert set(rows) == {"broken_json", "correct", "deleted_test", "loop", "tampered", "wrong"}
@@ -104,7 +104,7 @@ def test_grades_csv_lists_every_student_including_the_broken_ones(graded):
 
 
 def test_feedback_hides_hidden_tests_but_keeps_their_message(graded):
-    _, course, _, _ = graded
+    _, course, *_ = graded
     html = (course / "feedback" / "wrong" / CHAPTER / f"{CHAPTER}.html").read_text()
     assert "square of a negative number" in html, "the failure message is shown"
     assert "np.array([-3.0])" not in html and "HIDDEN TESTS" not in html, "hidden code is not"
@@ -114,3 +114,12 @@ def test_feedback_hides_hidden_tests_but_keeps_their_message(graded):
 def test_unusable_arguments_get_a_clear_error(tmp_path, capsys):
     assert grading.main([str(tmp_path / "nope")]) == 2
     assert "is not a folder" in capsys.readouterr().out
+
+
+def test_a_resubmission_after_a_zero_is_graded_afresh(graded, tmp_path):
+    _, course, _, _, solutions = graded
+    resubmitted = tmp_path / "again"
+    write(py_to_notebook(FIXTURE.read_text()), resubmitted, "loop")  # the loop, fixed
+    outcomes = grading.grade(resubmitted, course, cell_timeout=5, solutions=solutions,
+                             feedback=False)
+    assert (outcomes[0].code_score, outcomes[0].status) == (3, "graded")

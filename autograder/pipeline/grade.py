@@ -154,17 +154,47 @@ def set_zero(root: Path, outcome: Outcome) -> None:
                 grade.manual_score = 0
                 grade.needs_manual_grade = False
             for comment in notebook.comments:
-                comment.manual_comment = f"Scored zero by the grader: {outcome.reason}"
+                comment.manual_comment = ZERO_COMMENT + outcome.reason
         gradebook.db.commit()
 
 
-def read_scores(root: Path, outcome: Outcome) -> None:
-    from nbgrader.api import Gradebook
+ZERO_COMMENT = "Scored zero by the grader: "
+
+
+def clear_zero(root: Path, outcome: Outcome) -> None:
+    """Undo an earlier run's ``set_zero`` (a resubmission is graded afresh); an
+    instructor's own manual scores are kept."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     from .config import COURSE_ID
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook:
-        submission = gradebook.find_submission(outcome.chapter, outcome.student)
+        try:
+            submission = gradebook.find_submission(outcome.chapter, outcome.student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            if not any((c.manual_comment or "").startswith(ZERO_COMMENT) for c in notebook.comments):
+                continue
+            for grade in notebook.grades:
+                grade.manual_score = None
+            for comment in notebook.comments:
+                comment.manual_comment = None
+        gradebook.db.commit()
+
+
+def read_scores(root: Path, outcome: Outcome) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .config import COURSE_ID
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook:
+        try:
+            submission = gradebook.find_submission(outcome.chapter, outcome.student)
+        except MissingEntry:  # nothing recorded (the gradebook refused it): zero
+            outcome.max_score = outcome.max_code_score = float(
+                gradebook.find_assignment(outcome.chapter).max_code_score)
+            return
         outcome.score = float(submission.score)
         outcome.max_score = float(submission.max_score)
         outcome.code_score = float(submission.code_score)
@@ -220,6 +250,7 @@ def grade(submissions: Path, root: Path, cell_timeout: int = CELL_TIMEOUT_S,
         started = time.perf_counter()
         print(f"[{number}/{len(outcomes)}] {outcome.student}/{outcome.chapter} ...", end=" ",
               flush=True)
+        clear_zero(root, outcome)
         if stage(outcome, submissions, root):
             autograde(outcome, root, notebook_timeout)
         if outcome.status != "graded":
