@@ -47,7 +47,7 @@ TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 # Every solution notebook, executed cell by cell and compared with its stored outputs.
 nbval: env
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --nbval \
-		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+		--nbval-current-env --nbval-cell-timeout 300 --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
 test-pipeline: env
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
