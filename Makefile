@@ -8,7 +8,11 @@ BIN := $(abspath $(VENV))/bin
 # nbgrader runs `alembic`, and every tool below must come from the environment.
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
-STAMP := $(VENV)/.installed
+# One environment, filled by role: a learner's targets install the base package, the
+# instructor's add the [instructor] extra, tests add [dev]. Each stamp is redone when
+# pyproject.toml changes. TORCH_INDEX=URL adds a pip index for torch (see README: GPU).
+TORCH_INDEX ?=
+PIP_INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 FIRST_CHAPTER := $(patsubst chapters/%,%,$(firstword $(sort $(wildcard chapters/01_*/01_*.ipynb))))
 LAB_ARGS ?=
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -16,61 +20,79 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env lab test lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab test test-fast lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
 	@echo "make test                     run every check (creates the environment)"
+	@echo "make test-fast                unit and reference tests only (seconds)"
 	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
 	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
 	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
 
-$(STAMP): pyproject.toml
+$(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	@touch $@
 
-env: $(STAMP)
+$(VENV)/.installed-learner: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e .
+	@touch $@
+
+$(VENV)/.installed-instructor: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e ".[instructor]"
+	@touch $@ $(VENV)/.installed-learner
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e ".[dev]"
+	@touch $@ $(VENV)/.installed-instructor $(VENV)/.installed-learner
+
+env: $(VENV)/.installed-learner
+env-instructor: $(VENV)/.installed-instructor
+env-dev: $(VENV)/.installed-dev
 
 lab: env
 	jupyter lab --ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
 
-lint: env
+lint: env-dev
 	ruff check .
 
 # Tests run two at a time on two cores: one BLAS/OpenMP thread each, or they fight.
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # Every solution notebook, executed cell by cell and compared with its stored outputs.
-nbval: env
+nbval: env-dev
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --nbval \
 		--nbval-current-env --nbval-cell-timeout 300 --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
-test-pipeline: env
+test-pipeline: env-dev
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
 
-test: env lint nbval test-pipeline
+test: env-dev lint nbval test-pipeline
 
-release: env
-	python -m autograder.pipeline.release $(if $(FORCE),--force,) $(CHAPTER)
+# The edit loop: unit and reference tests only (no notebook is executed), in seconds.
+test-fast: env-dev
+	$(TEST_ENV) python -m pytest -p no:cacheprovider -q -m "not slow" tests
 
-check-release: env
-	python -m autograder.pipeline.release --check
+release: env-instructor
+	python -m autograder.instructor.release $(if $(FORCE),--force,) $(CHAPTER)
 
-execute: env
-	python -m autograder.pipeline.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
+check-release: env-instructor
+	python -m autograder.instructor.release --check
 
-benchmark: env
+execute: env-instructor
+	python -m autograder.instructor.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
+
+benchmark: env-instructor
 	python scripts/benchmark.py
 
-grade: env
+grade: env-instructor
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
-	python -m autograder.pipeline.grade "$(SUBMISSIONS)" --out grading
+	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading
 
-formgrade: env
+formgrade: env-instructor
 	@test -f grading/gradebook.db || { echo "Nothing graded yet: run make grade SUBMISSIONS=... first."; exit 2; }
 	cd grading && jupyter lab $(ROOT_FLAG)
 

@@ -1,4 +1,4 @@
-"""Backprop Lab's shared checking package: what notebooks, tests and graders share.
+"""Backprop Lab's package, in three rooms; this top level is the one notebooks import.
 
 Notebook test cells use:
 
@@ -9,7 +9,13 @@ Notebook test cells use:
 - ``torch_ref``: PyTorch as the float64 reference, device and layouts in one place;
 - ``progress``: which exercises pass, recorded per test cell;
 - ``tolerances``: every tolerance, named;
-- ``pipeline``: the instructor's tools (release, grade), used from the Makefile.
+
+The other two rooms:
+
+- ``autograder.reference``: the course library, reference versions of earlier
+  chapters' exercises that later chapters build on;
+- ``autograder.instructor``: the instructor's tools (release, grading, sandbox,
+  code policy), installed with the ``[instructor]`` extra. Nothing above it imports it.
 """
 
 from .checks import (

@@ -212,7 +212,7 @@ def no_numpy_warnings(name: str = "your function") -> Iterator[None]:
 def check_own_code(function: Callable[..., Any], name: str | None = None) -> None:
     """Assert that ``function`` was written in the notebook, not imported from the course library.
 
-    ``autograder.nn`` holds reference versions of earlier chapters' exercises for
+    ``autograder.reference`` holds reference versions of earlier chapters' exercises for
     later chapters to build on; an exercise must be the student's own code.
     """
     label = name or getattr(function, "__name__", "function")

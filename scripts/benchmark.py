@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.pipeline.execute import RobustNotebookClient
+from autograder.instructor.execute import RobustNotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS_S = {"01": 30, "02": 30, "03": 30, "04": 60, "05": 60, "06": 90}

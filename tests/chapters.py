@@ -13,7 +13,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.pipeline.release import CHAPTERS, SOLUTIONS, chapter_ids
+from autograder.instructor.course import Course
+
+COURSE = Course(Path(__file__).resolve().parents[1])
+SOLUTIONS, CHAPTERS = COURSE.solutions, COURSE.chapters
+
+
+def chapter_ids() -> list[str]:
+    return COURSE.chapter_ids()
 
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)

@@ -16,11 +16,14 @@ import copy
 import nbformat
 import pytest
 
-from autograder.pipeline import grade as grading
-from autograder.pipeline.release import SOLUTIONS, chapter_ids, stale_files
+from autograder.instructor import grade as grading
+from autograder.instructor.release import stale_files
 from tests.chapters import (
+    COURSE,
     HIDDEN_REGION,
     SOLUTION_REGION,
+    SOLUTIONS,
+    chapter_ids,
     chapter_params,
     independent_exercise,
     nbgrader_meta,
@@ -30,13 +33,15 @@ from tests.chapters import (
     student_path,
 )
 
+pytestmark = pytest.mark.slow  # executes whole notebooks with nbgrader
+
 
 def test_there_are_six_chapters_in_order():
     assert [c[:2] for c in chapter_ids()] == ["01", "02", "03", "04", "05", "06"], chapter_ids()
 
 
 def test_chapters_folder_is_exactly_what_solutions_generate():
-    problems = stale_files()
+    problems = stale_files(COURSE)
     assert not problems, "\n".join(problems) + "\nRun `make release` and commit chapters/."
 
 
@@ -114,7 +119,7 @@ def _validate(path, invert: bool) -> dict:
     from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
     from nbgrader.validator import Validator
 
-    from autograder.pipeline.execute import RobustExecute
+    from autograder.instructor.execute import RobustExecute
 
     validator = Validator()
     validator.preprocessors = [CheckCellMetadata, ClearOutput, RobustExecute]

@@ -1,10 +1,16 @@
-"""The one dependency list: pyproject.toml for pip, environment.yml for conda and Binder."""
+"""The one dependency list: pyproject.toml. environment.yml (conda, Binder) installs the project from it."""
 
+import ast
+import importlib.metadata
 import re
+import sys
 import tomllib
 from pathlib import Path
 
+import nbformat
+
 REPO = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
 def pip_section_of_environment_yml() -> list[str]:
@@ -22,35 +28,60 @@ def pip_section_of_environment_yml() -> list[str]:
     return entries
 
 
-def normalise(requirement: str) -> str:
-    name, rest = re.match(r"^([A-Za-z0-9_.\-]+)(.*)$", requirement.replace(" ", "")).groups()
-    return re.sub(r"[-_.]+", "-", name).lower() + rest
+def name_of(requirement: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.match(r"^([A-Za-z0-9_.\-]+)", requirement)[1]).lower()
 
 
-def test_environment_yml_installs_the_same_packages_as_pyproject():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    pip_deps = sorted(normalise(r) for r in project["dependencies"])
-    conda_pip = pip_section_of_environment_yml()
-    assert "-e ." in conda_pip, "environment.yml must install the project itself (`- -e .`)"
-    conda_deps = sorted(normalise(r) for r in conda_pip if r != "-e .")
-    only_pip = sorted(set(pip_deps) - set(conda_deps))
-    only_conda = sorted(set(conda_deps) - set(pip_deps))
-    assert not only_pip and not only_conda, (
-        f"pyproject.toml and environment.yml disagree: only in pyproject: {only_pip}; "
-        f"only in environment.yml: {only_conda}"
-    )
+def test_environment_yml_installs_the_project_and_repeats_no_package():
+    assert pip_section_of_environment_yml() == ["-e ."], (
+        "environment.yml's pip section must be exactly `- -e .`: packages are listed once, in "
+        "pyproject.toml")
 
 
 def test_torch_is_pinned_to_the_cpu_build_on_disk():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    assert "torch==2.13.0" in project["dependencies"], (
-        "pin torch==2.13.0: a looser pin pulls a multi-GB CUDA build"
-    )
+    assert "torch==2.13.0" in PROJECT["dependencies"], (
+        "pin torch==2.13.0: a looser pin pulls a multi-GB CUDA build")
+
+
+def test_dev_tools_are_extras_not_runtime_dependencies():
+    runtime = {name_of(r) for r in PROJECT["dependencies"]}
+    for tool in ("nbgrader", "ruff", "pytest", "pytest-xdist", "nbval", "dask", "distributed"):
+        assert tool not in runtime, f"{tool} is a tool of instructors or developers: make it an extra"
 
 
 def test_environment_yml_uses_python_311():
     text = (REPO / "environment.yml").read_text()
     assert re.search(r"^\s*-\s*python=3\.11\s*$", text, re.M)
+
+
+def notebook_imports() -> set[str]:
+    modules = set()
+    for notebook in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        for cell in nbformat.read(str(notebook), as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            tree = ast.parse("\n".join(line for line in cell.source.splitlines()
+                                       if not line.lstrip().startswith(("%", "!"))))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    modules |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_every_module_the_notebooks_import_is_a_declared_runtime_dependency():
+    runtime = {name_of(r) for r in PROJECT["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    missing = []
+    for module in sorted(notebook_imports()):
+        if module in sys.stdlib_module_names or module == "autograder":
+            continue
+        dists = {name_of(d) for d in providers.get(module, [])}
+        # jupyterlab pulls in IPython and ipywidgets' own stack; a notebook may import those.
+        if not dists & runtime and not dists & {"ipython", "ipykernel"}:
+            missing.append(f"{module} (from {', '.join(sorted(dists)) or 'no installed package'})")
+    assert not missing, f"notebooks import modules no runtime dependency provides: {missing}"
 
 
 def test_notebooks_never_edit_sys_path():

@@ -13,10 +13,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.pipeline import grade as grading
-from autograder.pipeline.notebooks import py_to_notebook
+from autograder.instructor import grade as grading
+from autograder.instructor.notebooks import py_to_notebook
 
-pytestmark = pytest.mark.xdist_group("grading")  # one worker builds the graded course once
+# one worker builds the graded course once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "00_demo.py"
 CHAPTER = "00_demo"

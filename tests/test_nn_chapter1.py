@@ -1,4 +1,4 @@
-"""The chapter 1 reference library (autograder/nn/activations.py, mlp.py) against PyTorch, float64.
+"""The chapter 1 reference library (autograder/reference/activations.py, mlp.py) against PyTorch, float64.
 
 Later chapters build on these functions, so they must agree with PyTorch to the
 course's named tolerances: values with torch.sigmoid/relu/tanh, derivatives with
@@ -20,7 +20,7 @@ from autograder import (
     to_numpy,
     to_torch,
 )
-from autograder.nn import activations, mlp
+from autograder.reference import activations, mlp
 from autograder.tolerances import TORCH_ATOL, TORCH_RTOL
 
 # name -> (the course's function, its derivative, PyTorch's function, PyTorch's module)

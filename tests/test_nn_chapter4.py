@@ -1,4 +1,4 @@
-"""autograder.nn's chapter 4 references (layers, optimizers, init, batch norm, data)
+"""autograder.reference's chapter 4 references (layers, optimizers, init, batch norm, data)
 against PyTorch in float64 and against numerical gradients."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from autograder import check_close, check_no_mutation, grad_check, to_numpy, to_torch
-from autograder.nn.batchnorm import batchnorm_backward, batchnorm_forward
-from autograder.nn.data import iterate_minibatches
-from autograder.nn.init import he_normal, xavier_uniform
-from autograder.nn.layers import (
+from autograder.reference.batchnorm import batchnorm_backward, batchnorm_forward
+from autograder.reference.data import iterate_minibatches
+from autograder.reference.init import he_normal, xavier_uniform
+from autograder.reference.layers import (
     linear_backward,
     linear_forward,
     relu_backward,
@@ -22,7 +22,7 @@ from autograder.nn.layers import (
     tanh_backward,
     tanh_forward,
 )
-from autograder.nn.optimizers import SGD, Adagrad, Adam, RMSprop, clip_grad_norm
+from autograder.reference.optimizers import SGD, Adagrad, Adam, RMSprop, clip_grad_norm
 from autograder.tolerances import TORCH_ATOL, TORCH_RTOL
 
 

@@ -1,4 +1,4 @@
-"""The chapter 5 references (autograder.nn.preprocessing, autograder.nn.regularization)
+"""The chapter 5 references (autograder.reference.preprocessing, autograder.reference.regularization)
 against scikit-learn and PyTorch (float64)."""
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 from autograder import check_close, check_equal, check_no_mutation, grad_check, to_numpy, to_torch
-from autograder.nn.preprocessing import (
+from autograder.reference.preprocessing import (
     impute_mean,
     one_hot,
     standardize_fit,
     standardize_transform,
     train_test_split,
 )
-from autograder.nn.regularization import (
+from autograder.reference.regularization import (
     EarlyStopping,
     dropout_backward,
     dropout_forward,

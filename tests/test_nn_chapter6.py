@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from autograder import reference_device, to_numpy, to_torch
-from autograder.nn.regularization import EarlyStopping
-from autograder.nn.sequential import Dense, Sequential, torch_mirror
+from autograder.reference.regularization import EarlyStopping
+from autograder.reference.sequential import Dense, Sequential, torch_mirror
 from autograder.tolerances import TORCH_ATOL, TORCH_RTOL
 
 

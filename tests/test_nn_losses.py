@@ -1,4 +1,4 @@
-"""autograder.nn.losses against torch.nn.functional in float64: values, gradients, stability, means.
+"""autograder.reference.losses against torch.nn.functional in float64: values, gradients, stability, means.
 
 Each loss is compared in value with its PyTorch namesake and in gradient with
 torch.autograd on the same inputs; logits of +-1e4 must give finite results with
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder import check_close, check_no_mutation, grad_check, no_numpy_warnings
-from autograder.nn import losses
+from autograder.reference import losses
 from autograder.tolerances import TORCH_ATOL, TORCH_RTOL
 from autograder.torch_ref import reference_device, to_numpy, to_torch
 

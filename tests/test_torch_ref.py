@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from autograder import linear_from_numpy, linear_to_numpy, reference_device, to_numpy, to_torch
-from autograder.nn.mlp import dense_forward
+from autograder.reference.mlp import dense_forward
 
 
 def test_tensors_are_float64_on_the_reference_device():

@@ -12,9 +12,9 @@ script, each cell starts with a header line:
     # %% readonly id=setup                   locked cell, restored at grading
     # %% tags=nbval-ignore-output            (any header may add tags=a,b)
 
-    python -m autograder.pipeline.notebooks py2nb chapter.py solutions/01_x/01_x.ipynb
-    python -m autograder.pipeline.notebooks nb2py solutions/01_x/01_x.ipynb chapter.py
-    python -m autograder.pipeline.notebooks execute solutions/01_x/01_x.ipynb
+    python -m autograder.instructor.notebooks py2nb chapter.py solutions/01_x/01_x.ipynb
+    python -m autograder.instructor.notebooks nb2py solutions/01_x/01_x.ipynb chapter.py
+    python -m autograder.instructor.notebooks execute solutions/01_x/01_x.ipynb
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Grade a folder of submissions with nbgrader: hidden tests, timeouts, feedback, a grades CSV.
 
-    python -m autograder.pipeline.grade SUBMISSIONS [--out grading] [--timeout 60]
+    python -m autograder.instructor.grade SUBMISSIONS [--out grading] [--timeout 60]
 
 SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. For each one:
 
@@ -42,7 +42,8 @@ from pathlib import Path
 import nbformat
 
 from .config import CELL_TIMEOUT_S
-from .release import REPO, SOLUTIONS, chapter_ids, make_course, run_nbgrader
+from .course import Course, CourseNotFound, chapter_ids
+from .release import make_course, run_nbgrader
 
 NOTEBOOK_TIMEOUT_S = 900
 
@@ -228,10 +229,11 @@ def autograde(outcome: Outcome, root: Path, notebook_timeout: float) -> None:
 
 
 def grade(submissions: Path, root: Path, cell_timeout: int = CELL_TIMEOUT_S,
-          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, solutions: Path = SOLUTIONS,
+          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, solutions: Path | None = None,
           feedback: bool = True) -> list[Outcome]:
     """Grade every submission under ``submissions`` into the course folder ``root``."""
     submissions, root = submissions.resolve(), root.resolve()
+    solutions = solutions or Course.find().solutions
     if root == submissions or root in submissions.parents:
         raise ValueError("--out must not be inside the submissions folder.")
     known = chapter_ids(solutions)
@@ -307,16 +309,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Grade a folder of submissions with nbgrader.")
     parser.add_argument("submissions", type=Path,
                         help="folder of <student>/<chapter>/<chapter>.ipynb")
-    parser.add_argument("--out", type=Path, default=REPO / "grading",
+    parser.add_argument("--out", type=Path, default=None,
                         help="course folder for the gradebook, feedback and CSVs (default: grading/)")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT_S,
                         help=f"seconds a cell may run (default {CELL_TIMEOUT_S})")
     parser.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT_S,
                         help=f"seconds a whole notebook may take (default {NOTEBOOK_TIMEOUT_S})")
-    parser.add_argument("--solutions", type=Path, default=SOLUTIONS,
-                        help="instructor sources (default: solutions/)")
+    parser.add_argument("--course", type=Path, default=None,
+                        help="the course folder (default: found from the working directory)")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     args = parser.parse_args(argv)
+    try:
+        course = Course.find(args.course)
+    except CourseNotFound as error:
+        print(f"error: {error}")
+        return 2
+    args.out = args.out or course.grading
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder. Pass a folder holding "
               "<student>/<chapter>/<chapter>.ipynb, e.g. `make grade SUBMISSIONS=path/to/folder`.")
@@ -325,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     outcomes = grade(args.submissions, args.out, args.timeout, args.notebook_timeout,
-                     solutions=args.solutions.resolve(), feedback=not args.no_feedback)
+                     solutions=course.solutions, feedback=not args.no_feedback)
     if outcomes:
         print_table(outcomes, args.out.resolve())
     return 0

@@ -1,0 +1,77 @@
+"""Where the course lives: the folder holding ``nbgrader_config.py``, ``solutions/`` and ``chapters/``.
+
+The instructor's tools never guess from their own install location, so they work
+from a regular (non-editable) install and from any working directory. The course
+folder is, in order: an explicit argument, ``$BACKPROP_LAB_COURSE``, or the
+nearest folder at or above the working directory that holds ``nbgrader_config.py``
+and ``solutions/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_VAR = "BACKPROP_LAB_COURSE"
+
+
+class CourseNotFound(RuntimeError):
+    """No course folder could be found; the message says where we looked and what to do."""
+
+
+def _is_course(folder: Path) -> bool:
+    return (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir()
+
+
+def find_course(explicit: str | Path | None = None, start: str | Path | None = None) -> Path:
+    """The course folder, resolved; raise ``CourseNotFound`` with a fix when there is none."""
+    if explicit is None:
+        explicit = os.environ.get(ENV_VAR) or None
+    if explicit is not None:
+        folder = Path(explicit).expanduser().resolve()
+        if not _is_course(folder):
+            raise CourseNotFound(
+                f"{folder} is not a Backprop Lab course folder: it needs nbgrader_config.py and "
+                "solutions/. Pass the folder of your clone (--course PATH or "
+                f"{ENV_VAR}=PATH).")
+        return folder
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if _is_course(folder):
+            return folder
+    raise CourseNotFound(
+        f"No course folder at or above {here} (one holding nbgrader_config.py and solutions/). "
+        f"Run this from your clone of the course, or pass --course PATH (or set {ENV_VAR}).")
+
+
+@dataclass(frozen=True)
+class Course:
+    """The course's folders, derived from its root."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, explicit: str | Path | None = None) -> Course:
+        return cls(find_course(explicit))
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def chapters(self) -> Path:
+        return self.root / "chapters"
+
+    @property
+    def grading(self) -> Path:
+        return self.root / "grading"
+
+    def chapter_ids(self) -> list[str]:
+        return chapter_ids(self.solutions)
+
+
+def chapter_ids(solutions: Path) -> list[str]:
+    """Chapter folders that hold a notebook of the same name: ``NN_name/NN_name.ipynb``."""
+    return sorted(p.name for p in solutions.iterdir()
+                  if p.is_dir() and (p / f"{p.name}.ipynb").is_file())
