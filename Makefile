@@ -21,6 +21,7 @@ SUBMISSIONS ?=
 FORCE ?=
 
 .PHONY: help env env-instructor env-dev lab test test-fast lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: roster export release-feedback
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
@@ -28,7 +29,11 @@ help:
 	@echo "make test-fast                unit and reference tests only (seconds)"
 	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
 	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
-	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
+	@echo "make roster FILE=students.csv load the class list (id,first_name,last_name,email) into the gradebook"
+	@echo "make formgrade [LAB_ARGS=...] grade written answers in nbgrader's formgrader (Manual Grading)"
+	@echo "make export                   grading/grades.csv and summary.csv from the gradebook (seconds)"
+	@echo "make release-feedback         finished feedback into grading/return/<student>/<chapter>.html"
+	@echo "make clean                    remove caches; never the gradebook, grades or feedback"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
 
@@ -92,9 +97,26 @@ grade: env-instructor
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
 	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading
 
+# LAB_ARGS go to jupyter lab: --no-browser --port 8890 --ip 0.0.0.0 --IdentityProvider.token=...
 formgrade: env-instructor
-	@test -f grading/gradebook.db || { echo "Nothing graded yet: run make grade SUBMISSIONS=... first."; exit 2; }
-	cd grading && jupyter lab $(ROOT_FLAG)
+	python -m autograder.instructor.formgrade $(ROOT_FLAG) $(LAB_ARGS)
 
+# Only what can be regenerated; grading/ holds the gradebook and every manual grade.
 clean:
-	rm -rf grading .pytest_cache
+	rm -rf .pytest_cache .ruff_cache build
+	find . -path ./.venv -prune -o -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	@if [ -d grading ]; then echo "kept grading/: the gradebook, its backups, records, feedback and every manual grade (delete it by hand if you mean to)"; fi
+	@echo "kept .venv/ (make env rebuilds it if you delete it)"
+
+# The instructor's day after grading: the class list, grades out, feedback back.
+FILE ?=
+
+roster: env-instructor
+	@test -n "$(FILE)" || { echo "Usage: make roster FILE=students.csv (columns id,first_name,last_name,email)"; exit 2; }
+	python -m autograder.instructor.roster "$(FILE)"
+
+export: env-instructor
+	python -m autograder.instructor.export
+
+release-feedback: env-instructor
+	python -m autograder.instructor.handback
