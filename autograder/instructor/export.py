@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .opengradebook import open_gradebook
 from .roster import roster_ids
 
 RECORDS = "records"
@@ -77,10 +78,6 @@ class NothingGraded(RuntimeError):
     """There is no gradebook in the grading folder yet."""
 
 
-def gradebook_url(course_root: Path) -> str:
-    return f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
-
-
 def read_records(course_root: Path) -> dict[tuple[str, str], dict]:
     """``(student, chapter) -> record`` from ``records/<chapter>/<student>.json``; a record that
     cannot be read is reported as such rather than stopping the export."""
@@ -124,17 +121,13 @@ def _from_gradebook_only(gradebook, row: SummaryRow) -> None:
 
 def summarize(course_root: Path) -> list[SummaryRow]:
     """Every student's standing in every chapter, from the gradebook and the records."""
-    from nbgrader.api import Gradebook
-
-    from .config import COURSE_ID
-
     course_root = Path(course_root)
     if not (course_root / "gradebook.db").is_file():
         raise NothingGraded(f"No gradebook in {course_root}: run make grade SUBMISSIONS=... first.")
     records = read_records(course_root)
     roster = roster_ids(course_root)
     rows: dict[tuple[str, str], SummaryRow] = {}
-    with Gradebook(gradebook_url(course_root), COURSE_ID) as gradebook:
+    with open_gradebook(course_root) as gradebook:
         names = {s.id: (s.first_name or "", s.last_name or "") for s in gradebook.students}
         assignments = {a.name: a for a in gradebook.assignments}
         chapters = sorted(set(assignments) | {chapter for _, chapter in records})
@@ -182,13 +175,10 @@ def summarize(course_root: Path) -> list[SummaryRow]:
 
 def write_grades_csv(course_root: Path, path: Path) -> None:
     """nbgrader's own CSV export of the gradebook, through its Python API."""
-    from nbgrader.api import Gradebook
     from nbgrader.plugins.export import CsvExportPlugin
 
-    from .config import COURSE_ID
-
     partial = path.with_name(path.name + ".partial")
-    with Gradebook(gradebook_url(course_root), COURSE_ID) as gradebook:
+    with open_gradebook(course_root) as gradebook:
         CsvExportPlugin(to=str(partial)).export(gradebook)
     partial.replace(path)
 

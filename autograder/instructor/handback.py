@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .opengradebook import open_gradebook
+
 RETURN_DIR = "return"
 # nbgrader's feedback template heads each notebook with "<name> (Score: X / Y)".
 _SCORE = re.compile(r"<h4>\s*(?P<name>[^<(]*?)\s*\(Score:\s*(?P<score>[-\d.]+)\s*/\s*(?P<max>[-\d.]+)\)")
@@ -49,12 +51,8 @@ def shown_score(page: str) -> float | None:
 
 def _notebook_scores(course_root: Path) -> dict[tuple[str, str], tuple[float, bool]]:
     """``(student, chapter) -> (score, needs_manual_grade)`` for every submission."""
-    from nbgrader.api import Gradebook
-
-    from .config import COURSE_ID
-
     scores = {}
-    with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}", COURSE_ID) as gradebook:
+    with open_gradebook(course_root) as gradebook:
         for assignment in gradebook.assignments:
             for entry in gradebook.submission_dicts(assignment.name):
                 scores[(entry["student"], assignment.name)] = (

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backup import backup_gradebook
+from .opengradebook import open_gradebook
 
 COLUMNS = ("id", "first_name", "last_name", "email")
 ROSTER_FILE = "roster.csv"
@@ -95,6 +96,11 @@ def parse_roster(text: str, source: str = "roster") -> list[Student]:
             raise RosterError(f"{source}, line {number}: the id {student_id!r} is already on "
                               f"line {seen[student_id]}")
         seen[student_id] = number
+        for column in ("first_name", "last_name", "email"):
+            value = fields.get(column, "")
+            if set(value) & set(',"\n\r'):
+                raise RosterError(f"{source}, line {number}: {column} {value!r} contains a comma, "
+                                  "a quote or a line break, which nbgrader's grades.csv cannot quote")
         students.append(Student(student_id, fields.get("first_name", ""),
                                 fields.get("last_name", ""), fields.get("email", "")))
     if not students:
@@ -116,14 +122,10 @@ def load_roster(course_root: Path, students: list[Student]) -> None:
     The gradebook is backed up first. A student already in the gradebook keeps their
     submissions and grades; only the names and email change.
     """
-    from nbgrader.api import Gradebook
-
-    from .config import COURSE_ID
-
     course_root.mkdir(parents=True, exist_ok=True)
     gradebook_path = course_root / "gradebook.db"
     backup_gradebook(gradebook_path)
-    with Gradebook(f"sqlite:///{gradebook_path}", COURSE_ID) as gradebook:
+    with open_gradebook(course_root) as gradebook:
         for student in students:
             gradebook.update_or_create_student(student.id, first_name=student.first_name or None,
                                                last_name=student.last_name or None,
