@@ -55,8 +55,9 @@ NBGRADER_EXTENSIONS = (
 # nbconvert's base/mathjax.html.j2, with the script source chosen in the page. The
 # formgrade page defines `base_url` ("<server base>/formgrader") and `submission_id` before
 # this macro runs; a feedback page defines neither and keeps the CDN URL it was given.
-MATHJAX_TEMPLATE = r"""{#- Written by autograder/instructor/formgrade.py for `make formgrade`: see its docstring. -#}
-{%- macro mathjax(url="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe") -%}
+CDN_MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
+MATHJAX_TEMPLATE = r"""{#- Written by autograder/instructor/formgrade.py: see its docstring. -#}
+{%- macro mathjax(url="CDN_MATHJAX") -%}
     <!-- Load mathjax: from this Jupyter server on the formgrade page, else from the URL given -->
     <script type="text/javascript">
     (function () {
@@ -106,7 +107,7 @@ MATHJAX_TEMPLATE = r"""{#- Written by autograder/instructor/formgrade.py for `ma
     </script>
     <!-- End of mathjax configuration -->
 {%- endmacro %}
-""".replace("LOCAL_MATHJAX", LOCAL_MATHJAX)
+""".replace("LOCAL_MATHJAX", LOCAL_MATHJAX).replace("CDN_MATHJAX", CDN_MATHJAX)
 
 
 def write_templates(folder: Path) -> Path:

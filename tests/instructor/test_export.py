@@ -1,4 +1,4 @@
-"""`make export`: grades.csv and summary.csv from the gradebook and the records, no notebook run (export.py)."""
+"""`make export`: grades.csv and summary.csv from the gradebook and the records, nothing run (export.py)."""
 
 from __future__ import annotations
 
