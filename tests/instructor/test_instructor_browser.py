@@ -106,6 +106,16 @@ def day(tmp_path_factory, browser):
         deadline = time.monotonic() + 20
         while answer_grade(root, "ada") != (1.0, False) and time.monotonic() < deadline:
             time.sleep(0.25)
+        submission_url = page.url
+        page.close()
+        # Without any MathJax (the package missing), the page still works: no JS error.
+        page = browser.new_page()
+        page.on("pageerror", lambda error: seen["errors_without_mathjax"].append(str(error)))
+        seen["errors_without_mathjax"] = []
+        page.route("**/MathJax.js*", lambda route: route.abort())
+        page.goto(submission_url)
+        page.wait_for_load_state("networkidle")
+        seen["stub"] = page.evaluate("Boolean(window.MathJax && window.MathJax.stub)")
         page.close()
     return {"root": root, "subs": subs, "solutions": base / "solutions", **seen}
 
@@ -114,6 +124,7 @@ def test_the_score_typed_in_the_formgrader_is_in_the_gradebook(day):
     assert answer_grade(day["root"], "ada") == (1.0, False)
     assert day["errors"] == [], "no JavaScript error (MathJax is defined)"
     assert day["mathjax"] == "loaded"
+    assert day["stub"] and day["errors_without_mathjax"] == [], "without MathJax: raw LaTeX, no error"
     outside = [url for url in day["requests"] if not url.startswith("http://127.0.0.1")]
     assert outside == [] or all(url == "about:blank" for url in outside), \
         f"the formgrader works offline; it asked for {outside}"
