@@ -20,14 +20,16 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env env-instructor env-dev lab test test-fast lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab check test test-fast student-release lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
 	@echo "make test                     run every check (creates the environment)"
+	@echo "make check CHAPTER=01         grade your own chapter 1 notebook, hidden tests included"
 	@echo "make test-fast                unit and reference tests only (seconds)"
 	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
 	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
+	@echo "make student-release          write dist/student/ (no solutions, no hidden tests)"
 	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
@@ -37,8 +39,9 @@ $(VENV)/.python:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@touch $@
 
+# Learners get the notebooks' packages and the [grader] extra their self-check runs.
 $(VENV)/.installed-learner: pyproject.toml $(VENV)/.python
-	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) -e ".[grader]"
 	@touch $@
 
 $(VENV)/.installed-instructor: pyproject.toml $(VENV)/.python
@@ -90,7 +93,17 @@ benchmark: env-instructor
 
 grade: env-instructor
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
-	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading
+	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading $(if $(SCHEDULER),--scheduler $(SCHEDULER),) \
+		$(if $(MIGRATE),--migrate,) $(if $(NO_SANDBOX),--no-sandbox,) $(GRADE_ARGS)
+
+# The learner's self-check: `make check CHAPTER=01` grades chapters/01_*/ as make grade would.
+check: env
+	@test -n "$(CHAPTER)" || { echo "Usage: make check CHAPTER=01 (a chapter number, or a notebook path)"; exit 2; }
+	python -m autograder.instructor.selfcheck "$(CHAPTER)" $(if $(NO_MODEL_ANSWERS),--no-model-answers,)
+
+# What a class receives: chapters, the package without the instructor's tools, a learner's README.
+student-release: env-instructor
+	python -m autograder.instructor.student_release
 
 formgrade: env-instructor
 	@test -f grading/gradebook.db || { echo "Nothing graded yet: run make grade SUBMISSIONS=... first."; exit 2; }
