@@ -20,7 +20,7 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env env-instructor env-dev lab check test test-fast student-release lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab check test test-fast student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
@@ -32,6 +32,7 @@ help:
 	@echo "make student-release          write dist/student/ (no solutions, no hidden tests)"
 	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
+	@echo "make benchmark-grading        plain nbgrader against this pipeline, notebooks per minute"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
 
 $(VENV)/.python:
@@ -90,6 +91,10 @@ execute: env-instructor
 
 benchmark: env-instructor
 	python scripts/benchmark.py
+
+# Plain serial nbgrader against this pipeline, on a synthetic class of all six chapters.
+benchmark-grading: env-instructor
+	python scripts/benchmark_grading.py $(BENCH_ARGS)
 
 grade: env-instructor
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
