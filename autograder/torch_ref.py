@@ -127,7 +127,8 @@ def linear_to_numpy(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
     return to_numpy(layer.weight).T.copy(), bias
 
 
-def value_and_grad(f: Callable[..., torch.Tensor], *arrays: Any) -> tuple[float, tuple[np.ndarray, ...]]:
+def value_and_grad(f: Callable[..., torch.Tensor], *arrays: Any,
+                   upstream: Any = None) -> tuple[float, tuple[np.ndarray, ...]]:
     """PyTorch's value of the scalar ``f(*tensors)`` and its gradient with respect to each array.
 
     Each array becomes a float64 tensor on the reference device with ``requires_grad``;
@@ -136,6 +137,12 @@ def value_and_grad(f: Callable[..., torch.Tensor], *arrays: Any) -> tuple[float,
     arrays of the arrays' shapes (zeros for an input ``f`` does not use).
 
         loss, (grad_logits,) = value_and_grad(lambda z: F.cross_entropy(z, labels(y)), logits)
+
+    A layer's backward pass takes an upstream gradient ``dout`` of its output's shape:
+    with ``upstream=dout`` the scalar is ``sum(f(*tensors) * dout)``, whose gradients are
+    exactly what ``backward(dout)`` computes (``dx``, ``dW``, ... of the cs231n layers).
+
+        _, (dx, dW, db) = value_and_grad(lambda x, W, b: x @ W + b, x, W, b, upstream=dout)
     """
     import torch
 
@@ -143,10 +150,16 @@ def value_and_grad(f: Callable[..., torch.Tensor], *arrays: Any) -> tuple[float,
         raise TypeError("value_and_grad needs at least one array to differentiate with respect to.")
     tensors = [to_torch(array, requires_grad=True) for array in arrays]
     value = f(*tensors)
+    if upstream is not None and isinstance(value, torch.Tensor):
+        weights = to_torch(upstream)
+        if tuple(weights.shape) != tuple(value.shape):
+            raise ValueError(f"value_and_grad: upstream has shape {tuple(weights.shape)}, but f "
+                             f"returned shape {tuple(value.shape)}; they must match.")
+        value = (value * weights).sum()
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(f"value_and_grad: f must return a one-element tensor (a loss), got {shape}. "
-                         "Reduce it first, e.g. .sum() or .mean().")
+                         "Reduce it first (.sum(), .mean()), or pass upstream=dout.")
     value.backward()
     grads = tuple(to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape) for t in tensors)
     return float(value.item()), grads

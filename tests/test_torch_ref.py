@@ -92,6 +92,19 @@ def test_value_and_grad_of_an_unused_input_is_zero_and_f_must_be_scalar():
         value_and_grad(lambda a: a * 2, np.ones(2))
 
 
+def test_value_and_grad_with_an_upstream_gradient_is_a_layers_backward():
+    x, W, b = np.array([[1.0, 2.0]]), np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]]), np.zeros(3)
+    dout = np.array([[1.0, -1.0, 2.0]])
+    value, (dx, dW, db) = value_and_grad(lambda x, W, b: x @ W + b, x, W, b, upstream=dout)
+    # out = [5, 2, 0]; value = sum(out * dout) = 5 - 2 + 0; dx = dout @ W.T; dW = x.T @ dout
+    assert value == 3.0
+    np.testing.assert_array_equal(dx, [[1.0 - 0.0 - 2.0, 2.0 - 1.0 + 1.0]])
+    np.testing.assert_array_equal(dW, [[1.0, -1.0, 2.0], [2.0, -2.0, 4.0]])
+    np.testing.assert_array_equal(db, [1.0, -1.0, 2.0])
+    with pytest.raises(ValueError, match="upstream has shape"):
+        value_and_grad(lambda x: x * 2, np.ones(3), upstream=np.ones(2))
+
+
 def test_labels_are_long_on_the_reference_device():
     import torch.nn.functional as F
 
