@@ -20,11 +20,12 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env env-instructor env-dev lab check test test-fast student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab check test test-fast test-gpu student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
 	@echo "make test                     run every check (creates the environment)"
+	@echo "make test-gpu                 every PyTorch comparison on CUDA (needs a GPU)"
 	@echo "make check CHAPTER=01         grade your own chapter 1 notebook, hidden tests included"
 	@echo "make test-fast                unit and reference tests only (seconds)"
 	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
@@ -75,6 +76,14 @@ test-pipeline: env-dev
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 test: env-dev lint nbval test-pipeline
+
+# Every PyTorch comparison on CUDA: the reference tests, then every chapter's __torch cells
+# (nbval on the solutions). Needs a GPU; BACKPROP_LAB_DEVICE=cuda makes a missing one an error.
+test-gpu: env-dev
+	BACKPROP_LAB_DEVICE=cuda $(TEST_ENV) python -m pytest -p no:cacheprovider -s -m "not slow" \
+		tests/test_gpu.py tests/test_torch_ref.py tests/reference
+	BACKPROP_LAB_DEVICE=cuda $(TEST_ENV) python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-cell-timeout 300 --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
 
 # The edit loop: unit and reference tests only (no notebook is executed), in seconds.
 test-fast: env-dev
