@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import hashlib
 import importlib
 import re
@@ -131,7 +132,8 @@ DENIED_ATTRIBUTES: dict[str, str] = {
                      "update_wrapper", "source", "comm", "kernel", "shell", "container",
                      "status_printer", "trait_values", "traits", "class_traits", "class_own_traits",
                      "trait_metadata", "add_traits", "set_trait", "user_ns", "user_global_ns",
-                     "get_ipython", "make_dataclass", "new_class"), _REACH),
+                     "get_ipython", "make_dataclass", "new_class", "evaluate_forward_ref", "fp",
+                     "session", "pub_thread", "socket", "parent_header", "iopub_socket"), _REACH),
 }
 # Private attributes refused even when the student's code defines an attribute of that name.
 DENIED_PRIVATE_ATTRIBUTES = frozenset({"_trait_values", "_trait_notifiers", "_instances", "_lock"})
@@ -156,6 +158,8 @@ MESSAGES: dict[str, str] = {
               "or delete it at the top level; choose another name.",
     "dunder_name": "Names like `{detail}` belong to Python and the kernel; your code may not assign them.",
     "read": "`{detail}` belongs to the grader, not to your code; use numpy and your own functions instead.",
+    "test_name": "`{detail}` is also a name the test cells assign, so when a test calls your code it "
+                 "would see the test's value; pass it as an argument or rename it.",
     "ipython": "`{detail}` is the notebook's history or shell, which graded code may not use.",
     "builtin": "The builtin `{detail}` is not allowed in graded code; write the code directly instead.",
     "dunder": "The attribute `{detail}` reaches Python's internals, which graded code may not use.",
@@ -199,6 +203,7 @@ class PolicyFacts:
     allowed_imports: frozenset[str]  # dotted module names student code may import
     protected_names: frozenset[str] = frozenset()  # may not be bound at module level
     test_only_names: frozenset[str] = frozenset()  # bound only by test cells: never readable
+    test_bound_names: frozenset[str] = frozenset()  # bound by test cells: never read by a function
     demo_names: frozenset[str] = frozenset()  # bound by the source's cells without metadata
     trusted_cells: frozenset[str] = frozenset()  # sha256 of those cells' sources
     setup_origins: Mapping[str, str] = field(default_factory=dict, hash=False)  # name -> "mod" or "mod:attr"
@@ -506,6 +511,7 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
     demo: set[str] = set()
     trusted: set[str] = set()
     solution_imports: set[str] = set()
+    demo_imports: dict[str, str] = {}
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
@@ -520,6 +526,9 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
             test_binds |= bound
         elif _nbgrader(cell) is None:
             demo |= _module_bindings(tree)
+            demo_imports.update(_import_origins(ast.Module(
+                body=[node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)],
+                type_ignores=[])))
             trusted.add(_source_hash(cell.source))
         else:
             exercise |= _module_bindings(tree)
@@ -538,6 +547,12 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
         module for module in solution_imports if module.split(".")[0] not in HARNESS_PACKAGES}
     allowed_imports |= {origin for name, origin in module_aliases.items()
                         if name in provided and origin.split(".")[0] in STDLIB_IMPORTS}
+    # what a demo cell imports from elsewhere (warnings, sklearn) is the instructor's, not the student's
+    for name, origin in demo_imports.items():
+        module, _, attr = origin.partition(":")
+        if module not in allowed_imports and not (attr and origins.get(name) == origin):
+            harness.add(name)
+            demo.discard(name)
     builtin_names = {name for name in dir(builtins)}
     protected = (builtin_names | set(origins) | test_reads) - exercise
     test_only = test_binds - exercise - demo - set(origins)
@@ -549,6 +564,7 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
         allowed_imports=frozenset(allowed_imports),
         protected_names=frozenset(protected),
         test_only_names=frozenset(test_only),
+        test_bound_names=frozenset(test_binds - exercise),
         demo_names=frozenset(demo),
         trusted_cells=frozenset(trusted),
         setup_origins=dict(origins),
@@ -613,10 +629,32 @@ def _drop_dead_code(tree: ast.Module) -> ast.Module:
     return tree
 
 
+@functools.cache
+def _magic_names() -> frozenset[str]:
+    """IPython's line magics and default aliases, which a kernel runs without the % (automagic)."""
+    from IPython.core import magics
+    from IPython.core.alias import default_aliases
+
+    names = {alias for alias, _ in default_aliases()}
+    classes = [getattr(magics, name) for name in dir(magics)]
+    try:
+        from ipykernel.zmqshell import KernelMagics
+
+        classes.append(KernelMagics)
+    except ImportError:
+        pass
+    for cls in classes:
+        table = getattr(cls, "magics", None)
+        if isinstance(cls, type) and isinstance(table, dict):
+            names.update(table.get("line", {}))
+    return frozenset(names)
+
+
 def _automagic(source: str) -> bool:
-    """A one-line cell Python cannot parse whose first word IPython may run as a magic."""
+    """A one-line cell Python cannot parse, which IPython would run as a magic (`run x.py`)."""
     lines = [line for line in source.splitlines() if line.strip()]
-    return len(lines) == 1 and re.match(r"\s*[A-Za-z_]\w*\s+\S", lines[0]) is not None
+    match = re.match(r"\s*([A-Za-z_]\w*)", lines[0]) if len(lines) == 1 else None
+    return match is not None and match.group(1) in _magic_names()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,23 +675,24 @@ class _Scope:
 class _PolicyVisitor(ast.NodeVisitor):
     """Walks one cell, in scope, and records violations."""
 
-    def __init__(self, facts: PolicyFacts, cell: str, own_names: set[str],
-                 own_modules: Mapping[str, str], own_private: set[str], line_offset: int,
+    def __init__(self, facts: PolicyFacts, cell: str, own: _Own, line_offset: int,
                  rewritten: bool) -> None:
         self.facts = facts
         self.cell = cell
-        self.own_names = own_names
-        self.modules = {**facts.module_aliases, **own_modules}
+        self.own_names = own.names
+        self.own_private = own.private
+        self.own_classes = own.classes
+        self.imported = own.imported
+        self.modules = {**facts.module_aliases, **own.modules}
         self.trusted = _trusted_modules(facts)
         self.chain_modules = facts.allowed_imports | {
             module for name, module in facts.module_aliases.items() if name in facts.provided_names}
-        self.own_private = own_private
         self.line_offset = line_offset
         self.rewritten = rewritten
         self.scopes: list[_Scope] = []
         self.parents: dict[int, ast.AST] = {}
         self.violations: list[Violation] = []
-        self.readable = (own_names | facts.exercise_names | facts.demo_names | facts.provided_names
+        self.readable = (own.names | facts.exercise_names | facts.demo_names | facts.provided_names
                          | EXTRA_READABLE | _allowed_builtins())
 
     # -- reporting -------------------------------------------------------------------------
@@ -775,19 +814,28 @@ class _PolicyVisitor(ast.NodeVisitor):
         self.scopes.pop()
 
     def check_base(self, base: ast.expr) -> None:
+        """Own classes, the setup's classes, object, exceptions and a few abstract bases only."""
         target = base.value if isinstance(base, ast.Subscript) else base  # Generic[T]
-        dotted = _dotted(target)
-        module = self.module_of(target.value) if isinstance(target, ast.Attribute) else None
         if isinstance(target, ast.Name) and not self.is_local(target.id):
-            origin = self.facts.setup_origins.get(target.id, "")
-            if target.id in FORBIDDEN_BASES or origin.split(".")[0] == "numpy":
-                self.report(base, f"base class {target.id}", "base", target.id)
-            elif target.id in ("NamedTuple", "IntEnum", "IntFlag", "StrEnum", "Flag"):
-                self.report(base, f"base class {target.id}", "base", target.id)
-        elif module is not None and f"{module}.{target.attr}" not in ALLOWED_MODULE_BASES:
-            self.report(base, f"base class {dotted}", "base", dotted or "?")
-        elif not isinstance(target, ast.Name | ast.Attribute):
-            self.report(base, "computed base class", "base", ast.unparse(base))
+            name = target.id
+            builtin = getattr(builtins, name, None)
+            origin = self.imported.get(name) or self.facts.setup_origins.get(name, "")
+            allowed = (
+                name in self.own_classes
+                or name == "object"
+                or (isinstance(builtin, type) and issubclass(builtin, BaseException))
+                or origin.replace(":", ".") in ALLOWED_MODULE_BASES
+                or (name in self.facts.provided_names and origin.startswith(REFERENCE_PACKAGE + "."))
+            )
+            if not allowed:
+                self.report(base, f"base class {name}", "base", name)
+            return
+        if isinstance(target, ast.Attribute):
+            module = self.module_of(target.value)
+            if module is not None and f"{module}.{target.attr}" in ALLOWED_MODULE_BASES:
+                return
+        dotted = _dotted(target)
+        self.report(base, f"base class {dotted or ast.unparse(base)}", "base", dotted or ast.unparse(base))
 
     # -- names -----------------------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
@@ -812,12 +860,19 @@ class _PolicyVisitor(ast.NodeVisitor):
         elif name in FORBIDDEN_BUILTINS:
             construct = f"call to {name}" if is_call else f"builtin {name}"
             self.report(node, construct, "builtin", name)
+        elif name in self.facts.test_bound_names and self.deferred():
+            self.report(node, f"reads {name}", "test_name", name)
         elif name in self.facts.harness_names or name in self.facts.test_only_names \
                 or name not in self.readable:
             if not (name in self.own_names and name not in self.facts.harness_names):
                 self.report(node, f"reads {name}", "read", name)
         elif _is_dunder(name) and name not in EXTRA_READABLE:
             self.report(node, f"reads {name}", "read", name)
+
+    def deferred(self) -> bool:
+        """Whether code here runs later (when a test calls it), not when the cell runs."""
+        return any(isinstance(scope.node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+                              | ast.GeneratorExp) for scope in self.scopes[1:])
 
     def check_binding(self, node: ast.AST, name: str, origin: str | None = None) -> None:
         if self.in_class_body():
@@ -880,6 +935,8 @@ class _PolicyVisitor(ast.NodeVisitor):
                              if n in self.facts.provided_names)
             if alias.name.startswith("_"):
                 self.report(node, construct, "private", alias.name)
+            elif alias.name in DENIED_ATTRIBUTES:
+                self.report(node, construct, "denied", alias.name, reason=DENIED_ATTRIBUTES[alias.name])
             elif ":" not in origin:  # the name is a module: it must be allowed itself
                 self.check_module_import(node, dotted, construct)
             elif not setup_same:
@@ -908,7 +965,10 @@ class _PolicyVisitor(ast.NodeVisitor):
             if not allowed:
                 self.report(node, f"attribute {attr}", "dunder", attr)
         elif attr.startswith("_"):
-            if attr in DENIED_PRIVATE_ATTRIBUTES or attr not in self.own_private:
+            root = _root_name(node)
+            foreign_root = root is not None and not self.is_local(root) and (
+                root in self.modules or root in self.facts.setup_origins)
+            if attr in DENIED_PRIVATE_ATTRIBUTES or attr not in self.own_private or foreign_root:
                 self.report(node, f"attribute {attr}", "private", attr)
         elif attr in DENIED_ATTRIBUTES:
             self.report(node, f"attribute {attr}", "denied", attr, reason=DENIED_ATTRIBUTES[attr])
@@ -967,6 +1027,12 @@ def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 def _dotted(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
@@ -1008,42 +1074,60 @@ def _trusted_modules(facts: PolicyFacts) -> frozenset[str]:
         origin.split(":")[0] for origin in facts.setup_origins.values())
 
 
-def _own(tree: ast.Module, trusted: Iterable[str]) -> tuple[set[str], dict[str, str], set[str]]:
-    """(module-level names, names bound to modules by imports, private attribute names defined)."""
-    names = _module_bindings(tree)
-    modules: dict[str, str] = {}
-    private: set[str] = set()
+@dataclass
+class _Own:
+    """What a notebook's editable cells define themselves."""
+
+    names: set[str] = field(default_factory=set)  # bound at module level
+    modules: dict[str, str] = field(default_factory=dict)  # name -> module, bound by imports
+    imported: dict[str, str] = field(default_factory=dict)  # name -> "module:attr", from-imports
+    private: set[str] = field(default_factory=set)  # private attribute names they define
+    classes: set[str] = field(default_factory=set)  # classes they define
+
+    def update(self, other: _Own) -> None:
+        self.names |= other.names
+        self.modules.update(other.modules)
+        self.imported.update(other.imported)
+        self.private |= other.private
+        self.classes |= other.classes
+
+
+def _own(tree: ast.Module, trusted: Iterable[str]) -> _Own:
+    own = _Own(names=_module_bindings(tree))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    modules[alias.asname] = alias.name
+                    own.modules[alias.asname] = alias.name
                 else:
-                    modules[alias.name.split(".")[0]] = alias.name.split(".")[0]
+                    own.modules[alias.name.split(".")[0]] = alias.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 dotted = f"{node.module}.{alias.name}"
-                if alias.name != "*" and not alias.name.startswith("_") and _is_module_path(dotted, trusted):
-                    modules[alias.asname or alias.name] = dotted
+                if alias.name == "*" or alias.name.startswith("_"):
+                    continue
+                if _is_module_path(dotted, trusted):
+                    own.modules[alias.asname or alias.name] = dotted
+                else:
+                    own.imported[alias.asname or alias.name] = f"{node.module}:{alias.name}"
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) \
                 and node.attr.startswith("_") and not _is_dunder(node.attr):
-            private.add(node.attr)
+            own.private.add(node.attr)
         elif isinstance(node, ast.ClassDef):
+            own.classes.add(node.name)
             for statement in node.body:
                 for name in _module_bindings(ast.Module(body=[statement], type_ignores=[])):
                     if name.startswith("_") and not _is_dunder(name):
-                        private.add(name)
-    return names, modules, private
+                        own.private.add(name)
+    return own
 
 
 def check_cell(source: str, facts: PolicyFacts, cell: str = "cell", *,
-               notebook_names: Iterable[str] = (), notebook_modules: Mapping[str, str] | None = None,
-               notebook_private: Iterable[str] = ()) -> list[Violation]:
+               notebook: _Own | None = None) -> list[Violation]:
     """The violations in one editable cell, in source order.
 
-    notebook_names, notebook_modules and notebook_private describe the notebook's other editable
-    cells (check_notebook passes them): names they bind, which of those are modules, and the
-    private attribute names they define.
+    notebook: what the notebook's other editable cells define (check_notebook passes it), so that
+    a cell may use a helper or a class another cell defines.
     """
     if _source_hash(source) in facts.trusted_cells:
         return []  # the instructor's own demo cell, unchanged
@@ -1053,12 +1137,12 @@ def check_cell(source: str, facts: PolicyFacts, cell: str = "cell", *,
             return [Violation(cell, 1 + _leading_blank_lines(source), MAGIC, MESSAGES["magic"])]
         return []  # a genuine SyntaxError: the kernel reports it
     tree, offset, rewritten = parsed
-    names, modules, private = _own(tree, _trusted_modules(facts))
-    own_modules = {**(notebook_modules or {}), **modules}
-    visitor = _PolicyVisitor(facts, cell, names | set(notebook_names), own_modules,
-                             private | set(notebook_private), offset, rewritten)
+    own = _own(tree, _trusted_modules(facts))
+    if notebook is not None:
+        own.update(notebook)
+    visitor = _PolicyVisitor(facts, cell, own, offset, rewritten)
     violations = visitor.run(tree)
-    for node in _functools_wraps_misuse(tree, own_modules):
+    for node in _functools_wraps_misuse(tree, own.modules):
         visitor.report(node, "functools.wraps with arguments", "wraps")
     return sorted(set(violations), key=lambda v: (v.line, v.construct))
 
@@ -1066,20 +1150,14 @@ def check_cell(source: str, facts: PolicyFacts, cell: str = "cell", *,
 def check_notebook(nb: nbformat.NotebookNode, facts: PolicyFacts) -> list[Violation]:
     """The violations in every student-editable code cell, in notebook order."""
     cells = [(index, cell) for index, cell in enumerate(nb.cells) if editable(cell)]
-    names: set[str] = set()
-    modules: dict[str, str] = {}
-    private: set[str] = set()
+    own = _Own()
     for _, cell in cells:
         parsed = _parse_as_kernel(cell.source)
         if parsed is not None:
-            cell_names, cell_modules, cell_private = _own(parsed[0], _trusted_modules(facts))
-            names |= cell_names
-            modules.update(cell_modules)
-            private |= cell_private
+            own.update(_own(parsed[0], _trusted_modules(facts)))
     violations: list[Violation] = []
     for index, cell in cells:
-        violations += check_cell(cell.source, facts, _cell_label(cell, index), notebook_names=names,
-                                 notebook_modules=modules, notebook_private=private)
+        violations += check_cell(cell.source, facts, _cell_label(cell, index), notebook=own)
     return violations
 
 

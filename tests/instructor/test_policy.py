@@ -458,6 +458,7 @@ def test_a_changed_demo_cell_is_checked():
 
 def test_a_syntax_error_is_not_a_violation():
     assert check("def f(:\n    pass") == []
+    assert check('print "hello"') == []  # not a magic: the kernel reports the SyntaxError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,6 +542,21 @@ ATTACKS: list[tuple[str, int, str, int, str]] = [
     ("get_type_hints evaluates strings", 1, "import typing\ntyping.get_type_hints(print)", 2,
      "attribute get_type_hints"),
     ("class __module__", 1, "class A:\n    __module__ = 'autograder'", 2, "class attribute __module__"),
+    # a function reads globals when a test calls it: by then a hidden test has bound its names
+    ("deferred read of a hidden test's import", 1,
+     "reference_mlp_forward = None\n\ndef mlp_forward(X, params, activation):\n"
+     "    return reference_mlp_forward(X, params, activation)", 4, "reads reference_mlp_forward"),
+    ("deferred read of the expected value", 1, "expected = 0.0\nrelu = lambda z: expected", 2,
+     "reads expected"),
+    ("numpy base through an alias", 1, "Base = np.ndarray\n\nclass A(Base):\n    pass", 3,
+     "base class Base"),
+    ("denied name imported", 1, "from typing import get_type_hints", 1,
+     "from typing import get_type_hints"),
+    ("numpy private module", 1, "class A:\n    def __init__(self):\n        self._core = 1\n\n"
+     "umath = np._core.umath", 5, "attribute _core"),
+    ("module a demo cell imports", 2, "warnings.filterwarnings('ignore')", 1, "reads warnings"),
+    ("tqdm to the kernel's stdout", 5, "bar = tqdm(range(1))\nstream = bar.fp", 2, "attribute fp"),
+    ("automagic", 1, "run other.py", 1, MAGIC),
 ]
 
 
