@@ -55,6 +55,7 @@ import functools
 import hashlib
 import importlib
 import re
+import string
 import sys
 import types
 from collections.abc import Iterable, Mapping
@@ -76,7 +77,8 @@ STDLIB_IMPORTS = frozenset({
     "typing", "numbers", "statistics", "heapq", "bisect", "random", "copy", "enum", "abc",
     "fractions", "decimal", "time",
 })
-NUMPY_IMPORTS = frozenset({"numpy", "numpy.random", "numpy.linalg", "numpy.fft", "matplotlib.pyplot"})
+NUMPY_IMPORTS = frozenset({"numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.typing",
+                           "matplotlib.pyplot"})
 
 # Top-level packages whose names are the harness: reading them is never allowed.
 HARNESS_PACKAGES = frozenset({"autograder", "torch", "ipywidgets", "IPython", "ipykernel", "nbgrader"})
@@ -970,6 +972,9 @@ class _PolicyVisitor(ast.NodeVisitor):
                 root in self.modules or root in self.facts.setup_origins)
             if attr in DENIED_PRIVATE_ATTRIBUTES or attr not in self.own_private or foreign_root:
                 self.report(node, f"attribute {attr}", "private", attr)
+        elif attr == "format" and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) \
+                and _plain_format_fields(node.value.value) and isinstance(node.ctx, ast.Load):
+            pass  # "{:.3f}".format(x): a literal whose fields only number or name the arguments
         elif attr in DENIED_ATTRIBUTES:
             self.report(node, f"attribute {attr}", "denied", attr, reason=DENIED_ATTRIBUTES[attr])
         if not isinstance(node.ctx, ast.Load):
@@ -1025,6 +1030,23 @@ def _allowed_builtins() -> set[str]:
 
 def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _plain_format_fields(template: str) -> bool:
+    """Whether str.format on this literal reads no attribute or item of its arguments.
+
+    "{0.__globals__}" and "{x[key]}" do; "{}", "{0}", "{name!r:>{width}}" do not.
+    """
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return False
+    for _, name, spec, _ in fields:
+        if name is not None and ("." in name or "[" in name):
+            return False
+        if spec and not _plain_format_fields(spec):
+            return False
+    return True
 
 
 def _root_name(node: ast.AST) -> str | None:

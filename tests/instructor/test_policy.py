@@ -1,7 +1,7 @@
 """The code policy for graded cells (autograder/instructor/policy.py): fast, no notebook runs.
 
 False positives, measured here: 0 of the six solution notebooks' editable cells (and 0 of the
-released notebooks' cells), and 0 of the 20 independently written implementations in CORPUS.
+released notebooks' cells), and 0 of the 22 independently written implementations in CORPUS.
 """
 
 from __future__ import annotations
@@ -433,6 +433,76 @@ CORPUS: list[tuple[int, str]] = [
             chosen = np.take_along_axis(log_probs, actions[:, None], axis=1)[:, 0]
             return -np.mean(chosen * (returns - returns.mean()))
     """),
+    (3, """
+        import enum
+        from collections import namedtuple
+
+        import numpy.typing as npt
+
+        Step = namedtuple("Step", ["x", "loss"])
+
+
+        class Schedule(enum.Enum):
+            CONSTANT = "constant"
+            DECAY = "decay"
+
+
+        class DivergedError(RuntimeError):
+            pass
+
+
+        def gradient_descent(grad_f, x0, lr, n_steps) -> npt.NDArray[np.float64]:
+            trajectory = np.zeros((n_steps + 1,) + np.shape(x0))
+            trajectory[0] = x0
+            for t in range(n_steps):
+                trajectory[t + 1] = trajectory[t] - lr * grad_f(trajectory[t].copy())
+                if not np.all(np.isfinite(trajectory[t + 1])):
+                    raise DivergedError("step {} diverged (lr = {:.2g})".format(t, lr))
+            return trajectory
+    """),
+    (3, """
+        calls = 0
+
+
+        def counted(f):
+            def wrapper(*args):
+                global calls
+                calls += 1
+                return f(*args)
+            return wrapper
+
+
+        def make_counter():
+            count = 0
+
+            def bump():
+                nonlocal count
+                count += 1
+                return count
+            return bump
+
+
+        class Meter:
+            def __init__(self):
+                self._total = 0.0
+
+            @property
+            def total(self):
+                return self._total
+
+            @total.setter
+            def total(self, value):
+                self._total = float(value)
+
+
+        @counted
+        def mse_loss(y_pred, y_true):
+            match np.ndim(y_pred):
+                case 0:
+                    return float((y_pred - y_true) ** 2)
+                case _:
+                    return float(np.mean((y_pred - y_true) ** 2))
+    """),
 ]
 
 
@@ -557,6 +627,8 @@ ATTACKS: list[tuple[str, int, str, int, str]] = [
     ("module a demo cell imports", 2, "warnings.filterwarnings('ignore')", 1, "reads warnings"),
     ("tqdm to the kernel's stdout", 5, "bar = tqdm(range(1))\nstream = bar.fp", 2, "attribute fp"),
     ("automagic", 1, "run other.py", 1, MAGIC),
+    ("format reaches an argument's attribute", 1, "text = '{0.__class__}'.format(np)", 1, "attribute format"),
+    ("format on a computed string", 1, "template = '{0}'\ntext = template.format(1)", 2, "attribute format"),
 ]
 
 
