@@ -208,6 +208,7 @@ class PolicyFacts:
     test_bound_names: frozenset[str] = frozenset()  # bound by test cells: never read by a function
     demo_names: frozenset[str] = frozenset()  # bound by the source's cells without metadata
     trusted_cells: frozenset[str] = frozenset()  # sha256 of those cells' sources
+    locked_ids: frozenset[str] = frozenset()  # grade_ids of locked and test cells (nbgrader restores them)
     setup_origins: Mapping[str, str] = field(default_factory=dict, hash=False)  # name -> "mod" or "mod:attr"
     module_aliases: Mapping[str, str] = field(default_factory=dict, hash=False)  # setup name -> module
 
@@ -460,12 +461,18 @@ def _is_module_path(dotted: str, trusted: Iterable[str]) -> bool:
 # Facts from the source notebook
 # ---------------------------------------------------------------------------------------------
 
+def _ast_parse(source: str) -> ast.Module:
+    """Parse as IPython compiles a cell: `await` is allowed at the top level (autoawait)."""
+    return compile(source, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+                   dont_inherit=True)
+
+
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return _ast_parse(source)
     except SyntaxError:
         try:
-            return ast.parse(_ipython_transform(source))
+            return _ast_parse(_ipython_transform(source))
         except SyntaxError:
             return None
 
@@ -514,12 +521,15 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
     trusted: set[str] = set()
     solution_imports: set[str] = set()
     demo_imports: dict[str, str] = {}
+    locked_ids: set[str] = set()
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
         tree = _parse(cell.source)
         if tree is None:
             continue
+        if _is_locked(cell) or _is_test(cell):
+            locked_ids.add(_nbgrader(cell).get("grade_id", ""))
         if _is_locked(cell):
             origins.update(_import_origins(tree))
         elif _is_test(cell):
@@ -569,6 +579,7 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
         test_bound_names=frozenset(test_binds - exercise),
         demo_names=frozenset(demo),
         trusted_cells=frozenset(trusted),
+        locked_ids=frozenset(locked_ids - {""}),
         setup_origins=dict(origins),
         module_aliases=module_aliases,
     )
@@ -601,11 +612,11 @@ def _parse_as_kernel(source: str) -> tuple[ast.Module, int, bool] | None:
     """
     transformed = _ipython_transform(source)
     try:
-        original = ast.parse(source)
+        original = _ast_parse(source)
     except SyntaxError:
         original = None
     try:
-        tree = ast.parse(transformed)
+        tree = _ast_parse(transformed)
     except SyntaxError:
         return (_drop_dead_code(original), 0, False) if original is not None else None
     if original is not None and ast.dump(original) == ast.dump(tree):
@@ -1093,7 +1104,7 @@ def _functools_wraps_misuse(tree: ast.AST, own_modules: Mapping[str, str]) -> li
 def _trusted_modules(facts: PolicyFacts) -> frozenset[str]:
     """Modules the checker may import to resolve names: the allowlist and the setup's modules."""
     return facts.allowed_imports | frozenset(facts.module_aliases.values()) | frozenset(
-        origin.split(":")[0] for origin in facts.setup_origins.values())
+        origin.split(":")[0] for origin in facts.setup_origins.values()) | {REFERENCE_PACKAGE}
 
 
 @dataclass
@@ -1170,8 +1181,15 @@ def check_cell(source: str, facts: PolicyFacts, cell: str = "cell", *,
 
 
 def check_notebook(nb: nbformat.NotebookNode, facts: PolicyFacts) -> list[Violation]:
-    """The violations in every student-editable code cell, in notebook order."""
-    cells = [(index, cell) for index, cell in enumerate(nb.cells) if editable(cell)]
+    """The violations in every student-editable code cell, in notebook order.
+
+    A cell whose metadata says locked or test is skipped only when the source notebook has a
+    locked or test cell of that grade_id, once: nbgrader restores those from the gradebook. Any
+    other code cell is checked, whatever its metadata claims.
+    """
+    ids = [(_nbgrader(cell) or {}).get("grade_id") for cell in nb.cells]
+    cells = [(index, cell) for index, cell in enumerate(nb.cells) if cell.get("cell_type") == "code"
+             and (editable(cell) or ids[index] not in facts.locked_ids or ids.count(ids[index]) > 1)]
     own = _Own()
     for _, cell in cells:
         parsed = _parse_as_kernel(cell.source)

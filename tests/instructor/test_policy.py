@@ -526,6 +526,23 @@ def test_a_changed_demo_cell_is_checked():
         (f"cell {demo}", "reads reference_device")]
 
 
+def test_a_cell_posing_as_a_test_cell_is_checked():
+    """Locked metadata is believed only for a grade_id the source has, once (nbgrader restores it)."""
+    notebook = nbformat.read(SOURCES[0], as_version=4)
+    fake = {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": "my_tests"}}
+    notebook.cells.append(nbformat.v4.new_code_cell("import os", metadata=fake))
+    copied = dict(notebook.cells[12].metadata)
+    assert copied["nbgrader"]["grade_id"] == "sigmoid__tests"
+    notebook.cells.append(nbformat.v4.new_code_cell("import inspect", metadata=copied))
+    imports = [(v.cell, v.construct) for v in check_notebook(notebook, facts(1)) if "import" in v.construct]
+    assert imports == [("my_tests", "import os"), ("sigmoid__tests", "import inspect")]
+
+
+def test_top_level_await_is_checked():
+    """IPython runs `await` at the top level (autoawait), so such a cell is parsed, not skipped."""
+    assert [v.construct for v in check("await print()\nimport os")] == ["import os"]
+
+
 def test_a_syntax_error_is_not_a_violation():
     assert check("def f(:\n    pass") == []
     assert check('print "hello"') == []  # not a magic: the kernel reports the SyntaxError
