@@ -1021,7 +1021,7 @@ class _PolicyVisitor(ast.NodeVisitor):
             return
         name = root.id
         if name in self.modules or name in self.facts.setup_origins or name in self.facts.harness_names \
-                or name in self.facts.test_only_names or name in IPYTHON_NAMES or name not in self.readable:
+                or name in IPYTHON_NAMES or name not in self.readable:
             self.report(target, f"assigns {ast.unparse(target)}", "module_store", ast.unparse(target))
 
     # -- calls -----------------------------------------------------------------------------

@@ -674,6 +674,11 @@ def test_honest_rebinding_is_allowed():
     assert check("from autograder.reference.activations import sigmoid\n_ = sigmoid(0.0)", chapter=3) == []
 
 
+def test_own_objects_may_be_changed():
+    """x is also a test temporary; the student's own x is theirs to change."""
+    assert check("x = np.zeros(3)\nx.flags.writeable = False\nx[0] = 1") == []
+
+
 def test_locals_may_shadow_protected_names():
     assert check("def f(np, exercise):\n    len = 3\n    return np + exercise + len") == []
 
