@@ -43,8 +43,32 @@ Rules (each violation names a line and a construct):
 8. IPython syntax: magics, shell escapes and ``?`` help are refused. A genuine SyntaxError is not
    a violation: the kernel reports it as usual.
 
-Cells of the source notebook without nbgrader metadata (the instructor's demo cells) are trusted
-when unchanged: their source hash is in the facts.
+Decided where the issue is silent (strict, but honest code passes):
+
+- The instructor's demo cells (code cells of the source without nbgrader metadata) use torch and
+  the harness; they are trusted when unchanged (their source hash is in the facts). Changed, they
+  are checked like any other cell. What they import from modules students may not import
+  (warnings, sklearn) is not readable by student code.
+- A code cell whose metadata claims locked/test is skipped only if the source has that grade_id,
+  once; anything else is checked whatever its metadata says.
+- A function, lambda or generator may not read a global name a test cell assigns (`expected`,
+  `reference_mlp_forward`): it runs when a test calls it, and by then the test's value is there.
+  Top-level code may read such a name if the student's cells bind it themselves.
+- Private attributes (`self._backward`) are fine when the student's code defines that name.
+  Reading `__name__` (`type(self).__name__`) is fine; `__class__` is not (use `type(x)`).
+- `hasattr`, `dir`, `memoryview`, `type(x)` and `format(value, spec)` are allowed; 3-argument
+  `type()` is not. `"{:.3f}".format(x)` on a literal whose fields read no attribute or item is
+  allowed; `.format` on anything else is not.
+- `@dataclass`, `enum.Enum`, `abc.ABC`, `typing.Generic`/`Protocol` and exceptions are allowed
+  bases; `metaclass=` only `ABCMeta`. `functools.wraps(f)` only with one argument (its
+  `assigned=` copies any attribute). `np.errstate` and `np.set_printoptions` are refused: they
+  change what the tests' warning checks and messages see.
+- Item assignment rooted at a module or setup name is refused too (`plt.rcParams[...] = ...`:
+  the backend key imports a module by name).
+- A one-line cell Python cannot parse whose first word is an IPython magic or alias (`run x.py`,
+  `ls -l`) is a magic (automagic). `await` at the top level is parsed, as IPython runs it.
+- String annotations are not evaluated by anything student code can call (`get_type_hints`,
+  `ForwardRef` and `singledispatch` are denied), so they are not checked.
 """
 
 from __future__ import annotations
@@ -116,9 +140,9 @@ READABLE_DUNDER_ATTRIBUTES = frozenset({"__name__"})
 
 # Attribute names refused on any object, and why (the reason becomes the message).
 _FILES = "reads or writes files"
-_GLOBAL_STATE = "changes numpy's or Python's global state, which the tests share"
-_REACH = "reaches frames, code, globals or the kernel that runs the tests"
-_BY_NAME = "reads attributes named by a string"
+_GLOBAL_STATE = "changes global state the tests share (numpy's warnings and printing, registries)"
+_REACH = "can reach frames, code, globals or the kernel that runs the tests"
+_BY_NAME = "can read any attribute its template names (use an f-string instead)"
 DENIED_ATTRIBUTES: dict[str, str] = {
     **dict.fromkeys(("format", "format_map"), _BY_NAME),
     **dict.fromkeys(("load", "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt",
@@ -140,12 +164,9 @@ DENIED_ATTRIBUTES: dict[str, str] = {
 # Private attributes refused even when the student's code defines an attribute of that name.
 DENIED_PRIVATE_ATTRIBUTES = frozenset({"_trait_values", "_trait_notifiers", "_instances", "_lock"})
 
-# Base classes: a value-type or numpy subclass returned by an exercise would bring its own
-# __eq__/__array_ufunc__ into the checks.
-FORBIDDEN_BASES = frozenset({
-    "int", "float", "complex", "bool", "str", "bytes", "bytearray", "tuple", "list", "dict", "set",
-    "frozenset", "type", "memoryview", "range", "slice", "property", "staticmethod", "classmethod",
-})
+# Base classes beyond the student's own, the setup's, object and exceptions. A value-type or
+# numpy subclass returned by an exercise would bring its own __eq__ or __array_ufunc__ into the
+# checks, so int, float, tuple, np.ndarray, IntEnum and NamedTuple are refused.
 ALLOWED_MODULE_BASES = frozenset({"abc.ABC", "enum.Enum", "typing.Generic", "typing.Protocol"})
 
 MAGIC = "magic or shell escape (%... / !...)"
@@ -167,7 +188,7 @@ MESSAGES: dict[str, str] = {
     "dunder": "The attribute `{detail}` reaches Python's internals, which graded code may not use.",
     "private": "The private attribute `{detail}` belongs to another library; use its public API, or "
                "name your own attributes so that your class defines them.",
-    "denied": "The attribute `{detail}` {reason}, which graded code may not do.",
+    "denied": "`.{detail}` is not allowed in graded code: it {reason}.",
     "dunder_method": "Your class may define ordinary methods and operators such as __add__ or __repr__, "
                      "but not `{detail}`, which changes how Python or numpy treat the object.",
     "module_store": "`{detail}` changes a module or a name the tests use; compute with your own "
