@@ -1,7 +1,7 @@
 """The code policy for graded cells (autograder/instructor/policy.py): fast, no notebook runs.
 
 False positives, measured here: 0 of the six solution notebooks' editable cells (and 0 of the
-released notebooks' cells), and 0 of the 22 independently written implementations in CORPUS.
+released notebooks' cells), and 0 of the 23 independently written implementations in CORPUS.
 """
 
 from __future__ import annotations
@@ -502,6 +502,35 @@ CORPUS: list[tuple[int, str]] = [
                     return float((y_pred - y_true) ** 2)
                 case _:
                     return float(np.mean((y_pred - y_true) ** 2))
+    """),
+    (4, """
+        from abc import ABC, abstractmethod
+        from typing import Generic, TypeVar
+
+        T = TypeVar("T")
+
+
+        class Layer(ABC, Generic[T]):
+            @abstractmethod
+            def forward(self, x):
+                ...
+
+
+        class Momentum(SGD):
+            def __init__(self, params, lr):
+                super(Momentum, self).__init__(params, lr, momentum=0.9)
+
+
+        class ReLU(Layer):
+            def forward(self, x):
+                self.mask = x > 0
+                return np.where(self.mask, x, 0.0)
+
+            def backward(self, dout):
+                return dout * self.mask
+
+            def __call__(self, x):
+                return self.forward(x)
     """),
 ]
 
