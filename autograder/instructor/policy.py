@@ -936,6 +936,18 @@ class _PolicyVisitor(ast.NodeVisitor):
             self.check_binding(node.target, node.target.id)
             self.scopes = saved
 
+    def visit_MatchAs(self, node: ast.MatchAs | ast.MatchStar) -> None:
+        if node.name:
+            self.check_binding(node, node.name)
+        self.generic_visit(node)
+
+    visit_MatchStar = visit_MatchAs
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.check_binding(node, node.rest)
+        self.generic_visit(node)
+
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name:
             self.check_binding(node, node.name)

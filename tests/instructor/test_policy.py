@@ -673,6 +673,11 @@ ATTACKS: list[tuple[str, int, str, int, str]] = [
     ("module a demo cell imports", 2, "warnings.filterwarnings('ignore')", 1, "reads warnings"),
     ("tqdm to the kernel's stdout", 5, "bar = tqdm(range(1))\nstream = bar.fp", 2, "attribute fp"),
     ("automagic", 1, "run other.py", 1, MAGIC),
+    ("match capture", 1, "match 1:\n    case exercise:\n        pass", 2, "rebinds exercise"),
+    ("del", 1, "del exercise", 1, "rebinds exercise"),
+    ("except as", 1, "try:\n    pass\nexcept Exception as check_close:\n    pass", 3, "rebinds check_close"),
+    ("for target", 1, "for np in [1]:\n    pass", 1, "rebinds np"),
+    ("import as", 1, "import math as np", 1, "rebinds np"),
     ("format reaches an argument's attribute", 1, "text = '{0.__class__}'.format(np)", 1, "attribute format"),
     ("format on a computed string", 1, "template = '{0}'\ntext = template.format(1)", 2, "attribute format"),
 ]
