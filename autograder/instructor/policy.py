@@ -962,7 +962,7 @@ class _PolicyVisitor(ast.NodeVisitor):
             else:
                 top = alias.name.split(".")[0]
                 if top != alias.name and top not in self.facts.allowed_imports:
-                    self.report(node, f"import {alias.name}", "import", self.allowed_text(),)
+                    self.report(node, f"import {alias.name}", "import", self.allowed_text())
                 self.check_binding(node, top, top)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -1042,15 +1042,12 @@ class _PolicyVisitor(ast.NodeVisitor):
 
     def check_store_root(self, target: ast.Attribute | ast.Subscript) -> None:
         root: ast.AST = target.value
-        while isinstance(root, ast.Attribute | ast.Subscript | ast.Call):
-            if isinstance(root, ast.Call):
-                if _dotted(root.func) == "type":
-                    self.report(target, f"assigns {ast.unparse(target)}", "module_store",
-                                ast.unparse(target))
-                    return
-                root = root.func
-            else:
-                root = root.value
+        while isinstance(root, ast.Attribute | ast.Subscript):
+            root = root.value
+        if isinstance(root, ast.Call):  # a call's result is a new object, unless it is a class
+            if _dotted(root.func) == "type" and not self.is_local("type"):
+                self.report(target, f"assigns {ast.unparse(target)}", "module_store", ast.unparse(target))
+            return
         if not isinstance(root, ast.Name) or self.is_local(root.id):
             return
         name = root.id
