@@ -101,8 +101,11 @@ STDLIB_IMPORTS = frozenset({
     "typing", "numbers", "statistics", "heapq", "bisect", "random", "copy", "enum", "abc",
     "fractions", "decimal", "time",
 })
+# numpy's and matplotlib's public modules a plot or an exercise may use (np.random, plt.cm);
+# not np.lib, np.testing, np.ctypeslib, plt.sys, ...
 NUMPY_IMPORTS = frozenset({"numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.typing",
-                           "matplotlib.pyplot"})
+                           "numpy.exceptions", "numpy.dtypes", "matplotlib.pyplot", "matplotlib.cm",
+                           "matplotlib.style"})
 
 # Top-level packages whose names are the harness: reading them is never allowed.
 HARNESS_PACKAGES = frozenset({"autograder", "torch", "ipywidgets", "IPython", "ipykernel", "nbgrader"})

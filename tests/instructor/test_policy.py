@@ -165,7 +165,8 @@ CORPUS: list[tuple[int, str]] = [
         z = rng.normal(size=(3, 4))
         print(f"{sigmoid(z).mean():.3f}", sigmoid(z).shape)
         fig, ax = plt.subplots()
-        ax.plot(z.ravel(), relu(z).ravel(), "o")
+        plt.style.use("default")
+        ax.scatter(z.ravel(), relu(z).ravel(), c=z.ravel(), cmap=plt.cm.viridis)
         plt.show()
     """),
     (1, """
