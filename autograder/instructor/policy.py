@@ -934,10 +934,10 @@ class _PolicyVisitor(ast.NodeVisitor):
         scopes = self.scopes[1:]
         while scopes and isinstance(scopes[-1].node, _COMPREHENSIONS):
             scopes.pop()
-        if not scopes:  # `(x := ...)` in a module-level comprehension binds x at module level
-            saved, self.scopes = self.scopes, self.scopes[:1]
-            self.check_binding(node.target, node.target.id)
-            self.scopes = saved
+        # `(x := ...)` binds in the nearest scope that is not a comprehension
+        saved, self.scopes = self.scopes, self.scopes[:1] + scopes
+        self.check_binding(node.target, node.target.id)
+        self.scopes = saved
 
     def visit_MatchAs(self, node: ast.MatchAs | ast.MatchStar) -> None:
         if node.name:
