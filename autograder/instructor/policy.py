@@ -101,8 +101,11 @@ STDLIB_IMPORTS = frozenset({
     "typing", "numbers", "statistics", "heapq", "bisect", "random", "copy", "enum", "abc",
     "fractions", "decimal", "time",
 })
+# numpy's and matplotlib's public modules a plot or an exercise may use (np.random, plt.cm);
+# not np.lib, np.testing, np.ctypeslib, plt.sys, ...
 NUMPY_IMPORTS = frozenset({"numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.typing",
-                           "matplotlib.pyplot"})
+                           "numpy.exceptions", "numpy.dtypes", "matplotlib.pyplot", "matplotlib.cm",
+                           "matplotlib.style"})
 
 # Top-level packages whose names are the harness: reading them is never allowed.
 HARNESS_PACKAGES = frozenset({"autograder", "torch", "ipywidgets", "IPython", "ipykernel", "nbgrader"})
@@ -931,10 +934,10 @@ class _PolicyVisitor(ast.NodeVisitor):
         scopes = self.scopes[1:]
         while scopes and isinstance(scopes[-1].node, _COMPREHENSIONS):
             scopes.pop()
-        if not scopes:  # `(x := ...)` in a module-level comprehension binds x at module level
-            saved, self.scopes = self.scopes, self.scopes[:1]
-            self.check_binding(node.target, node.target.id)
-            self.scopes = saved
+        # `(x := ...)` binds in the nearest scope that is not a comprehension
+        saved, self.scopes = self.scopes, self.scopes[:1] + scopes
+        self.check_binding(node.target, node.target.id)
+        self.scopes = saved
 
     def visit_MatchAs(self, node: ast.MatchAs | ast.MatchStar) -> None:
         if node.name:

@@ -165,7 +165,8 @@ CORPUS: list[tuple[int, str]] = [
         z = rng.normal(size=(3, 4))
         print(f"{sigmoid(z).mean():.3f}", sigmoid(z).shape)
         fig, ax = plt.subplots()
-        ax.plot(z.ravel(), relu(z).ravel(), "o")
+        plt.style.use("default")
+        ax.scatter(z.ravel(), relu(z).ravel(), c=z.ravel(), cmap=plt.cm.viridis)
         plt.show()
     """),
     (1, """
@@ -673,6 +674,8 @@ ATTACKS: list[tuple[str, int, str, int, str]] = [
     ("module a demo cell imports", 2, "warnings.filterwarnings('ignore')", 1, "reads warnings"),
     ("tqdm to the kernel's stdout", 5, "bar = tqdm(range(1))\nstream = bar.fp", 2, "attribute fp"),
     ("automagic", 1, "run other.py", 1, MAGIC),
+    ("walrus under global", 1, "def f():\n    global np\n    return [(np := v) for v in range(2)]", 3,
+     "rebinds np"),
     ("match capture", 1, "match 1:\n    case exercise:\n        pass", 2, "rebinds exercise"),
     ("del", 1, "del exercise", 1, "rebinds exercise"),
     ("except as", 1, "try:\n    pass\nexcept Exception as check_close:\n    pass", 3, "rebinds check_close"),
