@@ -38,6 +38,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redteam")]
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "00_demo.py"
 CHAPTER = "00_demo"
 REPO = Path(__file__).resolve().parents[2]
+# The same limits for the batch and the rerun (other limits make another release: all is regraded).
+OPTIONS = {"cell_timeout": 10, "notebook_timeout": 120,
+           "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
 
@@ -162,9 +165,7 @@ def batch(tmp_path_factory):
     old_tmp = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(marker)  # every sandbox run dir, so every kernel's command line
     try:
-        records = grading.grade(subs, base / "grading", course, cell_timeout=10, notebook_timeout=120,
-                                workers=2, limits={"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000},
-                                progress=False)
+        records = grading.grade(subs, base / "grading", course, workers=2, progress=False, **OPTIONS)
         from autograder.instructor.export import export
 
         export(base / "grading", out=lambda *_: None)
@@ -276,9 +277,9 @@ def test_a_rerun_skips_unchanged_submissions_and_regrades_a_fixed_one(batch, tmp
         text = nbformat.writes(fixed) if student == "loop" else source.read_text()
         (again / student / CHAPTER / f"{CHAPTER}.ipynb").write_text(text)
     said = []
-    new = {r["student"]: r for r in grading.grade(again, base / "grading", course, cell_timeout=10,
-                                                  workers=1, feedback=False, progress=False,
-                                                  out=said.append)}
+    new = {r["student"]: r for r in grading.grade(again, base / "grading", course, workers=1,
+                                                  feedback=False, progress=False, out=said.append,
+                                                  **OPTIONS)}
     assert (new["loop"]["status"], Record(**new["loop"]).code_score) == ("graded", 3)
     assert any("1 of 2 submissions unchanged" in line for line in said), said
     record = json.loads((base / "grading" / "records" / CHAPTER / "correct.json").read_text())
