@@ -158,21 +158,24 @@ def build_releases(root: Path, chapters: list[str], solutions: Path, options: di
     return releases
 
 
-def content_hash(release: Any) -> str:
-    return hashlib.sha256(json.dumps([release.template, release.policy], sort_keys=True).encode()).hexdigest()
+def content_hash(solutions: Path, chapter: str) -> str:
+    """What a chapter's release is made of: its source cells (not their outputs)."""
+    nb = nbformat.read(str(solutions / chapter / f"{chapter}.ipynb"), as_version=4)
+    cells = [(c.cell_type, c.source, c.metadata.get("nbgrader", {})) for c in nb.cells]
+    return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
 
 
-def check_releases(root: Path, releases: dict, migrate: bool) -> list[str]:
+def check_releases(root: Path, hashes: dict[str, str], migrate: bool) -> list[str]:
     """Chapters whose gradebook was built from a different release (empty when all agree)."""
     path = root / RELEASES
     known = json.loads(path.read_text()) if path.is_file() else {}
-    return [c for c, r in releases.items() if c in known and known[c] != content_hash(r) and not migrate]
+    return [c for c, h in hashes.items() if c in known and known[c] != h and not migrate]
 
 
-def save_releases(root: Path, releases: dict) -> None:
+def save_releases(root: Path, hashes: dict[str, str]) -> None:
     path = root / RELEASES
     known = json.loads(path.read_text()) if path.is_file() else {}
-    known.update({c: content_hash(r) for c, r in releases.items()})
+    known.update(hashes)
     path.write_text(json.dumps(known, indent=1, sort_keys=True))
 
 
@@ -298,8 +301,9 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
 
     options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
                "sandbox": sandbox, "limits": limits or {}}
-    releases = build_releases(root, chapters or known[:1], course.solutions, options)
-    different = check_releases(root, releases, migrate)
+    chapters = chapters or known[:1]
+    hashes = {c: content_hash(course.solutions, c) for c in chapters}
+    different = check_releases(root, hashes, migrate)
     if different:
         raise ReleaseMismatch(
             f"The gradebook in {root} was made from a different release of {', '.join(different)} "
@@ -307,13 +311,14 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
             "with --migrate (make grade ... MIGRATE=1) to re-grade every submission of those chapters "
             "against the new release (a backup of the gradebook is kept), or use another --out.")
     backup_before_writing(root)
+    releases = build_releases(root, chapters, course.solutions, options)
     remember_graded_answers(root)
-    save_releases(root, releases)
+    save_releases(root, hashes)
     # Problems found while reading (symlinks, odd ids, missing notebooks) for chapter "-" are
     # recorded under the first chapter so that the student still appears in the CSVs.
     for item in found:
         if item.chapter == "-":
-            item.chapter = chapters[0] if chapters else known[0]
+            item.chapter = chapters[0]
     todo = []
     for item in found:
         old = read_record(root, item.chapter, item.student)
@@ -325,7 +330,15 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     if skipped:
         out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
     bar = Progress(len(todo), enabled=progress)
-    if todo:
+    if todo and workers == 0 and not scheduler:  # in this process: a handful of notebooks, or tests
+        from .worker import grade_task
+
+        for item in todo:
+            result = grade_task(item.task(), releases[item.chapter])
+            save(root, result)
+            bar.update(result["record"])
+        bar.close()
+    elif todo:
         client, cluster = make_client(scheduler, workers)
         try:
             run_tasks(todo, releases, root, client, bar)
@@ -361,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", default=None,
                         help="address of a running Dask scheduler (default: a local cluster)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="local workers (default: one per core)")
+                        help="local Dask workers (default: one per core; 0 grades in this process)")
     parser.add_argument("--memory", type=float, default=None, help="GiB a kernel may use (default 4)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run student code without bubblewrap (the summary then carries a warning)")
