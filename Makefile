@@ -20,21 +20,25 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env env-instructor env-dev lab test test-fast lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab check test test-fast test-gpu student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
 .PHONY: roster export release-feedback
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
 	@echo "make test                     run every check (creates the environment)"
+	@echo "make test-gpu                 every PyTorch comparison on CUDA (needs a GPU)"
+	@echo "make check CHAPTER=01         grade your own chapter 1 notebook, hidden tests included"
 	@echo "make test-fast                unit and reference tests only (seconds)"
 	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
 	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
+	@echo "make student-release          write dist/student/ (no solutions, no hidden tests)"
 	@echo "make roster FILE=students.csv load the class list (id,first_name,last_name,email) into the gradebook"
 	@echo "make formgrade [LAB_ARGS=...] grade written answers in nbgrader's formgrader (Manual Grading)"
 	@echo "make export                   grading/grades.csv and summary.csv from the gradebook (seconds)"
 	@echo "make release-feedback         finished feedback into grading/return/<student>/<chapter>.html"
 	@echo "make clean                    remove caches; never the gradebook, grades or feedback"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
+	@echo "make benchmark-grading        plain nbgrader against this pipeline, notebooks per minute"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
 
 $(VENV)/.python:
@@ -42,8 +46,9 @@ $(VENV)/.python:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@touch $@
 
+# Learners get the notebooks' packages and the [grader] extra their self-check runs.
 $(VENV)/.installed-learner: pyproject.toml $(VENV)/.python
-	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) -e ".[grader]"
 	@touch $@
 
 $(VENV)/.installed-instructor: pyproject.toml $(VENV)/.python
@@ -77,6 +82,14 @@ test-pipeline: env-dev
 
 test: env-dev lint nbval test-pipeline
 
+# Every PyTorch comparison on CUDA: the reference tests, then every chapter's __torch cells
+# (nbval on the solutions). Needs a GPU; BACKPROP_LAB_DEVICE=cuda makes a missing one an error.
+test-gpu: env-dev
+	BACKPROP_LAB_DEVICE=cuda $(TEST_ENV) python -m pytest -p no:cacheprovider -s -m "not slow" \
+		tests/test_gpu.py tests/test_torch_ref.py tests/reference
+	BACKPROP_LAB_DEVICE=cuda $(TEST_ENV) python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-cell-timeout 300 --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+
 # The edit loop: unit and reference tests only (no notebook is executed), in seconds.
 test-fast: env-dev
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -q -m "not slow" tests
@@ -93,9 +106,23 @@ execute: env-instructor
 benchmark: env-instructor
 	python scripts/benchmark.py
 
+# Plain serial nbgrader against this pipeline, on a synthetic class of all six chapters.
+benchmark-grading: env-instructor
+	python scripts/benchmark_grading.py $(BENCH_ARGS)
+
 grade: env-instructor
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
-	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading
+	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading $(if $(SCHEDULER),--scheduler $(SCHEDULER),) \
+		$(if $(MIGRATE),--migrate,) $(if $(NO_SANDBOX),--no-sandbox,) $(GRADE_ARGS)
+
+# The learner's self-check: `make check CHAPTER=01` grades chapters/01_*/ as make grade would.
+check: env
+	@test -n "$(CHAPTER)" || { echo "Usage: make check CHAPTER=01 (a chapter number, or a notebook path)"; exit 2; }
+	python -m autograder.instructor.selfcheck "$(CHAPTER)" $(if $(NO_MODEL_ANSWERS),--no-model-answers,)
+
+# What a class receives: chapters, the package without the instructor's tools, a learner's README.
+student-release: env-instructor
+	python -m autograder.instructor.student_release
 
 # LAB_ARGS go to jupyter lab: --no-browser --port 8890 --ip 0.0.0.0 --IdentityProvider.token=...
 formgrade: env-instructor

@@ -1,341 +1,423 @@
-"""Grade a folder of submissions with nbgrader: hidden tests, timeouts, feedback, a grades CSV.
+"""Grade a folder of submissions: find, hash, skip, fan out on Dask, collect, write.
 
-    python -m autograder.instructor.grade SUBMISSIONS [--out grading] [--timeout 60]
+    python -m autograder.instructor.grade SUBMISSIONS [--scheduler tcp://host:8786] [--workers N]
 
-SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. For each one:
+SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. This is the coordinator:
 
-1. the notebook is read from SUBMISSIONS and never written there; only the
-   notebook travels into nbgrader's ``submitted/`` folder: a student's ``.py``
-   files (which could shadow the ``autograder`` package) and other files are
-   ignored, and the package comes first on the grading kernel's PYTHONPATH;
-2. a file that is not a valid notebook (broken JSON, wrong schema) is reported,
-   and that student scores zero for the chapter;
-3. ``nbgrader autograde`` runs in its own process: it restores the instructor's
-   test cells (hidden tests included, deleted test cells re-added), runs every
-   cell with a per-cell timeout, and records the scores in the gradebook;
-4. a notebook in which a cell ran past the timeout, or whose grading process ran
-   past the per-notebook limit, scores zero, with the reason recorded as an
-   instructor comment (an interrupted kernel proves nothing about later cells);
-5. ``nbgrader generate_feedback`` writes HTML feedback without hidden-test code;
-6. ``nbgrader export`` writes ``grades.csv``, and ``summary.csv`` adds the reason
-   for every zero; a summary table is printed.
-
-One submission's failure never stops the batch. The gradebook in ``--out`` is
-kept between runs, so manual grades entered in the formgrader survive.
+1. it finds the submissions and stages nothing: it reads each notebook's bytes
+   itself, refusing symlinks, folders that resolve outside SUBMISSIONS, ids that
+   are not plain names, and noting folders with no notebook ("missing");
+2. it builds each chapter's grading release once (nbgrader ``generate_assignment``
+   into the gradebook, then ``worker.GradingRelease``) and refuses a gradebook made
+   from a different release of the course unless told to ``--migrate``;
+3. a submission whose content hash and release are unchanged since its record
+   was written is not graded again;
+4. the rest go to Dask (a LocalCluster with one single-threaded worker per core,
+   or the cluster at ``--scheduler``) as ``worker.grade_task`` calls. A worker
+   gets the submission's bytes and the chapter's release, never the repository or
+   the gradebook. A worker that dies has its task retried elsewhere; a notebook
+   that kills three workers is scored zero ("crashed");
+5. each record is written as it arrives (``records/<chapter>/<student>.json``,
+   then the gradebook by ``gradebook.write_record``, its one writer), so Ctrl-C or
+   a crash loses nothing and the same command resumes;
+6. then feedback for each chapter in one pass, and the CSVs.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import hashlib
 import json
 import os
+import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from .config import CELL_TIMEOUT_S
 from .course import Course, CourseNotFound, chapter_ids
-from .release import make_course, run_nbgrader
+from .release import make_course
 
 NOTEBOOK_TIMEOUT_S = 900
+MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+RELEASES = "releases.json"
 
 
 @dataclass
-class Outcome:
+class Found:
     student: str
     chapter: str
-    score: float = 0.0  # autograded code score + written score graded so far
-    max_score: float = 0.0
-    code_score: float = 0.0  # what the tests gave
-    max_code_score: float = 0.0
-    max_written_score: float = 0.0  # written answers, graded by hand in the formgrader
-    needs_manual_grade: bool = False
-    status: str = "graded"
-    reason: str = ""
-    failed_cells: list[str] = field(default_factory=list)
-    ignored_files: list[str] = field(default_factory=list)
+    notebook: bytes | None = None
+    problem: str = ""
+    problem_status: str = "invalid"
+    ignored_files: tuple[str, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        if self.notebook is None:
+            return hashlib.sha256(self.problem.encode()).hexdigest()
+        return hashlib.sha256(self.notebook).hexdigest()
+
+    def task(self) -> dict[str, Any]:
+        return {"student": self.student, "chapter": self.chapter, "notebook": self.notebook,
+                "problem": self.problem, "problem_status": self.problem_status,
+                "submission_sha256": self.sha256, "ignored_files": list(self.ignored_files)}
 
 
-def find_submissions(submissions: Path, known: list[str]) -> tuple[list[Outcome], list[str]]:
-    """``(student, chapter)`` pairs found, and warnings about folders that fit no chapter."""
-    found, warnings = [], []
-    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
-        for chapter_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
+def find_submissions(submissions: Path, known: list[str]) -> tuple[list[Found], list[str]]:
+    """Every ``<student>/<chapter>`` found, with the notebook's bytes or the reason it has none;
+    and warnings about folders that fit no chapter."""
+    found, notes = [], []
+    base = submissions.resolve()
+    for student_dir in sorted(submissions.iterdir(), key=lambda p: p.name):
+        if not (student_dir.is_dir() or student_dir.is_symlink()):
+            continue
+        student = student_dir.name
+        if student_dir.is_symlink():
+            found.append(Found(student, "-", problem=f"the student folder {student} is a symbolic "
+                                                       "link; submissions must be real folders"))
+            continue
+        if not ID_PATTERN.match(student):
+            found.append(Found(student, "-", problem=(
+                f"{student!r} is not a plain student id (letters, digits and . _ @ + - only; no glob "
+                "characters or spaces); rename the folder to the student's id")))
+            continue
+        chapters = sorted(p for p in student_dir.iterdir() if p.is_dir() or p.is_symlink())
+        if not chapters:
+            found.append(Found(student, "-", problem="no chapter folder in the submission",
+                               problem_status="missing"))
+        for chapter_dir in chapters:
             if chapter_dir.name not in known:
-                warnings.append(f"{student_dir.name}/{chapter_dir.name}: not a chapter of this "
-                                f"course (chapters: {', '.join(known)}); skipped")
+                notes.append(f"{student}/{chapter_dir.name}: not a chapter of this course "
+                             f"(chapters: {', '.join(known)}); skipped")
                 continue
-            found.append(Outcome(student_dir.name, chapter_dir.name))
-    return found, warnings
+            found.append(read_submission(base, student, chapter_dir))
+    return found, notes
 
 
-def stage(outcome: Outcome, submissions: Path, root: Path) -> bool:
-    """Copy the one notebook nbgrader should see into ``root/submitted``; False if unusable."""
-    source_dir = submissions / outcome.student / outcome.chapter
-    target_dir = root / "submitted" / outcome.student / outcome.chapter
-    if target_dir.exists():
-        shutil.rmtree(target_dir)
-    target_dir.mkdir(parents=True)
-    expected = f"{outcome.chapter}.ipynb"
-    outcome.ignored_files = sorted(p.name for p in source_dir.rglob("*")
-                                   if p.is_file() and p.name != expected)
-    notebook = source_dir / expected
+def read_submission(base: Path, student: str, chapter_dir: Path) -> Found:
+    chapter = chapter_dir.name
+    expected = f"{chapter}.ipynb"
+    item = Found(student, chapter)
+    notebook = chapter_dir / expected
+    if chapter_dir.is_symlink() or notebook.is_symlink():
+        item.problem = f"{student}/{chapter}/{expected} is (in) a symbolic link; submit the notebook itself"
+        return item
+    if not notebook.resolve().is_relative_to(base):
+        item.problem = f"{expected} resolves outside the submissions folder"
+        return item
+    item.ignored_files = tuple(sorted(p.name for p in chapter_dir.rglob("*")
+                                      if (p.is_file() or p.is_symlink()) and p != notebook))
     if not notebook.is_file():
-        outcome.status, outcome.reason = "missing", f"no {expected} in the submission"
-        return False
-    try:
-        json.loads(notebook.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        outcome.status, outcome.reason = "invalid", f"{expected} is not UTF-8 text ({error.reason})"
-        return False
-    except json.JSONDecodeError as error:
-        outcome.status = "invalid"
-        outcome.reason = (f"{expected} is not valid JSON (line {error.lineno}, column "
-                          f"{error.colno}: {error.msg}); was it edited outside Jupyter?")
-        return False
-    try:
-        nb = nbformat.read(str(notebook), as_version=4)
-        nbformat.validate(nb)
-    except Exception as error:  # nbformat's ValidationError, NBFormatError...
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        outcome.status, outcome.reason = "invalid", f"{expected} is not a valid notebook: {first}"
-        return False
-    nbformat.write(nb, str(target_dir / expected))
-    return True
+        item.problem, item.problem_status = f"no {expected} in the submission", "missing"
+        return item
+    item.notebook = notebook.read_bytes()
+    return item
 
 
-def _timed_out_cells(autograded: Path) -> list[str]:
-    if not autograded.is_file():
-        return []
-    nb = nbformat.read(str(autograded), as_version=4)
-    names = []
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                names.append(cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}"))
-    return names
+# -- the grading release --------------------------------------------------------------------
+
+def grading_template(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version, with every test cell's full source (hidden tests included)."""
+    from .worker import is_test, nbgrader_meta
+
+    full = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_test(c)}
+    template = nbformat.from_dict(json.loads(json.dumps(release)))
+    for cell in template.cells:
+        if is_test(cell):
+            cell.source = full[nbgrader_meta(cell)["grade_id"]]
+    return template
 
 
-def _failed_cells(autograded: Path) -> list[str]:
-    if not autograded.is_file():
-        return []
-    nb = nbformat.read(str(autograded), as_version=4)
-    return [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
-            if cell.metadata.get("nbgrader", {}).get("grade")
-            and any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+def chapter_number(chapter: str) -> int:
+    return int(chapter.split("_")[0])
 
 
-def set_zero(root: Path, outcome: Outcome) -> None:
-    """Score every cell of the submission zero, with the reason as an instructor comment.
+def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
+    """nbgrader ``generate_assignment`` into the grading course (the gradebook learns each
+    chapter's cells), then one ``GradingRelease`` per chapter."""
+    from .policy import facts_from_source
+    from .worker import GradingRelease
 
-    Creates the submission in the gradebook if nbgrader never got to (an invalid
-    notebook), so that the student still appears in grades.csv.
-    """
-    from nbgrader.api import Gradebook
-    from sqlalchemy.exc import SAWarning
-
-    from .config import COURSE_ID
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook, \
-            warnings.catch_warnings():
-        # nbgrader's own code warns when it creates a submission that has no notebook file.
-        warnings.simplefilter("ignore", SAWarning)
-        gradebook.update_or_create_student(outcome.student)
-        submission = gradebook.update_or_create_submission(outcome.chapter, outcome.student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.manual_score = 0
-                grade.needs_manual_grade = False
-            for comment in notebook.comments:
-                comment.manual_comment = ZERO_COMMENT + outcome.reason
-        gradebook.db.commit()
-
-
-ZERO_COMMENT = "Scored zero by the grader: "
-
-
-def clear_zero(root: Path, outcome: Outcome) -> None:
-    """Undo an earlier run's ``set_zero`` (a resubmission is graded afresh); an
-    instructor's own manual scores are kept."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from .config import COURSE_ID
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook:
-        try:
-            submission = gradebook.find_submission(outcome.chapter, outcome.student)
-        except MissingEntry:
-            return
-        for notebook in submission.notebooks:
-            if not any((c.manual_comment or "").startswith(ZERO_COMMENT) for c in notebook.comments):
-                continue
-            for grade in notebook.grades:
-                grade.manual_score = None
-            for comment in notebook.comments:
-                comment.manual_comment = None
-        gradebook.db.commit()
-
-
-def read_scores(root: Path, outcome: Outcome) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from .config import COURSE_ID
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gradebook:
-        try:
-            submission = gradebook.find_submission(outcome.chapter, outcome.student)
-        except MissingEntry:  # nothing recorded (the gradebook refused it): zero
-            outcome.max_score = outcome.max_code_score = float(
-                gradebook.find_assignment(outcome.chapter).max_code_score)
-            return
-        outcome.score = float(submission.score)
-        outcome.max_score = float(submission.max_score)
-        outcome.code_score = float(submission.code_score)
-        outcome.max_code_score = float(submission.max_code_score)
-        outcome.max_written_score = float(submission.max_written_score)
-        outcome.needs_manual_grade = bool(submission.needs_manual_grade)
-
-
-def autograde(outcome: Outcome, root: Path, notebook_timeout: float) -> None:
-    log = root / "logs" / f"{outcome.student}__{outcome.chapter}.log"
-    log.parent.mkdir(exist_ok=True)
-    log.write_text("")
-    try:
-        result = run_nbgrader(root, "autograde", outcome.chapter, "--student", outcome.student,
-                              "--force", timeout=notebook_timeout, log=log)
-    except subprocess.TimeoutExpired:
-        outcome.status = "timeout"
-        outcome.reason = (f"grading ran past the {notebook_timeout:g} s limit for a whole "
-                          "notebook (an infinite loop?)")
-        return
-    autograded = root / "autograded" / outcome.student / outcome.chapter / f"{outcome.chapter}.ipynb"
-    timed_out = _timed_out_cells(autograded)
-    if timed_out:
-        outcome.status = "timeout"
-        outcome.reason = (f"cell {timed_out[0]} ran past the per-cell time limit "
-                          "(an infinite loop?)")
-    elif result.returncode != 0 or not autograded.is_file():
-        outcome.status = "error"
-        outcome.reason = f"nbgrader autograde failed; see {log.relative_to(root)}"
-    outcome.failed_cells = _failed_cells(autograded)
-
-
-def grade(submissions: Path, root: Path, cell_timeout: int = CELL_TIMEOUT_S,
-          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, solutions: Path | None = None,
-          feedback: bool = True) -> list[Outcome]:
-    """Grade every submission under ``submissions`` into the course folder ``root``."""
-    submissions, root = submissions.resolve(), root.resolve()
-    solutions = solutions or Course.find().solutions
-    if root == submissions or root in submissions.parents:
-        raise ValueError("--out must not be inside the submissions folder.")
-    known = chapter_ids(solutions)
-    outcomes, warnings = find_submissions(submissions, known)
-    for warning in warnings:
-        print(f"warning: {warning}")
-    root.mkdir(parents=True, exist_ok=True)
-    chapters = sorted({o.chapter for o in outcomes})
-    if not chapters:
-        print(f"No submissions found in {submissions} (expected <student>/<chapter>/<chapter>.ipynb).")
-        return []
     for folder in ("source", "release"):
         shutil.rmtree(root / folder, ignore_errors=True)
-    make_course(root, chapters, solutions, cell_timeout=cell_timeout)
-    for number, outcome in enumerate(outcomes, start=1):
-        started = time.perf_counter()
-        print(f"[{number}/{len(outcomes)}] {outcome.student}/{outcome.chapter} ...", end=" ",
-              flush=True)
-        clear_zero(root, outcome)
-        if stage(outcome, submissions, root):
-            autograde(outcome, root, notebook_timeout)
-        if outcome.status != "graded":
-            try:
-                set_zero(root, outcome)
-            except Exception as error:  # no submission row: zero anyway
-                outcome.reason += f" (gradebook: {error})"
-        read_scores(root, outcome)
-        print(f"tests {outcome.code_score:g}/{outcome.max_code_score:g} {outcome.status} "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)
+    make_course(root, chapters, solutions, cell_timeout=int(options["cell_timeout"]))
+    releases = {}
+    for chapter in chapters:
+        source = nbformat.read(str(root / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
+        student = nbformat.read(str(root / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
+        template = grading_template(source, student)
+        releases[chapter] = GradingRelease(
+            chapter=chapter, template=nbformat.writes(template),
+            policy=facts_from_source(source, chapter_number(chapter)).to_dict(), **options)
+    return releases
+
+
+def content_hash(solutions: Path, chapter: str) -> str:
+    """What a chapter's release is made of: its source cells (not their outputs)."""
+    nb = nbformat.read(str(solutions / chapter / f"{chapter}.ipynb"), as_version=4)
+    cells = [(c.cell_type, c.source, c.metadata.get("nbgrader", {})) for c in nb.cells]
+    return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
+
+
+def check_releases(root: Path, hashes: dict[str, str], migrate: bool) -> list[str]:
+    """Chapters whose gradebook was built from a different release (empty when all agree)."""
+    path = root / RELEASES
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    return [c for c, h in hashes.items() if c in known and known[c] != h and not migrate]
+
+
+def save_releases(root: Path, hashes: dict[str, str]) -> None:
+    path = root / RELEASES
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    known.update(hashes)
+    path.write_text(json.dumps(known, indent=1, sort_keys=True))
+
+
+# -- records --------------------------------------------------------------------------------
+
+def record_path(root: Path, chapter: str, student: str) -> Path:
+    return root / "records" / chapter / f"{student}.json"
+
+
+def read_record(root: Path, chapter: str, student: str) -> dict[str, Any] | None:
+    path = record_path(root, chapter, student)
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except ValueError:
+        return None  # a torn write from a crash: grade again
+
+
+def save(root: Path, result: dict[str, Any]) -> None:
+    """A record, atomically, then the gradebook: the point from which a rerun resumes."""
+    from .gradebook import write_record
+
+    record = result["record"]
+    path = record_path(root, record["chapter"], record["student"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    write_record(root, record, result.get("notebook"))
+    tmp.replace(path)
+
+
+def crashed(item: Found, release: Any, error: BaseException) -> dict[str, Any]:
+    from .worker import Record, zero_scores
+
+    record = Record(item.student, item.chapter, status="crashed",
+                    reason=f"grading this notebook killed {MAX_CRASHES} workers ({type(error).__name__})",
+                    submission_sha256=item.sha256, release_sha256=release.release_sha256,
+                    sandboxed=release.sandbox, ignored_files=list(item.ignored_files))
+    zero_scores(nbformat.reads(release.template, as_version=4), record)
+    return {"record": record.to_dict(), "notebook": None}
+
+
+# -- scheduling -----------------------------------------------------------------------------
+
+def make_client(scheduler: str | None, workers: int | None):
+    import dask
+    from distributed import Client, LocalCluster
+
+    dask.config.set({"distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
+                     "distributed.worker.daemon": False})  # workers start kernels (subprocesses)
+    if scheduler:
+        return Client(scheduler), None
+    env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None, env=env,
+                           memory_limit=0, silence_logs=40)
+    return Client(cluster), cluster
+
+
+def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progress: Any) -> None:
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    from .worker import grade_task
+
+    shipped = {c: client.scatter(r.to_dict(), broadcast=True) for c, r in releases.items()
+               if any(i.chapter == c for i in todo)}
+    futures = {}
+    for item in todo:
+        future = client.submit(grade_task, item.task(), shipped[item.chapter], pure=False,
+                               key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
+        futures[future] = item
+    for future in as_completed(futures):
+        item = futures[future]
+        try:
+            result = future.result()
+        except KilledWorker as error:
+            result = crashed(item, releases[item.chapter], error)
+        save(root, result)
+        progress.update(result["record"])
+
+
+class Progress:
+    """A progress bar: notebooks done of total, failures so far, time left (tqdm's estimate)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="notebook", disable=not enabled or total == 0,
+                        dynamic_ncols=True, file=sys.stderr)
+        self.failures = 0
+
+    def update(self, record: dict[str, Any]) -> None:
+        if record["status"] != "graded":
+            self.failures += 1
+        self.bar.set_postfix(not_graded=self.failures, last=f"{record['student']}/{record['chapter'][:2]}")
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+# -- the whole batch ------------------------------------------------------------------------
+
+def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = CELL_TIMEOUT_S,
+          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, scheduler: str | None = None,
+          workers: int | None = None, sandbox: bool = True, migrate: bool = False,
+          feedback: bool = True, limits: dict[str, Any] | None = None, progress: bool = True,
+          out=print) -> list[dict[str, Any]]:
+    """Grade every submission under ``submissions`` into the course folder ``root``; the records."""
+    submissions, root = submissions.resolve(), root.resolve()
+    if root == submissions or root.is_relative_to(submissions) or submissions.is_relative_to(root):
+        raise ValueError("--out and the submissions folder must not contain each other.")
+    known = chapter_ids(course.solutions)
+    found, notes = find_submissions(submissions, known)
+    for note in notes:
+        out(f"warning: {note}")
+    chapters = sorted({f.chapter for f in found if f.chapter in known})
+    if not found:
+        out(f"No submissions found in {submissions} (expected <student>/<chapter>/<chapter>.ipynb).")
+        return []
+    root.mkdir(parents=True, exist_ok=True)
+    from .gradebook import backup_before_writing, remember_graded_answers
+
+    options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
+               "sandbox": sandbox, "limits": limits or {}}
+    chapters = chapters or known[:1]
+    hashes = {c: content_hash(course.solutions, c) for c in chapters}
+    different = check_releases(root, hashes, migrate)
+    if different:
+        raise ReleaseMismatch(
+            f"The gradebook in {root} was made from a different release of {', '.join(different)} "
+            "(solutions/ changed since). Re-grading would mix two versions of the tests. Run again "
+            "with --migrate (make grade ... MIGRATE=1) to re-grade every submission of those chapters "
+            "against the new release (a backup of the gradebook is kept), or use another --out.")
+    backup_before_writing(root)
+    releases = build_releases(root, chapters, course.solutions, options)
+    remember_graded_answers(root)
+    save_releases(root, hashes)
+    # Problems found while reading (symlinks, odd ids, missing notebooks) for chapter "-" are
+    # recorded under the first chapter so that the student still appears in the CSVs.
+    for item in found:
+        if item.chapter == "-":
+            item.chapter = chapters[0]
+    todo = []
+    for item in found:
+        old = read_record(root, item.chapter, item.student)
+        if (old and old["submission_sha256"] == item.sha256
+                and old["release_sha256"] == releases[item.chapter].release_sha256):
+            continue
+        todo.append(item)
+    skipped = len(found) - len(todo)
+    if skipped:
+        out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
+    bar = Progress(len(todo), enabled=progress)
+    if todo and workers == 0 and not scheduler:  # in this process: a handful of notebooks, or tests
+        from .worker import grade_task
+
+        for item in todo:
+            result = grade_task(item.task(), releases[item.chapter])
+            save(root, result)
+            bar.update(result["record"])
+        bar.close()
+    elif todo:
+        client, cluster = make_client(scheduler, workers)
+        try:
+            run_tasks(todo, releases, root, client, bar)
+        finally:
+            bar.close()
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    records = [read_record(root, f.chapter, f.student) for f in found]
+    records = [r for r in records if r is not None]
     if feedback:
-        for outcome in outcomes:
-            if outcome.status in ("graded", "timeout", "error"):
-                run_nbgrader(root, "generate_feedback", outcome.chapter, "--student",
-                             outcome.student, "--force")
-    result = run_nbgrader(root, "export", "--to", str(root / "grades.csv"))
-    if result.returncode != 0:
-        print(f"warning: nbgrader export failed:\n{result.stdout}")
-    write_summary(outcomes, root / "summary.csv")
-    return outcomes
+        from .feedback import write_feedback
+
+        write_feedback(root, records)
+    return records
 
 
-def write_summary(outcomes: list[Outcome], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "chapter", "score", "max_score", "tests_score",
-                         "tests_max_score", "written_max_score", "needs_manual_grade", "status",
-                         "reason", "failed_cells", "ignored_files"])
-        for o in outcomes:
-            writer.writerow([o.student, o.chapter, f"{o.score:g}", f"{o.max_score:g}",
-                             f"{o.code_score:g}", f"{o.max_code_score:g}",
-                             f"{o.max_written_score:g}", o.needs_manual_grade, o.status,
-                             o.reason, " ".join(o.failed_cells), " ".join(o.ignored_files)])
-
-
-def print_table(outcomes: list[Outcome], root: Path) -> None:
-    header = (f"{'student':16} {'chapter':22} {'tests':>9} {'written':>8}  {'status':8} reason")
-    print("\n" + header + "\n" + "-" * len(header))
-    for o in outcomes:
-        detail = o.reason or (f"failed: {', '.join(o.failed_cells)}" if o.failed_cells else "")
-        if o.ignored_files:
-            detail += f" (ignored: {', '.join(o.ignored_files)})"
-        written = "to grade" if o.needs_manual_grade else f"{o.score - o.code_score:g}"
-        tests = f"{o.code_score:g}/{o.max_code_score:g}"
-        print(f"{o.student:16} {o.chapter:22} {tests:>9} {written:>8}  {o.status:8} {detail}")
-    if any(o.needs_manual_grade for o in outcomes):
-        print("\nWritten answers wait for you in the formgrader (`make formgrade`); "
-              "grades.csv counts them once graded.")
-    print(f"\ngrades:   {root / 'grades.csv'}\nsummary:  {root / 'summary.csv'}\n"
-          f"feedback: {root / 'feedback'}/<student>/<chapter>/")
+class ReleaseMismatch(RuntimeError):
+    """The gradebook belongs to another release of the course."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Grade a folder of submissions with nbgrader.")
-    parser.add_argument("submissions", type=Path,
-                        help="folder of <student>/<chapter>/<chapter>.ipynb")
+    parser = argparse.ArgumentParser(description="Grade a folder of submissions.")
+    parser.add_argument("submissions", type=Path, help="folder of <student>/<chapter>/<chapter>.ipynb")
     parser.add_argument("--out", type=Path, default=None,
                         help="course folder for the gradebook, feedback and CSVs (default: grading/)")
-    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT_S,
+    parser.add_argument("--course", type=Path, default=None,
+                        help="the course folder (default: found from the working directory)")
+    parser.add_argument("--timeout", type=float, default=CELL_TIMEOUT_S,
                         help=f"seconds a cell may run (default {CELL_TIMEOUT_S})")
     parser.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT_S,
                         help=f"seconds a whole notebook may take (default {NOTEBOOK_TIMEOUT_S})")
-    parser.add_argument("--course", type=Path, default=None,
-                        help="the course folder (default: found from the working directory)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (default: a local cluster)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local Dask workers (default: one per core; 0 grades in this process)")
+    parser.add_argument("--memory", type=float, default=None, help="GiB a kernel may use (default 4)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without bubblewrap (the summary then carries a warning)")
+    parser.add_argument("--migrate", action="store_true",
+                        help="accept a gradebook made from an earlier release and re-grade against this one")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         course = Course.find(args.course)
     except CourseNotFound as error:
         print(f"error: {error}")
         return 2
-    args.out = args.out or course.grading
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder. Pass a folder holding "
               "<student>/<chapter>/<chapter>.ipynb, e.g. `make grade SUBMISSIONS=path/to/folder`.")
         return 2
-    # A stuck kernel is in its own process session; make sure Ctrl-C stops us cleanly.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    outcomes = grade(args.submissions, args.out, args.timeout, args.notebook_timeout,
-                     solutions=course.solutions, feedback=not args.no_feedback)
-    if outcomes:
-        print_table(outcomes, args.out.resolve())
+    sandbox = not args.no_sandbox
+    if sandbox:
+        from .sandbox import bwrap_problem
+
+        problem = bwrap_problem()
+        if problem:
+            print(f"error: {problem}")
+            return 2
+    limits = {}
+    if args.memory:
+        limits["memory_bytes"] = int(args.memory * 2**30)
+    root = (args.out or course.grading).resolve()
+    try:
+        records = grade(args.submissions, root, course, args.timeout, args.notebook_timeout,
+                        args.scheduler, args.workers, sandbox, args.migrate,
+                        feedback=not args.no_feedback, limits=limits, progress=not args.no_progress)
+    except (ReleaseMismatch, ValueError) as error:
+        print(f"error: {error}")
+        return 2
+    if records:
+        from .export import export
+
+        export(root)
+        if not sandbox:
+            print("\nWARNING: graded WITHOUT the sandbox (--no-sandbox): student code could read "
+                  "and write anything this user can. Do not trust these grades for a class.")
     return 0
 
 

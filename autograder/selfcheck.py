@@ -1,0 +1,51 @@
+"""The "Check my work" button at the end of each chapter: the grader's verdict from JupyterLab.
+
+    check_my_work()      # last cell of a chapter
+
+Clicking the button runs ``make check`` on this chapter's notebook as saved on disk
+(``python -m autograder.instructor.selfcheck``, in a separate process: notebooks
+never import the instructor's tools) and shows what it prints. Nothing runs until
+the button is clicked, so "Run All" stays fast, and it does nothing while a notebook
+is being graded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["check_my_work"]
+
+
+def _notebook_path(chapter: str | None) -> Path:
+    folder = Path.cwd()  # JupyterLab runs a notebook's kernel in the notebook's folder
+    chapter = chapter or folder.name
+    return folder / f"{chapter}.ipynb"
+
+
+def check_my_work(chapter: str | None = None) -> None:
+    """Display a button that grades this chapter's saved notebook, hidden tests included."""
+    if os.environ.get("BACKPROP_LAB_GRADING"):
+        print("(The self-check is not offered while a notebook is being graded.)")
+        return
+    from ipywidgets import Button, Output, VBox
+
+    path = _notebook_path(chapter)
+    button = Button(description="Check my work", tooltip="Grade the saved notebook as make grade would")
+    output = Output()
+
+    def run(_button: Button) -> None:
+        output.clear_output()
+        with output:
+            print(f"Checking {path.name} as saved on disk (save first: Ctrl-S) ... about half a minute.")
+            result = subprocess.run(
+                [sys.executable, "-m", "autograder.instructor.selfcheck", str(path)],
+                capture_output=True, text=True, cwd=path.parent)
+            print(result.stdout or result.stderr[-3000:])
+
+    button.on_click(run)
+    from IPython.display import display
+
+    display(VBox([button, output]))
