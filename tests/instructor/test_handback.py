@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograder.instructor.handback import hand_back, shown_score
+from autograder.instructor.handback import Standing, hand_back, is_current, shown_score
 
 from .gradebooks import CHAPTER, autograde, grade_by_hand, make_assignment
 
@@ -22,6 +22,16 @@ def test_shown_score_reads_nbgraders_heading():
     assert shown_score("<h4>no score here</h4>") is None
 
 
+def test_both_page_formats_are_checked_against_the_gradebook():
+    finished = Standing(score=4.0, written_score=1.0, needs_manual_grade=False)
+    assert is_current("<h4>00_demo (Score: 4.0 / 4.0)</h4>", finished)
+    assert not is_current("<h4>00_demo (Score: 3.0 / 4.0)</h4>", finished)
+    # feedback.py's header, rendered from Markdown
+    assert is_current("<p>Written answers: <strong>1 / 1</strong> points</p>", finished)
+    assert not is_current("<p>Written answers: <strong>0.5 / 1</strong> points</p>", finished)
+    assert not is_current("<p>Written answers: 1 of 1 not graded yet (out of 1 points)</p>", finished)
+
+
 def test_only_finished_feedback_goes_back(tmp_path):
     root = tmp_path / "grading"
     make_assignment(root)
@@ -35,13 +45,15 @@ def test_only_finished_feedback_goes_back(tmp_path):
 
     def regenerate(course_root, chapter, student):
         regenerated.append(student)
+        if student == "cy":  # nothing to build a page from
+            return False
         feedback_page(course_root, student, 1.5)
         return True
 
     said = []
     result = hand_back(root, regenerate=regenerate, out=said.append)
     assert result.returned == [("bob", CHAPTER)]
-    assert regenerated == ["bob"], "a stale page of a finished submission is rebuilt, not sent"
+    assert regenerated == ["bob", "cy"], "a stale or missing page of a finished submission is rebuilt"
     assert "Score: 1.5 / 4.0" in (root / "return" / "bob" / f"{CHAPTER}.html").read_text()
     held = {student: why for student, _, why in result.held_back}
     assert set(held) == {"ada", "cy"}
@@ -53,7 +65,7 @@ def test_only_finished_feedback_goes_back(tmp_path):
     grade_by_hand(root, "ada", 1.0)
     result = hand_back(root, regenerate=None, out=lambda *_: None)
     assert ("ada", CHAPTER) not in result.returned
-    assert "older score" in {s: why for s, _, why in result.held_back}["ada"]
+    assert "older grades" in {s: why for s, _, why in result.held_back}["ada"]
     assert sorted(p.relative_to(root / "return").as_posix() for p in (root / "return").rglob("*.html")) \
         == [f"bob/{CHAPTER}.html"], "return/ is rebuilt on each run"
 
