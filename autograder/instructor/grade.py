@@ -411,6 +411,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ReleaseMismatch, ValueError) as error:
         print(f"error: {error}")
         return 2
+    except KeyboardInterrupt:
+        kept = len(list(root.glob("records/*/*.json")))
+        print(f"\nInterrupted. {kept} graded notebooks are recorded in {root / 'records'}; "
+              "run the same command again to grade the rest.")
+        return 130
     if records:
         from .export import export
 
