@@ -303,6 +303,7 @@ class Sandbox:
                              "pass a shorter run_root.")
         self.run_dir.chmod(0o777)  # the kernel's uid inside must create its sockets here
         (self.run_dir / "home").mkdir()
+        _seed_matplotlib_cache(self.run_dir / "matplotlib")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -319,8 +320,10 @@ class Sandbox:
     @property
     def env(self) -> dict[str, str]:
         """The kernel's environment, exactly."""
-        home = "/tmp" if self.enabled else str(self._require_run_dir() / "home")
-        return kernel_environment(self.device, home, self.extra_env)
+        run_dir = self._require_run_dir()
+        home = "/tmp" if self.enabled else str(run_dir / "home")
+        return kernel_environment(self.device, home,
+                                  {"MPLCONFIGDIR": str(run_dir / "matplotlib"), **self.extra_env})
 
     def kernel_command(self) -> list[str]:
         """The kernel spec's argv: bwrap (if enabled), sandbox_exec.py, then ipykernel."""
@@ -392,6 +395,24 @@ def iter_sandbox_processes(marker: str) -> Iterator[int]:
             continue
         if marker.encode() in cmdline:
             yield int(entry.name)
+
+
+def _seed_matplotlib_cache(folder: Path) -> None:
+    """A writable MPLCONFIGDIR holding a copy of the grader's font list, if it has one.
+
+    In a fresh $HOME matplotlib rebuilds its font list on first import: measured here, 0.6 s of
+    CPU for ``import matplotlib.pyplot`` instead of 0.45 s. The list names font files under the
+    environment and /usr, which the kernel sees.
+    """
+    folder.mkdir()
+    folder.chmod(0o777)
+    configured = os.environ.get("MPLCONFIGDIR")
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    for source in (Path(configured) if configured else None, cache_home / "matplotlib"):
+        if source is not None and source.is_dir():
+            for fontlist in source.glob("fontlist-v*.json"):
+                shutil.copy(fontlist, folder / fontlist.name)
+            break
 
 
 def _write(path: Path, text: str) -> Path:
