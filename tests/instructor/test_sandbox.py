@@ -70,6 +70,8 @@ PROBES = {
     "write_prefix": "write(os.path.join(sys.prefix, 'planted.pth'))",
     "write_root": f"write({str(REPO / 'numpy.py')!r})",
     "write_scratch": "write('made_inside.txt')",
+    "write_dev": "write('/dev/planted')",
+    "tmpfs_bytes": "[os.statvfs(p).f_blocks * os.statvfs(p).f_frsize for p in ('/tmp', '/dev/shm')]",
     "connect_grader": "connect(('127.0.0.1', GRADER_PORT))",
     "connect_out": "connect(('1.1.1.1', 53))",
     "env": "{k: os.environ.get(k) for k in ('BACKPROP_LAB_GRADING', 'BACKPROP_LAB_DEVICE', "
@@ -152,6 +154,7 @@ def test_only_the_scratch_folder_is_writable(probed):
     assert probed["write_package"] == "OSError: 30"  # EROFS
     assert probed["write_prefix"] == "OSError: 30"
     assert probed["write_root"] == "OSError: 30"
+    assert probed["write_dev"] == "OSError: 30"
     assert probed["write_scratch"] == "written"
     assert (probed["scratch"] / "made_inside.txt").read_text() == "x"
     assert not (PACKAGE / "planted.py").exists()
@@ -166,6 +169,10 @@ def test_the_environment_is_explicit(probed):
     assert probed["env"] == {"BACKPROP_LAB_GRADING": "1", "BACKPROP_LAB_DEVICE": "cpu", "HOME": "/tmp",
                              "OMP_NUM_THREADS": "1", "SANDBOX_TEST_SECRET": None}
     assert probed["history"] is False
+
+
+def test_the_writable_tmpfs_are_capped(probed):
+    assert all(0 < size <= Limits().tmp_bytes for size in probed["tmpfs_bytes"]), probed["tmpfs_bytes"]
 
 
 def test_a_memory_hog_gets_memory_error_and_the_kernel_lives(probed):
@@ -258,7 +265,7 @@ def test_without_the_sandbox_the_api_limits_and_environment_stay(tmp_path):
 def test_the_mounts_come_in_an_order_that_shadows_nothing(tmp_path):
     args = mount_args(tmp_path / "scratch", tmp_path)
     assert args.index("/tmp") < args.index(str(tmp_path))  # --tmpfs /tmp before the binds under /tmp
-    assert args[-2:] == ["--remount-ro", "/"]
+    assert args[-4:] == ["--remount-ro", "/dev", "--remount-ro", "/"]
     bound = [args[i + 1] for i, flag in enumerate(args) if flag in ("--ro-bind", "--bind")]
     assert "/etc" not in bound and str(REPO) not in bound  # /etc/shadow; solutions/, grading/
     assert str(PACKAGE) in bound or PACKAGE.is_relative_to(Path(sys.prefix).resolve())
@@ -281,6 +288,16 @@ def test_bwrap_problem_says_what_to_do_when_bwrap_is_missing(monkeypatch):
     finally:
         sandbox_module.bwrap_problem.cache_clear()
     assert problem is not None and "--no-sandbox" in problem and "bubblewrap" in problem
+
+
+def test_bwrap_problem_says_so_when_bwrap_cannot_start_a_sandbox(monkeypatch):
+    monkeypatch.setattr(sandbox_module, "bwrap_executable", lambda: Path("/bin/false"))
+    sandbox_module.bwrap_problem.cache_clear()
+    try:
+        problem = sandbox_module.bwrap_problem()
+    finally:
+        sandbox_module.bwrap_problem.cache_clear()
+    assert problem is not None and "could not start a sandbox" in problem and "--no-sandbox" in problem
 
 
 def test_killing_the_grader_kills_the_kernel(tmp_path):
