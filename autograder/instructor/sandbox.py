@@ -89,11 +89,13 @@ class Limits:
 
     memory_bytes: RLIMIT_DATA, default 4 GiB. The kernel's heap and private writable mappings;
         a larger numpy allocation raises MemoryError in the cell and the kernel lives on.
-        Not RLIMIT_AS: that also counts address space reserved but never used (thread stacks,
-        allocator arenas, CUDA's reservations of tens of GiB), which is what breaks torch, while
-        RLIMIT_DATA counts what can be written. Measured here: ``import numpy, torch`` plus a
-        matmul and ipykernel is ~200 MiB of VmData (~600 MiB VmSize); both limits stop a 6 GiB
-        numpy array with MemoryError.
+        Not RLIMIT_AS: that counts address space reserved but never used as well, and so
+        charges a kernel for its libraries, its threads' allocator arenas and (with a CUDA build
+        of torch, not measured here) CUDA's reservations of many GiB. Measured in this sandbox,
+        CPU torch: an idle kernel is 116 MiB of VmData and 650 MiB of VmSize (11 threads); after
+        ``import numpy, torch, matplotlib.pyplot``, a matmul and a plot, 350 MiB and 1.35 GiB.
+        Both limits stop a 6 GiB numpy array with MemoryError; RLIMIT_DATA leaves the kernel the
+        4 GiB it names.
     processes: RLIMIT_NPROC, default 256 (threads count: an idle ipykernel has about ten).
         Counted per user, and the kernel of a root grader is root outside its namespace, which
         the kernel exempts from RLIMIT_NPROC: under root it does not bind, and a fork bomb is

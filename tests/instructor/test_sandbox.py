@@ -6,6 +6,7 @@ One kernel answers most questions: each probe is a cell that prints one JSON val
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -79,6 +80,7 @@ PROBES = {
     "rlimit_data": "resource.getrlimit(resource.RLIMIT_DATA)[0]",
     "history": "get_ipython().history_manager.enabled",
     "shadowed": "[hasattr(__import__(name), 'SHADOWED') for name in ('autograder', 'tqdm')]",
+    "file_too_large": "too_large()",
     "memory_hog": "hog()",
     "alive_after_hog": "'alive'",
 }
@@ -98,6 +100,14 @@ def connect(address):
         return 'connected'
     except OSError as error:
         return type(error).__name__
+def too_large():
+    try:
+        with open('/tmp/big', 'wb') as f:
+            f.seek(FILE_BYTES)  # sparse: nothing is written below the limit
+            f.write(b'x')
+        return 'written'
+    except OSError as error:
+        return error.errno
 def hog():
     import numpy
     try:
@@ -119,7 +129,7 @@ def probed(tmp_path_factory) -> dict:
     listener.listen()
     os.environ["SANDBOX_TEST_SECRET"] = "grader-only"
     try:
-        cells = [PRELUDE + f"GRADER_PORT = {listener.getsockname()[1]}"]
+        cells = [PRELUDE + f"GRADER_PORT = {listener.getsockname()[1]}\nFILE_BYTES = {Limits().file_bytes}"]
         cells += [f"print(json.dumps({code}))" for code in PROBES.values()]
         outputs = _run(cells, scratch)
     finally:
@@ -169,6 +179,10 @@ def test_the_environment_is_explicit(probed):
     assert probed["env"] == {"BACKPROP_LAB_GRADING": "1", "BACKPROP_LAB_DEVICE": "cpu", "HOME": "/tmp",
                              "OMP_NUM_THREADS": "1", "SANDBOX_TEST_SECRET": None}
     assert probed["history"] is False
+
+
+def test_a_file_over_the_limit_cannot_be_written(probed):
+    assert probed["file_too_large"] == errno.EFBIG
 
 
 def test_the_writable_tmpfs_are_capped(probed):
@@ -278,6 +292,12 @@ def test_sandbox_exec_sets_limits_and_environment_then_execs():
                           capture_output=True, text=True, check=True)
     assert done.stdout.split(" ", 2)[:2] == ["(4096,", "4096)"]
     assert "'ONLY'" in done.stdout and "PATH" not in done.stdout
+
+
+def test_sandbox_exec_cpu_limit_ends_a_busy_loop():
+    done = subprocess.run([sys.executable, "-I", "-S", str(EXEC_SCRIPT), "--rlimit", "CPU=1", "--",
+                           sys.executable, "-S", "-c", "while True: pass"], timeout=60)
+    assert done.returncode == -signal.SIGXCPU
 
 
 def test_bwrap_problem_says_what_to_do_when_bwrap_is_missing(monkeypatch):
