@@ -37,7 +37,8 @@ from autograder.instructor.sandbox import (
     mount_args,
 )
 
-pytestmark = pytest.mark.slow  # starts kernels
+# Starts kernels; one xdist worker, so the probed kernel (a module fixture) starts once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox")]
 
 PACKAGE = Path(autograder.__file__).resolve().parent
 REPO = PACKAGE.parent
