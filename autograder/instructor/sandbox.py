@@ -385,9 +385,9 @@ class Sandbox:
 async def _stop(km: AsyncKernelManager) -> None:
     """Shut the kernel down now, then make sure bwrap is dead and reaped.
 
-    bwrap's child is PID 1 of the sandbox's namespace; when it dies, the kernel (Linux) kills every
-    process left in that namespace and bwrap is reaped only after them: so once ``wait`` returns,
-    nothing the kernel started is left, whatever it did with sessions, signals or double forks.
+    bwrap's child is PID 1 of the sandbox's namespace; when it dies, Linux kills every process
+    left in that namespace, and bwrap is reaped only after them: so once ``wait`` returns, nothing
+    the Jupyter kernel started is left, whatever it did with sessions, signals or double forks.
     """
     try:
         if km.has_kernel:
