@@ -18,3 +18,19 @@ chapter 6's capstone stands on both. One concept a file; import from the module:
 Each is tested against PyTorch in tests/. An exercise's own notebook never uses
 its reference here: hidden tests call ``check_own_code``.
 """
+
+# The chapter whose exercises each module holds the reference for. A chapter's notebook may
+# import a module only from an earlier chapter (autograder/instructor/policy.py enforces it).
+CHAPTER_OF: dict[str, int] = {
+    "activations": 1,  # sigmoid, relu, tanh and their gradients
+    "mlp": 1,  # dense_forward, mlp_forward, count_parameters
+    "losses": 3,  # mse_loss, binary_cross_entropy, softmax, cross_entropy and gradients
+    "layers": 4,  # linear/relu/sigmoid/tanh forward and backward, softmax_cross_entropy
+    "data": 4,  # iterate_minibatches
+    "optimizers": 4,  # SGD, Adagrad, RMSprop, Adam, clip_grad_norm
+    "init": 4,  # xavier_uniform, he_normal
+    "batchnorm": 4,  # batchnorm_forward, batchnorm_backward
+    "preprocessing": 5,  # standardize_fit/transform, train_test_split, impute_mean, one_hot
+    "regularization": 5,  # l2_penalty, dropout_forward/backward, EarlyStopping
+    "sequential": 6,  # Dense, Sequential
+}

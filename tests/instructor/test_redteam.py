@@ -49,11 +49,15 @@ def answer(nb, grade_id: str, source: str):
 
 
 def add_cell(nb, source: str, at: int | None = None, cell_type: str = "code", **metadata):
+    """A cell added by the student, by default right after the setup cell (before every test)."""
     nb = copy.deepcopy(nb)
+    if at is None:
+        at = 1 + next(i for i, c in enumerate(nb.cells)
+                      if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
     cell = (nbformat.v4.new_code_cell(source) if cell_type == "code"
             else nbformat.v4.new_markdown_cell(source))
     cell.metadata.update(metadata)
-    nb.cells.insert(len(nb.cells) if at is None else at, cell)
+    nb.cells.insert(at, cell)
     return nb
 
 
