@@ -15,6 +15,10 @@ BACKPROP_HUB_HOMES        test mode: the users' home folders (default STATE/home
 BACKPROP_HUB_IP, _PORT    where the proxy listens (default 127.0.0.1:8000)
 BACKPROP_HUB_HUB_PORT     the hub's own port (default 8081), on 127.0.0.1
 BACKPROP_HUB_PROXY_API_PORT   the proxy's API port (default PORT + 1), on 127.0.0.1
+BACKPROP_HUB_SINGLEUSER   the students' jupyterhub-singleuser: required in class mode, from an
+                          environment built from dist/student (see README); test mode
+                          defaults to this environment's
+BACKPROP_HUB_STUDENTS, _ADMINS   class mode: comma-separated allowed users and admins
 BACKPROP_HUB_ADMIN_TOKEN  if set: an "instructor" service with this API token may create
                           users and start their servers (scripts and the test use it)
 """
@@ -70,7 +74,13 @@ student_config = state / "student-config"
 # Who submits: nbgrader names a submission after the unix user the server runs as. In test
 # mode every server runs as the hub's unix user, so the config names the hub user instead.
 write_student_config(student_config, exchange, hub_user_as_student=(mode == "test"))
-c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
+# Students' servers run from their own environment: this one is the instructor's, installed
+# from a clone that holds solutions/ and the hidden tests, which students must not read.
+singleuser = env("BACKPROP_HUB_SINGLEUSER")
+if mode == "class" and not singleuser:
+    raise SystemExit("Class mode: set BACKPROP_HUB_SINGLEUSER to the jupyterhub-singleuser of the "
+                     "students' environment, built from dist/student (see deploy/README.md).")
+c.Spawner.cmd = [singleuser or str(bin_dir / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 if os.getuid() == 0 and mode == "test":
     c.Spawner.args = ["--allow-root"]  # test mode runs every server as the hub's user
