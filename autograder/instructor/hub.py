@@ -133,9 +133,9 @@ def collect(course: Course, chapters: list[str], course_dir: Path, exchange: Pat
     api = nbgrader_api(course_dir, exchange.resolve())
     for chapter in chapters:
         log = _checked(api.collect(chapter, update=True), f"nbgrader collect {chapter}")
-        for line in log.splitlines():
-            if "Collecting submission" in line or "Updating submission" in line or "No submissions" in line:
-                out(line.split("] ", 1)[-1])
+        for line in log.strip().split("\n["):  # one entry per log record, warnings included
+            if line.lstrip("[").startswith(("WARNING", "ERROR")) or "submission" in line.lower():
+                out(" ".join(line.lstrip("[").replace("] ", ": ", 1).split()))
     submitted = course_dir / "submitted"
     return sorted(p for chapter in chapters for p in submitted.glob(f"*/{chapter}/{chapter}.ipynb"))
 
