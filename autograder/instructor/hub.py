@@ -112,6 +112,7 @@ def release(course: Course, chapters: list[str], course_dir: Path, exchange: Pat
     course_dir = course_dir.resolve()
     exchange = exchange.resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
+    course_dir.chmod(0o700)  # source/ holds the solutions, submitted/ students' work
     make_course(course_dir, chapters, course.solutions)
     _note_exchange(course_dir, exchange)
     api = nbgrader_api(course_dir, exchange, force)
@@ -124,8 +125,7 @@ def release(course: Course, chapters: list[str], course_dir: Path, exchange: Pat
     return released
 
 
-def collect(course: Course, chapters: list[str], course_dir: Path, exchange: Path,
-            out=print) -> list[Path]:
+def collect(chapters: list[str], course_dir: Path, exchange: Path, out=print) -> list[Path]:
     """Copy each student's latest submission of ``chapters`` into ``course_dir/submitted``;
     the notebooks collected there (new or updated ones and those collected before)."""
     course_dir = course_dir.resolve()
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "release":
             release(course, chapters, course_dir, exchange, force=args.force)
         else:
-            notebooks = collect(course, chapters, course_dir, exchange)
+            notebooks = collect(chapters, course_dir, exchange)
             students = sorted({p.parts[-3] for p in notebooks})
             print(f"{len(notebooks)} submissions from {len(students)} students in {course_dir / 'submitted'}")
             if notebooks:
