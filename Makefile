@@ -20,7 +20,8 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env env-instructor env-dev lab check test test-fast test-gpu student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab check test test-fast test-gpu student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean \
+	env-hub hub hub-release hub-collect hub-grade test-hub
 
 help:
 	@echo "make lab                      open JupyterLab on chapter 1 (creates the environment)"
@@ -35,6 +36,11 @@ help:
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
 	@echo "make benchmark-grading        plain nbgrader against this pipeline, notebooks per minute"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
+	@echo "make hub                      run JupyterHub for a class (deploy/README.md)"
+	@echo "make hub-release [CHAPTER=01] release chapters to the class's nbgrader exchange"
+	@echo "make hub-collect [CHAPTER=01] collect submissions into hub/course/submitted"
+	@echo "make hub-grade [CHAPTER=01]   collect, then make grade them"
+	@echo "make test-hub                 a JupyterHub on loopback: two students fetch, submit, are graded"
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -125,3 +131,34 @@ formgrade: env-instructor
 
 clean:
 	rm -rf grading .pytest_cache
+
+# -- A class on JupyterHub (deploy/README.md): students fetch and submit through nbgrader's
+# exchange, a folder every student's server reaches; the instructor releases to it, collects
+# from it into HUB_COURSE/submitted, and grades that with `make grade`.
+HUB_EXCHANGE ?= /srv/nbgrader/exchange
+HUB_COURSE ?= hub/course
+HUB_MODE ?= class
+HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
+
+$(VENV)/.installed-hub: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e ".[instructor,hub]"
+	@touch $@ $(VENV)/.installed-instructor $(VENV)/.installed-learner
+
+env-hub: $(VENV)/.installed-hub
+
+hub: env-hub
+	BACKPROP_HUB_MODE=$(HUB_MODE) BACKPROP_HUB_EXCHANGE="$(HUB_EXCHANGE)" jupyterhub -f deploy/jupyterhub_config.py
+
+hub-release: env-instructor
+	python -m autograder.instructor.hub release $(HUB_ARGS) $(if $(FORCE),--force,) $(CHAPTER)
+
+hub-collect: env-instructor
+	python -m autograder.instructor.hub collect $(HUB_ARGS) $(CHAPTER)
+
+hub-grade: hub-collect
+	$(MAKE) grade SUBMISSIONS="$(HUB_COURSE)/submitted"
+
+# JupyterHub on 127.0.0.1 (test mode): two students fetch and submit chapter 1, the instructor
+# collects and grades. Left out of `make test` (it starts servers); .ci/run runs it after.
+test-hub: env-dev
+	BACKPROP_LAB_HUB_TEST=1 $(TEST_ENV) python -m pytest -p no:cacheprovider -q -s tests/deploy
