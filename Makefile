@@ -20,7 +20,8 @@ PYTEST_WORKERS ?= 2
 SUBMISSIONS ?=
 FORCE ?=
 
-.PHONY: help env env-instructor env-dev lab check test test-fast test-gpu student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean
+.PHONY: help env env-instructor env-dev lab check test test-fast test-gpu student-release benchmark-grading lint nbval test-pipeline release check-release execute benchmark grade formgrade clean \
+	env-hub hub hub-release hub-collect hub-grade test-hub
 .PHONY: roster export release-feedback
 
 help:
@@ -40,6 +41,11 @@ help:
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
 	@echo "make benchmark-grading        plain nbgrader against this pipeline, notebooks per minute"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
+	@echo "make hub                      run JupyterHub for a class (deploy/README.md)"
+	@echo "make hub-release [CHAPTER=01] release chapters to the class's nbgrader exchange"
+	@echo "make hub-collect [CHAPTER=01] collect submissions into hub/course/submitted"
+	@echo "make hub-grade [CHAPTER=01]   collect, then make grade them"
+	@echo "make test-hub                 a JupyterHub on loopback: two students fetch, submit, are graded"
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -133,7 +139,39 @@ clean:
 	rm -rf .pytest_cache .ruff_cache build
 	find . -path ./.venv -prune -o -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 	@if [ -d grading ]; then echo "kept grading/: the gradebook, its backups, records, feedback and every manual grade (delete it by hand if you mean to)"; fi
+	@if [ -d hub ]; then echo "kept hub/: the JupyterHub course folder (its gradebook and submissions)"; fi
 	@echo "kept .venv/ (make env rebuilds it if you delete it)"
+
+# -- A class on JupyterHub (deploy/README.md): students fetch and submit through nbgrader's
+# exchange, a folder every student's server reaches; the instructor releases to it, collects
+# from it into HUB_COURSE/submitted, and grades that with `make grade`.
+HUB_EXCHANGE ?= /srv/nbgrader/exchange
+HUB_COURSE ?= hub/course
+HUB_MODE ?= class
+HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
+
+$(VENV)/.installed-hub: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e ".[instructor,hub]"
+	@touch $@ $(VENV)/.installed-instructor $(VENV)/.installed-learner
+
+env-hub: $(VENV)/.installed-hub
+
+hub: env-hub
+	BACKPROP_HUB_MODE=$(HUB_MODE) BACKPROP_HUB_EXCHANGE="$(HUB_EXCHANGE)" jupyterhub -f deploy/jupyterhub_config.py
+
+hub-release: env-instructor
+	python -m autograder.instructor.hub release $(HUB_ARGS) $(if $(FORCE),--force,) $(CHAPTER)
+
+hub-collect: env-instructor
+	python -m autograder.instructor.hub collect $(HUB_ARGS) $(CHAPTER)
+
+hub-grade: hub-collect
+	$(MAKE) grade SUBMISSIONS="$(HUB_COURSE)/submitted"
+
+# JupyterHub on 127.0.0.1 (test mode): two students fetch and submit chapter 1, the instructor
+# collects and grades. Left out of `make test` (it starts servers); .ci/run runs it after.
+test-hub: env-dev
+	BACKPROP_LAB_HUB_TEST=1 $(TEST_ENV) python -m pytest -p no:cacheprovider -q -s tests/deploy
 
 # The instructor's day after grading: the class list, grades out, feedback back.
 FILE ?=

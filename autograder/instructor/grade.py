@@ -46,6 +46,8 @@ NOTEBOOK_TIMEOUT_S = 900
 MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 RELEASES = "releases.json"
+# What nbgrader's exchange adds to every collected submission: not the student's files.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 @dataclass
@@ -112,7 +114,8 @@ def read_submission(base: Path, student: str, chapter_dir: Path) -> Found:
         item.problem = f"{expected} resolves outside the submissions folder"
         return item
     item.ignored_files = tuple(sorted(p.name for p in chapter_dir.rglob("*")
-                                      if (p.is_file() or p.is_symlink()) and p != notebook))
+                                      if (p.is_file() or p.is_symlink()) and p != notebook
+                                      and p.name not in NBGRADER_FILES))
     if not notebook.is_file():
         item.problem, item.problem_status = f"no {expected} in the submission", "missing"
         return item
@@ -411,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ReleaseMismatch, ValueError) as error:
         print(f"error: {error}")
         return 2
+    except KeyboardInterrupt:
+        kept = len(list(root.glob("records/*/*.json")))
+        print(f"\nInterrupted. {kept} graded notebooks are recorded in {root / 'records'}; "
+              "run the same command again to grade the rest.")
+        return 130
     if records:
         from .export import export
 

@@ -11,6 +11,8 @@ never sees two writers. For each record:
 - a notebook that did not run to the end (invalid, timeout, crash) scores zero
   as an instructor's score with the reason as a comment, so an instructor can
   override it in the formgrader; a later successful run clears that zero;
+- an answer the code policy stopped gets an instructor comment with the construct
+  and line; the instructor overrides it by scoring that exercise's tests by hand;
 - the autograded notebook is written where the formgrader looks for it.
 
 The grader's own state lives in ``grader_state.json`` beside the gradebook:
@@ -29,6 +31,7 @@ from .config import COURSE_ID
 
 STATE = "grader_state.json"
 ZERO_COMMENT = "Scored zero by the grader: "
+POLICY_COMMENT = "Not run by the grader (code policy), graded as unanswered: "
 CHANGED_COMMENT = "The answer changed since it was graded (it had {score:g} points); grade it again."
 
 
@@ -90,12 +93,18 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
                     else:
                         _comment(nb, grade.name, CHANGED_COMMENT.format(score=grade.manual_score))
                         grade.needs_manual_grade = True
+            stopped = {v["cell"]: v for v in record.get("policy", [])}
             for comment in nb.comments:
                 text = comment.manual_comment or ""
                 if not ran and not text:
                     comment.manual_comment = ZERO_COMMENT + record["reason"]
-                elif ran and text.startswith(ZERO_COMMENT):
+                elif ran and text.startswith((ZERO_COMMENT, POLICY_COMMENT)):
                     comment.manual_comment = None
+                if ran and comment.name in stopped and not comment.manual_comment:
+                    v = stopped[comment.name]
+                    comment.manual_comment = (f"{POLICY_COMMENT}{v['construct']} on line {v['line']}: "
+                                              f"{v['message']} If this is a false alarm, score this "
+                                              "exercise's test cells by hand.")
         gradebook.db.commit()
     for grade_id, answer in record["answers"].items():
         if answer["text_sha256"]:

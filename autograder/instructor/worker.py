@@ -241,6 +241,7 @@ def execute(nb: NotebookNode, release: GradingRelease, scratch: Path) -> tuple[s
         client = RobustNotebookClient(
             nb, km=sandbox.kernel_manager(), timeout=int(release.cell_timeout), allow_errors=True,
             interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
+            shutdown_kernel="immediate",  # the sandbox ends; nothing to save
             resources={"metadata": {"path": str(scratch)}})
         try:
             with client.setup_kernel():
