@@ -19,9 +19,10 @@ the formgrader reads) with:
 - an exchange: nbgrader's default exchange, ``/usr/local/share/nbgrader/exchange``, does not
   exist on a single machine; every formgrader page and every poll of the Assignments panel
   then logs a critical "Unwritable directory" and Manage Assignments warns that the exchange
-  is missing. When no ``Exchange.root`` is configured (nbgrader_config.py in the grading
-  folder or in a Jupyter config folder), it is set to ``grading/exchange``, created here;
-  a configured exchange (JupyterHub) is left as it is.
+  is missing. A configured ``Exchange.root`` (nbgrader_config.py in the grading folder or in
+  a Jupyter config folder) is left as it is; else the class's exchange of ``make hub-*``
+  (``$BACKPROP_HUB_EXCHANGE``, or ``/srv/nbgrader/exchange`` where it exists) is used; else
+  ``grading/exchange``, created here.
 - ``--FormgradeExtension.debug=False``: the course's nbgrader config holds preprocessor
   classes, which the Manage Assignments page cannot show as JSON ("Formgrader config is not
   serializable" on every visit).
@@ -144,6 +145,24 @@ def configured_exchange(course_root: Path) -> str | None:
     return None
 
 
+def choose_exchange(course_root: Path) -> Path | None:
+    """The ``Exchange.root`` to give the server, or None to leave nbgrader's configuration alone.
+
+    A root configured for nbgrader wins; then the class's exchange of ``make hub-*``
+    (``$BACKPROP_HUB_EXCHANGE``, or ``/srv/nbgrader/exchange`` where it exists); else a
+    folder in the grading folder, so that a single machine has one.
+    """
+    from .hub import DEFAULT_EXCHANGE, EXCHANGE_ENV
+
+    if configured_exchange(course_root) is not None:
+        return None
+    if os.environ.get(EXCHANGE_ENV):
+        return Path(os.environ[EXCHANGE_ENV])
+    if Path(DEFAULT_EXCHANGE).is_dir():
+        return Path(DEFAULT_EXCHANGE)
+    return course_root / EXCHANGE_DIR
+
+
 def lab_command(course_root: Path, lab_args: Sequence[str], exchange_root: Path | None) -> list[str]:
     """The ``jupyter lab`` command line: ours first, the caller's ``lab_args`` last (they win)."""
     command = [str(Path(sys.executable).parent / "jupyter"), "lab",
@@ -182,9 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (course_root / "gradebook.db").is_file():
         print("Nothing graded yet: run make grade SUBMISSIONS=... first.")
         return 2
-    exchange_root = None
-    if configured_exchange(course_root) is None:
-        exchange_root = course_root / EXCHANGE_DIR
+    exchange_root = choose_exchange(course_root)
+    if exchange_root is not None:
         exchange_root.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="backprop-formgrade-") as scratch:
         command = lab_command(course_root, lab_args, exchange_root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -49,10 +50,16 @@ def test_lab_command_defaults_and_the_callers_options_win(tmp_path):
     assert not any("Exchange.root" in arg for arg in formgrade.lab_command(tmp_path, [], None))
 
 
-def test_a_configured_exchange_is_left_alone(tmp_path):
+def test_a_configured_exchange_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.delenv("BACKPROP_HUB_EXCHANGE", raising=False)
+    monkeypatch.setattr("autograder.instructor.hub.DEFAULT_EXCHANGE", str(tmp_path / "no-hub"))
     assert formgrade.configured_exchange(tmp_path) is None
+    assert formgrade.choose_exchange(tmp_path) == tmp_path / "exchange", "a single machine: one here"
+    monkeypatch.setenv("BACKPROP_HUB_EXCHANGE", str(tmp_path / "class"))
+    assert formgrade.choose_exchange(tmp_path) == tmp_path / "class", "the class's (make hub-*)"
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Exchange.root = '/srv/class'\n")
     assert formgrade.configured_exchange(tmp_path) == "/srv/class"
+    assert formgrade.choose_exchange(tmp_path) is None, "nbgrader's configuration is left alone"
 
 
 def test_nothing_graded_yet(tmp_path, capsys):
@@ -95,7 +102,8 @@ def test_formgrade_serves_manual_grading_offline_and_quietly(tmp_path):
         with pytest.raises(urllib.error.HTTPError):  # the token from LAB_ARGS is the one asked for
             urllib.request.urlopen(f"http://127.0.0.1:{server.port}/api/contents", timeout=30)
         log = server.stop()
-    assert (root / "exchange").is_dir(), "no exchange configured: one in grading/"
+    if not os.environ.get("BACKPROP_HUB_EXCHANGE") and not Path("/srv/nbgrader/exchange").is_dir():
+        assert (root / "exchange").is_dir(), "no exchange configured: one in grading/"
     for noise in ("Unwritable directory", "not serializable", "exchange directory"):
         assert noise not in log, f"{noise!r} in the server log:\n{log}"
     alarms = [line for line in log.splitlines() if line.startswith(("[C ", "[E "))
