@@ -11,7 +11,8 @@ formgrader shows names instead of "None, None". The roster as loaded is also kep
 ``make grade`` created for an unexpected submission folder.
 
 A student id becomes a folder name and a glob pattern in nbgrader, so it must be plain:
-no ``* ? [ ]``, no ``/`` or ``\\``, no leading ``.``, no spaces around it.
+what ``make grade`` accepts as a submission folder (``grade.ID_PATTERN``: letters, digits
+and ``. _ @ + -``), and the message says why for ``* ? [ ]``, ``/``, a leading ``.``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def id_problem(student_id: str) -> str | None:
         return f"the id {student_id!r} starts with '.' (a hidden folder)"
     if any(ord(char) < 32 for char in student_id):
         return f"the id {student_id!r} contains a control character"
+    from .grade import ID_PATTERN  # what make grade accepts as a submission folder's name
+
+    if not ID_PATTERN.match(student_id):
+        return (f"the id {student_id!r} is not a plain name: up to 64 letters, digits and . _ @ + -, "
+                "starting with a letter or a digit (make grade accepts no other folder name)")
     return None
 
 

@@ -30,7 +30,7 @@ def test_a_roster_without_a_header_spaces_blank_lines_and_a_bom():
 
 @pytest.mark.parametrize("bad_id, why", [
     ("ad*a", "*"), ("a?", "?"), ("a[1]", "["), ("x/../../etc", "/"), (".hidden", "starts with '.'"),
-    ("", "empty"),
+    ("", "empty"), ("ada lovelace", "not a plain name"), ("-ada", "not a plain name"),
 ])
 def test_unusable_ids_are_refused_with_the_line(bad_id, why):
     text = f"id,first_name,last_name,email\nada,Ada,Lovelace,\n{bad_id},X,Y,\n"
