@@ -202,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Nothing graded yet: run make grade SUBMISSIONS=... first.")
         return 2
     exchange_root = choose_exchange(course_root)
-    if exchange_root is not None:
-        exchange_root.mkdir(exist_ok=True)
+    if exchange_root == course_root / EXCHANGE_DIR:
+        exchange_root.mkdir(exist_ok=True)  # a class's exchange is set up by its admin, not here
     with tempfile.TemporaryDirectory(prefix="backprop-formgrade-") as scratch:
         command = lab_command(course_root, lab_args, exchange_root)
         print(f"formgrader: {MANUAL_GRADING_URL} on the server below (Manual Grading)", flush=True)
