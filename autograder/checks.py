@@ -175,14 +175,17 @@ def _numbers(value: Any, name: str) -> None:
                           "Build it with NumPy operations on floats.")
 
 
-def _expected_array(expected: Any) -> Any:
-    """The expected value as a float64 array (a test's input: lists and tuples are fine)."""
-    if _is_array(expected) or _is_number(expected):
+def _expected_array(expected: Any, name: str) -> Any:
+    """The expected value as a float64 array (a test's input: lists and tuples are fine).
+
+    It is held to the same rule as the result, since a test may build it from a result
+    (``x * cache``): a failure, not a crash of the check."""
+    if (_is_array(expected) and expected.dtype.kind in _NUMERIC_KINDS) or _is_number(expected):
         return _asarray(expected, dtype=_float64)
-    if type(expected) in (list, tuple):
+    if type(expected) in (list, tuple) and _plain(expected):
         return _array(expected, dtype=_float64)
-    raise TypeError(f"check_close: the expected value must be a NumPy array or a number, got "
-                    f"{_describe(expected)}.")
+    raise CheckFailed(f"{name}: the value to compare with must be a NumPy array or a number, got "
+                      f"{_describe(expected)}; was it built from a result of another type?")
 
 
 # --- The checks -------------------------------------------------------------------------------
@@ -339,7 +342,7 @@ def check_close(
     ``hint``, when given, is appended to the message of any failure (e.g.
     ``hint=RUNNING_STATISTICS_HINT``): what only the test knows.
     """
-    expected_array = _expected_array(expected)
+    expected_array = _expected_array(expected, name)
     if expected_array.ndim > 0:
         check_shape(actual, expected_array.shape, name, hint)
     elif not (_is_number(actual) or _is_array(actual)):

@@ -319,6 +319,9 @@ def test_subclasses_and_lookalikes_are_refused():
         check_close(fake, np.array([1.0, 2.0]), name="out")
     with pytest.raises(CheckFailed, match=r"Agreeable \(a subclass"):
         check_equal(fake, np.array([1.0, 2.0]), name="out")
+    with pytest.raises(CheckFailed, match=r"value to compare with must be a NumPy array or a number, "
+                                          r"got Agreeable \(a subclass"):
+        check_close(np.zeros(2), np.ones(2) * fake, name="out == x * cache")
     with pytest.raises(CheckFailed, match=r"got an Anything \(a type of its own"):
         check_close(Anything(), np.array([0.5]), name="out")
     with pytest.raises(CheckFailed, match=r"got an Anything"):
