@@ -293,7 +293,9 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
         raise ValueError("--out and the submissions folder must not contain each other.")
     known = chapter_ids(course.solutions)
     found, notes = find_submissions(submissions, known)
-    for note in notes:
+    from .roster import roster_warnings
+
+    for note in notes + roster_warnings(root, sorted({f.student for f in found})):
         out(f"warning: {note}")
     chapters = sorted({f.chapter for f in found if f.chapter in known})
     if not found:

@@ -9,6 +9,7 @@ from nbgrader.api import Gradebook
 from autograder.instructor import grade as grading
 from autograder.instructor.config import COURSE_ID
 from autograder.instructor.gradebook import CHANGED_COMMENT, gradebook_url
+from autograder.instructor.roster import load_roster, parse_roster
 from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gradebook")]
@@ -40,7 +41,14 @@ def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_pa
     subs, root = tmp_path / "subs", tmp_path / "grading"
     submit(subs, "ada", solution)
     submit(subs, "bob", solution)
-    grading.grade(subs, root, course, **OPTIONS)
+    submit(subs, "eve", solution)
+    root.mkdir()
+    load_roster(root, parse_roster("id,first_name,last_name,email\nada,Ada,L,\nbob,Bob,B,\ndee,Dee,D,\n",
+                                   "students.csv"))
+    said = []
+    grading.grade(subs, root, course, out=said.append, **OPTIONS)
+    assert any("not on the roster (1): eve" in line for line in said), said
+    assert any("no submission (1): dee" in line for line in said), said
     assert answer_grade(root, "ada")[:2] == (None, True), "a new written answer waits for grading"
     score_by_hand(root, "ada", 1.0)
     score_by_hand(root, "bob", 0.5)
