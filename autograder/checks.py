@@ -1,84 +1,330 @@
 """Checks that test type, then shape, then values, with messages that teach.
 
-Every check raises ``AssertionError`` when it fails (nbgrader and pytest both
-read that as a failed test) and returns nothing when it passes. Each message
-says what was expected, what came back, and where to look.
+Every check raises ``CheckFailed`` (an ``AssertionError``: nbgrader and pytest both
+read it as a failed test) when it fails and returns nothing when it passes (except
+``check_no_mutation``, ``check_returns`` and ``check_raises``, which hand back what
+the call gave). Each message says what was expected, what came back, and where to
+look; ``check_close`` adds a hint when the mistake has a recognisable shape (float32,
+a constant factor, a transpose, a sum over the wrong axis, log(0), an overflowing exp).
+Any check that takes ``hint=`` appends it to its message when it fails, for what only
+the test knows (``RUNNING_STATISTICS_HINT`` is one).
 
     >>> check_close(np.array([0.5, 0.2]), np.array([0.5, 0.2]), name="sigmoid(z)")
+
+Verdicts that student code cannot bend:
+- values are compared only when their type is exactly ``np.ndarray`` (of booleans,
+  integers or floats) or a Python or NumPy number: a subclass of ``np.ndarray`` or an
+  object with its own ``__eq__``/``__array__`` is refused, so no student-defined
+  method runs inside a comparison;
+- the NumPy functions a verdict relies on are bound here at import, so rebinding
+  ``np.isclose`` or ``np.array_equal`` later changes nothing;
+- ``no_numpy_warnings`` sets the floating-point error state itself, so an earlier
+  ``np.seterr(all="ignore")`` or warnings filter cannot silence it.
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import math
+import re
+from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Any
+from warnings import catch_warnings as _catch_warnings
+from warnings import simplefilter as _simplefilter
 
 import numpy as np
 
+# Bound once, here: a notebook that later rebinds ``np.isclose`` (or any of these) changes
+# nothing that a check decides.
+from numpy import abs as _abs
+from numpy import argwhere as _argwhere
+from numpy import array as _array
+from numpy import array_equal as _array_equal
+from numpy import asarray as _asarray
+from numpy import dtype as _dtype
+from numpy import errstate as _errstate
+from numpy import float64 as _float64
+from numpy import isclose as _isclose
+from numpy import isfinite as _isfinite
+from numpy import nanargmax as _nanargmax
+from numpy import ndarray as _ndarray
+from numpy import unravel_index as _unravel_index
+
+from .progress import CheckFailed
 from .tolerances import ATOL, RTOL
 
 __all__ = [
+    "CheckFailed",
+    "RUNNING_STATISTICS_HINT",
     "check_type",
     "check_shape",
+    "check_dtype",
     "check_finite",
     "check_close",
     "check_equal",
+    "check_returns",
+    "check_raises",
     "check_no_mutation",
     "no_numpy_warnings",
     "check_own_code",
 ]
+
+# --- Hints, in one place ----------------------------------------------------------------------
+
+RUNNING_STATISTICS_HINT = (
+    "PyTorch's momentum weighs the NEW batch statistic: running = (1 - momentum) * running + "
+    "momentum * batch (CS231n uses the opposite); the running variance uses the unbiased batch "
+    "variance (times N / (N - 1)) and does not include eps."
+)
+FLOAT32_HINT = ("your result is {dtype}: compute in float64 (NumPy's default), e.g. don't use "
+                "np.float32 / astype")
+LOG_HINT = (
+    "log of 0 gives -inf: compute the log-probabilities with log-softmax / logaddexp, not "
+    "log(softmax): log_softmax(z) = z - m - log(sum(exp(z - m))) with m the row's max; for a "
+    "binary cross-entropy from a logit z, log(sigmoid(z)) = -np.logaddexp(0, -z)."
+)
+EXP_HINT = (
+    "exp() of a large positive number overflows to inf (np.exp(710) already does). Let exp() "
+    "see only non-positive numbers: compute e = np.exp(-np.abs(z)) once (0 < e <= 1); then "
+    "sigmoid(z) = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0, i.e. "
+    "np.where(z >= 0, 1, e) / (1 + e). Not np.where(z >= 0, 1/(1+np.exp(-z)), "
+    "np.exp(z)/(1+np.exp(z))): np.where evaluates both branches, so one of them still "
+    "overflows. For a softmax, subtract each row's max before exp()."
+)
+NAN_HINT = (
+    "NaN comes from inf - inf, inf / inf, 0 * inf, 0 / 0 or the log or square root of a negative "
+    "number, usually after an exp() overflowed or a log(0) gave -inf. " + EXP_HINT
+)
+OVERFLOW_HINT = ("a value went past float64's largest, 1.8e308: look for a square or a product of "
+                 "large numbers, or an exp() (subtract a maximum first).")
+DIVIDE_HINT = ("a division by zero: a standard deviation, a norm or a count that is 0. Add the "
+               "formula's eps where it has one, or handle the empty case.")
+WEIGHT_LAYOUT = ("a transposed weight? this course stores W as (in, out), so that X @ W reads left "
+                 "to right (torch.nn.Linear.weight is (out, in)).")
+BATCH_AXIS = "sum over axis 0, the batch (e.g. db = dout.sum(axis=0))"
+
+
+def _float_error_hint(text: str) -> str:
+    """The advice that matches NumPy's own words ("overflow encountered in exp")."""
+    text = text.lower()
+    if "log" in text and ("divide by zero" in text or "invalid value" in text):
+        return LOG_HINT
+    if "overflow" in text and "exp" in text:
+        return EXP_HINT
+    if "overflow" in text:
+        return OVERFLOW_HINT
+    if "divide by zero" in text:
+        return DIVIDE_HINT
+    if "invalid value" in text:
+        return NAN_HINT
+    return "rearrange the formula so that extreme inputs stay finite."
+
+
+def _fail(message: str, hint: str | None = None) -> CheckFailed:
+    return CheckFailed(f"{message} {hint}" if hint else message)
+
+
+# --- Types: only plain values are compared ----------------------------------------------------
+
+_PYTHON_NUMBERS = (int, float, bool)
+_NUMPY_NUMBERS = frozenset(
+    t for t in np.sctypeDict.values() if issubclass(t, (np.bool_, np.integer, np.floating)))
+_NUMERIC_KINDS = "biuf"
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in _PYTHON_NUMBERS or type(value) in _NUMPY_NUMBERS
+
+
+def _is_array(value: Any) -> bool:
+    return type(value) is _ndarray
 
 
 def _a(noun: str) -> str:
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, np.ndarray):
+_PLAIN_REPR = (int, float, bool, complex, str, bytes, list, tuple, dict, set, frozenset)
+
+
+def _describe(value: Any, name: str = "result") -> str:
+    """What came back, in words, without running any method the value's class defines."""
+    if _is_array(value):
         return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, _ndarray):
+        return f"{type(value).__name__} (a subclass of np.ndarray)"
     if value is None:
+        if "cache" in name.lower():
+            return ("None: the cache (item 2 of the returned tuple) is None. Build it in the "
+                    "forward pass, from what the backward pass needs, and return `out, cache`")
         return "None (did the function forget to `return`?)"
-    return f"{_a(type(value).__name__)} ({value!r})"[:200]
+    if type(value) is tuple:
+        nones = [i + 1 for i, item in enumerate(value) if item is None]
+        extra = f"; item {nones[0]} of the returned tuple is None" if nones else ""
+        return f"a tuple of {len(value)} items{extra}"
+    if type(value) in _PLAIN_REPR or type(value) in _NUMPY_NUMBERS:
+        return f"{_a(type(value).__name__)} ({value!r})"[:200]
+    return f"{_a(type(value).__name__)} (a type of its own, not a NumPy array or a number)"
 
 
-def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "result") -> None:
-    """Assert ``isinstance(value, expected_type)``."""
-    if not isinstance(value, expected_type):
-        types = expected_type if isinstance(expected_type, tuple) else (expected_type,)
-        wanted = " or ".join("NumPy array" if t is np.ndarray else t.__name__ for t in types)
-        raise AssertionError(f"{name}: expected {_a(wanted)}, got {_describe(value)}.")
+def _numbers(value: Any, name: str) -> None:
+    """Refuse an array of objects, strings or complex numbers."""
+    if _is_array(value) and value.dtype.kind not in _NUMERIC_KINDS:
+        raise CheckFailed(f"{name}: expected an array of numbers, got dtype {value.dtype}. "
+                          "Build it with NumPy operations on floats.")
 
 
-def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result") -> None:
-    """Assert that ``value`` is an ndarray of exactly ``expected_shape``."""
-    check_type(value, np.ndarray, name)
-    expected_shape = tuple(expected_shape)
+def _expected_array(expected: Any, name: str) -> Any:
+    """The expected value as a float64 array (a test's input: lists and tuples are fine).
+
+    It is held to the same rule as the result, since a test may build it from a result
+    (``x * cache``): a failure, not a crash of the check."""
+    if (_is_array(expected) and expected.dtype.kind in _NUMERIC_KINDS) or _is_number(expected):
+        return _asarray(expected, dtype=_float64)
+    if type(expected) in (list, tuple) and _plain(expected):
+        return _array(expected, dtype=_float64)
+    raise CheckFailed(f"{name}: the value to compare with must be a NumPy array or a number, got "
+                      f"{_describe(expected)}; was it built from a result of another type?")
+
+
+# --- The checks -------------------------------------------------------------------------------
+
+
+def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "result",
+               hint: str | None = None) -> None:
+    """Assert ``isinstance(value, expected_type)``; ``np.ndarray`` means exactly ``np.ndarray``."""
+    types = expected_type if isinstance(expected_type, tuple) else (expected_type,)
+    ok = any(_is_array(value) if t is _ndarray else isinstance(value, t) for t in types)
+    if not ok:
+        wanted = " or ".join("NumPy array" if t is _ndarray else t.__name__ for t in types)
+        got = _describe(value, name)
+        if isinstance(value, _ndarray):
+            got += ": return a plain array (np.asarray(...))"
+        raise _fail(f"{name}: expected {_a(wanted)}, got {got}.", hint)
+
+
+def _shape_hint(shape: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    if len(shape) == len(expected) == 2 and shape == expected[::-1]:
+        return f" The same sizes in another order: {WEIGHT_LAYOUT}"
+    if sorted(shape) == sorted(expected):
+        return " The same sizes in another order: is a transpose missing or extra?"
+    if len(shape) == len(expected) + 1:
+        for axis in range(len(shape)):
+            if shape[:axis] + shape[axis + 1:] == expected:
+                where = BATCH_AXIS if axis == 0 else f"sum over axis {axis}"
+                return f" One axis too many: {where}."
+    if len(shape) == len(expected) == 1:
+        return f" A vector of another length: a sum over the wrong axis? {BATCH_AXIS[0].upper()}" \
+               f"{BATCH_AXIS[1:]}; summing over axis 1 gives one number per example."
+    if math.prod(shape) == math.prod(expected):
+        return " The same number of entries: check a reshape or a keepdims."
+    if len(shape) != len(expected):
+        return " A different number of axes: check a sum/mean axis or a broadcast."
+    return ""
+
+
+def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result",
+                hint: str | None = None) -> None:
+    """Assert that ``value`` is exactly an ``np.ndarray`` of exactly ``expected_shape``."""
+    check_type(value, _ndarray, name, hint)
+    expected_shape = tuple(int(n) for n in expected_shape)
     if value.shape != expected_shape:
-        hint = ""
-        if sorted(value.shape) == sorted(expected_shape):
-            hint = " The same sizes in another order: is a transpose missing or extra?"
-        elif value.size == int(np.prod(expected_shape)):
-            hint = " The same number of entries: check a reshape or a keepdims."
-        elif value.ndim != len(expected_shape):
-            hint = " A different number of axes: check a sum/mean axis or a broadcast."
-        raise AssertionError(
-            f"{name}: expected shape {expected_shape}, got shape {value.shape}.{hint}"
-        )
+        raise _fail(f"{name}: expected shape {expected_shape}, got shape {value.shape}."
+                    f"{_shape_hint(value.shape, expected_shape)}", hint)
 
 
-def check_finite(value: Any, name: str = "result") -> None:
-    """Assert that every entry is finite (no NaN, no inf)."""
-    array = np.asarray(value, dtype=float)
-    bad = ~np.isfinite(array)
+def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
+                hint: str | None = None) -> None:
+    """Assert that an array's (or a number's) dtype is exactly ``dtype`` (float64 by default).
+
+    A Python ``float`` counts as float64, a Python ``int`` as NumPy's default integer.
+    """
+    if not (_is_array(value) or _is_number(value)):
+        check_type(value, _ndarray, name, hint)
+    wanted = _dtype(dtype)
+    got = value.dtype if hasattr(value, "dtype") else _asarray(value).dtype
+    if got == wanted:
+        return
+    advice = ""
+    if wanted.kind == "f" and got.kind == "f":
+        advice = " " + FLOAT32_HINT.format(dtype=got.name) + "."
+    elif wanted.kind == "f" and got.kind == "b":
+        advice = " Return numbers, not booleans: e.g. (z > 0).astype(np.float64)."
+    elif wanted.kind == "f" and got.kind in "iu":
+        advice = (" Integers where floats belong: np.zeros(shape) is float64, "
+                  "np.zeros(shape, dtype=int) and np.array([0, 1]) are not.")
+    elif wanted.kind in "iu" and got.kind != wanted.kind:
+        advice = " Labels and counts are integers: e.g. np.argmax gives int64, or use .astype(np.int64)."
+    raise _fail(f"{name}: expected dtype {wanted.name}, got {got.name}.{advice}", hint)
+
+
+def _non_finite_hint(array: np.ndarray) -> str:
+    if (array == -np.inf).any():
+        return LOG_HINT
+    if (array == np.inf).any():
+        return EXP_HINT
+    return NAN_HINT
+
+
+def check_finite(value: Any, name: str = "result", hint: str | None = None) -> None:
+    """Assert that every entry is finite (no NaN, no inf); the hint depends on which."""
+    if type(value) in (list, tuple):
+        value = _array(value, dtype=_float64)
+    if not (_is_array(value) or _is_number(value)):
+        check_type(value, (_ndarray, float), name, hint)
+    _numbers(value, name)
+    array = _asarray(value, dtype=_float64)
+    bad = ~_isfinite(array)
     if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise AssertionError(
+        index = tuple(int(i) for i in _argwhere(bad)[0])
+        raise _fail(
             f"{name}: {int(bad.sum())} of {array.size} entries are not finite; the first is "
-            f"{array[index] if index else array.item()} at index {index}. Large inputs overflow "
-            "exp(); rewrite the formula so that exp() only sees non-positive numbers."
-        )
+            f"{array[index] if index else array.item()} at index {index}. "
+            f"{_non_finite_hint(array)}", hint)
+
+
+def _ratio_text(ratio: float) -> str:
+    return f"{ratio:.1f}" if abs(ratio - round(ratio)) < 1e-9 else f"{ratio:.4g}"
+
+
+def _value_hint(actual: Any, actual_array: np.ndarray, expected_array: np.ndarray,
+                rtol: float, atol: float) -> str:
+    """A sentence naming the mistake when it has a recognisable shape, else ''."""
+    hints = []
+    dtype = getattr(actual, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+        hints.append(FLOAT32_HINT.format(dtype=dtype.name) + ".")
+    if (actual_array.ndim == 2 and actual_array.shape[0] == actual_array.shape[1] > 1
+            and _isclose(actual_array, expected_array.T, rtol=rtol, atol=atol).all()):
+        hints.append(f"Your result equals the expected one transposed: {WEIGHT_LAYOUT}")
+    if not (_isfinite(actual_array).all() and _isfinite(expected_array).all()):
+        return (" Hint: " + " ".join(hints)) if hints else ""
+    nonzero = expected_array != 0
+    zero_agrees = _isclose(actual_array[~nonzero], 0.0, rtol=0.0, atol=atol).all()
+    if nonzero.any() and zero_agrees:
+        ratios = actual_array[nonzero] / expected_array[nonzero]
+        ratio = float(ratios.flat[0])
+        constant = _isclose(ratios, ratio, rtol=1e-6, atol=0.0).all()
+        # One entry always has "a constant ratio": then only a sign or a whole factor (an N)
+        # counts as a pattern.
+        factor = max(abs(ratio), 1 / abs(ratio)) if ratio != 0 else 0.0
+        meaningful = ratios.size > 1 or (factor >= 2 and abs(factor - round(factor)) < 1e-6 * factor
+                                         ) or abs(ratio + 1) < 1e-9
+        every = "every entry is" if expected_array.size > 1 else "your value is"
+        if constant and meaningful and ratio == 0:
+            hints.append(f"{every} 0: is an update or a term missing?")
+        elif constant and meaningful and _isclose(ratio, -1.0, rtol=1e-6, atol=0.0):
+            hints.append(f"{every} the expected value with the opposite sign: a sign flipped "
+                         "(y - t where t - y belongs, or the gradient of -loss)?")
+        elif constant and meaningful and abs(ratio) > 1:
+            hints.append(f"{every} {_ratio_text(ratio)}x the expected value — a sum where a mean "
+                         "belongs, or a missing 1/N?")
+        elif constant and meaningful:
+            hints.append(f"{every} {_ratio_text(ratio)}x the expected value "
+                         f"({_ratio_text(1 / ratio)}x too small) — a mean where a sum belongs, "
+                         "or a 1/N too many?")
+    return (" Hint: " + " ".join(hints)) if hints else ""
 
 
 def check_close(
@@ -87,59 +333,140 @@ def check_close(
     name: str = "result",
     rtol: float = RTOL,
     atol: float = ATOL,
+    hint: str | None = None,
 ) -> None:
     """Assert type, shape, finiteness, then ``|actual - expected| <= atol + rtol*|expected|``.
 
     ``expected`` decides what is wanted: an ndarray wants an ndarray of the same
-    shape; a Python or NumPy scalar wants a scalar (a float, or a 0-d array).
+    shape; a Python or NumPy scalar wants a scalar (a number, or a 0-d array).
+    ``hint``, when given, is appended to the message of any failure (e.g.
+    ``hint=RUNNING_STATISTICS_HINT``): what only the test knows.
     """
-    expected_array = np.asarray(expected, dtype=float)
-    if isinstance(expected, np.ndarray) and expected.ndim > 0:
-        check_shape(actual, expected_array.shape, name)
-    else:
-        check_type(actual, (int, float, np.number, np.ndarray), name)
-        if np.ndim(actual) != 0:
-            raise AssertionError(
-                f"{name}: expected a single number, got an array of shape {np.shape(actual)}. "
-                "Reduce it (a mean or a sum) before returning."
-            )
-    actual_array = np.asarray(actual, dtype=float)
-    if np.isfinite(expected_array).all():
-        check_finite(actual_array, name)
-    close = np.isclose(actual_array, expected_array, rtol=rtol, atol=atol, equal_nan=True)
+    expected_array = _expected_array(expected, name)
+    if expected_array.ndim > 0:
+        check_shape(actual, expected_array.shape, name, hint)
+    elif not (_is_number(actual) or _is_array(actual)):
+        check_type(actual, (int, float, _ndarray), name, hint)
+    elif _is_array(actual) and actual.ndim != 0:
+        raise _fail(f"{name}: expected a single number, got an array of shape {actual.shape}. "
+                    "Reduce it (a mean or a sum) before returning.", hint)
+    _numbers(actual, name)
+    actual_array = _asarray(actual, dtype=_float64)
+    if _isfinite(expected_array).all():
+        check_finite(actual_array, name, hint)
+    close = _isclose(actual_array, expected_array, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
         return
-    error = np.abs(actual_array - expected_array)
+    error = _abs(actual_array - expected_array)
+    advice = _value_hint(actual, actual_array, expected_array, rtol, atol)
     if actual_array.ndim == 0:
-        raise AssertionError(
+        raise _fail(
             f"{name}: expected {expected_array.item():.10g}, got {actual_array.item():.10g} "
-            f"(error {error.item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|)."
-        )
-    first = tuple(int(i) for i in np.argwhere(~close)[0])
-    worst = tuple(int(i) for i in np.unravel_index(np.nanargmax(error), error.shape))
-    raise AssertionError(
+            f"(error {error.item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint)
+    first = tuple(int(i) for i in _argwhere(~close)[0])
+    worst = tuple(int(i) for i in _unravel_index(_nanargmax(error), error.shape))
+    raise _fail(
         f"{name}: {int((~close).sum())} of {close.size} entries differ. First at index {first}: "
         f"expected {expected_array[first]:.10g}, got {actual_array[first]:.10g}. "
         f"Largest error {error[worst]:.3g} at index {worst} "
-        f"(tolerance {atol:g} + {rtol:g}*|expected|)."
-    )
+        f"(tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint)
 
 
-def check_equal(actual: Any, expected: Any, name: str = "result") -> None:
-    """Assert exact equality (for integers, counts, labels)."""
-    if isinstance(expected, np.ndarray):
-        check_shape(actual, expected.shape, name)
-        if not np.array_equal(actual, expected):
-            first = tuple(int(i) for i in np.argwhere(actual != expected)[0])
-            raise AssertionError(
-                f"{name}: first difference at index {first}: expected {expected[first]!r}, "
-                f"got {actual[first]!r}."
-            )
+def _plain(value: Any) -> bool:
+    """Built of Python and NumPy values only, so that comparing it runs no student method."""
+    if value is None or type(value) in (str, bytes, complex) or _is_number(value):
+        return True
+    if _is_array(value):
+        return value.dtype.kind != "O"
+    if type(value) in (list, tuple, set, frozenset):
+        return all(_plain(item) for item in value)
+    if type(value) is dict:
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
+
+
+def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | None = None) -> None:
+    """Assert exact equality (for integers, counts, labels, strings, tuples of them)."""
+    if _is_array(expected):
+        check_shape(actual, expected.shape, name, hint)
+        if expected.dtype.kind in _NUMERIC_KINDS:
+            _numbers(actual, name)
+        if not _array_equal(actual, expected):
+            first = tuple(int(i) for i in _argwhere(actual != expected)[0])
+            raise _fail(f"{name}: first difference at index {first}: expected {expected[first]!r}, "
+                        f"got {actual[first]!r}.", hint)
         return
-    if isinstance(actual, np.ndarray) and actual.ndim == 0:
+    if _plain(expected) and not _plain(actual):
+        raise _fail(f"{name}: expected {expected!r}, got {_describe(actual, name)}.", hint)
+    if _is_array(actual) and actual.ndim == 0:
         actual = actual.item()
-    if actual != expected:
-        raise AssertionError(f"{name}: expected {expected!r}, got {_describe(actual)}.")
+    if _is_array(actual) or actual != expected:
+        raise _fail(f"{name}: expected {expected!r}, got {_describe(actual, name)}.", hint)
+
+
+def check_returns(result: Any, names: Sequence[str], name: str = "result",
+                  hint: str | None = None) -> tuple[Any, ...]:
+    """Assert ``result`` is a tuple of ``len(names)`` items, none of them None; return it.
+
+        out, cache = check_returns(linear_forward(x, W, b), ("out", "cache"), "linear_forward")
+    """
+    wanted = f"a tuple ({', '.join(names)})"
+    if result is None:
+        raise _fail(f"{name} returned None: did the function forget to `return`? "
+                    f"Expected {wanted}.", hint)
+    if type(result) is not tuple or len(result) != len(names):
+        raise _fail(f"{name}: expected {wanted} of {len(names)} items, got "
+                    f"{_describe(result, name)}. Return them together: "
+                    f"`return {', '.join(names)}`.", hint)
+    for position, (item, item_name) in enumerate(zip(result, names)):
+        if item is None:
+            raise _fail(f"{name}: the {item_name} (item {position + 1} of the returned tuple) is "
+                        f"None. Build it in the function and return `{', '.join(names)}`.", hint)
+    return result
+
+
+def _call_text(label: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    def short(value: Any) -> str:
+        if _is_array(value):
+            text = np.array2string(value, threshold=6, separator=", ")
+        elif type(value) in _PLAIN_REPR or _is_number(value) or value is None:
+            text = repr(value)
+        else:
+            text = type(value).__name__
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
+    return f"{label}({', '.join(parts)})"
+
+
+def check_raises(function: Callable[..., Any], *args: Any,
+                 exception: type[BaseException] | tuple[type[BaseException], ...] = ValueError,
+                 match: str | None = None, name: str | None = None, **kwargs: Any) -> BaseException:
+    """Assert that ``function(*args, **kwargs)`` raises ``exception``; return the exception.
+
+    ``match``, a regular expression, must then be found in the exception's message. A stub's
+    ``NotImplementedError`` passes through untouched, so ``exercise`` can name the stub.
+
+        check_raises(one_hot, np.array([0, 9]), 9, exception=ValueError, match="label")
+    """
+    label = name or _call_text(getattr(function, "__name__", "function"), args, kwargs)
+    kinds = exception if isinstance(exception, tuple) else (exception,)
+    wanted = " or ".join(kind.__name__ for kind in kinds)
+    try:
+        result = function(*args, **kwargs)
+    except kinds as error:
+        if match is not None and not re.search(match, str(error)):
+            raise CheckFailed(f"{label} raised {type(error).__name__} as it should, but its message "
+                              f"{str(error)!r} does not say {match!r}.") from None
+        return error
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        raise CheckFailed(f"{label} should raise {wanted}, but raised {type(error).__name__}: "
+                          f"{error}. Raise {wanted} yourself, e.g. `raise {kinds[0].__name__}"
+                          "(\"...what is wrong...\")`, before the line that failed.") from None
+    raise CheckFailed(f"{label} should raise {wanted}, but it returned {_describe(result)}. Check "
+                      f"the input first and `raise {kinds[0].__name__}(\"...\")` when it is invalid.")
 
 
 def _snapshot(value: Any) -> Any:
@@ -147,18 +474,19 @@ def _snapshot(value: Any) -> Any:
 
 
 def _same(before: Any, after: Any) -> bool:
-    if isinstance(before, np.ndarray):
+    if isinstance(before, _ndarray):
         return (
-            isinstance(after, np.ndarray)
+            isinstance(after, _ndarray)
             and before.shape == after.shape
-            and np.array_equal(before, after, equal_nan=True)
+            and _array_equal(before, after, equal_nan=before.dtype.kind in "fc")
         )
     if isinstance(before, dict):
         return before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
     if isinstance(before, list | tuple):
         return len(before) == len(after) and all(_same(b, a) for b, a in zip(before, after))
     if isinstance(before, int | float | complex | str | bytes | bool | np.generic) or before is None:
-        return bool(before == after)
+        both_nan = isinstance(before, float | np.floating) and before != before and after != after
+        return bool(before == after or both_nan)
     # Anything else (a np.random.Generator, whose state *should* advance; a model object)
     # has no meaningful value to compare: it is not checked.
     return True
@@ -179,34 +507,57 @@ def check_no_mutation(function: Callable[..., Any], *args: Any, name: str | None
     result = function(*args, **kwargs)
     for position, (before, after) in enumerate(zip(before_args, args)):
         if not _same(before, after):
-            raise AssertionError(
+            raise CheckFailed(
                 f"{label} modified its argument number {position + 1} in place. Work on a copy "
                 "(`x = x.copy()`) or build a new array (`np.maximum(x, 0)`) instead of writing "
                 "into the caller's array."
             )
     for key, before in before_kwargs.items():
         if not _same(before, kwargs[key]):
-            raise AssertionError(
+            raise CheckFailed(
                 f"{label} modified its argument `{key}` in place. Work on a copy instead."
             )
     return result
 
 
-@contextmanager
-def no_numpy_warnings(name: str = "your function") -> Iterator[None]:
-    """Fail if NumPy overflows, divides by zero or makes a NaN inside the block."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        # Underflow to 0.0 is harmless (exp(-1e4) == 0); overflow and NaN are not.
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-            try:
-                yield
-            except (FloatingPointError, RuntimeWarning) as error:
-                raise AssertionError(
-                    f"{name} raised a floating-point warning: {error}. Extreme inputs must not "
-                    "overflow: rearrange the formula so that exp() never sees a large positive "
-                    "number (for example, treat z >= 0 and z < 0 separately)."
-                ) from error
+class no_numpy_warnings:  # noqa: N801 (a ``with`` statement, like a function)
+    """Fail if NumPy overflows, divides by zero or makes a NaN inside the block.
+
+        with no_numpy_warnings("sigmoid"):
+            check_close(sigmoid(np.array([-1e4, 1e4])), np.array([0.0, 1.0]), name="sigmoid(±1e4)")
+
+    It sets its own error state (``np.errstate(all="raise", under="ignore")``) and makes
+    every ``RuntimeWarning`` an error, so an earlier ``np.seterr(all="ignore")`` or warnings
+    filter cannot silence it. Underflow to 0.0 is harmless (``exp(-1e4) == 0``) and allowed.
+    The message's advice follows NumPy's words: "divide by zero encountered in log" gets
+    log-softmax advice, "overflow encountered in exp" gets the exp advice.
+    """
+
+    def __init__(self, name: str = "your function") -> None:
+        self.name = name
+        self._contexts: list[Any] = []
+
+    def __enter__(self) -> no_numpy_warnings:
+        warnings_context = _catch_warnings()
+        warnings_context.__enter__()
+        _simplefilter("error", RuntimeWarning)
+        error_state = _errstate(all="raise", under="ignore")
+        error_state.__enter__()
+        self._contexts.append((warnings_context, error_state))
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> bool:
+        warnings_context, error_state = self._contexts.pop()
+        error_state.__exit__(None, None, None)
+        warnings_context.__exit__(None, None, None)
+        if isinstance(error, FloatingPointError | RuntimeWarning):
+            text = str(error)
+            raise CheckFailed(
+                f"{self.name} raised a floating-point warning: {text}. Extreme inputs must not "
+                f"give inf or NaN: {_float_error_hint(text)}"
+            ) from error
+        return False
 
 
 def check_own_code(function: Callable[..., Any], name: str | None = None) -> None:
@@ -218,7 +569,7 @@ def check_own_code(function: Callable[..., Any], name: str | None = None) -> Non
     label = name or getattr(function, "__name__", "function")
     module = getattr(function, "__module__", None) or ""
     if module != "__main__":
-        raise AssertionError(
+        raise CheckFailed(
             f"{label} comes from the module '{module}', not from this notebook. Write the "
             "exercise yourself in its cell (the course library is for later chapters)."
         )

@@ -26,7 +26,25 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+# Bound at import, as in checks.py: rebinding these in a notebook later changes no verdict.
+from numpy import abs as _abs
+from numpy import arange as _arange
+from numpy import array as _array
+from numpy import asarray as _asarray
+from numpy import float64 as _float64
+from numpy import full as _full
+from numpy import generic as _generic
+from numpy import maximum as _maximum
+from numpy import nan_to_num as _nan_to_num
+from numpy import ndarray as _ndarray
+from numpy import prod as _prod
+from numpy import sort as _sort
+from numpy import unravel_index as _unravel_index
+from numpy import where as _where
+from numpy.random import default_rng as _default_rng
+
 from .checks import check_shape
+from .progress import CheckFailed
 from .tolerances import (
     GRAD_CHECK_ATOL,
     GRAD_CHECK_H,
@@ -34,30 +52,33 @@ from .tolerances import (
     GRAD_CHECK_THRESHOLD,
 )
 
-__all__ = ["relative_error", "numerical_gradient", "grad_check", "checked_indices"]
+__all__ = ["relative_error", "central_differences", "grad_check", "checked_indices"]
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """``max |a - b| / max(1e-8, |a| + |b|)``, element-wise, then the maximum."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)), initial=0.0))
+    a = _asarray(a, dtype=_float64)
+    b = _asarray(b, dtype=_float64)
+    return float((_abs(a - b) / _maximum(1e-8, _abs(a) + _abs(b))).max(initial=0.0))
 
 
 def checked_indices(shape: tuple[int, ...], max_entries: int = GRAD_CHECK_MAX_ENTRIES,
                     seed: int = 0) -> list[tuple[int, ...]]:
     """Every index of a small array, or a fixed seeded sample of a large one."""
-    size = int(np.prod(shape))
+    size = int(_prod(shape))
     if size <= max_entries:
-        flat = np.arange(size)
+        flat = _arange(size)
     else:
-        flat = np.sort(np.random.default_rng(seed).choice(size, size=max_entries, replace=False))
-    return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in flat]
+        flat = _sort(_default_rng(seed).choice(size, size=max_entries, replace=False))
+    return [tuple(int(i) for i in _unravel_index(k, shape)) for k in flat]
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = GRAD_CHECK_H,
-                       indices: list[tuple[int, ...]] | None = None) -> np.ndarray:
+def central_differences(f: Callable[[], float], x: np.ndarray, h: float = GRAD_CHECK_H,
+                        indices: list[tuple[int, ...]] | None = None) -> np.ndarray:
     """Central-difference gradient of the scalar ``f()`` with respect to ``x``.
+
+    (Named for its method, not ``numerical_gradient``: that is chapter 3's exercise,
+    ``numerical_gradient(f, x, h)``, whose ``f`` takes the array.)
 
     ``f`` takes no argument: it reads ``x``, which is nudged in place one entry at a
     time and always restored (even if ``f`` raises). Entries not in ``indices``
@@ -65,13 +86,13 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = GRAD_CH
 
     x: any shape, float64.  Returns an array of ``x``'s shape.
     """
-    if not (isinstance(x, np.ndarray) and x.dtype == np.float64):
+    if not (type(x) is _ndarray and x.dtype == _float64):
         raise TypeError(
-            f"numerical_gradient needs a float64 NumPy array, got {type(x).__name__}"
-            f"{' of dtype ' + str(x.dtype) if isinstance(x, np.ndarray) else ''}: "
+            f"central_differences needs a float64 NumPy array, got {type(x).__name__}"
+            f"{' of dtype ' + str(x.dtype) if isinstance(x, _ndarray) else ''}: "
             "float32 differences are too coarse for h = 1e-5."
         )
-    grad = np.full(x.shape, np.nan)
+    grad = _full(x.shape, float("nan"))
     for index in indices if indices is not None else checked_indices(x.shape, x.size):
         original = x[index]
         try:
@@ -103,28 +124,30 @@ def grad_check(
     """
     for name, x in inputs.items():
         if name not in analytic or analytic[name] is None:
-            raise AssertionError(
+            raise CheckFailed(
                 f"Gradient check: no analytic gradient for '{name}'. Return a gradient for "
                 "every input and parameter, keyed by the same name."
             )
-        grad = np.asarray(analytic[name]) if np.isscalar(analytic[name]) else analytic[name]
+        grad = analytic[name]
+        if type(grad) in (int, float) or isinstance(grad, _generic):
+            grad = _asarray(grad)
         check_shape(grad, x.shape, f"gradient of '{name}'")
         indices = checked_indices(x.shape, max_entries)
-        numeric = numerical_gradient(f, x, h=h, indices=indices)
-        rows = np.array(indices).T if x.ndim else ()
-        a = np.asarray(grad, dtype=np.float64)[tuple(rows)] if x.ndim else grad
+        numeric = central_differences(f, x, h=h, indices=indices)
+        rows = _array(indices).T if x.ndim else ()
+        a = _asarray(grad, dtype=_float64)[tuple(rows)] if x.ndim else _asarray(grad, dtype=_float64)
         n = numeric[tuple(rows)] if x.ndim else numeric
-        absolute = np.abs(a - n)
-        per_entry = absolute / np.maximum(1e-8, np.abs(a) + np.abs(n))
+        absolute = _abs(a - n)
+        per_entry = absolute / _maximum(1e-8, _abs(a) + _abs(n))
         # NaN compares False, so a NaN gradient counts as failing.
         failing = ~((per_entry <= threshold) | (absolute <= atol))
-        if np.any(failing):
-            ranked = np.where(failing, np.nan_to_num(per_entry, nan=np.inf), -1.0)
-            error = float(np.max(ranked))
-            worst = indices[int(np.argmax(ranked))] if x.ndim else ()
-            raise AssertionError(
+        if failing.any():
+            ranked = _where(failing, _nan_to_num(per_entry, nan=float("inf")), -1.0)
+            error = float(ranked.max())
+            worst = indices[int(ranked.argmax())] if x.ndim else ()
+            raise CheckFailed(
                 f"Gradient check failed for '{name}': at index {worst} the analytic gradient is "
-                f"{float(np.asarray(grad)[worst]):.8g} but the numerical one (central "
+                f"{float(_asarray(grad)[worst]):.8g} but the numerical one (central "
                 f"differences, h={h:g}) is {float(numeric[worst]):.8g}; relative error "
                 f"{error:.3g} > threshold {threshold:g} ({len(indices)} of {x.size} entries "
                 f"checked; entries within {atol:g} absolute also pass). Look at the backward "

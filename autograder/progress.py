@@ -1,4 +1,4 @@
-"""Which exercises pass: recorded by the test cells, shown at the end of a chapter.
+"""Which exercises pass, and what a learner sees when one does not.
 
 Every test cell of a chapter runs inside ``with exercise("name"):``. The block
 records whether its checks passed, re-raises any failure (so that nbgrader and
@@ -10,20 +10,127 @@ it never ends in a value, which nbgrader would read as partial credit.
         check_close(sigmoid(np.array([0.0])), np.array([0.5]), name="sigmoid(0)")
 
     show_progress(["sigmoid", "relu", ...])   # last cell of the chapter
+
+What the learner sees. IPython prints, for an exception that has a
+``_render_traceback_()`` method, only the lines that method returns (the error
+is still an error output, so nbgrader still scores the cell as failed). A failing
+check (``CheckFailed``, an ``AssertionError``) shows::
+
+    ❌ sigmoid — sigmoid(0): expected 0.5, got 0.7 (...)
+       line 2 of this cell: check_close(sigmoid(np.array([0.0])), ...)
+
+and an error raised by the learner's own code (a ``ValueError`` in their
+function) shows the message and its frames, minus the frames of this package,
+of ``contextlib`` and of IPython. A failing line among the hidden tests is never
+shown, only "(a hidden test)".
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import inspect
 import linecache
+import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
+from types import TracebackType
 
-__all__ = ["exercise", "show_progress", "results", "ExerciseResult"]
+__all__ = ["exercise", "show_progress", "results", "ExerciseResult", "CheckFailed"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HIDDEN_BEGIN, _HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: an ``AssertionError`` (pytest and nbgrader read it as a failure)
+    that IPython shows as its message and the test cell's line, without package frames."""
+
+    def _render_traceback_(self) -> list[str]:
+        return learner_traceback(self)
+
+
+# --- What the learner sees -------------------------------------------------------------------
+
+
+def _hidden_file(filename: str) -> bool:
+    """Frames the learner never needs: this package, contextlib, IPython's machinery."""
+    if os.path.abspath(filename).startswith(_PACKAGE_DIR):
+        return True
+    if os.path.basename(filename) == "contextlib.py":
+        return True
+    for package in ("IPython", "ipykernel"):
+        module = sys.modules.get(package)
+        location = getattr(module, "__file__", None)
+        if location and os.path.abspath(filename).startswith(os.path.dirname(location) + os.sep):
+            return True
+    return False
+
+
+def _is_cell(filename: str) -> bool:
+    return filename.startswith(("<ipython-input", "<cell")) or "ipykernel_" in filename
+
+
+def _source_line(filename: str, lineno: int) -> str:
+    """The line, or "(a hidden test)" when it lies between nbgrader's hidden-test markers."""
+    lines = linecache.getlines(filename)
+    if not 0 < lineno <= len(lines):
+        return ""
+    hidden = False
+    for line in lines[:lineno]:
+        if _HIDDEN_BEGIN in line:
+            hidden = True
+        elif _HIDDEN_END in line:
+            hidden = False
+    return "(a hidden test)" if hidden else lines[lineno - 1].strip()
+
+
+def _frames(error: BaseException) -> list[tuple[str, int, str]]:
+    """(filename, line, function) of each frame of ``error``'s traceback, outermost first."""
+    return [(frame.f_code.co_filename, lineno, frame.f_code.co_name)
+            for frame, lineno in traceback.walk_tb(error.__traceback__)]
+
+
+def _where(filename: str, lineno: int, function: str, cell_file: str | None) -> str:
+    if filename == cell_file:
+        place = f"line {lineno} of this cell"
+    elif _is_cell(filename):
+        place = f"line {lineno} of the cell that defines it"
+    else:
+        place = f"{filename}, line {lineno}"
+    if function not in ("<module>", "<lambda>") and filename != cell_file:
+        place = f"in {function}, {place}"
+    return f"   {place}: {_source_line(filename, lineno)}"
+
+
+def learner_traceback(error: BaseException, exercise_name: str | None = None,
+                      cell_file: str | None = None) -> list[str]:
+    """The lines IPython shows for ``error``: a headline, then the frames worth reading.
+
+    A failure raised by a check, or by the test cell itself (an ``AssertionError``),
+    shows only the test cell's line. Any other error shows every frame outside this
+    package, contextlib and IPython, so the learner sees where their code broke.
+    """
+    frames = [f for f in _frames(error) if not _hidden_file(f[0])]
+    if cell_file is None and frames:
+        cell_file = frames[0][0]
+    message = str(error).strip() or type(error).__name__
+    if not isinstance(error, AssertionError):
+        message = f"{type(error).__name__}: {message}"
+    head = f"❌ {exercise_name} — {message}" if exercise_name else f"❌ {message}"
+    raised_in_test = isinstance(error, AssertionError) and (
+        isinstance(error, CheckFailed) or not frames or frames[-1][0] == cell_file)
+    if raised_in_test:
+        # From the test cell's last line on: a helper the cell calls (a harness) may follow.
+        starts = [i for i, frame in enumerate(frames) if frame[0] == cell_file] or [0]
+        return [head] + [_where(*frame, cell_file) for frame in frames[starts[-1]:]]
+    return [head] + [_where(*frame, cell_file) for frame in frames]
+
+
+# --- Recording -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -49,43 +156,65 @@ def results() -> dict[str, ExerciseResult]:
     return combined
 
 
-def _calling_cell() -> str:
-    """Identify the test cell running ``with exercise(...)`` by its source text: IPython
-    names every run of a cell differently, but the (locked) source stays the same."""
-    frame = sys._getframe(3)  # _calling_cell <- exercise <- contextmanager.__enter__ <- cell
-    filename = frame.f_code.co_filename
+def _cell_key(filename: str, lineno: int) -> str:
+    """Identify a test cell by its source text: IPython names every run of a cell
+    differently, but the (locked) source stays the same."""
     source = "".join(linecache.getlines(filename))
-    return hashlib.sha1(source.encode()).hexdigest() if source else f"{filename}:{frame.f_lineno}"
+    return hashlib.sha1(source.encode()).hexdigest() if source else f"{filename}:{lineno}"
 
 
 def _record(name: str, cell: str, result: ExerciseResult) -> None:
     _results.setdefault(name, {})[cell] = result
 
 
-@contextmanager
-def exercise(name: str) -> Iterator[None]:
-    """Run one exercise's checks, record pass/fail, re-raise failures."""
-    start = time.perf_counter()
-    cell = _calling_cell()
-    try:
-        yield
-    except NotImplementedError as error:
-        _record(name, cell, ExerciseResult(name, False, "not implemented yet",
-                                           time.perf_counter() - start))
-        if str(error):
-            raise
-        raise NotImplementedError(
-            f"Exercise '{name}' is not implemented yet: replace the "
-            "`raise NotImplementedError()` under `# YOUR CODE HERE` in its cell, run that "
-            "cell, then run this one again."
-        ) from None
-    except BaseException as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        _record(name, cell, ExerciseResult(name, False, f"{type(error).__name__}: {first_line}",
-                                           time.perf_counter() - start))
-        raise
-    else:
-        _record(name, cell, ExerciseResult(name, True, "", time.perf_counter() - start))
+class exercise:  # noqa: N801 (used as a statement, ``with exercise("sigmoid"):``, like a function)
+    """Run one exercise's checks, record pass/fail, re-raise failures.
+
+    A class, not a ``contextlib`` generator: ``__enter__`` is called directly by the
+    ``with`` statement, so the test cell is exactly its caller's frame, whatever
+    Python's or contextlib's internals, and no contextlib frame enters a traceback.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._cell = ""
+        self._cell_file: str | None = None
+        self._start = 0.0
+
+    def __enter__(self) -> exercise:
+        caller = inspect.currentframe().f_back  # the frame running the ``with`` statement
+        self._cell_file = caller.f_code.co_filename
+        self._cell = _cell_key(self._cell_file, caller.f_lineno)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> bool:
+        seconds = time.perf_counter() - self._start
+        if error is None:
+            _record(self.name, self._cell, ExerciseResult(self.name, True, "", seconds))
+            return False
+        if isinstance(error, NotImplementedError):
+            _record(self.name, self._cell, ExerciseResult(self.name, False, "not implemented yet",
+                                                          seconds))
+            if not str(error):
+                stub = NotImplementedError(
+                    f"Exercise '{self.name}' is not implemented yet: replace the "
+                    "`raise NotImplementedError()` under `# YOUR CODE HERE` in its cell, run that "
+                    "cell, then run this one again.")
+                stub._render_traceback_ = lambda: [f"❌ {self.name} — {stub}"]
+                raise stub from None
+        else:
+            first_line = (str(error).strip().splitlines() or [error_type.__name__])[0]
+            _record(self.name, self._cell, ExerciseResult(
+                self.name, False, f"{error_type.__name__}: {first_line}", seconds))
+        if isinstance(error, Exception):
+            name, cell_file = self.name, self._cell_file
+            error._render_traceback_ = lambda: learner_traceback(error, name, cell_file)
+        return False  # re-raise
+
+
+# --- The table -------------------------------------------------------------------------------
 
 
 def progress_table(names: Sequence[str]) -> list[tuple[str, str, str]]:

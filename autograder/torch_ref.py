@@ -7,6 +7,9 @@ one answer to "which device, which precision, which weight layout":
   says which, once);
 - tensors are float64 (``to_torch``); TF32 matrix products are turned off on CUDA,
   since TF32 keeps only 10 mantissa bits and would hide real bugs;
+- ``value_and_grad``, ``labels`` and ``count_flops`` replace the boilerplate of a
+  PyTorch comparison (``requires_grad=True``, ``.backward()``, ``torch.as_tensor(y,
+  dtype=torch.long, device=...)``, ``FlopCounterMode``) in notebooks and tests alike;
 - this course stores a dense layer's weights as ``W: (in, out)`` so that
   ``X @ W`` reads left to right; ``torch.nn.Linear.weight`` is ``(out, in)``.
   ``linear_from_numpy`` and ``linear_to_numpy`` transpose, explicitly.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +35,9 @@ __all__ = [
     "to_numpy",
     "linear_from_numpy",
     "linear_to_numpy",
+    "value_and_grad",
+    "labels",
+    "count_flops",
 ]
 
 
@@ -118,3 +125,73 @@ def linear_to_numpy(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
     """``(W, b)`` in this course's layout, W: (in, out), from a ``torch.nn.Linear``."""
     bias = to_numpy(layer.bias) if layer.bias is not None else np.zeros(layer.out_features)
     return to_numpy(layer.weight).T.copy(), bias
+
+
+def value_and_grad(f: Callable[..., torch.Tensor], *arrays: Any,
+                   upstream: Any = None) -> tuple[float, tuple[np.ndarray, ...]]:
+    """PyTorch's value of the scalar ``f(*tensors)`` and its gradient with respect to each array.
+
+    Each array becomes a float64 tensor on the reference device with ``requires_grad``;
+    ``f`` is called on them and must return a one-element tensor (a loss); ``backward()``
+    then fills the gradients. Returns ``(value, (grad_1, ..., grad_k))``, float64 NumPy
+    arrays of the arrays' shapes (zeros for an input ``f`` does not use).
+
+        loss, (grad_logits,) = value_and_grad(lambda z: F.cross_entropy(z, labels(y)), logits)
+
+    A layer's backward pass takes an upstream gradient ``dout`` of its output's shape:
+    with ``upstream=dout`` the scalar is ``sum(f(*tensors) * dout)``, whose gradients are
+    exactly what ``backward(dout)`` computes (``dx``, ``dW``, ... of the cs231n layers).
+
+        _, (dx, dW, db) = value_and_grad(lambda x, W, b: x @ W + b, x, W, b, upstream=dout)
+    """
+    import torch
+
+    if not arrays:
+        raise TypeError("value_and_grad needs at least one array to differentiate with respect to.")
+    tensors = [to_torch(array, requires_grad=True) for array in arrays]
+    value = f(*tensors)
+    if upstream is not None and isinstance(value, torch.Tensor):
+        weights = to_torch(upstream)
+        if tuple(weights.shape) != tuple(value.shape):
+            raise ValueError(f"value_and_grad: upstream has shape {tuple(weights.shape)}, but f "
+                             f"returned shape {tuple(value.shape)}; they must match.")
+        value = (value * weights).sum()
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"value_and_grad: f must return a one-element tensor (a loss), got {shape}. "
+                         "Reduce it first (.sum(), .mean()), or pass upstream=dout.")
+    value.backward()
+    grads = tuple(to_numpy(t.grad) if t.grad is not None else np.zeros(t.shape) for t in tensors)
+    return float(value.item()), grads
+
+
+def labels(y: Any) -> torch.Tensor:
+    """Integer class labels as a ``torch.long`` tensor on the reference device (what
+    ``F.cross_entropy`` and ``F.nll_loss`` take as targets). y: (N,) integers."""
+    import torch
+
+    array = np.asarray(y)
+    if array.dtype.kind == "f" and np.array_equal(array, np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"labels: expected integer class labels, got dtype {array.dtype}.")
+    return torch.as_tensor(array.astype(np.int64), dtype=torch.long, device=reference_device())
+
+
+def count_flops(model_or_fn: Callable[..., Any], *inputs: Any) -> int:
+    """FLOPs that PyTorch's ``FlopCounterMode`` counts while ``model_or_fn(*inputs)`` runs.
+
+    NumPy arrays among ``inputs`` become float64 tensors on the reference device; tensors
+    (a ``device="meta"`` one counts shapes without computing) are passed as they are.
+    Only what the call runs is counted: the forward pass, plus the backward pass if the
+    function calls ``.backward()`` itself.
+
+        count_flops(model, np.zeros((16, 64)))                                  # forward only
+        count_flops(lambda x: F.cross_entropy(net(x), labels(y)).backward(), X)  # a training step
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    args = [to_torch(x) if isinstance(x, np.ndarray) else x for x in inputs]
+    with FlopCounterMode(display=False) as counter:
+        model_or_fn(*args)
+    return int(counter.get_total_flops())

@@ -7,32 +7,21 @@ no floating-point warning; every gradient is that of a mean over the batch.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
 
 from autograder import check_close, check_no_mutation, grad_check, no_numpy_warnings
 from autograder.reference import losses
 from autograder.tolerances import TORCH_ATOL, TORCH_RTOL
-from autograder.torch_ref import reference_device, to_numpy, to_torch
+from autograder.torch_ref import labels, to_numpy, to_torch, value_and_grad
 
 SHAPES = [(1,), (7,), (1, 1), (4, 5), (2, 3, 4)]
 CLASS_SHAPES = [(1, 2), (5, 1), (7, 3), (32, 10)]
 EXTREME = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, -1e4], [-1e4, -1e4, 1e4], [800.0, 799.0, -800.0],
                     [-1e4, -1e4 + 1.0, -1e4 - 2.0]])
-
-
-def labels_tensor(y: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(y, dtype=torch.long, device=reference_device())
-
-
-def torch_value_and_grad(loss_fn, x: np.ndarray, *rest) -> tuple[float, np.ndarray]:
-    """PyTorch's loss and its gradient with respect to the first argument."""
-    tensor = to_torch(x, requires_grad=True)
-    loss = loss_fn(tensor, *rest)
-    loss.backward()
-    return loss.item(), to_numpy(tensor.grad)
 
 
 def close(actual, expected, name):
@@ -46,7 +35,7 @@ def close(actual, expected, name):
 def test_mse_matches_torch(shape):
     rng = np.random.default_rng(len(shape) * 10 + shape[0])
     y_pred, y = rng.normal(size=shape), rng.normal(size=shape)
-    value, grad = torch_value_and_grad(F.mse_loss, y_pred, to_torch(y))
+    value, (grad,) = value_and_grad(lambda t: F.mse_loss(t, to_torch(y)), y_pred)
     close(check_no_mutation(losses.mse_loss, y_pred, y), value, f"mse_loss {shape}")
     close(check_no_mutation(losses.mse_loss_grad, y_pred, y), grad, f"mse_loss_grad {shape}")
 
@@ -66,7 +55,8 @@ def test_binary_cross_entropy_matches_torch(shape):
     rng = np.random.default_rng(100 + len(shape) * 10 + shape[0])
     logits = 4 * rng.normal(size=shape)
     for y in (rng.integers(0, 2, size=shape).astype(float), rng.uniform(size=shape)):  # hard, soft
-        value, grad = torch_value_and_grad(F.binary_cross_entropy_with_logits, logits, to_torch(y))
+        bce = functools.partial(F.binary_cross_entropy_with_logits, target=to_torch(y))
+        value, (grad,) = value_and_grad(bce, logits)
         close(check_no_mutation(losses.binary_cross_entropy, logits, y), value, f"BCE {shape}")
         close(check_no_mutation(losses.binary_cross_entropy_grad, logits, y), grad, f"BCE grad {shape}")
 
@@ -77,7 +67,8 @@ def test_binary_cross_entropy_is_stable_at_extreme_logits():
     with no_numpy_warnings("binary_cross_entropy"):
         loss = losses.binary_cross_entropy(logits, y)
         grad = losses.binary_cross_entropy_grad(logits, y)
-    value, expected_grad = torch_value_and_grad(F.binary_cross_entropy_with_logits, logits, to_torch(y))
+    value, (expected_grad,) = value_and_grad(lambda t: F.binary_cross_entropy_with_logits(t, to_torch(y)),
+                                             logits)
     close(loss, value, "BCE at |logits| up to 1e4")
     close(grad, expected_grad, "BCE grad at |logits| up to 1e4")
     close(losses.binary_cross_entropy(np.array([1e4, -1e4]), np.array([0.0, 1.0])), 1e4,
@@ -112,7 +103,7 @@ def test_softmax_is_shift_invariant_and_stable():
 def test_cross_entropy_matches_torch(shape):
     rng = np.random.default_rng(300 + shape[0] * shape[1])
     logits, y = 3 * rng.normal(size=shape), rng.integers(0, shape[1], size=shape[0])
-    value, grad = torch_value_and_grad(F.cross_entropy, logits, labels_tensor(y))
+    value, (grad,) = value_and_grad(lambda t: F.cross_entropy(t, labels(y)), logits)
     close(check_no_mutation(losses.cross_entropy, logits, y), value, f"cross_entropy {shape}")
     close(check_no_mutation(losses.cross_entropy_grad, logits, y), grad, f"cross_entropy_grad {shape}")
 
@@ -122,7 +113,7 @@ def test_cross_entropy_is_stable_at_extreme_logits():
     with no_numpy_warnings("cross_entropy"):
         loss = losses.cross_entropy(EXTREME, y)
         grad = losses.cross_entropy_grad(EXTREME, y)
-    value, expected_grad = torch_value_and_grad(F.cross_entropy, EXTREME, labels_tensor(y))
+    value, (expected_grad,) = value_and_grad(lambda t: F.cross_entropy(t, labels(y)), EXTREME)
     close(loss, value, "cross_entropy at |logits| up to 1e4")
     close(grad, expected_grad, "cross_entropy_grad at |logits| up to 1e4")
 
@@ -133,8 +124,7 @@ def test_cross_entropy_is_stable_at_extreme_logits():
 def test_gradients_are_those_of_a_mean_over_the_batch():
     rng = np.random.default_rng(400)
     logits, y = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
-    _, sum_grad = torch_value_and_grad(lambda t, labels: F.cross_entropy(t, labels, reduction="sum"),
-                                       logits, labels_tensor(y))
+    _, (sum_grad,) = value_and_grad(lambda t: F.cross_entropy(t, labels(y), reduction="sum"), logits)
     close(losses.cross_entropy_grad(logits, y), sum_grad / 6, "cross_entropy_grad == sum-reduction grad / N")
     # the same batch twice: the same loss, half the gradient per row
     twice, y_twice = np.concatenate([logits, logits]), np.concatenate([y, y])
@@ -143,10 +133,10 @@ def test_gradients_are_those_of_a_mean_over_the_batch():
     close(losses.cross_entropy_grad(twice, y_twice)[:6], losses.cross_entropy_grad(logits, y) / 2,
           "cross_entropy_grad of a doubled batch")
     z, target = rng.normal(size=(5, 3)), rng.uniform(size=(5, 3))
-    _, sum_grad = torch_value_and_grad(
-        lambda t, u: F.binary_cross_entropy_with_logits(t, u, reduction="sum"), z, to_torch(target))
+    _, (sum_grad,) = value_and_grad(
+        lambda t: F.binary_cross_entropy_with_logits(t, to_torch(target), reduction="sum"), z)
     close(losses.binary_cross_entropy_grad(z, target), sum_grad / 15, "BCE grad == sum-reduction grad / 15")
-    _, sum_grad = torch_value_and_grad(lambda t, u: F.mse_loss(t, u, reduction="sum"), z, to_torch(target))
+    _, (sum_grad,) = value_and_grad(lambda t: F.mse_loss(t, to_torch(target), reduction="sum"), z)
     close(losses.mse_loss_grad(z, target), sum_grad / 15, "MSE grad == sum-reduction grad / 15")
 
 

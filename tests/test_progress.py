@@ -4,7 +4,7 @@ import linecache
 
 import pytest
 
-from autograder import progress
+from autograder import check_close, check_no_mutation, check_raises, progress
 from autograder.progress import exercise, progress_table, show_progress
 
 
@@ -72,3 +72,99 @@ def test_an_exercise_passes_only_when_all_its_test_cells_pass():
     namespace["student_check"] = lambda: None  # the student fixes sigmoid and re-runs the cell
     run_cell(tests_cell, "<cell-3>", namespace)
     assert progress_table(["sigmoid"]) == [("sigmoid", "passed", "")]
+
+
+# --- What the learner sees in a notebook: IPython's own traceback machinery, no kernel ---------
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    """An IPython shell whose tracebacks are collected as the lines a kernel would send."""
+    import numpy as np
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))  # nothing written to the home folder
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    ipython = InteractiveShell.instance(config=config)
+    shown: list[list[str]] = []
+    original = ipython._showtraceback
+    ipython._showtraceback = lambda etype, evalue, stb: shown.append(list(stb))
+    ipython.user_ns.update(np=np, exercise=exercise, check_close=check_close,
+                           check_no_mutation=check_no_mutation, check_raises=check_raises)
+    ipython.shown = shown
+    yield ipython
+    ipython._showtraceback = original
+
+
+def run(shell, source: str) -> tuple[object, str]:
+    shell.shown.clear()
+    result = shell.run_cell(source, store_history=True)
+    return result, "\n".join("\n".join(stb) for stb in shell.shown)
+
+
+def test_a_failing_check_shows_the_message_and_the_cell_line_only(shell):
+    run(shell, "def sigmoid(z):\n    return 0.7 + 0 * z\n")
+    result, shown = run(shell, "with exercise('sigmoid'):\n"
+                               "    z = np.array([0.0])\n"
+                               "    check_close(sigmoid(z), np.array([0.5]), name='sigmoid(0)')\n")
+    assert not result.success and isinstance(result.error_in_exec, AssertionError)  # nbgrader: failed
+    lines = shown.splitlines()
+    assert lines[0].startswith("❌ sigmoid — sigmoid(0): 1 of 1 entries differ")
+    assert lines[1] == "   line 3 of this cell: check_close(sigmoid(z), np.array([0.5]), name='sigmoid(0)')"
+    assert len(lines) == 2
+    for noise in ("progress.py", "checks.py", "contextlib", "Traceback", "__exit__"):
+        assert noise not in shown
+    assert progress_table(["sigmoid"])[0][1] == "failed"
+
+
+def test_an_error_in_the_learners_code_shows_their_frames_but_not_the_package(shell):
+    run(shell, "def sigmoid(z):\n    W = np.ones((5, 5))\n    return z @ W\n")
+    result, shown = run(shell, "with exercise('sigmoid'):\n"
+                               "    check_no_mutation(sigmoid, np.zeros((2, 3)))\n")
+    assert isinstance(result.error_in_exec, ValueError)
+    lines = shown.splitlines()
+    assert lines[0].startswith("❌ sigmoid — ValueError: matmul")
+    assert lines[1] == "   line 2 of this cell: check_no_mutation(sigmoid, np.zeros((2, 3)))"
+    assert lines[2] == "   in sigmoid, line 3 of the cell that defines it: return z @ W"
+    assert "checks.py" not in shown and "progress.py" not in shown and "contextlib" not in shown
+
+
+def test_a_stub_shows_one_line_naming_the_exercise(shell):
+    run(shell, "def relu(z):\n    raise NotImplementedError()\n")
+    result, shown = run(shell, "with exercise('relu'):\n    relu(np.zeros(2))\n")
+    assert isinstance(result.error_in_exec, NotImplementedError)
+    assert shown.startswith("❌ relu — Exercise 'relu' is not implemented yet: replace the")
+    assert len(shown.splitlines()) == 1
+
+
+def test_a_failing_hidden_test_line_is_not_shown(shell):
+    run(shell, "def relu(z):\n    return z\n")
+    result, shown = run(shell, "with exercise('relu'):\n"
+                               "    check_close(relu(np.array([1.0])), np.array([1.0]))\n"
+                               "    ### BEGIN HIDDEN TESTS\n"
+                               "    check_close(relu(np.array([-1.0])), np.array([0.0]), name='relu(-1)')\n"
+                               "    ### END HIDDEN TESTS\n")
+    assert not result.success
+    assert "relu(-1): expected" in shown or "relu(-1)" in shown.splitlines()[0]
+    assert shown.splitlines()[1] == "   line 4 of this cell: (a hidden test)"
+    assert "np.array([-1.0])" not in shown
+
+
+def test_a_check_outside_exercise_renders_the_same_way(shell):
+    _, shown = run(shell, "check_close(1.0, 2.5, name='x')\n")
+    assert shown.splitlines() == [
+        "❌ x: expected 2.5, got 1 (error 1.5, tolerance 1e-10 + 1e-07*|expected|).",
+        "   line 1 of this cell: check_close(1.0, 2.5, name='x')"]
+
+
+def test_exercise_finds_its_cell_without_counting_frames():
+    """The cell is the frame that runs the ``with`` statement, however deep it is."""
+    import hashlib
+
+    source = ("def outer():\n    def inner():\n        with exercise('deep'):\n            pass\n"
+              "    inner()\n\nouter()\n")
+    run_cell(source, "<cell-deep>", {"exercise": exercise})
+    assert list(progress._results["deep"]) == [hashlib.sha1(source.encode()).hexdigest()]
+    assert "_getframe" not in open(progress.__file__).read()
