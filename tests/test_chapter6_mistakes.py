@@ -15,7 +15,7 @@ import pytest
 from tests.chapters import nbgrader_meta, read, source_path
 
 CHAPTER = "06_whats_next"
-pytestmark = [pytest.mark.chapter(6)]
+pytestmark = [pytest.mark.chapter(6), pytest.mark.slow]  # runs the test cells, about 15 s
 
 # The solution's in-place restore, and the rebinding a learner may write instead.
 IN_PLACE = """            for name, value in model.trainable_params().items():
