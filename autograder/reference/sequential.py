@@ -126,11 +126,16 @@ class Dense:
 
 
 class History:
-    """What ``fit`` returns: ``history`` maps a metric's name to its per-epoch values."""
+    """What ``fit`` returns, as in Keras.
+
+    ``history`` maps a metric's name to its per-epoch values; ``epoch`` lists the epochs run
+    (0, 1, ...); ``params`` is ``{"epochs": asked, "steps": batches per epoch, "verbose": ...}``.
+    """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self.params: dict[str, int] = {}
 
 
 class Sequential:
@@ -138,6 +143,12 @@ class Sequential:
 
     rng: the one source of randomness (initial weights at build, batch order in fit);
     ``None`` draws a fresh unseeded generator, as Keras does.
+
+    The model's protocol (what chapter 6's functions ``predict``, ``compute_loss``,
+    ``train_on_batch``, ``evaluate`` and ``fit`` may use): ``layers``, ``rng``, ``built``,
+    ``build(input_dim)``, ``loss``, ``metrics``, ``optimizer`` (``None`` until the first
+    step), ``make_optimizer(params)``, ``trainable_params()``, ``results(loss, out, y)`` and
+    the five methods themselves.
     """
 
     def __init__(self, layers: Sequence[Any], rng: np.random.Generator | None = None) -> None:
@@ -147,7 +158,7 @@ class Sequential:
         self.loss: str | None = None
         self.metrics: list[str] = []
         self.optimizer: Optimizer | None = None
-        self._make_optimizer: Callable[[dict[str, np.ndarray]], Optimizer] | None = None
+        self.make_optimizer: Callable[[dict[str, np.ndarray]], Optimizer] | None = None
 
     def build(self, input_dim: int) -> None:
         """Build every layer in order; a layer that already has parameters keeps them."""
@@ -174,10 +185,18 @@ class Sequential:
         metrics = list(metrics or [])
         if any(m != "accuracy" for m in metrics) or (metrics and loss != LOSSES[0]):
             raise ValueError("The only metric is 'accuracy', with the cross-entropy loss.")
-        self._make_optimizer, self.loss, self.metrics = optimizer, loss, metrics
+        self.make_optimizer, self.loss, self.metrics = optimizer, loss, metrics
         self.optimizer = None  # made at the first training step, once the weights exist
 
-    def _forward(self, x: np.ndarray) -> np.ndarray:
+    def results(self, loss: float, out: np.ndarray, y: np.ndarray) -> float | tuple[float, float]:
+        """What evaluate and train_on_batch return: loss, or (loss, accuracy) with ["accuracy"]."""
+        if "accuracy" in self.metrics:
+            return float(loss), float(np.mean(np.argmax(out, axis=1) == y))
+        return float(loss)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, D) -> the last layer's output, (N, units) (probabilities for a softmax)."""
+        x = np.asarray(x, dtype=np.float64)
         if not self.built:
             self.build(x.shape[1])
         out = x
@@ -185,43 +204,38 @@ class Sequential:
             out = layer.forward(out)
         return out
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, D) -> the last layer's output, (N, units) (probabilities for a softmax)."""
-        return self._forward(np.asarray(x, dtype=np.float64))
+    def compute_loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, bool]:
+        """(loss, its gradient, whether the gradient is with respect to the last logits).
 
-    def _loss(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, bool]:
-        """(loss, its gradient, whether the gradient is with respect to the last logits)."""
+        Cross-entropy from the last layer's logits (stable, gradient (p - onehot(y)) / N);
+        "mse": the mean over all N * units entries, gradient 2 (out - y) / (N * units).
+        """
         if self.loss == "mse":
-            return mse_loss(out, y), mse_loss_grad(out, y), False
+            return float(mse_loss(out, y)), mse_loss_grad(out, y), False
         if self.layers[-1].activation != "softmax":
             raise ValueError("sparse_categorical_crossentropy needs a softmax last layer.")
         loss, dlogits = softmax_cross_entropy(self.layers[-1].logits, y)
-        return loss, dlogits, True
-
-    def _results(self, loss: float, out: np.ndarray, y: np.ndarray) -> float | tuple[float, float]:
-        if "accuracy" in self.metrics:
-            return loss, float(np.mean(np.argmax(out, axis=1) == y))
-        return loss
+        return float(loss), dlogits, True
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float | tuple[float, float]:
         """One gradient step on (x, y); returns the loss (and accuracy) before the step."""
-        if self._make_optimizer is None:
+        if self.make_optimizer is None:
             raise RuntimeError("compile the model before training it.")
-        out = self._forward(np.asarray(x, dtype=np.float64))
-        loss, grad, wrt_logits = self._loss(out, y)
-        for index in range(len(self.layers) - 1, -1, -1):
-            grad = self.layers[index].backward(grad, through_activation=not wrt_logits)
+        out = self.predict(x)
+        loss, grad, wrt_logits = self.compute_loss(out, y)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad, through_activation=not wrt_logits)
             wrt_logits = False
         if self.optimizer is None:
-            self.optimizer = self._make_optimizer(self.trainable_params())
+            self.optimizer = self.make_optimizer(self.trainable_params())
         self.optimizer.step({f"{i}.{name}": g for i, layer in enumerate(self.layers)
                              if layer.trainable for name, g in layer.grads.items()})
-        return self._results(loss, out, y)
+        return self.results(loss, out, y)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> float | tuple[float, float]:
         """The loss (and accuracy) on (x, y) with the current weights."""
-        out = self._forward(np.asarray(x, dtype=np.float64))
-        return self._results(self._loss(out, y)[0], out, y)
+        out = self.predict(x)
+        return self.results(self.compute_loss(out, y)[0], out, y)
 
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
             validation_data: tuple[np.ndarray, np.ndarray] | None = None,
@@ -231,23 +245,22 @@ class Sequential:
         Batches: ``iterate_minibatches(x, y, batch_size, self.rng)``, one permutation per
         epoch. ``loss``/``accuracy``: means over the epoch's examples, each batch's taken
         before its step. Callbacks get ``step(val_loss or loss, trainable_params())``; when
-        one says stop, its ``best_params`` are copied back into the model and fit returns.
+        one says stop, its ``best_params`` are copied back into the model's own arrays (in
+        place, so that the optimizer keeps updating them) and fit returns. ``verbose``: one
+        tqdm bar for the whole fit, an epoch a step, the metrics in its postfix.
         """
         history = History()
         names = ["loss", *self.metrics]
         if validation_data is not None:
             names += [f"val_{name}" for name in names]
         history.history = {name: [] for name in names}
+        history.params = {"epochs": epochs, "steps": -(-len(x) // batch_size), "verbose": verbose}
+        bar = tqdm(total=epochs, desc="fit", unit="epoch") if verbose else None
         for epoch in range(epochs):
             totals, seen = np.zeros(len(self.metrics) + 1), 0
-            n_batches = -(-len(x) // batch_size)
-            bar = tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}") if verbose else None
             for x_batch, y_batch in iterate_minibatches(x, y, batch_size, self.rng):
                 totals += np.atleast_1d(self.train_on_batch(x_batch, y_batch)) * len(x_batch)
                 seen += len(x_batch)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(dict(zip(names, np.round(totals / seen, 4))), refresh=False)
             values = list(totals / seen)
             if validation_data is not None:
                 values += list(np.atleast_1d(self.evaluate(*validation_data)))
@@ -255,8 +268,8 @@ class Sequential:
                 history.history[name].append(float(value))
             history.epoch.append(epoch)
             if bar is not None:
-                bar.set_postfix(dict(zip(names, np.round(values, 4))))
-                bar.close()
+                bar.update(1)
+                bar.set_postfix({name: round(float(v), 4) for name, v in zip(names, values)})
             monitored = history.history["val_loss" if validation_data is not None else "loss"][-1]
             stops = [cb.step(monitored, self.trainable_params()) for cb in callbacks or []]
             if any(stops):
@@ -264,6 +277,8 @@ class Sequential:
                 for name, value in self.trainable_params().items():
                     value[...] = stopper.best_params[name]
                 break
+        if bar is not None:
+            bar.close()
         return history
 
 
