@@ -12,11 +12,17 @@ chapter 6's capstone stands on both. One concept a file; import from the module:
     from autograder.reference.init import he_normal            # chapter 4
     from autograder.reference.batchnorm import batchnorm_forward  # chapter 4
     from autograder.reference.data import iterate_minibatches  # chapter 4
+    from autograder.reference.network import init_params       # chapter 4
     from autograder.reference.preprocessing import standardize_fit  # chapter 5
     from autograder.reference.regularization import EarlyStopping   # chapter 5
+    from autograder.reference.schedules import warmup_cosine_lr # chapter 5
+    from autograder.reference.sequential import Sequential     # chapter 6
+    from autograder.reference.transfer import linear_probe     # chapter 6
+    from autograder.reference.sequences import make_windows    # chapter 6
 
-Each is tested against PyTorch in tests/. An exercise's own notebook never uses
-its reference here: hidden tests call ``check_own_code``.
+Each is tested against PyTorch in tests/reference/. An exercise's own notebook never
+uses its reference here: the code policy (autograder/instructor/policy.py) refuses a
+graded answer that imports a module of its own chapter or a later one.
 """
 
 # The chapter whose exercises each module holds the reference for. A chapter's notebook may
@@ -30,7 +36,11 @@ CHAPTER_OF: dict[str, int] = {
     "optimizers": 4,  # SGD, Adagrad, RMSprop, Adam, clip_grad_norm
     "init": 4,  # xavier_uniform, he_normal
     "batchnorm": 4,  # batchnorm_forward, batchnorm_backward
+    "network": 4,  # init_params, network_forward/backward, train_step
     "preprocessing": 5,  # standardize_fit/transform, train_test_split, impute_mean, one_hot
     "regularization": 5,  # l2_penalty, dropout_forward/backward, EarlyStopping
+    "schedules": 5,  # step_decay_lr, warmup_cosine_lr, random_search
     "sequential": 6,  # Dense, Sequential
+    "transfer": 6,  # transfer_layers, linear_probe
+    "sequences": 6,  # make_windows
 }
