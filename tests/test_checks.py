@@ -360,3 +360,12 @@ def test_check_failed_is_an_assertion_error():
     assert issubclass(CheckFailed, AssertionError)
     with pytest.raises(AssertionError):
         check_close(1.0, 2.0)
+
+
+def test_a_float32_near_miss_names_the_dtype_and_no_scale_factor():
+    expected = np.array([0.1, 0.2, 0.3]) / 3
+    actual = (expected * (1 + 5e-7)).astype(np.float32)  # off by ~5e-7 everywhere: float32 work
+    with pytest.raises(AssertionError) as caught:
+        check_close(actual, expected, name="result")
+    message = str(caught.value)
+    assert "float32" in message and "x the expected value" not in message, message

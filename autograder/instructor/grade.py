@@ -44,6 +44,12 @@ from .release import make_course
 
 NOTEBOOK_TIMEOUT_S = 900
 MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
+DASK_CONFIG = {
+    # A task that was running on each of MAX_CRASHES dead workers is not retried again.
+    "distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
+    # A worker holds only the task it runs: a worker that dies takes no queued task with it.
+    "distributed.scheduler.worker-saturation": 1.0,
+}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 RELEASES = "releases.json"
 # What nbgrader's exchange adds to every collected submission: not the student's files.
@@ -226,8 +232,7 @@ def make_client(scheduler: str | None, workers: int | None):
     import dask
     from distributed import Client, LocalCluster
 
-    dask.config.set({"distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
-                     "distributed.worker.daemon": False})  # workers start kernels (subprocesses)
+    dask.config.set(DASK_CONFIG)
     if scheduler:
         return Client(scheduler), None
     env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -237,17 +242,22 @@ def make_client(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster
 
 
-def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progress: Any) -> None:
+def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progress: Any,
+              task_function: Any = None) -> None:
+    """Submit every notebook to the cluster and save each record as it arrives.
+    ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
     from .worker import grade_task
 
-    shipped = {c: client.scatter(r.to_dict(), broadcast=True) for c, r in releases.items()
-               if any(i.chapter == c for i in todo)}
+    task_function = task_function or grade_task
+    # Each task carries its chapter's release (plain data, well under a megabyte), not a
+    # scattered copy: data held by one worker is lost with it, and its tasks with it.
+    shipped = {c: r.to_dict() for c, r in releases.items()}
     futures = {}
     for item in todo:
-        future = client.submit(grade_task, item.task(), shipped[item.chapter], pure=False,
+        future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
                                key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
         futures[future] = item
     for future in as_completed(futures):
@@ -256,6 +266,10 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
             result = future.result()
         except KilledWorker as error:
             result = crashed(item, releases[item.chapter], error)
+        except Exception as error:  # anything else that went wrong around one notebook
+            result = crashed(item, releases[item.chapter], error)
+            result["record"]["status"] = "error"
+            result["record"]["reason"] = f"grading failed: {type(error).__name__}: {error}"[:500]
         save(root, result)
         progress.update(result["record"])
 

@@ -139,13 +139,16 @@ def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode
     """The notebook to run, and the indices (in it) of the cells the student wrote.
 
     Solution cells are matched by grade_id, the instructor's plain cells by cell id;
-    a submitted cell that matches nothing is one the student added, and is placed
-    after the template cell it followed. Every other template cell (setup, tests,
+    a submitted cell that matches nothing (forged nbgrader metadata included) is one the
+    student added: it keeps its place after the template cell it followed, without the
+    metadata. Every other template cell (setup, tests,
     locked cells) is the template's own, whatever the submission holds.
     """
     by_grade_id = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(template.cells)
                    if is_solution(c) and nbgrader_meta(c).get("grade_id")}
     plain_by_id = {c.get("id"): i for i, c in enumerate(template.cells) if is_plain(c) and c.get("id")}
+    known_ids = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(template.cells)
+                 if nbgrader_meta(c).get("grade_id")}
     replaced: dict[int, NotebookNode] = {}
     added_after: dict[int, list[NotebookNode]] = {}
     anchor = -1
@@ -155,9 +158,8 @@ def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode
             anchor = by_grade_id[grade_id]
             if anchor not in replaced:
                 replaced[anchor] = cell
-        elif grade_id:  # a locked or test cell (or a forged one): the template's copy is used
-            anchor = next((i for i, c in enumerate(template.cells)
-                           if nbgrader_meta(c).get("grade_id") == grade_id), anchor)
+        elif grade_id in known_ids:  # a locked or test cell: the template's copy is used
+            anchor = known_ids[grade_id]
         elif (cell.get("id") in plain_by_id
               and cell.cell_type == template.cells[plain_by_id[cell.id]].cell_type):
             anchor = plain_by_id[cell.id]

@@ -99,6 +99,9 @@ def day(tmp_path_factory, browser):
         page.route(lambda url: "MathJax.js" in url, lambda route: route.abort())
         page.goto(submission_url)
         page.wait_for_load_state("networkidle")
+        # Wait for the page to show the saved score before closing it: the formgrader saves a
+        # score box when it loses focus, and a box closed before its value arrived saves "".
+        page.wait_for_function("document.querySelector('input.score#q_why')?.value === '1'")
         seen["stub"] = page.evaluate("Boolean(window.MathJax && window.MathJax.stub)")
         context.close()
     return {"root": root, "subs": subs, "course": course, "solution": solution, **seen}
