@@ -1,4 +1,4 @@
-"""autograder.reference.losses against torch.nn.functional in float64: values, gradients, stability, means.
+"""autograder/reference/losses.py (chapter 3, §3.2) against torch.nn.functional in float64.
 
 Each loss is compared in value with its PyTorch namesake and in gradient with
 torch.autograd on the same inputs; logits of +-1e4 must give finite results with
@@ -18,6 +18,7 @@ from autograder.reference import losses
 from autograder.tolerances import TORCH_ATOL, TORCH_RTOL
 from autograder.torch_ref import labels, to_numpy, to_torch, value_and_grad
 
+pytestmark = pytest.mark.chapter(3)
 SHAPES = [(1,), (7,), (1, 1), (4, 5), (2, 3, 4)]
 CLASS_SHAPES = [(1, 2), (5, 1), (7, 3), (32, 10)]
 EXTREME = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, -1e4], [-1e4, -1e4, 1e4], [800.0, 799.0, -800.0],
@@ -31,6 +32,8 @@ def close(actual, expected, name):
 # Mean squared error
 
 
+@pytest.mark.exercise("mse_loss")
+@pytest.mark.exercise("mse_loss_grad")
 @pytest.mark.parametrize("shape", SHAPES)
 def test_mse_matches_torch(shape):
     rng = np.random.default_rng(len(shape) * 10 + shape[0])
@@ -40,6 +43,8 @@ def test_mse_matches_torch(shape):
     close(check_no_mutation(losses.mse_loss_grad, y_pred, y), grad, f"mse_loss_grad {shape}")
 
 
+@pytest.mark.exercise("mse_loss")
+@pytest.mark.exercise("mse_loss_grad")
 def test_mse_is_a_mean_over_all_entries():
     y_pred = np.arange(12.0).reshape(3, 4)
     y = np.zeros((3, 4))
@@ -50,6 +55,8 @@ def test_mse_is_a_mean_over_all_entries():
 # Binary cross-entropy from logits
 
 
+@pytest.mark.exercise("binary_cross_entropy")
+@pytest.mark.exercise("binary_cross_entropy_grad")
 @pytest.mark.parametrize("shape", SHAPES)
 def test_binary_cross_entropy_matches_torch(shape):
     rng = np.random.default_rng(100 + len(shape) * 10 + shape[0])
@@ -61,6 +68,8 @@ def test_binary_cross_entropy_matches_torch(shape):
         close(check_no_mutation(losses.binary_cross_entropy_grad, logits, y), grad, f"BCE grad {shape}")
 
 
+@pytest.mark.exercise("binary_cross_entropy")
+@pytest.mark.exercise("binary_cross_entropy_grad")
 def test_binary_cross_entropy_is_stable_at_extreme_logits():
     logits = np.array([[1e4, -1e4], [50.0, -50.0], [800.0, -800.0], [-1e4, 1e4]])
     y = np.array([[0.0, 1.0], [0.3, 0.6], [1.0, 0.0], [0.0, 1.0]])
@@ -78,6 +87,7 @@ def test_binary_cross_entropy_is_stable_at_extreme_logits():
 # Softmax and cross-entropy
 
 
+@pytest.mark.exercise("softmax")
 @pytest.mark.parametrize("shape", CLASS_SHAPES)
 def test_softmax_and_log_softmax_match_torch(shape):
     rng = np.random.default_rng(200 + shape[0] * shape[1])
@@ -89,6 +99,7 @@ def test_softmax_and_log_softmax_match_torch(shape):
           f"log_softmax {shape}")
 
 
+@pytest.mark.exercise("softmax")
 def test_softmax_is_shift_invariant_and_stable():
     with no_numpy_warnings("softmax"):
         probs = losses.softmax(EXTREME)
@@ -99,6 +110,8 @@ def test_softmax_is_shift_invariant_and_stable():
     close(losses.softmax(z + 1e4), losses.softmax(z), "softmax(z + 1e4) == softmax(z)")
 
 
+@pytest.mark.exercise("cross_entropy")
+@pytest.mark.exercise("cross_entropy_grad")
 @pytest.mark.parametrize("shape", CLASS_SHAPES)
 def test_cross_entropy_matches_torch(shape):
     rng = np.random.default_rng(300 + shape[0] * shape[1])
@@ -108,6 +121,8 @@ def test_cross_entropy_matches_torch(shape):
     close(check_no_mutation(losses.cross_entropy_grad, logits, y), grad, f"cross_entropy_grad {shape}")
 
 
+@pytest.mark.exercise("cross_entropy")
+@pytest.mark.exercise("cross_entropy_grad")
 def test_cross_entropy_is_stable_at_extreme_logits():
     y = np.array([0, 2, 2, 1, 0])
     with no_numpy_warnings("cross_entropy"):
@@ -121,6 +136,9 @@ def test_cross_entropy_is_stable_at_extreme_logits():
 # Means over the batch: a gradient without its 1/N is N times too large.
 
 
+@pytest.mark.exercise("cross_entropy_grad")
+@pytest.mark.exercise("binary_cross_entropy_grad")
+@pytest.mark.exercise("mse_loss_grad")
 def test_gradients_are_those_of_a_mean_over_the_batch():
     rng = np.random.default_rng(400)
     logits, y = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
@@ -140,6 +158,9 @@ def test_gradients_are_those_of_a_mean_over_the_batch():
     close(losses.mse_loss_grad(z, target), sum_grad / 15, "MSE grad == sum-reduction grad / 15")
 
 
+@pytest.mark.exercise("cross_entropy_grad")
+@pytest.mark.exercise("binary_cross_entropy_grad")
+@pytest.mark.exercise("mse_loss_grad")
 def test_gradients_pass_a_numerical_gradient_check():
     rng = np.random.default_rng(500)
     logits, y = rng.normal(size=(5, 4)), rng.integers(0, 4, size=5)
