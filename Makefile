@@ -31,6 +31,9 @@ help:
 	@echo "make formgrade                open the gradebook (grading/) in nbgrader's formgrader"
 	@echo "make execute [NB=path]        re-run solution notebooks and store their outputs"
 	@echo "make benchmark                time every solution notebook and its slowest test cell"
+	@echo "make site [SITE_REPO=o/n]     build the course site into build/site/ (see docs/SITE.md)"
+	@echo "make test-site                build the site and check it in headless Chromium"
+	@echo "make test-browser             JupyterLab in headless Chromium: learner mode, Run All, widgets"
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -54,7 +57,7 @@ env-instructor: $(VENV)/.installed-instructor
 env-dev: $(VENV)/.installed-dev
 
 lab: env
-	jupyter lab --ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
+	$(LEARNER_ENV) jupyter lab --ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: env-dev
 	ruff check .
@@ -98,3 +101,27 @@ formgrade: env-instructor
 
 clean:
 	rm -rf grading .pytest_cache
+
+# ---- The course site, learner mode, browser tests (docs/SITE.md) ----
+.PHONY: env-site site test-site test-browser
+# GitHub owner/name for the site's Binder and Colab links: a placeholder until the course is public.
+SITE_REPO ?= OWNER/backprop-lab
+SITE_REF ?= main
+# `make lab` runs with nbgrader's instructor interface off (config/learner/README.md).
+LEARNER_ENV = JUPYTER_CONFIG_PATH=$(abspath config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
+BROWSER_TESTS = $(TEST_ENV) BACKPROP_LAB_BROWSER_TESTS=1 python -m pytest -p no:cacheprovider -q
+
+$(VENV)/.installed-site: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e ".[site]"
+	@touch $@ $(VENV)/.installed-learner
+
+env-site: $(VENV)/.installed-site
+
+site: env-site
+	$(TEST_ENV) python -m autograder.instructor.site --repo $(SITE_REPO) --ref $(SITE_REF)
+
+test-site: env-dev site
+	$(BROWSER_TESTS) tests/browser/test_site.py
+
+test-browser: env-dev
+	$(BROWSER_TESTS) tests/browser/test_lab.py
