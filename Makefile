@@ -57,7 +57,7 @@ env-instructor: $(VENV)/.installed-instructor
 env-dev: $(VENV)/.installed-dev
 
 lab: env
-	$(LEARNER_ENV) jupyter lab --ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
+	$(LEARNER_ENV) jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: env-dev
 	ruff check .
@@ -108,6 +108,8 @@ clean:
 SITE_REPO ?= OWNER/backprop-lab
 SITE_REF ?= main
 # `make lab` runs with nbgrader's instructor interface off (config/learner/README.md).
+# LAB_ROOT: the folder it serves (the browser test serves a copy of chapters/).
+LAB_ROOT ?= chapters
 LEARNER_ENV = JUPYTER_CONFIG_PATH=$(abspath config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
 BROWSER_TESTS = $(TEST_ENV) BACKPROP_LAB_BROWSER_TESTS=1 python -m pytest -p no:cacheprovider -q
 
