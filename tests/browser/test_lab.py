@@ -43,6 +43,7 @@ class Lab:
     url: str
     root: Path
     log: Path
+    workspaces: Path
 
     def get(self, path: str) -> int:
         try:
@@ -81,12 +82,13 @@ def lab(tmp_path_factory):
     log = base / "lab.log"
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces")}
+    (base / "workspaces").mkdir()
     args = f"--no-browser --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={TOKEN}"
     with log.open("w") as out:
         process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ROOT={root}", f"LAB_ARGS={args}"],
                                    cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    lab = Lab(f"http://127.0.0.1:{port}", root, log)
+    lab = Lab(f"http://127.0.0.1:{port}", root, log, base / "workspaces")
     deadline = time.monotonic() + 300
     while lab_status(lab) != 200:
         if process.poll() is not None or time.monotonic() > deadline:
@@ -111,6 +113,8 @@ def lab_status(lab: Lab) -> int:
 
 # -- driving JupyterLab ---------------------------------------------------------------------
 
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front
+
 def wait_for_kernel(page, timeout_s: float = 180) -> None:
     """Wait until the notebook's kernel is idle, answering a kernel dialog if one shows."""
     deadline = time.monotonic() + timeout_s
@@ -118,7 +122,7 @@ def wait_for_kernel(page, timeout_s: float = 180) -> None:
         dialog = page.locator(".jp-Dialog")
         if dialog.count() and page.get_by_role("button", name="Select", exact=True).count():
             page.get_by_role("button", name="Select", exact=True).click()
-        if page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+        if page.locator(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']").count():
             return
         time.sleep(0.5)
     pytest.fail("the notebook's kernel never became idle")
@@ -126,9 +130,13 @@ def wait_for_kernel(page, timeout_s: float = 180) -> None:
 
 def open_notebook(page, lab: Lab, path: str | None = None) -> None:
     """Open a notebook (or, with no path, the page `make lab` opens) and wait for its kernel."""
+    # A fresh workspace, so the notebook of an earlier test is not reopened beside this one.
+    # (Lab's `?reset` and `/lab/workspaces/<new>/` both open it, but its widgets never render.)
+    for saved in lab.workspaces.glob("*"):
+        saved.unlink()
     target = f"/lab/tree/{path}" if path else "/"
     page.goto(f"{lab.url}{target}?token={TOKEN}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_selector(f"{NOTEBOOK} .jp-Notebook .jp-Cell", timeout=120_000)
     wait_for_kernel(page)
 
 
@@ -137,11 +145,11 @@ def run_all(page) -> None:
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
 
-RUN_STATE = """() => {
-  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+RUN_STATE = """(notebook) => {
+  const prompts = [...document.querySelectorAll(notebook + ' .jp-CodeCell .jp-InputPrompt')];
   return {
     pending: prompts.filter(p => p.textContent.includes('*')).length,
-    idle: !!document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']"),
+    idle: !!document.querySelector(notebook + " .jp-Notebook-ExecutionIndicator[data-status='idle']"),
   };
 }"""
 
@@ -151,7 +159,7 @@ def wait_until_run(page, timeout_s: float = 300) -> None:
     deadline, calm = time.monotonic() + timeout_s, 0
     time.sleep(1)
     while time.monotonic() < deadline:
-        state = page.evaluate(RUN_STATE)
+        state = page.evaluate(RUN_STATE, NOTEBOOK)
         calm = calm + 1 if state["pending"] == 0 and state["idle"] else 0
         if calm >= 2:
             return
@@ -182,7 +190,7 @@ def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
     student = nbformat.read(str(COURSE.chapters / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
     title = student.cells[0].source.splitlines()[0].lstrip("# ").strip()
     # Markdown renders after the cells appear: wait for the chapter's title.
-    page.locator(".jp-NotebookPanel .jp-Notebook h1").filter(has_text=title).first.wait_for(timeout=60_000)
+    page.locator(f"{NOTEBOOK} .jp-Notebook h1").filter(has_text=title).first.wait_for(timeout=60_000)
     menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
     assert "Run" in menus, menus
     config = json.loads(page.locator("#jupyter-config-data").inner_text())
@@ -196,11 +204,12 @@ def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
 
 
 def _move_slider_and_see_the_figure_change(page) -> None:
-    slider = page.locator(".jp-OutputArea .widget-slider").first
+    slider = page.locator(f"{NOTEBOOK} .jp-OutputArea .widget-slider").first
     slider.scroll_into_view_if_needed()
     output = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
     figure = output.locator("img").first
     figure.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
     before = figure.get_attribute("src")
     handle = slider.locator(".noUi-handle").first
     handle.focus()
