@@ -145,15 +145,16 @@ def test_colab_cell_installs_the_course_in_a_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site_packages = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                   check=True, capture_output=True, text=True).stdout.strip()
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site_packages = subprocess.run([str(python), "-c", purelib], check=True,
+                                   capture_output=True, text=True).stdout.strip()
     ours = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
     Path(site_packages, "course-dependencies.pth").write_text("\n".join(ours) + "\n")
     cell = tmp_path / "cell.py"
     cell.write_text(colab_cell(f"backprop-lab @ {source.as_uri()}"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    before = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('autograder'))"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    find = "import importlib.util as u; print(u.find_spec('autograder'))"
+    before = subprocess.run([str(python), "-c", find], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert before.stdout.strip() == "None", "the fresh venv already sees the course: the test proves nothing"
     subprocess.run([str(python), str(cell)], cwd=tmp_path, env=env, check=True, timeout=600)
     check = subprocess.run([str(python), "-c", "import autograder; from autograder import check_close; "
@@ -198,7 +199,8 @@ def test_learner_mode_turns_nbgrader_off_for_make_lab_only():
     assert installed, "found no nbgrader server extension to turn off"
     assert {name for name, on in turned_off.items() if on is False} >= installed, \
         f"learner mode leaves on: {installed - set(turned_off)}"
-    lab = subprocess.run(["make", "-n", "--no-print-directory", "lab"], cwd=REPO, capture_output=True, text=True)
+    lab = subprocess.run(["make", "-n", "--no-print-directory", "lab"], cwd=REPO,
+                         capture_output=True, text=True)
     formgrade = subprocess.run(["make", "-n", "--no-print-directory", "formgrade"], cwd=REPO,
                                capture_output=True, text=True)
     assert f"JUPYTER_CONFIG_PATH={learner}" in lab.stdout, lab.stdout

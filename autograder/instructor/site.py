@@ -244,7 +244,9 @@ def widget_outputs(model_ref: str, state: dict) -> list[NotebookNode]:
         return static_outputs([nbformat.from_dict(o) for o in wstate.get("outputs", [])], state)
     if name in _TEXT_MODELS:
         value = wstate.get("value", "")
-        return [_display({"text/html": f"<div>{value}</div>", "text/plain": html.unescape(value)})] if value else []
+        if not value:
+            return []
+        return [_display({"text/html": f"<div>{value}</div>", "text/plain": html.unescape(value)})]
     children = [state[_model_id(c)] for c in wstate.get("children", []) if _model_id(c) in state]
     if any(c.get("model_name") in _PROGRESS_MODELS for c in children):
         return [_progress_html(children)]
@@ -485,7 +487,7 @@ def build(course: Course, out: Path, repo: str = PLACEHOLDER_REPO, ref: str = "m
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", default=PLACEHOLDER_REPO,
-                        help=f"GitHub owner/name for the Binder and Colab links (default: {PLACEHOLDER_REPO})")
+                        help=f"GitHub owner/name for the launch links (default: {PLACEHOLDER_REPO})")
     parser.add_argument("--ref", default="main", help="branch or tag for those links")
     parser.add_argument("--out", default=None, help="output folder (default: build/site)")
     parser.add_argument("--course", default=None)

@@ -31,6 +31,8 @@ html_theme_options = {
     "use_fullscreen_button": False,
 }
 html_static_path = ["static"]
+# Without an icon, browsers ask for /favicon.ico, which the site does not have.
+html_favicon = "static/favicon.svg"
 html_css_files = ["site.css"]
 html_show_sourcelink = False
 html_copy_source = False

@@ -75,23 +75,28 @@ class Watched:
 
 
 def watch(page) -> Watched:
-    """Record a page's errors; block (and record) any request that leaves this machine."""
+    """Record a page's errors and any request that leaves this machine.
+
+    Listeners only: routing every request through Playwright (``page.route``) delays
+    them whenever the test waits, and JupyterLab's widget manager then gives up
+    rendering widgets. Off this machine nothing answers anyway, so such a request
+    also shows up as failed.
+    """
     watched = Watched()
+
+    def on_request(request):
+        url = request.url
+        host = url.split("/")[2].split(":")[0] if "://" in url else ""
+        if url.startswith(("http://", "https://", "ws://", "wss://")) and host not in LOCAL_HOSTS:
+            watched.external_requests.append(url)
+
     page.on("console", lambda msg: watched.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: watched.page_errors.append(str(error)))
+    page.on("request", on_request)
     page.on("requestfailed", lambda request: watched.failed_requests.append(
         f"{request.url} ({request.failure})") if not request.url.startswith(("data:", "blob:")) else None)
     page.on("response", lambda response: watched.failed_requests.append(
         f"{response.url} (HTTP {response.status})") if response.status >= 400 else None)
-
-    def route(route):
-        host = route.request.url.split("/")[2].split(":")[0] if "://" in route.request.url else ""
-        if route.request.url.startswith(("http://", "https://", "ws://", "wss://")) and host not in LOCAL_HOSTS:
-            watched.external_requests.append(route.request.url)
-            return route.abort()
-        return route.continue_()
-
-    page.route("**/*", route)
     return watched
 
 

@@ -85,8 +85,8 @@ def lab(tmp_path_factory):
     (base / "workspaces").mkdir()
     args = f"--no-browser --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={TOKEN}"
     with log.open("w") as out:
-        process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ROOT={root}", f"LAB_ARGS={args}"],
-                                   cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        command = ["make", "--no-print-directory", "lab", f"LAB_ROOT={root}", f"LAB_ARGS={args}"]
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     lab = Lab(f"http://127.0.0.1:{port}", root, log, base / "workspaces")
     deadline = time.monotonic() + 300
@@ -124,7 +124,7 @@ def wait_for_kernel(page, timeout_s: float = 180) -> None:
             page.get_by_role("button", name="Select", exact=True).click()
         if page.locator(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']").count():
             return
-        time.sleep(0.5)
+        page.wait_for_timeout(500)
     pytest.fail("the notebook's kernel never became idle")
 
 
@@ -146,24 +146,31 @@ def run_all(page) -> None:
 
 
 RUN_STATE = """(notebook) => {
-  const prompts = [...document.querySelectorAll(notebook + ' .jp-CodeCell .jp-InputPrompt')];
+  const prompts = [...document.querySelectorAll(notebook + ' .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim());
   return {
-    pending: prompts.filter(p => p.textContent.includes('*')).length,
+    pending: prompts.filter(t => t.includes('*')).length,
+    executed: prompts.filter(t => /\\[\\d+\\]/.test(t)).length,
+    last_done: prompts.length > 0 && /\\[\\d+\\]/.test(prompts[prompts.length - 1]),
     idle: !!document.querySelector(notebook + " .jp-Notebook-ExecutionIndicator[data-status='idle']"),
   };
 }"""
 
 
-def wait_until_run(page, timeout_s: float = 300) -> None:
-    """Wait until no cell is queued or running, twice in a row a second apart."""
-    deadline, calm = time.monotonic() + timeout_s, 0
-    time.sleep(1)
+def wait_until_run(page, timeout_s: float = 300, stalled_s: float = 15) -> None:
+    """Wait until Run All is over: the last cell ran, or (it stopped at an error) nothing
+    is queued and no new cell has run for ``stalled_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    last_count, last_change = -1, time.monotonic()
     while time.monotonic() < deadline:
         state = page.evaluate(RUN_STATE, NOTEBOOK)
-        calm = calm + 1 if state["pending"] == 0 and state["idle"] else 0
-        if calm >= 2:
+        if state["executed"] != last_count:
+            last_count, last_change = state["executed"], time.monotonic()
+        quiet = state["pending"] == 0 and state["idle"]
+        stalled = state["executed"] and time.monotonic() - last_change > stalled_s
+        if quiet and (state["last_done"] or stalled):
             return
-        time.sleep(1)
+        page.wait_for_timeout(1000)
     pytest.fail(f"Run All did not finish within {timeout_s:.0f} s")
 
 
@@ -196,7 +203,8 @@ def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
     config = json.loads(page.locator("#jupyter-config-data").inner_text())
     disabled = config.get("disabledExtensions", [])
     assert any(name.startswith("@jupyter/nbgrader") for name in disabled), disabled
-    for label in ("Formgrader", "Nbgrader", "Create Assignment", "Course List", "Assignment List", "Validate"):
+    for label in ("Formgrader", "Nbgrader", "Create Assignment", "Course List", "Assignment List",
+                  "Validate"):
         assert page.get_by_text(label, exact=True).count() == 0, f"learners see nbgrader's {label!r}"
     assert lab.get("/formgrader") == 404, "the formgrader server extension is on"
     assert lab.get("/assignments") == 404, "the assignment-list server extension is on"
@@ -220,7 +228,7 @@ def _move_slider_and_see_the_figure_change(page) -> None:
         images = output.locator("img")
         if images.count() and images.first.get_attribute("src") not in (None, before):
             return
-        time.sleep(0.5)
+        page.wait_for_timeout(500)
     pytest.fail("moving the slider did not redraw the figure")
 
 
@@ -237,7 +245,8 @@ def test_run_all_on_the_solution_then_move_a_slider(lab, page, chapter):
     wait_until_run(page)
     nb = executed_notebook(page, lab, path)
     assert error_outputs(nb) == [], f"{chapter}: cells failed under Run All: {error_outputs(nb)}"
-    unexecuted = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and not cell.execution_count]
+    unexecuted = [i for i, cell in enumerate(nb.cells)
+                  if cell.cell_type == "code" and not cell.execution_count]
     assert unexecuted == [], f"{chapter}: Run All stopped before cells {unexecuted}"
     if _solution_has_slider(chapter):
         _move_slider_and_see_the_figure_change(page)
@@ -279,7 +288,7 @@ def test_self_check_reports_the_wrong_exercise(lab, page):
     output = button.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and "failed" not in output.inner_text():
-        time.sleep(1)
+        page.wait_for_timeout(1000)
     report = output.inner_text()
     assert "failed" in report, f"the self-check did not report a failure:\n{report}"
     assert "sigmoid" in report, f"the self-check did not name sigmoid:\n{report}"
