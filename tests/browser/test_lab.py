@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -213,6 +214,14 @@ def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
 
 def _move_slider_and_see_the_figure_change(page) -> None:
     slider = page.locator(f"{NOTEBOOK} .jp-OutputArea .widget-slider").first
+    try:
+        slider.wait_for(timeout=60_000)
+    except Exception:
+        shown = page.locator(f"{NOTEBOOK} .jp-OutputArea-output").filter(
+            has_text=re.compile("interactive|widget|Error")).all_inner_texts()
+        page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "backprop-lab-no-slider.png"))
+        pytest.fail(f"no slider rendered; the widget outputs show: {[t[:300] for t in shown]}; "
+                    f"page problems: {page.watched.problems[:10]}")
     slider.scroll_into_view_if_needed()
     output = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
     figure = output.locator("img").first
