@@ -61,10 +61,12 @@ def _free_port() -> int:
 
 
 def _write_settings(folder: Path) -> None:
-    """Per-test JupyterLab settings: every cell kept in the page (no windowing), no news."""
+    """Per-test JupyterLab settings: every cell kept in the page (no windowing), and the
+    kernel started without asking (else, on a busy machine, Lab may ask which kernel to
+    start before it has the list, and widgets of a kernel chosen there never render)."""
     settings = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+            "windowingMode": "none", "autoStartDefaultKernel": True},
     }
     for name, value in settings.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +83,9 @@ def lab(tmp_path_factory):
     _write_settings(base / "settings")
     port = _free_port()
     log = base / "lab.log"
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+    # Not pytest's variables: kernels would take themselves for a test run.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+           "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces")}
     (base / "workspaces").mkdir()
     args = f"--no-browser --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={TOKEN}"
