@@ -408,7 +408,7 @@ make test    # creates the environment if missing, runs every check
 
 ## The chapters
 
-| chapter | run it in the cloud | |
+| chapter | in Binder (JupyterLab) | in Colab |
 |---|---|---|
 {rows}
 
