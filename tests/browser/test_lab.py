@@ -179,13 +179,21 @@ def wait_until_run(page, timeout_s: float = 300, stalled_s: float = 15) -> None:
     pytest.fail(f"Run All did not finish within {timeout_s:.0f} s")
 
 
-def save(page) -> None:
+def save(page, file: Path) -> None:
+    """Save the notebook in front (Ctrl+S) and wait until the file on disk changed."""
+    before = file.stat().st_mtime_ns
+    page.locator(f"{NOTEBOOK} .jp-Notebook").click(position={"x": 5, "y": 5})
     page.keyboard.press("Control+s")
-    page.wait_for_selector(".jp-mod-current.jp-mod-dirty", state="detached", timeout=60_000)
+    deadline = time.monotonic() + 60
+    while file.stat().st_mtime_ns == before:
+        if time.monotonic() > deadline:
+            pytest.fail(f"saving {file.name} did not write it")
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(500)  # the write may still be under way
 
 
 def executed_notebook(page, lab: Lab, path: str) -> nbformat.NotebookNode:
-    save(page)
+    save(page, lab.root / path)
     return nbformat.read(str(lab.root / path), as_version=4)
 
 

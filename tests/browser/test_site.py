@@ -25,7 +25,7 @@ import pytest
 from autograder.instructor.course import Course
 from autograder.instructor.site import binder_url, colab_url
 
-from .conftest import serve
+from .conftest import serve, watch
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)
@@ -201,8 +201,6 @@ def test_every_page_renders_in_chromium(browser):
         for path in pages:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
-            from .conftest import watch
-
             watched = watch(page)
             page.goto(f"{url}/{path}", wait_until="load")
             page.wait_for_load_state("networkidle")
