@@ -103,7 +103,7 @@ clean:
 	rm -rf grading .pytest_cache
 
 # ---- The course site, learner mode, browser tests (docs/SITE.md) ----
-.PHONY: env-site site test-site test-browser
+.PHONY: env-site site test-site test-browser learner-extension
 # GitHub owner/name for the site's Binder and Colab links: a placeholder until the course is public.
 SITE_REPO ?= OWNER/backprop-lab
 SITE_REF ?= main
@@ -127,3 +127,10 @@ test-site: env-dev site
 
 test-browser: env-dev
 	$(BROWSER_TESTS) tests/browser/test_lab.py
+
+# Rebuild learner mode's JupyterLab extension (needs Node and npm; its build is committed).
+learner-extension: env
+	cd config/learner/extension && npm install --no-audit --no-fund --loglevel=error && \
+	node node_modules/@jupyterlab/builder/lib/build-labextension.js \
+		--core-path "$$($(BIN)/python -c 'import jupyterlab, os; print(os.path.dirname(jupyterlab.__file__))')/staging" . && \
+	rm -rf ../labextensions/backprop-lab-learner && mv labextension ../labextensions/backprop-lab-learner

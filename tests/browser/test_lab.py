@@ -224,6 +224,37 @@ def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
     assert page.watched.page_errors == [], page.watched.page_errors
 
 
+FIRST_ERROR = """(notebook) => {
+  const error = document.querySelector(notebook +
+      ' .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+  if (!error) return null;
+  const box = error.getBoundingClientRect();
+  return {top: box.top, bottom: box.bottom, height: window.innerHeight, text: error.innerText.slice(0, 200)};
+}"""
+
+
+def test_after_run_all_the_first_failure_is_in_view(lab, page):
+    """Chapter 1 as a learner first gets it (every exercise a stub): Run All stops at the
+    first test cell, and the learner sees its message (Lab alone scrolls to the last cell)."""
+    open_notebook(page, lab)
+    for _ in range(2):  # a Run All clicked while the kernel still starts does nothing
+        run_all(page)
+        try:
+            page.wait_for_function("(nb) => [...document.querySelectorAll(nb + ' .jp-InputPrompt')]"
+                                   ".some(p => /\\[\\d+\\]/.test(p.textContent))",
+                                   arg=NOTEBOOK, timeout=30_000)
+            break
+        except Exception:
+            continue
+    wait_until_run(page)
+    error = page.evaluate(FIRST_ERROR, NOTEBOOK)
+    assert error, "Run All on the stubs raised no error"
+    assert "NotImplementedError" in error["text"], error["text"]
+    assert 0 <= error["top"] < error["height"], (
+        f"after Run All the first error is out of view (top {error['top']:.0f} px, window "
+        f"{error['height']} px): is config/learner's JupyterLab extension loaded?")
+
+
 def _move_slider_and_see_the_figure_change(page) -> None:
     slider = page.locator(f"{NOTEBOOK} .jp-OutputArea .widget-slider").first
     try:
