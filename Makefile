@@ -46,6 +46,9 @@ help:
 	@echo "make hub-collect [CHAPTER=01] collect submissions into hub/course/submitted"
 	@echo "make hub-grade [CHAPTER=01]   collect, then make grade them"
 	@echo "make test-hub                 a JupyterHub on loopback: two students fetch, submit, are graded"
+	@echo "make site [SITE_REPO=o/n]     build the course site into build/site/ (see docs/SITE.md)"
+	@echo "make test-site                build the site and check it in headless Chromium"
+	@echo "make test-browser             JupyterLab in headless Chromium: learner mode, Run All, widgets"
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Backprop Lab needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -70,7 +73,7 @@ env-instructor: $(VENV)/.installed-instructor
 env-dev: $(VENV)/.installed-dev
 
 lab: env
-	jupyter lab --ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
+	$(LEARNER_ENV) jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: env-dev
 	ruff check .
@@ -185,3 +188,36 @@ export: env-instructor
 
 release-feedback: env-instructor
 	python -m autograder.instructor.handback
+
+# ---- The course site, learner mode, browser tests (docs/SITE.md) ----
+.PHONY: env-site site test-site test-browser learner-extension
+# GitHub owner/name for the site's Binder and Colab links: a placeholder until the course is public.
+SITE_REPO ?= OWNER/backprop-lab
+SITE_REF ?= main
+# `make lab` runs with nbgrader's instructor interface off (config/learner/README.md).
+# LAB_ROOT: the folder it serves (the browser test serves a copy of chapters/).
+LAB_ROOT ?= chapters
+LEARNER_ENV = JUPYTER_CONFIG_PATH=$(abspath config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
+BROWSER_TESTS = $(TEST_ENV) BACKPROP_LAB_BROWSER_TESTS=1 python -m pytest -p no:cacheprovider -q
+
+$(VENV)/.installed-site: pyproject.toml $(VENV)/.python
+	$(PIP_INSTALL) -e ".[site]"
+	@touch $@ $(VENV)/.installed-learner
+
+env-site: $(VENV)/.installed-site
+
+site: env-site
+	$(TEST_ENV) python -m autograder.instructor.site --repo $(SITE_REPO) --ref $(SITE_REF)
+
+test-site: env-dev site
+	$(BROWSER_TESTS) tests/browser/test_site.py
+
+test-browser: env-dev
+	$(BROWSER_TESTS) tests/browser/test_lab.py
+
+# Rebuild learner mode's JupyterLab extension (needs Node and npm; its build is committed).
+learner-extension: env
+	cd config/learner/extension && npm install --no-audit --no-fund --loglevel=error && \
+	node node_modules/@jupyterlab/builder/lib/build-labextension.js \
+		--core-path "$$($(BIN)/python -c 'import jupyterlab, os; print(os.path.dirname(jupyterlab.__file__))')/staging" . && \
+	rm -rf ../labextensions/backprop-lab-learner && mv labextension ../labextensions/backprop-lab-learner

@@ -1,0 +1,347 @@
+"""The learner's JupyterLab, in headless Chromium (`make test-browser`).
+
+One server, started with `make lab` (learner mode), serves a temporary copy of
+``chapters/`` with a copy of ``solutions/`` inside it, so nothing here writes to the
+course's own notebooks. What it proves:
+
+- `make lab` opens chapter 1, with nbgrader's instructor interface switched off;
+- every solution notebook runs top to bottom with Run All, and no cell errors;
+- in each chapter with a slider, moving it redraws the figure;
+- the self-check button (when chapters have one) reports a wrong exercise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.instructor.course import Course
+from autograder.instructor.site import inject_solutions
+
+REPO = Path(__file__).resolve().parents[2]
+COURSE = Course(REPO)
+TOKEN = "backprop-lab-browser-test"
+FIRST_CHAPTER = COURSE.chapter_ids()[0]
+SELF_CHECK_BUTTON = "Check my work"
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Lab:
+    url: str
+    root: Path
+    log: Path
+    workspaces: Path
+
+    def get(self, path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}?token={TOKEN}", timeout=30) as reply:
+                return reply.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_settings(folder: Path) -> None:
+    """Per-test JupyterLab settings: every cell kept in the page (no windowing), and the
+    kernel started without asking (else, on a busy machine, Lab may ask which kernel to
+    start before it has the list, and widgets of a kernel chosen there never render)."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+            "windowingMode": "none", "autoStartDefaultKernel": True},
+    }
+    for name, value in settings.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(json.dumps(value))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    skip = shutil.ignore_patterns(".ipynb_checkpoints", "RELEASE.json")
+    shutil.copytree(COURSE.chapters, root, ignore=skip)
+    shutil.copytree(COURSE.solutions, root / "solutions", ignore=skip)
+    _write_settings(base / "settings")
+    port = _free_port()
+    log = base / "lab.log"
+    # Not pytest's variables: kernels would take themselves for a test run.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+           "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces")}
+    (base / "workspaces").mkdir()
+    args = f"--no-browser --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={TOKEN}"
+    with log.open("w") as out:
+        command = ["make", "--no-print-directory", "lab", f"LAB_ROOT={root}", f"LAB_ARGS={args}"]
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    lab = Lab(f"http://127.0.0.1:{port}", root, log, base / "workspaces")
+    deadline = time.monotonic() + 300
+    while lab_status(lab) != 200:
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGTERM)
+            pytest.fail(f"make lab did not start a server:\n{log.read_text()[-3000:]}")
+        time.sleep(1)
+    yield lab
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def lab_status(lab: Lab) -> int:
+    try:
+        return lab.get("/api/status")
+    except OSError:
+        return 0
+
+
+# -- driving JupyterLab ---------------------------------------------------------------------
+
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front
+
+def wait_for_kernel(page, timeout_s: float = 180) -> None:
+    """Wait until the notebook's kernel is idle, answering a kernel dialog if one shows."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count() and page.get_by_role("button", name="Select", exact=True).count():
+            page.get_by_role("button", name="Select", exact=True).click()
+        if page.locator(f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+            return
+        page.wait_for_timeout(500)
+    pytest.fail("the notebook's kernel never became idle")
+
+
+def open_notebook(page, lab: Lab, path: str | None = None) -> None:
+    """Open a notebook (or, with no path, the page `make lab` opens) and wait for its kernel."""
+    # A fresh workspace, so the notebook of an earlier test is not reopened beside this one.
+    # (Lab's `?reset` and `/lab/workspaces/<new>/` both open it, but its widgets never render.)
+    for saved in lab.workspaces.glob("*"):
+        saved.unlink()
+    target = f"/lab/tree/{path}" if path else "/"
+    page.goto(f"{lab.url}{target}?token={TOKEN}")
+    page.wait_for_selector(f"{NOTEBOOK} .jp-Notebook .jp-Cell", timeout=120_000)
+    wait_for_kernel(page)
+
+
+def run_all(page) -> None:
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+
+RUN_STATE = """(notebook) => {
+  const prompts = [...document.querySelectorAll(notebook + ' .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim());
+  return {
+    pending: prompts.filter(t => t.includes('*')).length,
+    executed: prompts.filter(t => /\\[\\d+\\]/.test(t)).length,
+    last_done: prompts.length > 0 && /\\[\\d+\\]/.test(prompts[prompts.length - 1]),
+    idle: !!document.querySelector(notebook + " .jp-Notebook-ExecutionIndicator[data-status='idle']"),
+  };
+}"""
+
+
+def wait_until_run(page, timeout_s: float = 300, stalled_s: float = 15) -> None:
+    """Wait until Run All is over: the last cell ran, or (it stopped at an error) nothing
+    is queued and no new cell has run for ``stalled_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    last_count, last_change = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        state = page.evaluate(RUN_STATE, NOTEBOOK)
+        if state["executed"] != last_count:
+            last_count, last_change = state["executed"], time.monotonic()
+        quiet = state["pending"] == 0 and state["idle"]
+        stalled = state["executed"] and time.monotonic() - last_change > stalled_s
+        if quiet and (state["last_done"] or stalled):
+            return
+        page.wait_for_timeout(1000)
+    pytest.fail(f"Run All did not finish within {timeout_s:.0f} s")
+
+
+def save(page, file: Path) -> None:
+    """Save the notebook in front (Ctrl+S) and wait until the file on disk changed."""
+    before = file.stat().st_mtime_ns
+    page.locator(f"{NOTEBOOK} .jp-Notebook").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 60
+    while file.stat().st_mtime_ns == before:
+        if time.monotonic() > deadline:
+            pytest.fail(f"saving {file.name} did not write it")
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(500)  # the write may still be under way
+
+
+def executed_notebook(page, lab: Lab, path: str) -> nbformat.NotebookNode:
+    save(page, lab.root / path)
+    return nbformat.read(str(lab.root / path), as_version=4)
+
+
+def error_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    return [f"{o.get('ename')}: {o.get('evalue')}" for cell in nb.cells if cell.cell_type == "code"
+            for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
+    open_notebook(page, lab)
+    assert page.url.endswith(f"/lab/tree/{FIRST_CHAPTER}/{FIRST_CHAPTER}.ipynb"), page.url
+    student = nbformat.read(str(COURSE.chapters / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
+    title = student.cells[0].source.splitlines()[0].lstrip("# ").strip()
+    # Markdown renders after the cells appear: wait for the chapter's title.
+    page.locator(f"{NOTEBOOK} .jp-Notebook h1").filter(has_text=title).first.wait_for(timeout=60_000)
+    menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+    assert "Run" in menus, menus
+    config = json.loads(page.locator("#jupyter-config-data").inner_text())
+    disabled = config.get("disabledExtensions", [])
+    assert any(name.startswith("@jupyter/nbgrader") for name in disabled), disabled
+    for label in ("Formgrader", "Nbgrader", "Create Assignment", "Course List", "Assignment List",
+                  "Validate"):
+        assert page.get_by_text(label, exact=True).count() == 0, f"learners see nbgrader's {label!r}"
+    assert lab.get("/formgrader") == 404, "the formgrader server extension is on"
+    assert lab.get("/assignments") == 404, "the assignment-list server extension is on"
+    assert page.watched.page_errors == [], page.watched.page_errors
+
+
+FIRST_ERROR = """(notebook) => {
+  const error = document.querySelector(notebook +
+      ' .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+  if (!error) return null;
+  const box = error.getBoundingClientRect();
+  return {top: box.top, bottom: box.bottom, height: window.innerHeight, text: error.innerText.slice(0, 200)};
+}"""
+
+
+def test_after_run_all_the_first_failure_is_in_view(lab, page):
+    """Chapter 1 as a learner first gets it (every exercise a stub): Run All stops at the
+    first test cell, and the learner sees its message (Lab alone scrolls to the last cell)."""
+    open_notebook(page, lab)
+    for _ in range(2):  # a Run All clicked while the kernel still starts does nothing
+        run_all(page)
+        try:
+            page.wait_for_function("(nb) => [...document.querySelectorAll(nb + ' .jp-InputPrompt')]"
+                                   ".some(p => /\\[\\d+\\]/.test(p.textContent))",
+                                   arg=NOTEBOOK, timeout=30_000)
+            break
+        except Exception:
+            continue
+    wait_until_run(page)
+    error = page.evaluate(FIRST_ERROR, NOTEBOOK)
+    assert error, "Run All on the stubs raised no error"
+    assert "NotImplementedError" in error["text"], error["text"]
+    assert 0 <= error["top"] < error["height"], (
+        f"after Run All the first error is out of view (top {error['top']:.0f} px, window "
+        f"{error['height']} px): is config/learner's JupyterLab extension loaded?")
+
+
+def _move_slider_and_see_the_figure_change(page) -> None:
+    slider = page.locator(f"{NOTEBOOK} .jp-OutputArea .widget-slider").first
+    try:
+        slider.wait_for(timeout=60_000)
+    except Exception:
+        shown = page.locator(f"{NOTEBOOK} .jp-OutputArea-output").filter(
+            has_text=re.compile("interactive|widget|Error")).all_inner_texts()
+        page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "backprop-lab-no-slider.png"))
+        pytest.fail(f"no slider rendered; the widget outputs show: {[t[:300] for t in shown]}; "
+                    f"page problems: {page.watched.problems[:10]}")
+    slider.scroll_into_view_if_needed()
+    output = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
+    figure = output.locator("img").first
+    figure.wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    before = figure.get_attribute("src")
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        images = output.locator("img")
+        if images.count() and images.first.get_attribute("src") not in (None, before):
+            return
+        page.wait_for_timeout(500)
+    pytest.fail("moving the slider did not redraw the figure")
+
+
+def _solution_has_slider(chapter: str) -> bool:
+    nb = nbformat.read(str(COURSE.solutions / chapter / f"{chapter}.ipynb"), as_version=4)
+    return any("Slider(" in cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+@pytest.mark.parametrize("chapter", COURSE.chapter_ids())
+def test_run_all_on_the_solution_then_move_a_slider(lab, page, chapter):
+    path = f"solutions/{chapter}/{chapter}.ipynb"
+    open_notebook(page, lab, path)
+    run_all(page)
+    wait_until_run(page)
+    nb = executed_notebook(page, lab, path)
+    assert error_outputs(nb) == [], f"{chapter}: cells failed under Run All: {error_outputs(nb)}"
+    unexecuted = [i for i, cell in enumerate(nb.cells)
+                  if cell.cell_type == "code" and not cell.execution_count]
+    assert unexecuted == [], f"{chapter}: Run All stopped before cells {unexecuted}"
+    if _solution_has_slider(chapter):
+        _move_slider_and_see_the_figure_change(page)
+    assert page.watched.page_errors == [], page.watched.page_errors
+
+
+def _has_self_check(chapter: str) -> bool:
+    nb = nbformat.read(str(COURSE.chapters / chapter / f"{chapter}.ipynb"), as_version=4)
+    return any(SELF_CHECK_BUTTON in cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+NAIVE_SIGMOID = '''def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))  # overflows for z = -1e4: the hidden tests catch it
+'''
+
+
+@pytest.mark.skipif(not _has_self_check(FIRST_CHAPTER),
+                    reason=f"chapter 1 has no {SELF_CHECK_BUTTON!r} button yet")
+def test_self_check_reports_the_wrong_exercise(lab, page):
+    """Chapter 1 with every exercise solved except a naive sigmoid, which passes the visible
+    tests and fails the hidden ones: the self-check says so, with the check's message."""
+    student = nbformat.read(str(COURSE.chapters / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
+    solution = nbformat.read(str(COURSE.solutions / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
+    nb = inject_solutions(student, solution)
+    nb.cells = [c for c in nb.cells if "site-prelude" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        cell.metadata.pop("site_stub", None)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid":
+            cell.source = NAIVE_SIGMOID
+    path = f"wrong/{FIRST_CHAPTER}/{FIRST_CHAPTER}.ipynb"
+    (lab.root / path).parent.mkdir(parents=True)
+    nbformat.write(nb, str(lab.root / path))
+    open_notebook(page, lab, path)
+    run_all(page)
+    wait_until_run(page)
+    button = page.get_by_role("button", name=SELF_CHECK_BUTTON)
+    button.scroll_into_view_if_needed()
+    button.click()
+    output = button.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and "failed" not in output.inner_text():
+        page.wait_for_timeout(1000)
+    report = output.inner_text()
+    assert "failed" in report, f"the self-check did not report a failure:\n{report}"
+    assert "sigmoid" in report, f"the self-check did not name sigmoid:\n{report}"
+    assert "BEGIN HIDDEN TESTS" not in report and "check_own_code" not in report, report
