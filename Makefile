@@ -197,7 +197,7 @@ SITE_REF ?= main
 # `make lab` runs with nbgrader's instructor interface off (config/learner/README.md).
 # LAB_ROOT: the folder it serves (the browser test serves a copy of chapters/).
 LAB_ROOT ?= chapters
-LEARNER_ENV = JUPYTER_CONFIG_PATH=$(abspath config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
+LEARNER_ENV = BACKPROP_LAB_COURSE=$(CURDIR) JUPYTER_CONFIG_PATH=$(abspath config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
 BROWSER_TESTS = $(TEST_ENV) BACKPROP_LAB_BROWSER_TESTS=1 python -m pytest -p no:cacheprovider -q
 
 $(VENV)/.installed-site: pyproject.toml $(VENV)/.python

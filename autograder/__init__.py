@@ -39,6 +39,7 @@ from .checks import (
 )
 from .gradcheck import central_differences, checked_indices, grad_check, relative_error
 from .progress import exercise, show_progress
+from .selfcheck import check_my_work
 from .torch_ref import (
     count_flops,
     labels,
@@ -55,6 +56,7 @@ __all__ = [
     "RUNNING_STATISTICS_HINT",
     "central_differences",
     "check_close",
+    "check_my_work",
     "check_dtype",
     "check_equal",
     "check_finite",
