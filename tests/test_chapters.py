@@ -79,10 +79,13 @@ def test_notebook_follows_the_course_conventions(chapter):
     for cell in nb.cells:
         if cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source:
             assert nbgrader_meta(cell).get("solution"), "solution region outside a solution cell"
-    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
-    listed = ast.literal_eval(last_code.source.split("show_progress(", 1)[1].rsplit(")", 1)[0])
+    *_, progress_cell, check_cell = [c for c in nb.cells if c.cell_type == "code"]
+    listed = ast.literal_eval(progress_cell.source.split("show_progress(", 1)[1].rsplit(")", 1)[0])
     assert list(listed) == info.exercises, (
-        "the last code cell is show_progress([...]) listing every exercise, in order"
+        "the last code cell but one is show_progress([...]) listing every exercise, in order"
+    )
+    assert check_cell.source.strip() == "check_my_work()" and nbgrader_meta(check_cell).get("locked"), (
+        "the last code cell is the locked `check_my_work()` (the self-check button)"
     )
 
 

@@ -45,6 +45,15 @@ def find_course(explicit: str | Path | None = None, start: str | Path | None = N
         f"Run this from your clone of the course, or pass --course PATH (or set {ENV_VAR}).")
 
 
+def course_for_cli(explicit: str | Path | None = None, out=print) -> Course | None:
+    """``Course.find`` for a command: None, with the reason and the fix printed, when there is none."""
+    try:
+        return Course.find(explicit)
+    except CourseNotFound as error:
+        out(f"error: {error}")
+        return None
+
+
 @dataclass(frozen=True)
 class Course:
     """The course's folders, derived from its root."""

@@ -232,13 +232,12 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
                         help="the grading folder holding gradebook.db (default: grading/)")
     args = parser.parse_args(argv)
     if args.out is None:
-        from .course import Course, CourseNotFound
+        from .course import course_for_cli
 
-        try:
-            args.out = Course.find().grading
-        except CourseNotFound as error:
-            out(f"error: {error}")
+        course = course_for_cli(out=out)
+        if course is None:
             return 2
+        args.out = course.grading
     try:
         export(args.out, out=out)
     except NothingGraded as error:

@@ -190,13 +190,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="the grading folder holding gradebook.db (default: grading/)")
     args, lab_args = parser.parse_known_args(argv)
     if args.out is None:
-        from .course import Course, CourseNotFound
+        from .course import course_for_cli
 
-        try:
-            args.out = Course.find().grading
-        except CourseNotFound as error:
-            print(f"error: {error}")
+        course = course_for_cli(out=print)
+        if course is None:
             return 2
+        args.out = course.grading
     course_root = args.out.resolve()
     if not (course_root / "gradebook.db").is_file():
         print("Nothing graded yet: run make grade SUBMISSIONS=... first.")

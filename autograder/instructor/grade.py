@@ -39,7 +39,7 @@ from typing import Any
 import nbformat
 
 from .config import CELL_TIMEOUT_S
-from .course import Course, CourseNotFound, chapter_ids
+from .course import Course, chapter_ids, course_for_cli
 from .release import make_course
 
 NOTEBOOK_TIMEOUT_S = 900
@@ -402,10 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    try:
-        course = Course.find(args.course)
-    except CourseNotFound as error:
-        print(f"error: {error}")
+    course = course_for_cli(args.course)
+    if course is None:
         return 2
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder. Pass a folder holding "

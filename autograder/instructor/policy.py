@@ -546,6 +546,7 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
     solution_imports: set[str] = set()
     demo_imports: dict[str, str] = {}
     locked_ids: set[str] = set()
+    locked_defs: set[str] = set()
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
@@ -556,6 +557,8 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
             locked_ids.add(_nbgrader(cell).get("grade_id", ""))
         if _is_locked(cell):
             origins.update(_import_origins(tree))
+            locked_defs |= {node.name for node in tree.body
+                            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
         elif _is_test(cell):
             free, bound = _ordered_free_names(tree)
             test_reads |= free
@@ -590,7 +593,10 @@ def facts_from_source(nb: nbformat.NotebookNode, chapter: int) -> PolicyFacts:
             harness.add(name)
             demo.discard(name)
     builtin_names = {name for name in dir(builtins)}
-    protected = (builtin_names | set(origins) | test_reads) - exercise
+    # Data a locked demo cell assigns (rng, X, signal) is protected only where a test reads it;
+    # what the setup imports and the helpers locked cells define are protected always.
+    data = {name for name, origin in origins.items() if origin == ":assigned"} - locked_defs
+    protected = (builtin_names | (set(origins) - data) | test_reads) - exercise
     test_only = test_binds - exercise - demo - set(origins)
     return PolicyFacts(
         chapter=chapter,

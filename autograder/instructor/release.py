@@ -32,7 +32,7 @@ from pathlib import Path
 
 import autograder
 
-from .course import Course, CourseNotFound, chapter_ids
+from .course import Course, chapter_ids, course_for_cli
 
 PACKAGE_PARENT = Path(autograder.__file__).resolve().parents[1]
 MANIFEST = "RELEASE.json"
@@ -254,10 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="replace edited student notebooks (each is kept as NAME.edited-TIME.ipynb)")
     parser.add_argument("--course", help="the course folder (default: found from the working directory)")
     args = parser.parse_args(argv)
-    try:
-        course = Course.find(args.course)
-    except CourseNotFound as error:
-        print(f"error: {error}")
+    course = course_for_cli(args.course)
+    if course is None:
         return 2
     unknown = sorted(set(args.chapters) - set(course.chapter_ids()))
     if unknown:

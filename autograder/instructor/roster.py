@@ -181,13 +181,12 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
                         help="the grading folder holding gradebook.db (default: grading/)")
     args = parser.parse_args(argv)
     if args.out is None:
-        from .course import Course, CourseNotFound
+        from .course import course_for_cli
 
-        try:
-            args.out = Course.find().grading
-        except CourseNotFound as error:
-            out(f"error: {error}")
+        course = course_for_cli(out=out)
+        if course is None:
             return 2
+        args.out = course.grading
     if not args.file.is_file():
         out(f"error: no roster file at {args.file}. Usage: make roster FILE=students.csv "
             f"(columns {', '.join(COLUMNS)})")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, CourseNotFound
+from .course import Course, course_for_cli
 from .worker import GradingRelease, grade_task, is_answer, nbgrader_meta
 
 
@@ -126,10 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run without bubblewrap (where it cannot run, e.g. macOS)")
     args = parser.parse_args(argv)
-    try:
-        course = Course.find(args.course)
-    except CourseNotFound as error:
-        print(f"error: {error}")
+    course = course_for_cli(args.course)
+    if course is None:
         return 2
     chapter, path = resolve_chapter(course, args.chapter)
     if not path.is_file():

@@ -24,7 +24,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from .course import Course, CourseNotFound
+from .course import Course, course_for_cli
 
 README = """# Backprop Lab: your chapters
 
@@ -112,10 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", default=None, help="the course folder (default: found from here)")
     parser.add_argument("--out", type=Path, default=None, help="default: dist/student in the course")
     args = parser.parse_args(argv)
-    try:
-        course = Course.find(args.course)
-    except CourseNotFound as error:
-        print(f"error: {error}")
+    course = course_for_cli(args.course)
+    if course is None:
         return 2
     out = (args.out or course.root / "dist" / "student").resolve()
     files = build(course, out)

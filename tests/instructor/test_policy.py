@@ -561,8 +561,8 @@ def test_a_cell_posing_as_a_test_cell_is_checked():
     notebook = nbformat.read(SOURCES[0], as_version=4)
     fake = {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": "my_tests"}}
     notebook.cells.append(nbformat.v4.new_code_cell("import os", metadata=fake))
-    copied = dict(notebook.cells[12].metadata)
-    assert copied["nbgrader"]["grade_id"] == "sigmoid__tests"
+    copied = dict(next(c.metadata for c in notebook.cells
+                       if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid__tests"))
     notebook.cells.append(nbformat.v4.new_code_cell("import inspect", metadata=copied))
     imports = [(v.cell, v.construct) for v in check_notebook(notebook, facts(1)) if "import" in v.construct]
     assert imports == [("my_tests", "import os"), ("sigmoid__tests", "import inspect")]
@@ -671,7 +671,6 @@ ATTACKS: list[tuple[str, int, str, int, str]] = [
      "from typing import get_type_hints"),
     ("numpy private module", 1, "class A:\n    def __init__(self):\n        self._core = 1\n\n"
      "umath = np._core.umath", 5, "attribute _core"),
-    ("module a demo cell imports", 2, "warnings.filterwarnings('ignore')", 1, "reads warnings"),
     ("tqdm to the kernel's stdout", 5, "bar = tqdm(range(1))\nstream = bar.fp", 2, "attribute fp"),
     ("automagic", 1, "run other.py", 1, MAGIC),
     ("walrus under global", 1, "def f():\n    global np\n    return [(np := v) for v in range(2)]", 3,
@@ -703,6 +702,21 @@ def test_line_numbers_survive_ipython_rewriting():
     source = "\n\nx = 1\n%time y = 2\nimport os"
     violations = check_cell(source, facts(1))
     assert [(v.line, v.construct) for v in violations] == [(4, MAGIC), (5, "import os")]
+
+
+def test_a_module_a_demo_cell_imports_is_the_instructors():
+    """A plain demo cell may import what students may not (warnings, sklearn); they still may not."""
+    notebook = nbformat.v4.new_notebook()
+    setup = nbformat.v4.new_code_cell("import numpy as np")
+    setup.metadata["nbgrader"] = {"grade_id": "setup", "locked": True, "grade": False, "solution": False}
+    notebook.cells = [setup, nbformat.v4.new_code_cell("import warnings\nwarnings.simplefilter('ignore')")]
+    violations = check_cell("warnings.filterwarnings('ignore')", facts_from_source(notebook, 2), "answer")
+    assert [(v.line, v.construct) for v in violations] == [(1, "reads warnings")]
+
+
+def test_data_a_locked_demo_cell_assigns_is_not_protected_unless_a_test_reads_it():
+    """Chapter 1's locked conv1d demo binds rng; the tests bind their own: a student's rng is fine."""
+    assert check("rng = np.random.default_rng(0)", chapter=1) == []
 
 
 def test_honest_rebinding_is_allowed():
