@@ -110,26 +110,36 @@ def render(nb: nbformat.NotebookNode) -> str:
     return body
 
 
-def write_feedback(root: Path, records: list[dict[str, Any]]) -> list[Path]:
-    """One page per record, under ``root/feedback/<student>/<chapter>/<chapter>.html``."""
-    written = []
+def render_capped(page_json: str) -> str:
+    """A page's HTML, rendered again without code outputs if it is over ``PAGE_CAP_BYTES``.
+    Plain data in and out, so that a Dask worker can do it."""
+    page = nbformat.reads(page_json, as_version=4)
+    text = render(page)
+    if len(text.encode()) > PAGE_CAP_BYTES:
+        for cell in page.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+        page.cells.insert(1, nbformat.v4.new_markdown_cell(
+            f"*This page was over {PAGE_CAP_BYTES // 1_000_000} MB, so the outputs of your "
+            "code cells were left out.*"))
+        text = render(page)
+    return text
+
+
+def write_feedback(root: Path, records: list[dict[str, Any]], mapper=map) -> list[Path]:
+    """One page per record, under ``root/feedback/<student>/<chapter>/<chapter>.html``.
+
+    The pages are put together here (they need the gradebook) and rendered by ``mapper``:
+    the builtin ``map``, or a Dask client's, to spread the rendering over its workers."""
+    pages, targets = [], []
     for record in records:
         student, chapter = record["student"], record["chapter"]
         path = root / "autograded" / student / chapter / f"{chapter}.ipynb"
         nb = (nbformat.read(str(path), as_version=4)
               if record["status"] != "invalid" and path.is_file() else None)
-        page = page_notebook(record, nb, manual_grades(root, student, chapter))
-        text = render(page)
-        if len(text.encode()) > PAGE_CAP_BYTES:
-            for cell in page.cells:
-                if cell.cell_type == "code":
-                    cell.outputs = []
-            page.cells.insert(1, nbformat.v4.new_markdown_cell(
-                f"*This page was over {PAGE_CAP_BYTES // 1_000_000} MB, so the outputs of your "
-                "code cells were left out.*"))
-            text = render(page)
-        target = root / "feedback" / student / chapter / f"{chapter}.html"
+        pages.append(nbformat.writes(page_notebook(record, nb, manual_grades(root, student, chapter))))
+        targets.append(root / "feedback" / student / chapter / f"{chapter}.html")
+    for target, text in zip(targets, mapper(render_capped, pages)):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-        written.append(target)
-    return written
+    return targets

@@ -349,30 +349,36 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     if skipped:
         out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
     bar = Progress(len(todo), enabled=progress)
-    if todo and workers == 0 and not scheduler:  # in this process: a handful of notebooks, or tests
-        from .worker import grade_task
+    from .feedback import write_feedback
 
-        for item in todo:
-            result = grade_task(item.task(), releases[item.chapter])
-            save(root, result)
-            bar.update(result["record"])
-        bar.close()
-    elif todo:
+    def all_records() -> list[dict[str, Any]]:
+        records = [read_record(root, f.chapter, f.student) for f in found]
+        return [r for r in records if r is not None]
+
+    if todo and (workers != 0 or scheduler):
         client, cluster = make_client(scheduler, workers)
         try:
             run_tasks(todo, releases, root, client, bar)
+            bar.close()
+            if feedback:  # rendered on the workers too
+                write_feedback(root, all_records(),
+                               mapper=lambda f, items: client.gather(client.map(f, items, pure=False)))
         finally:
             bar.close()
             client.close()
             if cluster is not None:
                 cluster.close()
-    records = [read_record(root, f.chapter, f.student) for f in found]
-    records = [r for r in records if r is not None]
-    if feedback:
-        from .feedback import write_feedback
+        return all_records()
+    from .worker import grade_task
 
-        write_feedback(root, records)
-    return records
+    for item in todo:  # in this process (--workers 0): a handful of notebooks, or tests
+        result = grade_task(item.task(), releases[item.chapter])
+        save(root, result)
+        bar.update(result["record"])
+    bar.close()
+    if feedback:
+        write_feedback(root, all_records())
+    return all_records()
 
 
 class ReleaseMismatch(RuntimeError):

@@ -98,17 +98,34 @@ def run_nbgrader(root: Path, *args: str, timeout: float | None = None,
 
 def make_course(root: Path, chapters: list[str], solutions: Path,
                 **options: object) -> None:
-    """Copy the chapters' sources into ``root/source`` and generate them (fills the gradebook)."""
+    """Copy the chapters' sources into ``root/source`` and generate them (fills the gradebook).
+
+    nbgrader's ``generate_assignment`` runs in this process, through its Python API
+    (``NbGraderAPI``), configured as the course folder's ``nbgrader_config.py`` says: one
+    process for every chapter, not one each."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from .config import configure
+
     for chapter in chapters:
         shutil.copytree(solutions / chapter, root / "source" / chapter, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     write_course_config(root, **options)
-    for chapter in chapters:
-        result = run_nbgrader(root, "generate_assignment", chapter, "--force")
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"nbgrader generate_assignment {chapter} failed:\n{result.stdout}"
-            )
+    config = configure(Config(), root=root, source="source", release="release", **options)
+    bin_dir = str(Path(sys.executable).parent)
+    old_path = os.environ.get("PATH", "")
+    os.environ["PATH"] = bin_dir + os.pathsep + old_path  # nbgrader runs `alembic`
+    try:
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        for chapter in chapters:
+            result = api.generate_assignment(chapter, force=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader generate_assignment {chapter} failed: "
+                                   f"{result.get('error', '')}\n{result.get('log', '')}")
+    finally:
+        os.environ["PATH"] = old_path
 
 
 def generate(destination: Path, solutions: Path, chapters: list[str] | None = None) -> list[Path]:
