@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,10 +257,13 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     # scattered copy: data held by one worker is lost with it, and its tasks with it.
     shipped = {c: r.to_dict() for c, r in releases.items()}
     futures = {}
-    for item in todo:
-        future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
-                               key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
-        futures[future] = item
+    with warnings.catch_warnings():
+        # Dask suggests scattering data shared by tasks; here that is the point (see above).
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        for item in todo:
+            future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
+                                   key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
+            futures[future] = item
     for future in as_completed(futures):
         item = futures[future]
         try:

@@ -196,6 +196,13 @@ def mount_args(scratch: Path, run_dir: Path, tmp_bytes: int | None = None,
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     for name, text in identity_files().items():
         args += ["--ro-bind", str(_write(run_dir / name, text)), f"/etc/{name}"]
+    # A read-only folder that lives under /tmp (a clone in /tmp/ci) sits in the sandbox's
+    # writable /tmp: its parent, which is on sys.path for an editable install, would be
+    # writable too (a planted numpy.py). Each such parent becomes a tmpfs made read-only below.
+    shells = sorted({str(path.parent) for path in read_only_paths()
+                     if path.parent != Path("/tmp") and path.parent.is_relative_to("/tmp")})
+    for shell in shells:
+        args += ["--tmpfs", shell]
     for path in read_only_paths():
         args += ["--ro-bind", str(path), str(path)]
     if device == "cuda":
@@ -206,7 +213,8 @@ def mount_args(scratch: Path, run_dir: Path, tmp_bytes: int | None = None,
         args += ["--bind", str(path), str(path)]
     # The root is a tmpfs the sandbox's user owns: without this, it could add /x.py or
     # <repository>/numpy.py (on PYTHONPATH). Binds and /tmp are mounts of their own and keep theirs.
-    return [*args, "--remount-ro", "/dev", "--remount-ro", "/"]
+    remounts = [arg for shell in shells for arg in ("--remount-ro", shell)]
+    return [*args, *remounts, "--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def identity_files() -> dict[str, str]:

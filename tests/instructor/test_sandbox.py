@@ -350,3 +350,16 @@ with Sandbox(Path({str(tmp_path)!r}), run_root=Path({str(run_root)!r})) as sandb
             time.sleep(0.1)
         shutil.rmtree(run_root)
     assert list(iter_sandbox_processes(marker)) == []
+
+
+def test_a_read_only_folder_under_tmp_gets_a_read_only_parent(monkeypatch, tmp_path):
+    """A clone in /tmp: its folder (on sys.path) must not be writable inside the sandbox's /tmp."""
+    from autograder.instructor import sandbox
+
+    monkeypatch.setattr(sandbox, "read_only_paths", lambda: [Path("/tmp/clone/autograder"),
+                                                             Path("/tmp/clone/.venv")])
+    (tmp_path / "run").mkdir()
+    args = sandbox.mount_args(tmp_path / "scratch", tmp_path / "run")
+    assert args.count("/tmp/clone") == 2  # --tmpfs /tmp/clone ... --remount-ro /tmp/clone
+    assert args.index("/tmp/clone") < args.index("/tmp/clone/autograder")
+    assert args[-6:-4] == ["--remount-ro", "/tmp/clone"]

@@ -125,13 +125,18 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
     saved = []
     original = grading.save
     grading.save = lambda root, result: saved.append(result["record"])
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
-                              grading.Progress(2, enabled=False), task_function=kill_or_grade)
+        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
+                          grading.Progress(2, enabled=False), task_function=kill_or_grade)
     finally:
         grading.save = original
+        client.close()
+        try:
+            cluster.close()
+        except AssertionError:  # distributed's nanny may still be restarting a killed worker
+            pass
     by_student = {r["student"]: r for r in saved}
     assert by_student["fine"]["status"] == "graded"
     assert by_student["killer"]["status"] == "crashed"
