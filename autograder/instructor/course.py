@@ -54,6 +54,20 @@ def course_for_cli(explicit: str | Path | None = None, out=print) -> Course | No
         return None
 
 
+def add_grading_folder_option(parser) -> None:
+    """``--out``: the grading folder holding gradebook.db (default: the course's grading/)."""
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the grading folder holding gradebook.db (default: grading/)")
+
+
+def grading_folder(out_option: Path | None, out=print) -> Path | None:
+    """The ``--out`` folder, or the course's ``grading/``; None (the reason printed) without a course."""
+    if out_option is not None:
+        return out_option
+    course = course_for_cli(out=out)
+    return None if course is None else course.grading
+
+
 @dataclass(frozen=True)
 class Course:
     """The course's folders, derived from its root."""

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .course import add_grading_folder_option, grading_folder
 from .opengradebook import open_gradebook
 from .roster import roster_ids
 
@@ -228,16 +229,11 @@ def export(course_root: Path, out: Callable[[str], None] = print) -> list[Summar
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description="Export grades.csv and summary.csv from the gradebook.")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the grading folder holding gradebook.db (default: grading/)")
+    add_grading_folder_option(parser)
     args = parser.parse_args(argv)
+    args.out = grading_folder(args.out, out=out)
     if args.out is None:
-        from .course import course_for_cli
-
-        course = course_for_cli(out=out)
-        if course is None:
-            return 2
-        args.out = course.grading
+        return 2
     try:
         export(args.out, out=out)
     except NothingGraded as error:

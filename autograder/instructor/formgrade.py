@@ -42,6 +42,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .course import add_grading_folder_option, grading_folder
+
 MANUAL_GRADING_URL = "/formgrader/gradebook"
 EXCHANGE_DIR = "exchange"
 # jupyter_server_mathjax serves MathJax 2.7 here; its only bundled config is this one.
@@ -186,16 +188,11 @@ def server_env(template_dir: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Open nbgrader's formgrader on the grading folder; other options go to jupyter lab.")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the grading folder holding gradebook.db (default: grading/)")
+    add_grading_folder_option(parser)
     args, lab_args = parser.parse_known_args(argv)
+    args.out = grading_folder(args.out, out=print)
     if args.out is None:
-        from .course import course_for_cli
-
-        course = course_for_cli(out=print)
-        if course is None:
-            return 2
-        args.out = course.grading
+        return 2
     course_root = args.out.resolve()
     if not (course_root / "gradebook.db").is_file():
         print("Nothing graded yet: run make grade SUBMISSIONS=... first.")

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .course import add_grading_folder_option, grading_folder
 from .opengradebook import open_gradebook
 
 RETURN_DIR = "return"
@@ -158,16 +159,11 @@ def hand_back(course_root: Path, regenerate: Callable[[Path, str, str], bool] | 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description="Copy finished feedback into grading/return/.")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the grading folder holding gradebook.db (default: grading/)")
+    add_grading_folder_option(parser)
     args = parser.parse_args(argv)
+    args.out = grading_folder(args.out, out=out)
     if args.out is None:
-        from .course import course_for_cli
-
-        course = course_for_cli(out=out)
-        if course is None:
-            return 2
-        args.out = course.grading
+        return 2
     hand_back(args.out, out=out)
     return 0
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backup import backup_gradebook
+from .course import add_grading_folder_option, grading_folder
 from .opengradebook import open_gradebook
 
 COLUMNS = ("id", "first_name", "last_name", "email")
@@ -177,16 +178,11 @@ def roster_warnings(course_root: Path, submitted_ids: Iterable[str]) -> list[str
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description="Load a class roster into the gradebook.")
     parser.add_argument("file", type=Path, help="CSV: id, first_name, last_name, email")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the grading folder holding gradebook.db (default: grading/)")
+    add_grading_folder_option(parser)
     args = parser.parse_args(argv)
+    args.out = grading_folder(args.out, out=out)
     if args.out is None:
-        from .course import course_for_cli
-
-        course = course_for_cli(out=out)
-        if course is None:
-            return 2
-        args.out = course.grading
+        return 2
     if not args.file.is_file():
         out(f"error: no roster file at {args.file}. Usage: make roster FILE=students.csv "
             f"(columns {', '.join(COLUMNS)})")
