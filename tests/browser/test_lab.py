@@ -305,29 +305,26 @@ def test_run_all_on_the_solution_then_move_a_slider(lab, page, chapter):
     assert page.watched.page_errors == [], page.watched.page_errors
 
 
-def _has_self_check(chapter: str) -> bool:
-    nb = nbformat.read(str(COURSE.chapters / chapter / f"{chapter}.ipynb"), as_version=4)
-    return any(SELF_CHECK_BUTTON in cell.source for cell in nb.cells if cell.cell_type == "code")
-
-
-NAIVE_SIGMOID = '''def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))  # overflows for z = -1e4: the hidden tests catch it
+# Passes every visible test (two and four layer sizes), fails the hidden ones (three sizes).
+BUGGY_COUNT = '''def count_parameters(layer_sizes):
+    total = 0
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        total += n_in * n_out + n_out
+    return total if len(layer_sizes) != 3 else total - 1
 '''
 
 
-@pytest.mark.skipif(not _has_self_check(FIRST_CHAPTER),
-                    reason=f"chapter 1 has no {SELF_CHECK_BUTTON!r} button yet")
 def test_self_check_reports_the_wrong_exercise(lab, page):
-    """Chapter 1 with every exercise solved except a naive sigmoid, which passes the visible
-    tests and fails the hidden ones: the self-check says so, with the check's message."""
+    """Chapter 1 with every exercise solved except count_parameters, wrong only where the hidden
+    tests look: the self-check button says so, with the check's message."""
     student = nbformat.read(str(COURSE.chapters / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
     solution = nbformat.read(str(COURSE.solutions / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
     nb = inject_solutions(student, solution)
     nb.cells = [c for c in nb.cells if "site-prelude" not in c.metadata.get("tags", [])]
     for cell in nb.cells:
         cell.metadata.pop("site_stub", None)
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid":
-            cell.source = NAIVE_SIGMOID
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "count_parameters":
+            cell.source = BUGGY_COUNT
     path = f"wrong/{FIRST_CHAPTER}/{FIRST_CHAPTER}.ipynb"
     (lab.root / path).parent.mkdir(parents=True)
     nbformat.write(nb, str(lab.root / path))
@@ -343,5 +340,5 @@ def test_self_check_reports_the_wrong_exercise(lab, page):
         page.wait_for_timeout(1000)
     report = output.inner_text()
     assert "failed" in report, f"the self-check did not report a failure:\n{report}"
-    assert "sigmoid" in report, f"the self-check did not name sigmoid:\n{report}"
+    assert "count_parameters" in report, f"the self-check did not name count_parameters:\n{report}"
     assert "BEGIN HIDDEN TESTS" not in report and "check_own_code" not in report, report
