@@ -234,6 +234,10 @@ def make_client(scheduler: str | None, workers: int | None):
     from distributed import Client, LocalCluster
 
     dask.config.set(DASK_CONFIG)
+    # Tasks carry their data (each its chapter's release, each feedback page its notebook) on
+    # purpose, rather than scattered copies a dying worker would lose: Dask's hint to scatter
+    # large graphs does not apply.
+    warnings.filterwarnings("ignore", message="Sending large graph")
     if scheduler:
         return Client(scheduler), None
     env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -257,13 +261,10 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     # scattered copy: data held by one worker is lost with it, and its tasks with it.
     shipped = {c: r.to_dict() for c, r in releases.items()}
     futures = {}
-    with warnings.catch_warnings():
-        # Dask suggests scattering data shared by tasks; here that is the point (see above).
-        warnings.filterwarnings("ignore", message="Sending large graph")
-        for item in todo:
-            future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
-                                   key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
-            futures[future] = item
+    for item in todo:
+        future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
+                               key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
+        futures[future] = item
     for future in as_completed(futures):
         item = futures[future]
         try:
