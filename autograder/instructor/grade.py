@@ -421,13 +421,10 @@ def main(argv: list[str] | None = None) -> int:
               "<student>/<chapter>/<chapter>.ipynb, e.g. `make grade SUBMISSIONS=path/to/folder`.")
         return 2
     sandbox = not args.no_sandbox
-    if sandbox:
-        from .sandbox import bwrap_problem
+    from .sandbox import refuse_without_sandbox
 
-        problem = bwrap_problem()
-        if problem:
-            print(f"error: {problem}")
-            return 2
+    if refuse_without_sandbox(sandbox):
+        return 2
     limits = {}
     if args.memory:
         limits["memory_bytes"] = int(args.memory * 2**30)

@@ -171,6 +171,14 @@ def bwrap_problem() -> str | None:
     return None
 
 
+def refuse_without_sandbox(sandbox: bool, out=print) -> bool:
+    """For a command: True (and the reason printed) when sandboxing is asked for but cannot run."""
+    problem = bwrap_problem() if sandbox else None
+    if problem:
+        out(f"error: {problem}")
+    return problem is not None
+
+
 def namespace_args() -> list[str]:
     """New user, PID, network, IPC, UTS and cgroup namespaces; a new session; dies with its parent."""
     return ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",

@@ -134,13 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {path} does not exist. Open the chapter with `make lab`, save it, and try again.")
         return 2
     sandbox = not args.no_sandbox
-    if sandbox:
-        from .sandbox import bwrap_problem
+    from .sandbox import refuse_without_sandbox
 
-        problem = bwrap_problem()
-        if problem:
-            print(f"error: {problem}")
-            return 2
+    if refuse_without_sandbox(sandbox):
+        return 2
     data = path.read_bytes()
     task = {"student": os.environ.get("USER", "you"), "chapter": chapter, "notebook": data,
             "submission_sha256": hashlib.sha256(data).hexdigest()}

@@ -29,8 +29,8 @@ import pytest
 from autograder.instructor import grade as grading
 from autograder.instructor.course import Course
 from autograder.instructor.notebooks import py_to_notebook
-from autograder.instructor.release import generate
 from autograder.instructor.worker import Record
+from tests.instructor.demo_course import make_demo_course
 
 # one worker builds the graded course once
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redteam")]
@@ -126,13 +126,7 @@ def submissions_of(solution, untouched) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     base = tmp_path_factory.mktemp("redteam")
-    course = Course(base / "course")
-    solution = py_to_notebook(FIXTURE.read_text())
-    (course.solutions / CHAPTER).mkdir(parents=True)
-    nbformat.write(solution, str(course.solutions / CHAPTER / f"{CHAPTER}.ipynb"))
-    (course.root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
-    generate(base / "student", course.solutions)
-    untouched = nbformat.read(str(base / "student" / CHAPTER / f"{CHAPTER}.ipynb"), as_version=4)
+    course, solution, untouched = make_demo_course(base)
     subs = base / "submissions"
     expected = {}
     for student, (nb, score, status) in submissions_of(solution, untouched).items():
