@@ -104,13 +104,13 @@ test-fast: env-dev
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -q -m "not slow" tests
 
 release: env-instructor
-	python -m autograder.instructor.release $(if $(FORCE),--force,) $(CHAPTER)
+	python -m autograder.instructor.authoring.release $(if $(FORCE),--force,) $(CHAPTER)
 
 check-release: env-instructor
-	python -m autograder.instructor.release --check
+	python -m autograder.instructor.authoring.release --check
 
 execute: env-instructor
-	python -m autograder.instructor.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
+	python -m autograder.instructor.authoring.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
 
 benchmark: env-instructor
 	python scripts/benchmark.py
@@ -121,21 +121,21 @@ benchmark-grading: env-instructor
 
 grade: env-instructor
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
-	python -m autograder.instructor.grade "$(SUBMISSIONS)" --out grading $(if $(SCHEDULER),--scheduler $(SCHEDULER),) \
+	python -m autograder.instructor.grading.coordinator "$(SUBMISSIONS)" --out grading $(if $(SCHEDULER),--scheduler $(SCHEDULER),) \
 		$(if $(MIGRATE),--migrate,) $(if $(NO_SANDBOX),--no-sandbox,) $(GRADE_ARGS)
 
 # The learner's self-check: `make check CHAPTER=01` grades chapters/01_*/ as make grade would.
 check: env
 	@test -n "$(CHAPTER)" || { echo "Usage: make check CHAPTER=01 (a chapter number, or a notebook path)"; exit 2; }
-	python -m autograder.instructor.selfcheck "$(CHAPTER)" $(if $(NO_MODEL_ANSWERS),--no-model-answers,)
+	python -m autograder.instructor.grading.selfcheck "$(CHAPTER)" $(if $(NO_MODEL_ANSWERS),--no-model-answers,)
 
 # What a class receives: chapters, the package without the instructor's tools, a learner's README.
 student-release: env-instructor
-	python -m autograder.instructor.student_release
+	python -m autograder.instructor.authoring.student_release
 
 # LAB_ARGS go to jupyter lab: --no-browser --port 8890 --ip 0.0.0.0 --IdentityProvider.token=...
 formgrade: env-instructor
-	python -m autograder.instructor.formgrade $(ROOT_FLAG) $(LAB_ARGS)
+	python -m autograder.instructor.classroom.formgrade $(ROOT_FLAG) $(LAB_ARGS)
 
 # Only what can be regenerated; grading/ holds the gradebook and every manual grade.
 clean:
@@ -163,10 +163,10 @@ hub: env-hub
 	BACKPROP_HUB_MODE=$(HUB_MODE) BACKPROP_HUB_EXCHANGE="$(HUB_EXCHANGE)" jupyterhub -f deploy/jupyterhub_config.py
 
 hub-release: env-instructor
-	python -m autograder.instructor.hub release $(HUB_ARGS) $(if $(FORCE),--force,) $(CHAPTER)
+	python -m autograder.instructor.classroom.hub release $(HUB_ARGS) $(if $(FORCE),--force,) $(CHAPTER)
 
 hub-collect: env-instructor
-	python -m autograder.instructor.hub collect $(HUB_ARGS) $(CHAPTER)
+	python -m autograder.instructor.classroom.hub collect $(HUB_ARGS) $(CHAPTER)
 
 hub-grade: hub-collect
 	$(MAKE) grade SUBMISSIONS="$(HUB_COURSE)/submitted"
@@ -181,13 +181,13 @@ FILE ?=
 
 roster: env-instructor
 	@test -n "$(FILE)" || { echo "Usage: make roster FILE=students.csv (columns id,first_name,last_name,email)"; exit 2; }
-	python -m autograder.instructor.roster "$(FILE)"
+	python -m autograder.instructor.classroom.roster "$(FILE)"
 
 export: env-instructor
-	python -m autograder.instructor.export
+	python -m autograder.instructor.classroom.export
 
 release-feedback: env-instructor
-	python -m autograder.instructor.handback
+	python -m autograder.instructor.classroom.handback
 
 # ---- The course site, learner mode, browser tests (docs/SITE.md) ----
 .PHONY: env-site site test-site test-browser learner-extension
@@ -207,7 +207,7 @@ $(VENV)/.installed-site: pyproject.toml $(VENV)/.python
 env-site: $(VENV)/.installed-site
 
 site: env-site
-	$(TEST_ENV) python -m autograder.instructor.site --repo $(SITE_REPO) --ref $(SITE_REF)
+	$(TEST_ENV) python -m autograder.instructor.authoring.site --repo $(SITE_REPO) --ref $(SITE_REF)
 
 test-site: env-dev site
 	$(BROWSER_TESTS) tests/browser/test_site.py

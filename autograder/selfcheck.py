@@ -3,7 +3,7 @@
     check_my_work()      # last cell of a chapter
 
 Clicking the button runs ``make check`` on this chapter's notebook as saved on disk
-(``python -m autograder.instructor.selfcheck``, in a separate process: notebooks
+(``python -m autograder.instructor.grading.selfcheck``, in a separate process: notebooks
 never import the instructor's tools) and shows what it prints. Nothing runs until
 the button is clicked, so "Run All" stays fast, and it does nothing while a notebook
 is being graded.
@@ -41,7 +41,7 @@ def check_my_work(chapter: str | None = None) -> None:
         with output:
             print(f"Checking {path.name} as saved on disk (save first: Ctrl-S) ... about half a minute.")
             result = subprocess.run(
-                [sys.executable, "-m", "autograder.instructor.selfcheck", str(path)],
+                [sys.executable, "-m", "autograder.instructor.grading.selfcheck", str(path)],
                 capture_output=True, text=True, cwd=path.parent)
             print(result.stdout or result.stderr[-3000:])
 

@@ -27,7 +27,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.instructor.hub import DEFAULT_EXCHANGE, write_student_config
+from autograder.instructor.classroom.hub import DEFAULT_EXCHANGE, write_student_config
 
 c = get_config()  # noqa: F821 (given by JupyterHub)
 env = os.environ.get

@@ -26,7 +26,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from autograder.instructor.sandbox import Sandbox, bwrap_problem
+from autograder.instructor.grading.sandbox import Sandbox, bwrap_problem
 
 IMPORTS = "import numpy, torch, matplotlib.pyplot"
 CPU_SO_FAR = ("import resource; _r = resource.getrusage(resource.RUSAGE_SELF); "

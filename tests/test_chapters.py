@@ -16,9 +16,9 @@ import copy
 import nbformat
 import pytest
 
-from autograder.instructor import grade as grading
-from autograder.instructor.release import stale_files
-from autograder.instructor.worker import Record
+from autograder.instructor.authoring.release import stale_files
+from autograder.instructor.grading import coordinator as grading
+from autograder.instructor.grading.worker import Record
 from tests.chapters import (
     COURSE,
     HIDDEN_REGION,

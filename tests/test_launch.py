@@ -21,7 +21,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from autograder.instructor.site import (
+from autograder.instructor.authoring.site import (
     PLACEHOLDER_REPO,
     binder_url,
     colab_cell,

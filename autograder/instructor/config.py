@@ -37,8 +37,8 @@ def configure(c: Any, root: str | Path, source: str = "solutions", release: str 
         SaveCells,
     )
 
-    from .execute import RobustExecute
-    from .preprocessors import HideHiddenTests, StripVolatileMetadata
+    from autograder.instructor.authoring.preprocessors import HideHiddenTests, StripVolatileMetadata
+    from autograder.instructor.execute import RobustExecute
 
     root = Path(root).resolve()
     c.CourseDirectory.course_id = COURSE_ID

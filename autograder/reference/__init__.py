@@ -21,12 +21,12 @@ chapter 6's capstone stands on both. One concept a file; import from the module:
     from autograder.reference.sequences import make_windows    # chapter 6
 
 Each is tested against PyTorch in tests/reference/. An exercise's own notebook never
-uses its reference here: the code policy (autograder/instructor/policy.py) refuses a
+uses its reference here: the code policy (autograder/instructor/grading/policy.py) refuses a
 graded answer that imports a module of its own chapter or a later one.
 """
 
 # The chapter whose exercises each module holds the reference for. A chapter's notebook may
-# import a module only from an earlier chapter (autograder/instructor/policy.py enforces it).
+# import a module only from an earlier chapter (autograder/instructor/grading/policy.py enforces it).
 CHAPTER_OF: dict[str, int] = {
     "activations": 1,  # sigmoid, relu, tanh and their gradients
     "mlp": 1,  # dense_forward, mlp_forward, count_parameters

@@ -1,6 +1,6 @@
 """Sphinx configuration of the course site (``make site``; see docs/SITE.md).
 
-The pages are written by ``autograder.instructor.site`` into ``build/site-src/pages``
+The pages are written by ``autograder.instructor.authoring.site`` into ``build/site-src/pages``
 (executed chapters and the landing page); this file only says how to render them.
 Everything the pages load is in the build: no CDN at build or view time.
 """
@@ -46,7 +46,7 @@ exclude_patterns += ["_alt_text.json"]
 
 def _set_alt_text(app, doctree, docname):
     """Alt text for output figures: myst-nb takes it only per cell, the site builder
-    describes each figure (``autograder.instructor.site.alt_texts``)."""
+    describes each figure (``autograder.instructor.authoring.site.alt_texts``)."""
     import json
     from pathlib import Path
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.instructor.authoring.site import inject_solutions
 from autograder.instructor.course import Course
-from autograder.instructor.site import inject_solutions
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)

@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.instructor.authoring.site import binder_url, colab_url
 from autograder.instructor.course import Course
-from autograder.instructor.site import binder_url, colab_url
 
 from .conftest import serve, watch
 

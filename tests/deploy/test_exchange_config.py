@@ -9,8 +9,13 @@ import pytest
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder.instructor.classroom.hub import (
+    HubError,
+    exchange_config,
+    resolve_chapters,
+    write_student_config,
+)
 from autograder.instructor.course import Course
-from autograder.instructor.hub import HubError, exchange_config, resolve_chapters, write_student_config
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)

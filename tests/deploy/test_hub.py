@@ -130,7 +130,8 @@ def graded(tmp_path_factory):
 
     # The instructor releases chapter 1 to the exchange, while the hub starts.
     releasing = subprocess.Popen(
-        [sys.executable, "-m", "autograder.instructor.hub", "release", "1", "--exchange", str(exchange),
+        [sys.executable, "-m", "autograder.instructor.classroom.hub", "release", "1",
+         "--exchange", str(exchange),
          "--course-dir", str(course_dir)],
         cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     port, token = free_port(), secrets.token_hex(16)
@@ -190,10 +191,12 @@ def graded(tmp_path_factory):
     seconds["fetched, submitted, hub stopped"] = time.monotonic() - started
 
     # The instructor collects and grades with this course's pipeline.
-    collected = run("-m", "autograder.instructor.hub", "collect", CHAPTER, "--exchange", str(exchange),
+    collected = run("-m", "autograder.instructor.classroom.hub", "collect", CHAPTER,
+                    "--exchange", str(exchange),
                     "--course-dir", str(course_dir)).stdout
     grading = tmp / "grading"
-    run("-m", "autograder.instructor.grade", str(course_dir / "submitted"), "--out", str(grading),
+    run("-m", "autograder.instructor.grading.coordinator", str(course_dir / "submitted"),
+        "--out", str(grading),
         "--no-progress", "--workers", "1", "--no-feedback", timeout=600)
     seconds["collected and graded"] = time.monotonic() - started
     records = {user: json.loads((grading / "records" / CHAPTER / f"{user}.json").read_text())

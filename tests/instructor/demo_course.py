@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.instructor.authoring.notebooks import py_to_notebook
+from autograder.instructor.authoring.release import generate
 from autograder.instructor.course import Course
-from autograder.instructor.notebooks import py_to_notebook
-from autograder.instructor.release import generate
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "00_demo.py"
 CHAPTER = "00_demo"

@@ -20,7 +20,7 @@ def free_port() -> int:
 
 
 class Formgrader:
-    """`python -m autograder.instructor.formgrade` on a free port, stopped on exit."""
+    """`python -m autograder.instructor.classroom.formgrade` on a free port, stopped on exit."""
 
     def __init__(self, root: Path, log: Path, token: str = "test-token"):
         self.port, self.token, self.log = free_port(), token, log
@@ -30,7 +30,8 @@ class Formgrader:
             args.append("--allow-root")
         env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(log.parent / "runtime"))
         self.handle = open(log, "w")
-        self.process = subprocess.Popen([sys.executable, "-m", "autograder.instructor.formgrade", *args],
+        module = "autograder.instructor.classroom.formgrade"
+        self.process = subprocess.Popen([sys.executable, "-m", module, *args],
                                         stdout=self.handle, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)
 

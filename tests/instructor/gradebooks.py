@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.instructor.opengradebook import open_gradebook
+from autograder.instructor.grading.opengradebook import open_gradebook
 
 CHAPTER = "00_demo"
 TESTS = {"square__tests": 2.0, "cube__tests": 1.0}

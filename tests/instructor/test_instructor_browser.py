@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.instructor import grade as grading
-from autograder.instructor.export import export
-from autograder.instructor.handback import hand_back
-from autograder.instructor.opengradebook import open_gradebook
-from autograder.instructor.roster import main as roster_main
+from autograder.instructor.classroom.export import export
+from autograder.instructor.classroom.handback import hand_back
+from autograder.instructor.classroom.roster import main as roster_main
+from autograder.instructor.grading import coordinator as grading
+from autograder.instructor.grading.opengradebook import open_gradebook
 
 from .demo_course import CHAPTER, make_demo_course, submit, with_cell
 from .formgrader_server import Formgrader

@@ -1,0 +1,1 @@
+"""Writing the course: release, executing notebooks, the site, the student release."""

@@ -1,0 +1,505 @@
+"""The course as a static site: ``make site`` writes ``build/site/``.
+
+Each page is a student chapter (``chapters/``), executed with the reference
+solutions injected, then shown with the student's stubs again:
+
+1. every solution cell's code is taken from ``solutions/`` by its nbgrader
+   ``grade_id`` (``### BEGIN/END SOLUTION`` lines dropped), and the student
+   notebook is executed with it, so figures, tables and checks have outputs;
+2. the page shows the student's stub in that cell: signature, docstring and
+   ``# YOUR CODE HERE``, without the ``raise NotImplementedError()`` line;
+   test cells are the student's (no hidden tests), written answers the student's
+   prompt (no model answer);
+3. widgets become static: an ``interact`` shows its figure for the default
+   values and a line naming them; a tqdm bar shows its final state;
+4. every figure gets alt text from its titles (or axis labels, or the section
+   it sits in).
+
+Sphinx with myst-nb renders the pages (configuration: ``docs/site/conf.py``);
+see docs/SITE.md for why.
+
+    python -m autograder.instructor.authoring.site [--repo OWNER/NAME] [--ref main] [--out build/site]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+from autograder.instructor.course import Course
+
+PLACEHOLDER_REPO = "OWNER/backprop-lab"
+PACKAGE_NAME = "backprop-lab"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+STUB_RAISE = re.compile(r"^\s*raise NotImplementedError(\(\))?\s*$")
+PRELUDE_TAG = "site-prelude"
+ALT_TEXT_FILE = "_alt_text.json"
+# The page says what a stub is; the cell shows the signature, docstring and this line.
+STUB_NOTE = "# YOUR CODE HERE"
+
+# Run in the kernel before the chapter: a figure's text form describes it (titles,
+# axis labels), and becomes its alt text on the page. The inline backend first: loading
+# it (at the first figure) resets every formatter registered for Figure.
+PRELUDE = '''\
+def _site_describe_figures():
+    import re
+
+    import matplotlib.figure
+    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+
+    plt.close(plt.figure())
+
+    def clean(text):
+        return re.sub(r"\\s+", " ", text.replace("$", "").replace("\\\\", "")).strip()
+
+    def describe(fig, printer, cycle):
+        parts = []
+        suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+        if suptitle:
+            parts.append(clean(suptitle))
+        panels = []
+        for ax in fig.axes:
+            title = ax.get_title() or ax.get_title(loc="left") or ax.get_title(loc="right")
+            if title:
+                panels.append(clean(title))
+            elif ax.get_xlabel() and ax.get_ylabel():
+                panels.append(clean(f"{ax.get_ylabel()} against {ax.get_xlabel()}"))
+            elif ax.get_xlabel() or ax.get_ylabel():
+                panels.append(clean(ax.get_xlabel() or ax.get_ylabel()))
+        panels = [p for p in panels if p]
+        if len(panels) > 1:
+            parts.append(f"{len(panels)} panels: " + "; ".join(panels))
+        elif panels:
+            parts.append(panels[0])
+        printer.text("Figure: " + ". ".join(parts) if parts else "<Figure>")
+
+    def register(*args):
+        get_ipython().display_formatter.formatters["text/plain"].for_type(matplotlib.figure.Figure, describe)
+
+    register()
+    # A later `%matplotlib inline` resets it again: register before every cell.
+    get_ipython().events.register("pre_run_cell", register)
+
+
+_site_describe_figures()
+del _site_describe_figures
+'''
+
+
+# -- launch links ------------------------------------------------------------------------
+
+def binder_url(repo: str, ref: str, chapter: str) -> str:
+    return (f"https://mybinder.org/v2/gh/{repo}/{ref}"
+            f"?urlpath=lab/tree/chapters/{chapter}/{chapter}.ipynb")
+
+
+def colab_url(repo: str, ref: str, chapter: str) -> str:
+    return f"https://colab.research.google.com/github/{repo}/blob/{ref}/chapters/{chapter}/{chapter}.ipynb"
+
+
+def colab_requirement(repo: str, ref: str) -> str:
+    return f"{PACKAGE_NAME} @ git+https://github.com/{repo}@{ref}"
+
+
+def colab_cell(requirement: str) -> str:
+    """The first cell a chapter needs on Colab: install the course package unless present.
+
+    Plain Python (no ``%pip``), so the same text runs in any interpreter; the test
+    runs it with a local path as the requirement.
+    """
+    return (
+        "# On Colab (or any Python without the course): install the course's package once.\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
+        'if importlib.util.find_spec("autograder") is None:\n'
+        '    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",\n'
+        f"                           {requirement!r}])\n"
+    )
+
+
+# -- preparing a chapter -------------------------------------------------------------------
+
+def _nbgrader(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_solution_code(cell: NotebookNode) -> bool:
+    return cell.cell_type == "code" and bool(_nbgrader(cell).get("solution"))
+
+
+def solution_code(solution_nb: NotebookNode) -> dict[str, str]:
+    """grade_id -> the solution cell's code, without the BEGIN/END SOLUTION lines."""
+    return {
+        _nbgrader(cell)["grade_id"]: "\n".join(
+            line for line in cell.source.splitlines() if not SOLUTION_MARKER.match(line))
+        for cell in solution_nb.cells if is_solution_code(cell)
+    }
+
+
+def stub_for_page(source: str) -> str:
+    """The student's stub as the page shows it: without the ``raise NotImplementedError()``."""
+    lines = [line for line in source.splitlines() if not STUB_RAISE.match(line)]
+    return "\n".join(lines).rstrip() or STUB_NOTE
+
+
+def inject_solutions(student_nb: NotebookNode, solution_nb: NotebookNode) -> NotebookNode:
+    """A copy of the student notebook that runs: reference code in every solution cell.
+
+    The student's stub is kept in the cell's metadata (``site_stub``) for the page.
+    """
+    solutions = solution_code(solution_nb)
+    nb = copy.deepcopy(student_nb)
+    for cell in nb.cells:
+        if not is_solution_code(cell):
+            continue
+        grade_id = _nbgrader(cell)["grade_id"]
+        if grade_id not in solutions:
+            raise KeyError(f"solution cell {grade_id!r} of the student version is not in solutions/")
+        cell.metadata["site_stub"] = stub_for_page(cell.source)
+        cell.source = solutions[grade_id]
+    prelude = nbformat.v4.new_code_cell(PRELUDE, metadata={"tags": [PRELUDE_TAG]})
+    nb.cells.insert(0, prelude)
+    return nb
+
+
+def execute(nb: NotebookNode, cwd: Path, timeout: int = 600) -> None:
+    from autograder.instructor.execute import RobustNotebookClient
+
+    RobustNotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                         resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+# -- making a page static -----------------------------------------------------------------
+
+def _display(data: dict, metadata: dict | None = None) -> NotebookNode:
+    return nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
+
+
+def _model_id(ref: str) -> str:
+    return ref[len("IPY_MODEL_"):] if isinstance(ref, str) and ref.startswith("IPY_MODEL_") else ref
+
+
+def _control_value(state: dict) -> str | None:
+    """A control's current value as text (sliders, dropdowns, checkboxes, text boxes)."""
+    if "_options_labels" in state and state.get("index") is not None:
+        labels = state["_options_labels"]
+        index = state["index"]
+        if isinstance(index, int) and 0 <= index < len(labels):
+            return str(labels[index])
+    if "value" in state and not isinstance(state["value"], dict | list):
+        return str(state["value"])
+    return None
+
+
+_PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")
+_TEXT_MODELS = ("HTMLModel", "HTMLMathModel", "LabelModel")
+_CONTROL_SUFFIXES = ("SliderModel", "DropdownModel", "CheckboxModel", "TextModel", "ToggleButtonModel",
+                     "RadioButtonsModel", "SelectModel", "BoundedFloatTextModel", "BoundedIntTextModel",
+                     "FloatTextModel", "IntTextModel", "ToggleButtonsModel")
+
+
+def _progress_html(children: list[dict]) -> NotebookNode:
+    texts, bar = [], None
+    for child in children:
+        if child["model_name"] in _PROGRESS_MODELS:
+            bar = child["state"]
+        elif child["model_name"] in _TEXT_MODELS:
+            texts.append(child["state"].get("value", ""))
+    left = texts[0] if texts else ""
+    right = " ".join(texts[1:])
+    value, maximum = (bar or {}).get("value", 0), (bar or {}).get("max", 1)
+    plain = html.unescape(f"{left} [{value}/{maximum}] {right}").strip()
+    markup = (f'<div class="site-progress"><span>{left}</span> '
+              f'<progress value="{value}" max="{maximum}" aria-label="{html.escape(plain)}"></progress> '
+              f"<span>{right}</span></div>")
+    return _display({"text/html": markup, "text/plain": plain})
+
+
+def widget_outputs(model_ref: str, state: dict) -> list[NotebookNode]:
+    """Static outputs for a widget view: what it showed, at the state it was left in."""
+    model = state.get(_model_id(model_ref))
+    if model is None:
+        return []
+    name, wstate = model.get("model_name", ""), model.get("state", {})
+    if name == "OutputModel":
+        return static_outputs([nbformat.from_dict(o) for o in wstate.get("outputs", [])], state)
+    if name in _TEXT_MODELS:
+        value = wstate.get("value", "")
+        if not value:
+            return []
+        return [_display({"text/html": f"<div>{value}</div>", "text/plain": html.unescape(value)})]
+    children = [state[_model_id(c)] for c in wstate.get("children", []) if _model_id(c) in state]
+    if any(c.get("model_name") in _PROGRESS_MODELS for c in children):
+        return [_progress_html(children)]
+    if "children" not in wstate:
+        return []
+    controls, outputs = [], []
+    for ref in wstate.get("children", []):
+        child = state.get(_model_id(ref), {})
+        if child.get("model_name", "").endswith(_CONTROL_SUFFIXES):
+            value = _control_value(child.get("state", {}))
+            label = child.get("state", {}).get("description") or "value"
+            if value is not None:
+                controls.append(f"{label} = {value}")
+        else:
+            outputs.extend(widget_outputs(ref, state))
+    if controls:
+        note = ("Interactive in JupyterLab; shown here for the default values: "
+                + ", ".join(html.escape(c) for c in controls) + ".")
+        outputs.insert(0, _display({"text/html": f'<p class="site-widget-note"><em>{note}</em></p>',
+                                    "text/plain": html.unescape(note)}))
+    return outputs
+
+
+def _overwrite_carriage_returns(text: str) -> str:
+    """What a terminal shows: on each line, only the text after its last carriage return."""
+    lines = []
+    for line in text.split("\n"):
+        pieces = [p for p in line.split("\r") if p]
+        lines.append(pieces[-1] if pieces else "")
+    return "\n".join(lines)
+
+
+def static_outputs(outputs: list[NotebookNode], state: dict) -> list[NotebookNode]:
+    """Widget views replaced by what they show; streams merged, carriage returns applied."""
+    result: list[NotebookNode] = []
+    for output in outputs:
+        data = output.get("data", {})
+        if WIDGET_VIEW in data:
+            result.extend(widget_outputs(data[WIDGET_VIEW].get("model_id", ""), state))
+            continue
+        if (output.get("output_type") == "stream" and result
+                and result[-1].get("output_type") == "stream" and result[-1].name == output.name):
+            result[-1].text += output.text
+            continue
+        result.append(copy.deepcopy(output))
+    for output in result:
+        if output.get("output_type") == "stream":
+            output.text = _overwrite_carriage_returns(output.text)
+    return [o for o in result if not (o.get("output_type") == "stream" and not o.text.strip())]
+
+
+def _heading(cell: NotebookNode) -> str | None:
+    for line in cell.source.splitlines():
+        match = re.match(r"^#{1,6}\s+(.*)", line)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def _fallback_alt(cell: NotebookNode, section: str) -> str:
+    comment = next((line.lstrip("# ").strip() for line in cell.source.splitlines()
+                    if line.strip().startswith("#") and len(line.strip()) > 3), "")
+    text = f"Figure in section {section}" if section else "Figure"
+    return f"{text}: {comment}" if comment else text
+
+
+def alt_texts(notebooks: list[NotebookNode]) -> dict[str, str]:
+    """Image file name on the page -> alt text. myst-nb names an output image by the
+    SHA-256 of its bytes and takes alt text only per cell, so ``docs/site/conf.py``
+    sets each image's alt from this map."""
+    found = {}
+    for nb in notebooks:
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                for mime, meta in output.get("metadata", {}).items():
+                    if "alt" in meta and mime in output.get("data", {}):
+                        raw = base64.b64decode(output["data"][mime]) if mime != "image/svg+xml" \
+                            else os.linesep.join(output["data"][mime].splitlines()).encode()
+                        extension = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}[mime]
+                        found[hashlib.sha256(raw).hexdigest() + extension] = meta["alt"]
+    return found
+
+
+def add_alt_text(cell: NotebookNode, section: str) -> None:
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        for mime in ("image/png", "image/jpeg", "image/svg+xml"):
+            if mime not in data:
+                continue
+            described = str(data.get("text/plain", "")).strip()
+            alt = described if described.startswith("Figure:") else _fallback_alt(cell, section)
+            output.setdefault("metadata", {}).setdefault(mime, {})["alt"] = alt
+
+
+def make_static(nb: NotebookNode) -> NotebookNode:
+    """The executed notebook as the page shows it (see the module docstring)."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    cells, section = [], ""
+    for cell in nb.cells:
+        if PRELUDE_TAG in cell.metadata.get("tags", []):
+            continue
+        if cell.cell_type == "markdown":
+            section = _heading(cell) or section
+        if cell.cell_type == "code":
+            cell.outputs = static_outputs(cell.outputs, state)
+            add_alt_text(cell, section)
+            if "site_stub" in cell.metadata:
+                cell.source = cell.metadata.pop("site_stub")
+            cell.metadata.pop("execution", None)
+        cells.append(cell)
+    nb.cells = cells
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+# -- the site -----------------------------------------------------------------------------
+
+def chapter_title(nb: NotebookNode, chapter: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = _heading(cell)
+            if heading:
+                return heading
+    return chapter
+
+
+def landing_page(titles: dict[str, str], repo: str, ref: str) -> str:
+    rows = "\n".join(
+        f"| [{title}]({chapter}/{chapter}.ipynb) "
+        f"| [open in Binder]({binder_url(repo, ref, chapter)}) "
+        f"| [open in Colab]({colab_url(repo, ref, chapter)}) |"
+        for chapter, title in titles.items()
+    )
+    placeholder = ""
+    if repo == PLACEHOLDER_REPO:
+        placeholder = (
+            "\n```{warning}\nThe Binder and Colab links point at the placeholder repository "
+            f"`{PLACEHOLDER_REPO}`: build with `make site SITE_REPO=owner/name` once the course "
+            "is public.\n```\n")
+    toctree = "\n".join(f"{chapter}/{chapter}" for chapter in titles)
+    cell = colab_cell(colab_requirement(repo, ref))
+    return f"""# Backprop Lab
+
+Build neural networks and backpropagation yourself, in NumPy, and prove your code
+right against PyTorch. Six chapters; each teaches an idea in prose, formulas and
+pictures, asks you to implement it, and checks your code.
+
+These pages show every chapter as it looks once all its exercises are solved:
+figures, tables and the checks' results. The exercise cells show only what you
+start from (the signature, the docstring and `# YOUR CODE HERE`); the solutions are
+yours to write.
+{placeholder}
+## The two commands
+
+```bash
+make lab     # creates the environment if missing, opens JupyterLab on chapter 1
+make test    # creates the environment if missing, runs every check
+```
+
+## The chapters
+
+| chapter | in Binder (JupyterLab) | in Colab |
+|---|---|---|
+{rows}
+
+On Colab, run this cell first (it installs the course's checks):
+
+```python
+{cell.rstrip()}
+```
+
+```{{toctree}}
+:hidden:
+:maxdepth: 1
+
+{toctree}
+```
+"""
+
+
+def _fingerprint(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(file).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare_chapter(course: Course, chapter: str, work: Path, cache: Path) -> NotebookNode:
+    """The chapter's page notebook, from the cache when no input changed."""
+    student = course.chapters / chapter / f"{chapter}.ipynb"
+    solution = course.solutions / chapter / f"{chapter}.ipynb"
+    package = Path(__file__).resolve().parents[1]
+    key = _fingerprint(student, solution, package)
+    cached = cache / f"{chapter}-{key}.ipynb"
+    if cached.exists():
+        return nbformat.read(str(cached), as_version=4)
+    started = time.monotonic()
+    nb = inject_solutions(nbformat.read(str(student), as_version=4),
+                          nbformat.read(str(solution), as_version=4))
+    run_dir = work / "run" / chapter
+    run_dir.mkdir(parents=True, exist_ok=True)
+    execute(nb, run_dir)
+    nb = make_static(nb)
+    cache.mkdir(parents=True, exist_ok=True)
+    for stale in cache.glob(f"{chapter}-*.ipynb"):
+        stale.unlink()
+    nbformat.write(nb, str(cached))
+    print(f"  {chapter}: executed in {time.monotonic() - started:.1f} s", flush=True)
+    return nb
+
+
+def build(course: Course, out: Path, repo: str = PLACEHOLDER_REPO, ref: str = "main",
+          chapters: list[str] | None = None) -> Path:
+    work = out.parent / f"{out.name}-src"
+    cache = out.parent / f"{out.name}-cache"
+    source = work / "pages"
+    if source.exists():
+        shutil.rmtree(source)
+    source.mkdir(parents=True)
+    titles, pages = {}, []
+    for chapter in chapters or course.chapter_ids():
+        nb = prepare_chapter(course, chapter, work, cache)
+        pages.append(nb)
+        titles[chapter] = chapter_title(nb, chapter)
+        (source / chapter).mkdir()
+        nbformat.write(nb, str(source / chapter / f"{chapter}.ipynb"))
+    (source / "index.md").write_text(landing_page(titles, repo, ref))
+    (source / ALT_TEXT_FILE).write_text(json.dumps(alt_texts(pages), indent=1, sort_keys=True))
+    (source / "site.json").write_text(json.dumps({"repo": repo, "ref": ref, "chapters": titles}, indent=1))
+    conf = course.root / "docs" / "site"
+    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going", "-E",
+                    "-c", str(conf), str(source), str(out)], check=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", default=PLACEHOLDER_REPO,
+                        help=f"GitHub owner/name for the launch links (default: {PLACEHOLDER_REPO})")
+    parser.add_argument("--ref", default="main", help="branch or tag for those links")
+    parser.add_argument("--out", default=None, help="output folder (default: build/site)")
+    parser.add_argument("--course", default=None)
+    parser.add_argument("chapters", nargs="*")
+    args = parser.parse_args(argv)
+    course = Course.find(args.course)
+    out = Path(args.out) if args.out else course.root / "build" / "site"
+    started = time.monotonic()
+    build(course, out.resolve(), args.repo or PLACEHOLDER_REPO, args.ref, args.chapters or None)
+    print(f"Site written to {out}/index.html in {time.monotonic() - started:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

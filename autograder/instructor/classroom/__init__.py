@@ -1,0 +1,1 @@
+"""Running a class: roster, export, hand-back, the formgrader, JupyterHub."""

@@ -1,0 +1,455 @@
+"""Grade a folder of submissions: find, hash, skip, fan out on Dask, collect, write.
+
+    python -m autograder.instructor.grading.coordinator SUBMISSIONS [--scheduler tcp://host:8786] [--workers N]
+
+SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. This is the coordinator:
+
+1. it finds the submissions and stages nothing: it reads each notebook's bytes
+   itself, refusing symlinks, folders that resolve outside SUBMISSIONS, ids that
+   are not plain names, and noting folders with no notebook ("missing");
+2. it builds each chapter's grading release once (nbgrader ``generate_assignment``
+   into the gradebook, then ``worker.GradingRelease``) and refuses a gradebook made
+   from a different release of the course unless told to ``--migrate``;
+3. a submission whose content hash and release are unchanged since its record
+   was written is not graded again;
+4. the rest go to Dask (a LocalCluster with one single-threaded worker per core,
+   or the cluster at ``--scheduler``) as ``worker.grade_task`` calls. A worker
+   gets the submission's bytes and the chapter's release, never the repository or
+   the gradebook. A worker that dies has its task retried elsewhere; a notebook
+   that kills three workers is scored zero ("crashed");
+5. each record is written as it arrives (``records/<chapter>/<student>.json``,
+   then the gradebook by ``gradebook.write_record``, its one writer), so Ctrl-C or
+   a crash loses nothing and the same command resumes;
+6. then feedback for each chapter in one pass, and the CSVs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from autograder.instructor.config import CELL_TIMEOUT_S
+from autograder.instructor.course import Course, chapter_ids, course_for_cli
+from autograder.instructor.authoring.release import make_course
+
+NOTEBOOK_TIMEOUT_S = 900
+MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
+DASK_CONFIG = {
+    # A task that was running on each of MAX_CRASHES dead workers is not retried again.
+    "distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
+    # A worker holds only the task it runs: a worker that dies takes no queued task with it.
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+RELEASES = "releases.json"
+# What nbgrader's exchange adds to every collected submission: not the student's files.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+@dataclass
+class Found:
+    student: str
+    chapter: str
+    notebook: bytes | None = None
+    problem: str = ""
+    problem_status: str = "invalid"
+    ignored_files: tuple[str, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        if self.notebook is None:
+            return hashlib.sha256(self.problem.encode()).hexdigest()
+        return hashlib.sha256(self.notebook).hexdigest()
+
+    def task(self) -> dict[str, Any]:
+        return {"student": self.student, "chapter": self.chapter, "notebook": self.notebook,
+                "problem": self.problem, "problem_status": self.problem_status,
+                "submission_sha256": self.sha256, "ignored_files": list(self.ignored_files)}
+
+
+def find_submissions(submissions: Path, known: list[str]) -> tuple[list[Found], list[str]]:
+    """Every ``<student>/<chapter>`` found, with the notebook's bytes or the reason it has none;
+    and warnings about folders that fit no chapter."""
+    found, notes = [], []
+    base = submissions.resolve()
+    for student_dir in sorted(submissions.iterdir(), key=lambda p: p.name):
+        if not (student_dir.is_dir() or student_dir.is_symlink()):
+            continue
+        student = student_dir.name
+        if student_dir.is_symlink():
+            found.append(Found(student, "-", problem=f"the student folder {student} is a symbolic "
+                                                       "link; submissions must be real folders"))
+            continue
+        if not ID_PATTERN.match(student):
+            found.append(Found(student, "-", problem=(
+                f"{student!r} is not a plain student id (letters, digits and . _ @ + - only; no glob "
+                "characters or spaces); rename the folder to the student's id")))
+            continue
+        chapters = sorted(p for p in student_dir.iterdir() if p.is_dir() or p.is_symlink())
+        if not chapters:
+            found.append(Found(student, "-", problem="no chapter folder in the submission",
+                               problem_status="missing"))
+        for chapter_dir in chapters:
+            if chapter_dir.name not in known:
+                notes.append(f"{student}/{chapter_dir.name}: not a chapter of this course "
+                             f"(chapters: {', '.join(known)}); skipped")
+                continue
+            found.append(read_submission(base, student, chapter_dir))
+    return found, notes
+
+
+def read_submission(base: Path, student: str, chapter_dir: Path) -> Found:
+    chapter = chapter_dir.name
+    expected = f"{chapter}.ipynb"
+    item = Found(student, chapter)
+    notebook = chapter_dir / expected
+    if chapter_dir.is_symlink() or notebook.is_symlink():
+        item.problem = f"{student}/{chapter}/{expected} is (in) a symbolic link; submit the notebook itself"
+        return item
+    if not notebook.resolve().is_relative_to(base):
+        item.problem = f"{expected} resolves outside the submissions folder"
+        return item
+    item.ignored_files = tuple(sorted(p.name for p in chapter_dir.rglob("*")
+                                      if (p.is_file() or p.is_symlink()) and p != notebook
+                                      and p.name not in NBGRADER_FILES))
+    if not notebook.is_file():
+        item.problem, item.problem_status = f"no {expected} in the submission", "missing"
+        return item
+    item.notebook = notebook.read_bytes()
+    return item
+
+
+# -- the grading release --------------------------------------------------------------------
+
+def grading_template(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version, with every test cell's full source (hidden tests included)."""
+    from autograder.instructor.grading.worker import is_test, nbgrader_meta
+
+    full = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_test(c)}
+    template = nbformat.from_dict(json.loads(json.dumps(release)))
+    for cell in template.cells:
+        if is_test(cell):
+            cell.source = full[nbgrader_meta(cell)["grade_id"]]
+    return template
+
+
+def chapter_number(chapter: str) -> int:
+    return int(chapter.split("_")[0])
+
+
+def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
+    """nbgrader ``generate_assignment`` into the grading course (the gradebook learns each
+    chapter's cells), then one ``GradingRelease`` per chapter."""
+    from autograder.instructor.grading.policy import facts_from_source
+    from autograder.instructor.grading.worker import GradingRelease
+
+    for folder in ("source", "release"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+    make_course(root, chapters, solutions, cell_timeout=int(options["cell_timeout"]))
+    releases = {}
+    for chapter in chapters:
+        source = nbformat.read(str(root / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
+        student = nbformat.read(str(root / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
+        template = grading_template(source, student)
+        releases[chapter] = GradingRelease(
+            chapter=chapter, template=nbformat.writes(template),
+            policy=facts_from_source(source, chapter_number(chapter)).to_dict(), **options)
+    return releases
+
+
+def content_hash(solutions: Path, chapter: str) -> str:
+    """What a chapter's release is made of: its source cells (not their outputs)."""
+    nb = nbformat.read(str(solutions / chapter / f"{chapter}.ipynb"), as_version=4)
+    cells = [(c.cell_type, c.source, c.metadata.get("nbgrader", {})) for c in nb.cells]
+    return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
+
+
+def check_releases(root: Path, hashes: dict[str, str], migrate: bool) -> list[str]:
+    """Chapters whose gradebook was built from a different release (empty when all agree)."""
+    path = root / RELEASES
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    return [c for c, h in hashes.items() if c in known and known[c] != h and not migrate]
+
+
+def save_releases(root: Path, hashes: dict[str, str]) -> None:
+    path = root / RELEASES
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    known.update(hashes)
+    path.write_text(json.dumps(known, indent=1, sort_keys=True))
+
+
+# -- records --------------------------------------------------------------------------------
+
+def record_path(root: Path, chapter: str, student: str) -> Path:
+    return root / "records" / chapter / f"{student}.json"
+
+
+def read_record(root: Path, chapter: str, student: str) -> dict[str, Any] | None:
+    path = record_path(root, chapter, student)
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except ValueError:
+        return None  # a torn write from a crash: grade again
+
+
+def save(root: Path, result: dict[str, Any]) -> None:
+    """A record, atomically, then the gradebook: the point from which a rerun resumes."""
+    from autograder.instructor.grading.gradebook import write_record
+
+    record = result["record"]
+    path = record_path(root, record["chapter"], record["student"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    write_record(root, record, result.get("notebook"))
+    tmp.replace(path)
+
+
+def crashed(item: Found, release: Any, error: BaseException) -> dict[str, Any]:
+    from autograder.instructor.grading.worker import Record, zero_scores
+
+    record = Record(item.student, item.chapter, status="crashed",
+                    reason=f"grading this notebook killed {MAX_CRASHES} workers ({type(error).__name__})",
+                    submission_sha256=item.sha256, release_sha256=release.release_sha256,
+                    sandboxed=release.sandbox, ignored_files=list(item.ignored_files))
+    zero_scores(nbformat.reads(release.template, as_version=4), record)
+    return {"record": record.to_dict(), "notebook": None}
+
+
+# -- scheduling -----------------------------------------------------------------------------
+
+def make_client(scheduler: str | None, workers: int | None):
+    import dask
+    from distributed import Client, LocalCluster
+
+    dask.config.set(DASK_CONFIG)
+    # Tasks carry their data (each its chapter's release, each feedback page its notebook) on
+    # purpose, rather than scattered copies a dying worker would lose: Dask's hint to scatter
+    # large graphs does not apply.
+    warnings.filterwarnings("ignore", message="Sending large graph")
+    if scheduler:
+        return Client(scheduler), None
+    env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None, env=env,
+                           memory_limit=0, silence_logs=40)
+    return Client(cluster), cluster
+
+
+def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progress: Any,
+              task_function: Any = None) -> None:
+    """Submit every notebook to the cluster and save each record as it arrives.
+    ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    from autograder.instructor.grading.worker import grade_task
+
+    task_function = task_function or grade_task
+    # Each task carries its chapter's release (plain data, well under a megabyte), not a
+    # scattered copy: data held by one worker is lost with it, and its tasks with it.
+    shipped = {c: r.to_dict() for c, r in releases.items()}
+    futures = {}
+    for item in todo:
+        future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
+                               key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
+        futures[future] = item
+    for future in as_completed(futures):
+        item = futures[future]
+        try:
+            result = future.result()
+        except KilledWorker as error:
+            result = crashed(item, releases[item.chapter], error)
+        except Exception as error:  # anything else that went wrong around one notebook
+            result = crashed(item, releases[item.chapter], error)
+            result["record"]["status"] = "error"
+            result["record"]["reason"] = f"grading failed: {type(error).__name__}: {error}"[:500]
+        save(root, result)
+        progress.update(result["record"])
+
+
+class Progress:
+    """A progress bar: notebooks done of total, failures so far, time left (tqdm's estimate)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="notebook", disable=not enabled or total == 0,
+                        dynamic_ncols=True, file=sys.stderr)
+        self.failures = 0
+
+    def update(self, record: dict[str, Any]) -> None:
+        if record["status"] != "graded":
+            self.failures += 1
+        self.bar.set_postfix(not_graded=self.failures, last=f"{record['student']}/{record['chapter'][:2]}")
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+# -- the whole batch ------------------------------------------------------------------------
+
+def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = CELL_TIMEOUT_S,
+          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, scheduler: str | None = None,
+          workers: int | None = None, sandbox: bool = True, migrate: bool = False,
+          feedback: bool = True, limits: dict[str, Any] | None = None, progress: bool = True,
+          out=print) -> list[dict[str, Any]]:
+    """Grade every submission under ``submissions`` into the course folder ``root``; the records."""
+    submissions, root = submissions.resolve(), root.resolve()
+    if root == submissions or root.is_relative_to(submissions) or submissions.is_relative_to(root):
+        raise ValueError("--out and the submissions folder must not contain each other.")
+    known = chapter_ids(course.solutions)
+    found, notes = find_submissions(submissions, known)
+    from autograder.instructor.classroom.roster import roster_warnings
+
+    for note in notes + roster_warnings(root, sorted({f.student for f in found})):
+        out(f"warning: {note}")
+    chapters = sorted({f.chapter for f in found if f.chapter in known})
+    if not found:
+        out(f"No submissions found in {submissions} (expected <student>/<chapter>/<chapter>.ipynb).")
+        return []
+    root.mkdir(parents=True, exist_ok=True)
+    from autograder.instructor.grading.gradebook import backup_before_writing, remember_graded_answers
+
+    options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
+               "sandbox": sandbox, "limits": limits or {}}
+    chapters = chapters or known[:1]
+    hashes = {c: content_hash(course.solutions, c) for c in chapters}
+    different = check_releases(root, hashes, migrate)
+    if different:
+        raise ReleaseMismatch(
+            f"The gradebook in {root} was made from a different release of {', '.join(different)} "
+            "(solutions/ changed since). Re-grading would mix two versions of the tests. Run again "
+            "with --migrate (make grade ... MIGRATE=1) to re-grade every submission of those chapters "
+            "against the new release (a backup of the gradebook is kept), or use another --out.")
+    backup_before_writing(root)
+    releases = build_releases(root, chapters, course.solutions, options)
+    remember_graded_answers(root)
+    save_releases(root, hashes)
+    # Problems found while reading (symlinks, odd ids, missing notebooks) for chapter "-" are
+    # recorded under the first chapter so that the student still appears in the CSVs.
+    for item in found:
+        if item.chapter == "-":
+            item.chapter = chapters[0]
+    todo = []
+    for item in found:
+        old = read_record(root, item.chapter, item.student)
+        if (old and old["submission_sha256"] == item.sha256
+                and old["release_sha256"] == releases[item.chapter].release_sha256):
+            continue
+        todo.append(item)
+    skipped = len(found) - len(todo)
+    if skipped:
+        out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
+    bar = Progress(len(todo), enabled=progress)
+    from autograder.instructor.grading.feedback import write_feedback
+
+    def all_records() -> list[dict[str, Any]]:
+        records = [read_record(root, f.chapter, f.student) for f in found]
+        return [r for r in records if r is not None]
+
+    if todo and (workers != 0 or scheduler):
+        client, cluster = make_client(scheduler, workers)
+        try:
+            run_tasks(todo, releases, root, client, bar)
+            bar.close()
+            if feedback:  # rendered on the workers too
+                write_feedback(root, all_records(),
+                               mapper=lambda f, items: client.gather(client.map(f, items, pure=False)))
+        finally:
+            bar.close()
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return all_records()
+    from autograder.instructor.grading.worker import grade_task
+
+    for item in todo:  # in this process (--workers 0): a handful of notebooks, or tests
+        result = grade_task(item.task(), releases[item.chapter])
+        save(root, result)
+        bar.update(result["record"])
+    bar.close()
+    if feedback:
+        write_feedback(root, all_records())
+    return all_records()
+
+
+class ReleaseMismatch(RuntimeError):
+    """The gradebook belongs to another release of the course."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Grade a folder of submissions.")
+    parser.add_argument("submissions", type=Path, help="folder of <student>/<chapter>/<chapter>.ipynb")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="course folder for the gradebook, feedback and CSVs (default: grading/)")
+    parser.add_argument("--course", type=Path, default=None,
+                        help="the course folder (default: found from the working directory)")
+    parser.add_argument("--timeout", type=float, default=CELL_TIMEOUT_S,
+                        help=f"seconds a cell may run (default {CELL_TIMEOUT_S})")
+    parser.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT_S,
+                        help=f"seconds a whole notebook may take (default {NOTEBOOK_TIMEOUT_S})")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (default: a local cluster)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local Dask workers (default: one per core; 0 grades in this process)")
+    parser.add_argument("--memory", type=float, default=None, help="GiB a kernel may use (default 4)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without bubblewrap (the summary then carries a warning)")
+    parser.add_argument("--migrate", action="store_true",
+                        help="accept a gradebook made from an earlier release and re-grade against this one")
+    parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    course = course_for_cli(args.course)
+    if course is None:
+        return 2
+    if not args.submissions.is_dir():
+        print(f"error: {args.submissions} is not a folder. Pass a folder holding "
+              "<student>/<chapter>/<chapter>.ipynb, e.g. `make grade SUBMISSIONS=path/to/folder`.")
+        return 2
+    sandbox = not args.no_sandbox
+    from autograder.instructor.grading.sandbox import refuse_without_sandbox
+
+    if refuse_without_sandbox(sandbox):
+        return 2
+    limits = {}
+    if args.memory:
+        limits["memory_bytes"] = int(args.memory * 2**30)
+    root = (args.out or course.grading).resolve()
+    try:
+        records = grade(args.submissions, root, course, args.timeout, args.notebook_timeout,
+                        args.scheduler, args.workers, sandbox, args.migrate,
+                        feedback=not args.no_feedback, limits=limits, progress=not args.no_progress)
+    except (ReleaseMismatch, ValueError) as error:
+        print(f"error: {error}")
+        return 2
+    except KeyboardInterrupt:
+        kept = len(list(root.glob("records/*/*.json")))
+        print(f"\nInterrupted. {kept} graded notebooks are recorded in {root / 'records'}; "
+              "run the same command again to grade the rest.")
+        return 130
+    if records:
+        from autograder.instructor.classroom.export import export
+
+        export(root)
+        if not sandbox:
+            print("\nWARNING: graded WITHOUT the sandbox (--no-sandbox): student code could read "
+                  "and write anything this user can. Do not trust these grades for a class.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,421 @@
+"""Grade ONE notebook into a result record: pure, with no gradebook and no repository.
+
+A Dask task (``make grade``) and the learner's ``make check`` both call
+``grade_task(task, release)``. Everything it needs comes in as plain data:
+
+- ``release`` (one per chapter, see ``GradingRelease``): the grading template
+  (the student version with every test cell's full source, hidden tests
+  included), the code-policy facts, the time limits and the sandbox limits;
+- ``task``: the student, the chapter, the submission's bytes and what the
+  coordinator found while staging it (a symlink, a missing notebook...).
+
+The steps:
+
+1. parse the submission; broken JSON or an invalid notebook gives status "invalid";
+2. ``merge``: the notebook that runs is the template, cell by cell, with only the
+   student's answers taken from the submission (solution cells by grade_id, their
+   versions of the instructor's plain cells by cell id, and cells they added, in
+   place). Their copies of locked and test cells are never used, so a test can be
+   neither edited nor deleted;
+3. the code policy (``policy.py``) checks every cell the student wrote before
+   anything runs; a violating answer is graded as unanswered (its stub runs), a
+   violating added cell is not run, and each violation is recorded;
+4. the notebook runs cell by cell in a sandboxed kernel (``sandbox.py``) with a
+   per-cell and a per-notebook time limit. The first cell that runs out of time
+   ends the run: the status is "timeout" whatever the code did with signals,
+   because the kernel is never asked to stop, it is killed;
+5. outputs are made safe to show (HTML, JavaScript and the like become text) and
+   capped in bytes; each test cell is scored with nbgrader's own rule
+   (``nbgrader.utils.determine_grade``).
+
+The record (``Record.to_dict``) is plain JSON-ready data; the autograded notebook
+travels beside it as a string.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+STATUSES = ("graded", "invalid", "timeout", "error", "missing", "crashed")
+# Output types a page may show as they are; everything else is reduced to text.
+SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg")
+NOT_RUN_NOTE = "# (not run at grading: {reason})"
+
+
+def sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+@dataclass
+class GradingRelease:
+    """What a worker needs to grade one chapter: plain data, shippable to any host."""
+
+    chapter: str
+    template: str  # the grading template notebook, as JSON text (hidden tests included)
+    policy: dict[str, Any]  # PolicyFacts.to_dict()
+    cell_timeout: float = 30.0
+    notebook_timeout: float = 900.0
+    limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
+    sandbox: bool = True
+    release_sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.release_sha256:
+            self.release_sha256 = sha256(json.dumps(
+                [self.template, self.policy, self.cell_timeout, self.notebook_timeout,
+                 self.limits], sort_keys=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Record:
+    """The verdict on one notebook: what the gradebook, the feedback and the CSVs are built from."""
+
+    student: str
+    chapter: str
+    status: str = "graded"
+    reason: str = ""
+    submission_sha256: str = ""
+    release_sha256: str = ""
+    sandboxed: bool = True
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> points, score, message
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> points, text_sha256
+    policy: list[dict[str, Any]] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def code_score(self) -> float:
+        return float(sum(t["score"] for t in self.tests.values()))
+
+    @property
+    def max_code_score(self) -> float:
+        return float(sum(t["points"] for t in self.tests.values()))
+
+
+def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_test(cell: NotebookNode) -> bool:
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_answer(cell: NotebookNode) -> bool:
+    """A written answer: a manually graded markdown cell."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
+def is_solution(cell: NotebookNode) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_plain(cell: NotebookNode) -> bool:
+    """An instructor's cell without nbgrader metadata: the student may edit it."""
+    return not nbgrader_meta(cell).get("grade_id")
+
+
+# -- 2. merge -------------------------------------------------------------------------------
+
+def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode, set[int]]:
+    """The notebook to run, and the indices (in it) of the cells the student wrote.
+
+    Solution cells are matched by grade_id, the instructor's plain cells by cell id;
+    a submitted cell that matches nothing (forged nbgrader metadata included) is one the
+    student added: it keeps its place after the template cell it followed, without the
+    metadata. Every other template cell (setup, tests,
+    locked cells) is the template's own, whatever the submission holds.
+    """
+    by_grade_id = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(template.cells)
+                   if is_solution(c) and nbgrader_meta(c).get("grade_id")}
+    plain_by_id = {c.get("id"): i for i, c in enumerate(template.cells) if is_plain(c) and c.get("id")}
+    known_ids = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(template.cells)
+                 if nbgrader_meta(c).get("grade_id")}
+    replaced: dict[int, NotebookNode] = {}
+    added_after: dict[int, list[NotebookNode]] = {}
+    anchor = -1
+    for cell in submitted.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in by_grade_id and cell.cell_type == template.cells[by_grade_id[grade_id]].cell_type:
+            anchor = by_grade_id[grade_id]
+            if anchor not in replaced:
+                replaced[anchor] = cell
+        elif grade_id in known_ids:  # a locked or test cell: the template's copy is used
+            anchor = known_ids[grade_id]
+        elif (cell.get("id") in plain_by_id
+              and cell.cell_type == template.cells[plain_by_id[cell.id]].cell_type):
+            anchor = plain_by_id[cell.id]
+            if anchor not in replaced:
+                replaced[anchor] = cell
+        else:
+            added = copy.deepcopy(cell)
+            added.get("metadata", {}).pop("nbgrader", None)
+            added_after.setdefault(anchor, []).append(added)
+    merged = nbformat.v4.new_notebook(metadata=copy.deepcopy(template.metadata))
+    student_written: set[int] = set()
+
+    def emit(cell: NotebookNode, by_student: bool) -> None:
+        if by_student:
+            student_written.add(len(merged.cells))
+        merged.cells.append(cell)
+
+    for cell in added_after.get(-1, []):
+        emit(cell, True)
+    for index, cell in enumerate(template.cells):
+        own = copy.deepcopy(cell)
+        if index in replaced:
+            theirs = replaced[index]
+            if theirs.source != cell.source:
+                own.source = theirs.source
+                emit(own, True)
+            else:
+                emit(own, False)
+        else:
+            emit(own, False)
+        for added in added_after.get(index, []):
+            emit(added, True)
+    for cell in merged.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return merged, student_written
+
+
+# -- 3. policy ------------------------------------------------------------------------------
+
+def apply_policy(nb: NotebookNode, student_written: set[int], template: NotebookNode,
+                 facts: Any) -> list[dict[str, Any]]:
+    """Check the student's code cells; neutralise the ones that break the policy (in place)."""
+    from autograder.instructor.grading.policy import check_cell
+
+    stubs = {nbgrader_meta(c).get("grade_id"): c.source for c in template.cells if is_solution(c)}
+    found = []
+    for index in sorted(student_written):
+        cell = nb.cells[index]
+        if cell.cell_type != "code":
+            continue
+        label = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
+        violations = check_cell(cell.source, facts, cell=label)
+        if not violations:
+            continue
+        first = violations[0]
+        reason = f"{first.construct} on line {first.line}: {first.message}"
+        found += [asdict(v) for v in violations]
+        note = NOT_RUN_NOTE.format(reason=reason.replace("\n", " "))
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        cell.source = note + ("\n" + stubs[grade_id] if grade_id in stubs else "")
+    return found
+
+
+# -- 4. execution ---------------------------------------------------------------------------
+
+class Timeout(Exception):
+    """A cell, or the whole notebook, ran out of time."""
+
+
+def execute(nb: NotebookNode, release: GradingRelease, scratch: Path) -> tuple[str, str]:
+    """Run every cell in a (sandboxed) kernel; ``(status, reason)``."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from autograder.instructor.execute import RobustNotebookClient
+    from autograder.instructor.grading.sandbox import Limits, Sandbox
+
+    deadline = time.monotonic() + release.notebook_timeout
+    limits = Limits(**release.limits)
+    with Sandbox(scratch=scratch, limits=limits, enabled=release.sandbox) as sandbox:
+        client = RobustNotebookClient(
+            nb, km=sandbox.kernel_manager(), timeout=int(release.cell_timeout), allow_errors=True,
+            interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
+            shutdown_kernel="immediate",  # the sandbox ends; nothing to save
+            resources={"metadata": {"path": str(scratch)}})
+        try:
+            with client.setup_kernel():
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return "timeout", (f"the notebook ran past its {release.notebook_timeout:g} s "
+                                           f"limit before {cell_label(cell, index)}")
+                    per_notebook = remaining < release.cell_timeout
+                    client.timeout = max(1, int(min(release.cell_timeout, remaining)))
+                    try:
+                        client.execute_cell(cell, index)
+                    except CellTimeoutError:
+                        mark_not_finished(cell, "ran out of time")
+                        if per_notebook:
+                            return "timeout", (f"the notebook ran past its {release.notebook_timeout:g} s "
+                                               f"limit in {cell_label(cell, index)}")
+                        return "timeout", (f"{cell_label(cell, index)} ran past the "
+                                           f"{release.cell_timeout:g} s per-cell limit (an infinite loop?)")
+                    except DeadKernelError:
+                        mark_not_finished(cell, "the kernel died")
+                        return "error", (f"the kernel died in {cell_label(cell, index)} (out of memory? the "
+                                         f"limit is {limits.memory_bytes / 2**30:g} GiB)")
+        except RuntimeError as error:  # the kernel did not start
+            return "error", f"the grading kernel did not start: {error}"
+    return "graded", ""
+
+
+def cell_label(cell: NotebookNode, index: int) -> str:
+    grade_id = nbgrader_meta(cell).get("grade_id")
+    return f"cell {grade_id}" if grade_id else f"cell {index}"
+
+
+def mark_not_finished(cell: NotebookNode, why: str) -> None:
+    cell.outputs.append(nbformat.v4.new_output(
+        "error", ename="NotFinished", evalue=f"This cell did not finish: {why}.", traceback=[]))
+
+
+# -- 5. outputs and scores ------------------------------------------------------------------
+
+def make_outputs_safe(nb: NotebookNode, max_bytes: int) -> None:
+    """Reduce every output to text and images, escape students' markdown, cap the bytes shown."""
+    budget = max_bytes
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and (is_answer(cell) or is_plain(cell)):
+            cell.source = html.escape(cell.source, quote=False)
+        for output in cell.get("outputs", []):
+            if "data" in output:
+                data = output["data"]
+                text = data.get("text/plain") or ""
+                if not text and set(data) - set(SAFE_MIMETYPES):
+                    text = "(an HTML or script output, not shown in grading)"
+                output["data"] = {k: v for k, v in data.items() if k in SAFE_MIMETYPES}
+                if text:
+                    output["data"]["text/plain"] = text
+                output["metadata"] = {}
+            budget = _cap(output, budget)
+
+
+def _cap(output: NotebookNode, budget: int) -> int:
+    fields = [("text", output)] if output.get("output_type") == "stream" else []
+    if "data" in output:
+        fields += [(k, output["data"]) for k in list(output["data"])]
+    if output.get("output_type") == "error":
+        fields += [("evalue", output)]
+        output["traceback"] = [line[:2000] for line in output.get("traceback", [])[:60]]
+    for key, holder in fields:
+        value = holder[key]
+        value = "".join(value) if isinstance(value, list) else str(value)
+        size = len(value.encode())
+        if size <= budget:
+            budget -= size
+            continue
+        keep = max(0, budget)
+        cut = value.encode()[:keep].decode(errors="ignore")
+        if key.startswith("image/"):
+            holder.pop(key)
+        else:
+            holder[key] = cut + f"\n[... output cut: {size - keep} more bytes]"
+        budget = 0
+    return budget
+
+
+def test_message(cell: NotebookNode) -> str:
+    """A failing test cell's message: the check's own words, never the test's code."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            return "wrote to stderr (nbgrader scores that as a failure): " + "".join(output["text"])[:300]
+    return ""
+
+
+def score(nb: NotebookNode, record: Record) -> None:
+    from nbgrader.utils import determine_grade
+
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if is_test(cell):
+            got, points = determine_grade(cell)
+            record.tests[meta["grade_id"]] = {"points": points, "score": float(got or 0.0),
+                                              "message": test_message(cell) if (got or 0) < points else ""}
+        elif is_answer(cell):
+            record.answers[meta["grade_id"]] = {"points": float(meta.get("points", 0)),
+                                                "text_sha256": sha256(cell.source)}
+
+
+def zero_scores(template: NotebookNode, record: Record) -> None:
+    """Every test and answer at zero (an invalid notebook, a timeout, a crash)."""
+    for cell in template.cells:
+        meta = nbgrader_meta(cell)
+        if is_test(cell):
+            entry = record.tests.setdefault(meta["grade_id"], {"points": float(meta.get("points", 0)),
+                                                                "message": ""})
+            entry["score"] = 0.0
+        elif is_answer(cell):
+            record.answers.setdefault(meta["grade_id"], {"points": float(meta.get("points", 0)),
+                                                         "text_sha256": ""})
+
+
+# -- the task -------------------------------------------------------------------------------
+
+def parse_submission(data: bytes, name: str) -> tuple[NotebookNode | None, str]:
+    try:
+        json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return None, f"{name} is not UTF-8 text ({error.reason})"
+    except json.JSONDecodeError as error:
+        return None, (f"{name} is not valid JSON (line {error.lineno}, column {error.colno}: "
+                      f"{error.msg}); was it edited outside Jupyter?")
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as error:  # nbformat's ValidationError, NBFormatError, ...
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return None, f"{name} is not a valid notebook: {first}"
+    return nb, ""
+
+
+def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -> dict[str, Any]:
+    """Grade one submission; ``{"record": Record.to_dict(), "notebook": JSON text or None}``."""
+    started = time.perf_counter()
+    if isinstance(release, dict):
+        release = GradingRelease(**release)
+    record = Record(task["student"], task["chapter"], submission_sha256=task.get("submission_sha256", ""),
+                    release_sha256=release.release_sha256, sandboxed=release.sandbox,
+                    ignored_files=list(task.get("ignored_files", [])))
+    template = nbformat.reads(release.template, as_version=4)
+    notebook_text = None
+    if task.get("problem"):
+        record.status, record.reason = task.get("problem_status", "invalid"), task["problem"]
+    else:
+        submitted, problem = parse_submission(task["notebook"], f"{task['chapter']}.ipynb")
+        if submitted is None:
+            record.status, record.reason = "invalid", problem
+        else:
+            from autograder.instructor.grading.policy import PolicyFacts
+
+            merged, student_written = merge(template, submitted)
+            record.policy = apply_policy(merged, student_written, template,
+                                         PolicyFacts.from_dict(release.policy))
+            with tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch:
+                Path(scratch).chmod(0o777)  # the sandbox's user (65534) writes here
+                record.status, record.reason = execute(merged, release, Path(scratch))
+            from autograder.instructor.grading.sandbox import Limits
+
+            make_outputs_safe(merged, Limits(**release.limits).output_bytes)
+            score(merged, record)
+            notebook_text = nbformat.writes(merged)
+    if record.status != "graded":
+        zero_scores(template, record)
+    record.seconds = round(time.perf_counter() - started, 2)
+    return {"record": record.to_dict(), "notebook": notebook_text}

@@ -1,0 +1,44 @@
+"""`make grade`'s command line: a progress bar, an existing Dask cluster (SCHEDULER=), and the
+warning that --no-sandbox grades carry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autograder.instructor.grading import coordinator as grading
+from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grade-cli")]
+
+
+def test_grading_on_an_existing_cluster_with_a_progress_bar(tmp_path, capsys):
+    from distributed import LocalCluster
+
+    course, solution, _ = make_demo_course(tmp_path)
+    submit(tmp_path / "subs", "ada", solution)
+    submit(tmp_path / "subs", "bob", with_cell(solution, "square", "def square(x):\n    return x * 2\n"))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code = grading.main([str(tmp_path / "subs"), "--out", str(tmp_path / "grading"), "--course",
+                             str(course.root), "--scheduler", cluster.scheduler_address,
+                             "--timeout", "10", "--no-feedback"])
+    out, err = capsys.readouterr()
+    assert code == 0, out
+    assert "2/2" in err and "notebook" in err and "not_graded=" in err, "the progress bar"
+    record = json.loads((tmp_path / "grading" / "records" / CHAPTER / "bob.json").read_text())
+    assert record["sandboxed"] and sum(t["score"] for t in record["tests"].values()) == 1
+    assert "WARNING" not in out
+
+
+def test_no_sandbox_is_said_in_the_summary_and_the_records(tmp_path, capsys):
+    course, solution, _ = make_demo_course(tmp_path)
+    submit(tmp_path / "subs", "ada", solution)
+    code = grading.main([str(tmp_path / "subs"), "--out", str(tmp_path / "grading"), "--course",
+                         str(course.root), "--workers", "0", "--no-sandbox", "--no-progress",
+                         "--no-feedback", "--timeout", "10"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "WARNING: graded WITHOUT the sandbox" in out
+    record = json.loads((tmp_path / "grading" / "records" / CHAPTER / "ada.json").read_text())
+    assert record["sandboxed"] is False

@@ -1,0 +1,96 @@
+"""The gradebook's one writer (autograder/instructor/grading/gradebook.py), through the real grading path:
+finished manual grades survive a re-grade, a changed answer is flagged again, a release change is refused."""
+
+from __future__ import annotations
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.instructor.grading import coordinator as grading
+from autograder.instructor.config import COURSE_ID
+from autograder.instructor.grading.gradebook import CHANGED_COMMENT, gradebook_url
+from autograder.instructor.classroom.roster import load_roster, parse_roster
+from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gradebook")]
+
+OPTIONS = {"cell_timeout": 10, "workers": 0, "feedback": False, "progress": False}
+
+
+def answer_grade(root, student):
+    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+        submission = gradebook.find_submission(CHAPTER, student)
+        (nb,) = submission.notebooks
+        grade = next(g for g in nb.grades if g.name == "q_why")
+        comment = next(c for c in nb.comments if c.name == "q_why")
+        return grade.manual_score, grade.needs_manual_grade, comment.manual_comment
+
+
+def score_by_hand(root, student, points):
+    """What an instructor does in the formgrader: score the written answer."""
+    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+        (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
+        grade = next(g for g in nb.grades if g.name == "q_why")
+        grade.manual_score = points
+        grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_path):
+    course, solution, _ = make_demo_course(tmp_path)
+    subs, root = tmp_path / "subs", tmp_path / "grading"
+    submit(subs, "ada", solution)
+    submit(subs, "bob", solution)
+    submit(subs, "eve", solution)
+    root.mkdir()
+    load_roster(root, parse_roster("id,first_name,last_name,email\nada,Ada,L,\nbob,Bob,B,\ndee,Dee,D,\n",
+                                   "students.csv"))
+    said = []
+    grading.grade(subs, root, course, out=said.append, **OPTIONS)
+    assert any("not on the roster (1): eve" in line for line in said), said
+    assert any("no submission (1): dee" in line for line in said), said
+    assert answer_grade(root, "ada")[:2] == (None, True), "a new written answer waits for grading"
+    score_by_hand(root, "ada", 1.0)
+    score_by_hand(root, "bob", 0.5)
+    # Ada fixes a test and keeps her answer; Bob rewrites his answer.
+    submit(subs, "ada", with_cell(solution, "cube", "def cube(x):\n    return x * x * x\n"))
+    changed = next(c for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why")
+    bob = with_cell(solution, "q_why", changed.source + " And a second thought.")
+    submit(subs, "bob", bob)
+    grading.grade(subs, root, course, **OPTIONS)
+    assert answer_grade(root, "ada") == (1.0, False, None), "an unchanged answer stays graded"
+    score, needs, comment = answer_grade(root, "bob")
+    assert (score, needs) == (0.5, True), "a changed answer is flagged again, its old score kept"
+    assert comment == CHANGED_COMMENT.format(score=0.5)
+    # Once re-scored, a third run leaves it finished.
+    score_by_hand(root, "bob", 1.0)
+    submit(subs, "bob", with_cell(bob, "cube", "def cube(x):\n    return x ** 3\n"))
+    grading.grade(subs, root, course, **OPTIONS)
+    assert answer_grade(root, "bob")[:2] == (1.0, False)
+
+
+def test_a_timeout_zero_is_the_graders_and_a_fixed_resubmission_clears_it(tmp_path):
+    course, solution, _ = make_demo_course(tmp_path)
+    subs, root = tmp_path / "subs", tmp_path / "grading"
+    submit(subs, "cy", with_cell(solution, "square", "def square(x):\n    while True:\n        pass\n"))
+    (record,) = grading.grade(subs, root, course, **OPTIONS)
+    assert record["status"] == "timeout"
+    score, needs, comment = answer_grade(root, "cy")
+    assert (score, needs) == (0.0, False) and comment.startswith("Scored zero by the grader")
+    submit(subs, "cy", solution)
+    grading.grade(subs, root, course, **OPTIONS)
+    assert answer_grade(root, "cy") == (None, True, None)
+
+
+def test_a_gradebook_from_another_release_is_refused_unless_migrated(tmp_path):
+    course, solution, _ = make_demo_course(tmp_path)
+    subs, root = tmp_path / "subs", tmp_path / "grading"
+    submit(subs, "ada", solution)
+    grading.grade(subs, root, course, **OPTIONS)
+    source = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    source.write_text(source.read_text().replace("square of a negative number", "square of -3"))
+    with pytest.raises(grading.ReleaseMismatch, match="--migrate"):
+        grading.grade(subs, root, course, **OPTIONS)
+    (record,) = grading.grade(subs, root, course, migrate=True, **OPTIONS)
+    assert record["status"] == "graded"
+    assert list((root / "backups").glob("gradebook-*.db")), "a backup was kept before writing"

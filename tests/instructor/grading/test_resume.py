@@ -1,0 +1,113 @@
+"""A batch survives a killed Dask worker, and a rerun after Ctrl-C resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.instructor.demo_course import CHAPTER, make_demo_course, submit
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]
+STUDENTS = [f"s{n}" for n in range(6)]
+
+
+def slow_class(tmp_path: Path) -> tuple[Path, Path, Path]:
+    course, solution, _ = make_demo_course(tmp_path)
+    slow = nbformat.from_dict(json.loads(json.dumps(solution)))
+    setup = next(i for i, c in enumerate(slow.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    slow.cells.insert(setup + 1, nbformat.v4.new_code_cell("import time\n\ntime.sleep(4)"))
+    for student in STUDENTS:
+        submit(tmp_path / "subs", student, slow)
+    return course.root, tmp_path / "subs", tmp_path / "grading"
+
+
+def start(course: Path, subs: Path, root: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "autograder.instructor.grading.coordinator", str(subs), "--out", str(root),
+         "--course", str(course), "--workers", "2", "--no-progress", "--no-feedback", "--timeout", "30"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def records(root: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in (root / "records" / CHAPTER).glob("*.json")}
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(proc.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_a_killed_worker_costs_nothing(tmp_path):
+    course, subs, root = slow_class(tmp_path)
+    process = start(course, subs, root)
+    try:
+        def busy_worker() -> int | None:
+            for pid in children(process.pid):
+                if "multiprocessing" in cmdline(pid) and any("bwrap" in cmdline(k) or "sandbox" in cmdline(k)
+                                                             for k in children(pid)):
+                    return pid
+            return None
+
+        wait_for(lambda: busy_worker() is not None, 240, "a worker grading a notebook")
+        os.kill(busy_worker(), signal.SIGKILL)
+        output, _ = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, output
+    got = records(root)
+    assert sorted(got) == STUDENTS
+    assert all(r["status"] == "graded" and sum(t["score"] for t in r["tests"].values()) == 3
+               for r in got.values()), got
+
+
+def test_a_rerun_after_ctrl_c_resumes_where_it_stopped(tmp_path):
+    course, subs, root = slow_class(tmp_path)
+    process = start(course, subs, root)
+    try:
+        wait_for(lambda: len(records(root)) >= 1, 300, "a first record")
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    kept = len(records(root))
+    assert process.returncode == 130 and "run the same command again" in output, output
+    assert 1 <= kept < len(STUDENTS), kept
+    again = start(course, subs, root)
+    output, _ = again.communicate(timeout=600)
+    assert again.returncode == 0, output
+    assert f"{kept} of {len(STUDENTS)} submissions unchanged" in output
+    assert sorted(records(root)) == STUDENTS

@@ -1,0 +1,143 @@
+"""worker.py in pieces: the merge that keeps the instructor's cells, execution limits, safe outputs,
+and the coordinator's handling of a notebook that kills its workers."""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+import pytest
+
+from autograder.instructor.grading.worker import GradingRelease, execute, make_outputs_safe, merge
+
+
+def cell(source, grade_id=None, kind="code", **nbgrader):
+    new = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    c = new(source)
+    if grade_id:
+        c.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, **nbgrader}
+    return c
+
+
+def template():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        cell("import numpy as np", "setup", solution=False, grade=False, locked=True),
+        cell("def f(x):\n    raise NotImplementedError()", "f", solution=True, grade=False, locked=False),
+        cell("assert f(2) == 4", "f__tests", solution=False, grade=True, locked=True, points=1),
+        cell("print('a demo')"),
+    ]
+    nb.cells[3].id = "demo-1"
+    return nb
+
+
+def test_merge_takes_answers_and_added_cells_but_never_the_students_tests():
+    t = template()
+    s = copy.deepcopy(t)
+    s.cells[1].source = "def f(x):\n    return x * x"
+    s.cells[2].source = "pass"  # an edited test: ignored
+    s.cells.insert(2, cell("helper = 1"))  # an added cell, after the answer
+    s.cells.append(cell("pass", "free", solution=False, grade=True, locked=True, points=100))
+    del s.cells[4]  # the demo cell, deleted: the template's comes back
+    merged, written = merge(t, s)
+    sources = [c.source for c in merged.cells]
+    # the forged cell followed the test cell (the demo cell after it was deleted)
+    assert sources == ["import numpy as np", "def f(x):\n    return x * x", "helper = 1",
+                       "assert f(2) == 4", "pass", "print('a demo')"]
+    assert written == {1, 2, 4}
+    assert "nbgrader" not in merged.cells[4].metadata, "forged test metadata is dropped"
+
+
+def test_a_deleted_test_comes_back_and_an_unchanged_answer_is_not_the_students():
+    t = template()
+    s = copy.deepcopy(t)
+    del s.cells[2]
+    merged, written = merge(t, s)
+    assert [c.source for c in merged.cells] == [c.source for c in t.cells]
+    assert written == set()
+
+
+def run(sources, **options):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(nb), policy={},
+                             sandbox=False, **options)
+    return execute(nb, release, scratch=_scratch()), nb
+
+
+def _scratch():
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix="backprop-test-scratch-"))
+
+
+@pytest.mark.slow
+def test_a_crashing_kernel_is_an_error_with_the_reason():
+    (status, reason), _ = run(["x = 1", "import os\nos._exit(1)", "y = 2"], cell_timeout=20)
+    assert status == "error" and "kernel died" in reason, reason
+
+
+@pytest.mark.slow
+def test_a_notebook_past_its_own_limit_is_a_timeout_even_if_each_cell_is_quick():
+    sleep = "import time\ntime.sleep(3)"
+    (status, reason), _ = run([sleep] * 6, cell_timeout=20, notebook_timeout=8)
+    assert status == "timeout" and "notebook ran past its 8 s limit" in reason, reason
+
+
+def test_outputs_become_text_and_are_capped_with_a_note():
+    nb = nbformat.v4.new_notebook()
+    c = nbformat.v4.new_code_cell("x")
+    c.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<script>alert(1)</script>",
+                                                              "text/plain": "<HTML object>"}),
+                 nbformat.v4.new_output("stream", name="stdout", text="y" * 5000)]
+    nb.cells = [c, nbformat.v4.new_markdown_cell("<script>alert(2)</script>")]
+    nb.cells[1].metadata["nbgrader"] = {"grade_id": "q", "solution": True, "grade": True, "points": 1}
+    make_outputs_safe(nb, max_bytes=1000)
+    assert c.outputs[0]["data"] == {"text/plain": "<HTML object>"}
+    assert len(c.outputs[1]["text"]) < 1100 and "output cut" in c.outputs[1]["text"]
+    assert "<script>" not in nb.cells[1].source
+
+
+@pytest.mark.slow
+def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
+    from distributed import Client, LocalCluster
+
+    from autograder.instructor.grading import coordinator as grading
+
+    t = template()
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(t), policy={}, sandbox=False)
+
+    def kill_or_grade(task, release):  # pickled by value: the workers need not import this file
+        import os
+
+        if task["student"] == "killer":
+            os._exit(1)
+        return {"record": {"student": task["student"], "chapter": task["chapter"], "status": "graded",
+                           "reason": "", "submission_sha256": task["submission_sha256"],
+                           "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
+                           "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
+
+    todo = [grading.Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
+    import dask
+
+    dask.config.set(grading.DASK_CONFIG)
+    saved = []
+    original = grading.save
+    grading.save = lambda root, result: saved.append(result["record"])
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
+                          grading.Progress(2, enabled=False), task_function=kill_or_grade)
+    finally:
+        grading.save = original
+        client.close()
+        try:
+            cluster.close()
+        except AssertionError:  # distributed's nanny may still be restarting a killed worker
+            pass
+    by_student = {r["student"]: r for r in saved}
+    assert by_student["fine"]["status"] == "graded"
+    assert by_student["killer"]["status"] == "crashed"
+    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"]["reason"]
