@@ -47,7 +47,7 @@ HUB_MODE ?= class
 HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
 
 .PHONY: help env env-instructor env-dev env-site env-hub lab check learner-extension \
-	test test-fast lint nbval test-pipeline test-gpu test-hub test-site test-browser \
+	test test-fast lint nbval test-pipeline test-gpu test-hub test-site test-site-built test-fresh test-browser \
 	release check-release execute benchmark benchmark-grading student-release site \
 	grade report formgrade roster export release-feedback clean \
 	hub hub-release hub-collect hub-grade
@@ -75,7 +75,7 @@ $(VENV)/.installed-instructor: pyproject.toml $(VENV)/.python
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.python
 	$(PIP_INSTALL) -e ".[dev]"
-	@touch $@ $(VENV)/.installed-site $(VENV)/.installed-hub $(VENV)/.installed-instructor $(VENV)/.installed-learner
+	@touch $@ $(VENV)/.installed-hub $(VENV)/.installed-instructor $(VENV)/.installed-learner
 
 # [site] includes [grader]: the site is built from a fresh release, which runs nbgrader.
 $(VENV)/.installed-site: pyproject.toml $(VENV)/.python
@@ -134,6 +134,13 @@ test-hub: env-dev ## a JupyterHub on loopback: two students fetch, submit, are g
 
 test-site: env-dev site ## build the site and check it in headless Chromium
 	$(BROWSER_TESTS) tests/browser/test_site.py
+
+# BACKPROP_LAB_SITE=folder: a site built elsewhere (tests/fresh_clone.sh builds one in a fresh clone).
+test-site-built: env-dev ## check an already built site in headless Chromium
+	$(BROWSER_TESTS) tests/browser/test_site.py
+
+test-fresh: ## a fresh clone: make site first, then make check, then its site in Chromium (CI)
+	bash tests/fresh_clone.sh
 
 test-browser: env-dev ## JupyterLab, the formgrader and the class report in headless Chromium
 	$(BROWSER_TESTS) tests/browser/test_lab.py $(wildcard tests/browser/test_report.py)
