@@ -40,6 +40,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.instructor.authoring.release import generate
 from autograder.instructor.authoring.site_static import PRELUDE_TAG, alt_texts, heading_of, make_static
+from autograder.instructor.cells import grade_id, is_solution_code
 from autograder.instructor.course import Course
 
 PLACEHOLDER_REPO = "OWNER/backprop-lab"
@@ -135,18 +136,10 @@ def colab_cell(requirement: str) -> str:
 
 # -- preparing a chapter -------------------------------------------------------------------
 
-def _nbgrader(cell: NotebookNode) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def is_solution_code(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and bool(_nbgrader(cell).get("solution"))
-
-
 def solution_code(solution_nb: NotebookNode) -> dict[str, str]:
     """grade_id -> the solution cell's code, without the BEGIN/END SOLUTION lines."""
     return {
-        _nbgrader(cell)["grade_id"]: "\n".join(
+        grade_id(cell): "\n".join(
             line for line in cell.source.splitlines() if not SOLUTION_MARKER.match(line))
         for cell in solution_nb.cells if is_solution_code(cell)
     }
@@ -168,11 +161,11 @@ def inject_solutions(student_nb: NotebookNode, solution_nb: NotebookNode) -> Not
     for cell in nb.cells:
         if not is_solution_code(cell):
             continue
-        grade_id = _nbgrader(cell)["grade_id"]
-        if grade_id not in solutions:
-            raise KeyError(f"solution cell {grade_id!r} of the student version is not in solutions/")
+        cell_id = grade_id(cell)
+        if cell_id not in solutions:
+            raise KeyError(f"solution cell {cell_id!r} of the student version is not in solutions/")
         cell.metadata["site_stub"] = stub_for_page(cell.source)
-        cell.source = solutions[grade_id]
+        cell.source = solutions[cell_id]
     prelude = nbformat.v4.new_code_cell(PRELUDE, metadata={"tags": [PRELUDE_TAG]})
     nb.cells.insert(0, prelude)
     return nb
