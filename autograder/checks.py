@@ -28,7 +28,6 @@ Verdicts that student code cannot bend:
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -54,7 +53,18 @@ from numpy import nanargmax as _nanargmax
 from numpy import ndarray as _ndarray
 from numpy import unravel_index as _unravel_index
 
-from .hints import HINT_CODES, WEIGHT_LAYOUT
+from .hints import (
+    FLOAT32_HINT,
+    HINT_CODES,
+    NP_MAXIMUM_HINT,
+    RELU_GRAD_AT_ZERO_HINT,
+    RUNNING_STATISTICS_HINT,
+    TEXT_CODES,
+    float_error_hint,
+    non_finite_hint,
+    shape_hint,
+    value_hint,
+)
 from .progress import CheckFailed
 from .tolerances import ATOL, RTOL
 
@@ -76,83 +86,12 @@ __all__ = [
     "check_own_code",
 ]
 
-# --- Hints, in one place ----------------------------------------------------------------------
-
-RUNNING_STATISTICS_HINT = (
-    "PyTorch's momentum weighs the NEW batch statistic: running = (1 - momentum) * running + "
-    "momentum * batch (CS231n uses the opposite); the running variance uses the unbiased batch "
-    "variance (times N / (N - 1)) and does not include eps."
-)
-FLOAT32_HINT = ("your result is {dtype}: compute in float64 (NumPy's default), e.g. don't use "
-                "np.float32 / astype")
-RELU_GRAD_AT_ZERO_HINT = ("at exactly z = 0 the derivative is 0.0 (PyTorch's convention): use z > 0, "
-                          "not z >= 0.")
-LOG_HINT = (
-    "log of 0 gives -inf: compute the log-probabilities with log-softmax / logaddexp, not "
-    "log(softmax): log_softmax(z) = z - m - log(sum(exp(z - m))) with m the row's max; for a "
-    "binary cross-entropy from a logit z, log(sigmoid(z)) = -np.logaddexp(0, -z)."
-)
-EXP_HINT = (
-    "exp() of a large positive number overflows to inf (np.exp(710) already does). Rewrite the "
-    "formula so that exp() sees only non-positive numbers: e.g. compute np.exp(-np.abs(z)) (between "
-    "0 and 1) and build the result from it, with the sign of z where the formula needs it."
-)
-# The recipe for the function the failing check names; none when the name says nothing.
-EXP_RECIPES = {
-    "sigmoid": (
-        "For a sigmoid: compute e = np.exp(-np.abs(z)) once (0 < e <= 1); then sigmoid(z) = 1 / (1 + e) "
-        "for z >= 0 and e / (1 + e) for z < 0, i.e. np.where(z >= 0, 1, e) / (1 + e). Not "
-        "np.where(z >= 0, 1/(1+np.exp(-z)), np.exp(z)/(1+np.exp(z))): np.where evaluates both "
-        "branches, so one of them still overflows."),
-    "tanh": ("For tanh: e = np.exp(-2 * np.abs(z)) lies in (0, 1], and tanh(|z|) = (1 - e) / (1 + e); "
-             "tanh is odd, so np.sign(z) gives back the sign."),
-    "softmax": "For a softmax, subtract each row's max before exp() (it changes nothing else).",
-}
-EXP_RECIPE_WORDS = {"sigmoid": ("sigmoid", "logistic"), "tanh": ("tanh",),
-                    "softmax": ("softmax", "cross_entropy", "cross-entropy", "logits")}
-NAN_HINT = (
-    "NaN comes from inf - inf, inf / inf, 0 * inf, 0 / 0 or the log or square root of a negative "
-    "number, usually after an exp() overflowed or a log(0) gave -inf."
-)
-OVERFLOW_HINT = ("a value went past float64's largest, 1.8e308: look for a square or a product of "
-                 "large numbers, or an exp() (subtract a maximum first).")
-DIVIDE_HINT = ("a division by zero: a standard deviation, a norm or a count that is 0. Add the "
-               "formula's eps where it has one, or handle the empty case.")
-BATCH_AXIS = "sum over axis 0, the batch (e.g. db = dout.sum(axis=0))"
-NP_MAXIMUM_HINT = ("a reduction where an element-wise result belongs? np.max(z, 0) takes the largest "
-                   "entry along axis 0 (it removes an axis); np.maximum(z, 0) compares each entry "
-                   "with 0 and keeps z's shape.")
-# Texts a test passes as ``hint=`` that name a known mistake: their code.
-_TEXT_CODES = {RUNNING_STATISTICS_HINT: "batchnorm_momentum", RELU_GRAD_AT_ZERO_HINT: "relu_grad_at_zero"}
-
-
-def _exp_hint(name: str) -> str:
-    """The exp advice, with the recipe for the function ``name`` speaks of (if any)."""
-    lowered = name.lower()
-    recipes = [EXP_RECIPES[key] for key, words in EXP_RECIPE_WORDS.items()
-               if any(word in lowered for word in words)]
-    return " ".join([EXP_HINT, *recipes[:1]])
-
-
-def _float_error_hint(text: str, name: str = "") -> tuple[str, str]:
-    """``(code, advice)`` matching NumPy's own words ("overflow encountered in exp")."""
-    text = text.lower()
-    if "log" in text and ("divide by zero" in text or "invalid value" in text):
-        return "log_zero", LOG_HINT
-    if "overflow" in text and "exp" in text:
-        return "overflow", _exp_hint(name)
-    if "overflow" in text:
-        return "overflow", OVERFLOW_HINT
-    if "divide by zero" in text:
-        return "divide_by_zero", DIVIDE_HINT
-    if "invalid value" in text:
-        return "nan", NAN_HINT + " " + _exp_hint(name)
-    return "nan", "rearrange the formula so that extreme inputs stay finite."
+# --- Failures: the message, the test's own hint text, the code (hints.py) ----------------------
 
 
 def _fail(message: str, hint: str | None = None, code: str | None = None) -> CheckFailed:
     """The failure: ``message`` plus the test's own ``hint`` text; the code of the mistake."""
-    code = _TEXT_CODES.get(hint or "") or code
+    code = TEXT_CODES.get(hint or "") or code
     assert code is None or code in HINT_CODES, code  # a new code goes in hints.HINT_CODES first
     return CheckFailed(f"{message} {hint}" if hint else message, hint=code)
 
@@ -243,37 +182,13 @@ def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "
         raise _fail(f"{name}: expected {_a(wanted)}, got {got}.", hint, code)
 
 
-def _shape_hint(shape: tuple[int, ...], expected: tuple[int, ...]) -> tuple[str, str | None]:
-    """``(sentence, code)`` naming the mistake a wrong shape suggests; ``("", None)`` if none."""
-    if len(shape) == len(expected) == 2 and shape == expected[::-1]:
-        return f" The same sizes in another order: {WEIGHT_LAYOUT}", "transposed_weight"
-    if sorted(shape) == sorted(expected):
-        return " The same sizes in another order: is a transpose missing or extra?", "transpose"
-    if len(shape) == len(expected) + 1:
-        for axis in range(len(shape)):
-            if shape[:axis] + shape[axis + 1:] == expected:
-                where = BATCH_AXIS if axis == 0 else f"sum over axis {axis}"
-                return f" One axis too many: {where}.", "wrong_axis"
-    if len(shape) == len(expected) == 1:
-        return (f" A vector of another length: a sum over the wrong axis? {BATCH_AXIS[0].upper()}"
-                f"{BATCH_AXIS[1:]}; summing over axis 1 gives one number per example.", "wrong_axis")
-    if math.prod(shape) == math.prod(expected):
-        return " The same number of entries: check a reshape or a keepdims.", "reshape"
-    if len(shape) + 1 == len(expected) and any(
-            expected[:axis] + expected[axis + 1:] == shape for axis in range(len(expected))):
-        return f" One axis missing: {NP_MAXIMUM_HINT}", "np_max_vs_maximum"
-    if len(shape) != len(expected):
-        return " A different number of axes: check a sum/mean axis or a broadcast.", "broadcast"
-    return "", None
-
-
 def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result",
                 hint: str | None = None) -> None:
     """Assert that ``value`` is exactly an ``np.ndarray`` of exactly ``expected_shape``."""
     check_type(value, _ndarray, name, hint)
     expected_shape = tuple(int(n) for n in expected_shape)
     if value.shape != expected_shape:
-        advice, code = _shape_hint(value.shape, expected_shape)
+        advice, code = shape_hint(value.shape, expected_shape)
         raise _fail(f"{name}: expected shape {expected_shape}, got shape {value.shape}.{advice}", hint, code)
 
 
@@ -303,15 +218,6 @@ def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
     raise _fail(f"{name}: expected dtype {wanted.name}, got {got.name}.{advice}", hint, code)
 
 
-def _non_finite_hint(array: np.ndarray, name: str) -> tuple[str, str]:
-    """``(advice, code)`` for the kind of non-finite value: -inf, inf or NaN."""
-    if (array == -np.inf).any():
-        return LOG_HINT, "log_zero"
-    if (array == np.inf).any():
-        return _exp_hint(name), "overflow"
-    return f"{NAN_HINT} {_exp_hint(name)}", "nan"
-
-
 def check_finite(value: Any, name: str = "result", hint: str | None = None) -> None:
     """Assert that every entry is finite (no NaN, no inf); the hint depends on which."""
     if type(value) in (list, tuple):
@@ -323,100 +229,10 @@ def check_finite(value: Any, name: str = "result", hint: str | None = None) -> N
     bad = ~_isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in _argwhere(bad)[0])
-        advice, code = _non_finite_hint(array, name)
+        advice, code = non_finite_hint(array, name)
         raise _fail(
             f"{name}: {int(bad.sum())} of {array.size} entries are not finite; the first is "
             f"{array[index] if index else array.item()} at index {index}. {advice}", hint, code)
-
-
-def _ratio_text(ratio: float) -> str:
-    return f"{ratio:.1f}" if abs(ratio - round(ratio)) < 1e-9 else f"{ratio:.4g}"
-
-
-def _value_hint(actual: Any, actual_array: np.ndarray, expected_array: np.ndarray,
-                rtol: float, atol: float) -> tuple[str, str | None]:
-    """``(" Hint: ...", code)`` naming the mistake when it has a recognisable shape, else ``("", None)``."""
-    hints: list[tuple[str, str]] = []  # (code, sentence), the most specific first
-    dtype = getattr(actual, "dtype", None)
-    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
-        hints.append(("float32", FLOAT32_HINT.format(dtype=dtype.name) + "."))
-    if (actual_array.ndim == 2 and actual_array.shape[0] == actual_array.shape[1] > 1
-            and _isclose(actual_array, expected_array.T, rtol=rtol, atol=atol).all()):
-        hints.append(("transposed_weight",
-                      f"Your result equals the expected one transposed: {WEIGHT_LAYOUT}"))
-    if not (_isfinite(actual_array).all() and _isfinite(expected_array).all()):
-        return _joined(hints)
-    if not hints and _float32_sized(actual_array, expected_array):
-        hints.append(("float32", "the differences are the size of float32's rounding (about 1e-7 of "
-                                  "each value): is something computed in float32 along the way "
-                                  "(np.float32, astype(np.float32), a float32 input)? Keep every "
-                                  "step in float64."))
-    nonzero = expected_array != 0
-    zero_agrees = _isclose(actual_array[~nonzero], 0.0, rtol=0.0, atol=atol).all()
-    found_scale = False
-    if nonzero.any() and zero_agrees:
-        ratios = actual_array[nonzero] / expected_array[nonzero]
-        ratio = float(ratios.flat[0])
-        constant = _isclose(ratios, ratio, rtol=1e-6, atol=0.0).all()
-        # One entry always has "a constant ratio": then only a sign or a whole factor (an N)
-        # counts as a pattern.
-        factor = max(abs(ratio), 1 / abs(ratio)) if ratio != 0 else 0.0
-        meaningful = ratios.size > 1 or (factor >= 2 and abs(factor - round(factor)) < 1e-6 * factor
-                                         ) or abs(ratio + 1) < 1e-9
-        every = "every entry is" if expected_array.size > 1 else "your value is"
-        found_scale = constant and meaningful and abs(ratio - 1.0) >= 1e-3
-        if constant and meaningful and ratio == 0:
-            hints.append(("all_zero", f"{every} 0: is an update or a term missing?"))
-        elif constant and meaningful and _isclose(ratio, -1.0, rtol=1e-6, atol=0.0):
-            hints.append(("sign", f"{every} the expected value with the opposite sign: a sign flipped "
-                                  "(y - t where t - y belongs, or the gradient of -loss)?"))
-        elif abs(ratio - 1.0) < 1e-3:
-            pass  # the right scale, slightly off (float32 rounding, a small bug): no scale hint
-        elif constant and meaningful and abs(ratio) > 1:
-            hints.append(("scale_too_large", f"{every} {_ratio_text(ratio)}x the expected value — a sum "
-                                             "where a mean belongs, or a missing 1/N?"))
-        elif constant and meaningful:
-            hints.append(("scale_too_small", f"{every} {_ratio_text(ratio)}x the expected value "
-                                             f"({_ratio_text(1 / ratio)}x too small) — a mean where a "
-                                             "sum belongs, or a 1/N too many?"))
-    if not found_scale and _offset_by_one_row(actual_array, expected_array, rtol, atol):
-        rows = "row" if actual_array.ndim > 1 else "entry"
-        hints.append(("missing_bias", f"every {rows} is off by the same amount (expected - got = "
-                                      f"{_offset_text(expected_array, actual_array)}): a missing, "
-                                      "doubled or wrong bias (+ b)?"))
-    return _joined(hints)
-
-
-def _joined(hints: list[tuple[str, str]]) -> tuple[str, str | None]:
-    if not hints:
-        return "", None
-    return " Hint: " + " ".join(text for _, text in hints), hints[0][0]
-
-
-def _float32_sized(actual_array: np.ndarray, expected_array: np.ndarray) -> bool:
-    """Every entry within float32's rounding (a few 1e-7 relative), and some well past float64's."""
-    scale = float(_abs(expected_array).max()) if expected_array.size else 0.0
-    if scale == 0.0:
-        return False
-    error = _abs(actual_array - expected_array)
-    return bool((error <= 1e-6 * (_abs(expected_array) + 1e-3 * scale)).all()
-                and error.max() >= 1e-9 * scale)
-
-
-def _offset_by_one_row(actual_array: np.ndarray, expected_array: np.ndarray,
-                       rtol: float, atol: float) -> bool:
-    """``expected - actual`` is the same row for every example (and not zero): a bias."""
-    if actual_array.ndim == 0 or actual_array.shape[0] < 2:
-        return False
-    offset = expected_array - actual_array
-    same_rows = _isclose(offset, offset[0], rtol=1e-9, atol=atol).all()
-    return bool(same_rows and not _isclose(offset[0], 0.0, rtol=0.0, atol=atol + rtol * _abs(
-        expected_array).max()).all())
-
-
-def _offset_text(expected_array: np.ndarray, actual_array: np.ndarray) -> str:
-    first = (expected_array - actual_array)[0]
-    return f"{first:.4g}" if first.ndim == 0 else np.array2string(first, precision=4, threshold=6)
 
 
 def check_close(
@@ -450,7 +266,7 @@ def check_close(
     if close.all():
         return
     error = _abs(actual_array - expected_array)
-    advice, code = _value_hint(actual, actual_array, expected_array, rtol, atol)
+    advice, code = value_hint(actual, actual_array, expected_array, rtol, atol)
     if actual_array.ndim == 0:
         raise _fail(
             f"{name}: expected {expected_array.item():.10g}, got {actual_array.item():.10g} "
@@ -486,7 +302,7 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
         if not _array_equal(actual, expected):
             first = tuple(int(i) for i in _argwhere(actual != expected)[0])
             raise _fail(f"{name}: first difference at index {first}: expected {expected[first]!r}, "
-                        f"got {actual[first]!r}.", hint, _value_hint(
+                        f"got {actual[first]!r}.", hint, value_hint(
                             actual, _asarray(actual, dtype=_float64), _asarray(expected, dtype=_float64),
                             0.0, 0.0)[1] if expected.dtype.kind in _NUMERIC_KINDS else None)
         return
@@ -649,7 +465,7 @@ class no_numpy_warnings:  # noqa: N801 (a ``with`` statement, like a function)
         warnings_context.__exit__(None, None, None)
         if isinstance(error, FloatingPointError | RuntimeWarning):
             text = str(error)
-            code, advice = _float_error_hint(text, self.name)
+            code, advice = float_error_hint(text, self.name)
             raise CheckFailed(
                 f"{self.name} raised a floating-point warning: {text}. Extreme inputs must not "
                 f"give inf or NaN: {advice}", hint=code) from error
