@@ -276,14 +276,22 @@ def _publish(name: str, code: str | None, message: str) -> None:
 # --- The table -------------------------------------------------------------------------------
 
 
+NOT_CHECKED = "not checked in this kernel: run the cells again to check"
+# What a kernel that checked nothing yet says: after a restart the saved answers are still in
+# the notebook; only the record of which checks ran is gone.
+NOTHING_CHECKED = ("No exercise has been checked in this kernel yet: run the cells again to check "
+                   "(Run > Run All Cells). After a kernel restart your saved answers are still in the "
+                   "notebook; the kernel only forgot which checks ran.")
+
+
 def progress_table(names: Sequence[str]) -> list[tuple[str, str, str]]:
-    """``(name, status, detail)`` rows: status is 'passed', 'failed' or 'not run'."""
+    """``(name, status, detail)`` rows: status is 'passed', 'failed' or 'not checked'."""
     rows = []
     recorded = results()
     for name in names:
         result = recorded.get(name)
         if result is None:
-            rows.append((name, "not run", "run its test cell"))
+            rows.append((name, "not checked", NOT_CHECKED))
         elif result.passed:
             rows.append((name, "passed", ""))
         else:
@@ -295,15 +303,17 @@ def show_progress(names: Sequence[str]) -> None:
     """Display a table of this chapter's exercises and whether their checks pass."""
     rows = progress_table(names)
     passed = sum(status == "passed" for _, status, _ in rows)
+    checked = any(status != "not checked" for _, status, _ in rows)
+    headline = f"{passed} of {len(rows)} exercises pass" if checked else NOTHING_CHECKED
     try:
         from IPython.display import HTML, display
     except ImportError:  # plain Python: print instead
-        print(f"{passed}/{len(rows)} exercises pass")
+        print(f"{passed}/{len(rows)} exercises pass" if checked else NOTHING_CHECKED)
         for name, status, detail in rows:
             print(f"  {status:8} {name:28} {detail}")
         return
     marks = {"passed": ("&#10004;", "#1a7f37"), "failed": ("&#10008;", "#cf222e"),
-             "not run": ("&middot;", "#6e7781")}
+             "not checked": ("&middot;", "#6e7781")}
     body = "".join(
         f"<tr><td style='color:{marks[status][1]};text-align:center'>{marks[status][0]}</td>"
         f"<td style='text-align:left'><code>{html.escape(name)}</code></td>"
@@ -313,7 +323,7 @@ def show_progress(names: Sequence[str]) -> None:
     )
     width = 100 * passed // max(1, len(rows))
     display(HTML(
-        f"<div><b>{passed} of {len(rows)} exercises pass</b>"
+        f"<div><b>{html.escape(headline)}</b>"
         f"<div style='background:#eee;width:300px;height:10px;margin:4px 0'>"
         f"<div style='background:#1a7f37;width:{width}%;height:10px'></div></div>"
         f"<table><tr><th></th><th>exercise</th><th>status</th><th>detail</th></tr>{body}"

@@ -23,7 +23,7 @@ def test_pass_fail_and_not_run_are_recorded():
             raise AssertionError("wrong value\nmore detail")
     rows = progress_table(["good", "bad", "later"])
     assert rows == [("good", "passed", ""), ("bad", "failed", "AssertionError: wrong value"),
-                    ("later", "not run", "run its test cell")]
+                    ("later", "not checked", "not checked in this kernel: run the cells again to check")]
 
 
 def test_a_stub_names_its_exercise():
@@ -48,6 +48,20 @@ def test_show_progress_prints_without_ipython(capsys, monkeypatch):
         pass
     show_progress(["a", "b"])
     assert "1/2 exercises pass" in capsys.readouterr().out
+
+
+def test_after_a_kernel_restart_the_table_says_run_the_cells_again_not_lost_work(monkeypatch):
+    """A restarted kernel has recorded nothing: the answers are saved; only the checks must run again."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda item: shown.append(item.data))
+    show_progress(["sigmoid", "relu"])
+    assert "run the cells again to check" in shown[0]
+    assert "saved answers are still in the notebook" in shown[0]
+    assert "0 of 2" not in shown[0] and "not run" not in shown[0]
+    with exercise("sigmoid"):
+        pass
+    show_progress(["sigmoid", "relu"])
+    assert "1 of 2 exercises pass" in shown[1] and "run the cells again to check" in shown[1]
 
 
 def run_cell(source: str, filename: str, namespace: dict) -> None:
