@@ -304,3 +304,58 @@ def test_point_biserial_is_pearsons_r():
     rest = list(rng.normal(size=30))
     assert report.point_biserial(passed, rest) == pytest.approx(np.corrcoef(passed, rest)[0, 1], abs=1e-12)
     assert report.point_biserial([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]) is None
+
+
+# -- the real path: make grade's coordinator on real notebooks, then its report ------------------
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("report-demo")
+def test_make_grade_writes_the_report_for_a_graded_demo_class(tmp_path, capsys):
+    """Twelve demo-course notebooks with planted mistakes and one broken file, graded by the
+    coordinator's command (as `make grade`), which writes the report; its numbers are the plan's."""
+    from autograder.instructor.grading import coordinator
+    from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
+
+    course, solution, untouched = make_demo_course(tmp_path)
+    wrong_square = "def square(x):\n    return np.abs(x) * x\n"  # right at 2, wrong sign at -3 (hidden)
+    wrong_cube = "def cube(x):\n    return x**2\n"  # half of cube(2): a scale hint
+    plan = {f"d{i:02d}": (wrong_square if i < 4 else None, wrong_cube if 2 <= i < 5 else None)
+            for i in range(12)}
+    plan["d11"] = (None, "stub")  # the untouched cube cell: NotImplementedError
+    for student, (square_code, cube_code) in plan.items():
+        nb = solution
+        if square_code:
+            nb = with_cell(nb, "square", square_code)
+        if cube_code == "stub":
+            cube_stub = next(c for c in untouched.cells
+                             if c.metadata.get("nbgrader", {}).get("grade_id") == "cube")
+            nb = with_cell(nb, "cube", cube_stub.source)
+        elif cube_code:
+            nb = with_cell(nb, "cube", cube_code)
+        submit(tmp_path / "subs", student, nb)
+    broken = tmp_path / "subs" / "zz" / CHAPTER / f"{CHAPTER}.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{ not a notebook")
+    code = coordinator.main([str(tmp_path / "subs"), "--out", str(tmp_path / "grading"), "--course",
+                             str(course.root), "--workers", "0", "--no-sandbox", "--no-progress",
+                             "--no-feedback", "--timeout", "60"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    index = tmp_path / "grading" / "report" / "index.html"
+    assert f"Class report: {index}" in out
+    rows = {r["exercise"]: r for r in read_csv(tmp_path / "grading", "exercises")}
+    square_fails = sum(1 for s, c in plan.values() if s)
+    cube_fails = sum(1 for s, c in plan.values() if c)
+    assert (int(rows["square"]["students"]), int(rows["square"]["passed"])) == (12, 12 - square_fails)
+    assert (int(rows["cube"]["students"]), int(rows["cube"]["passed"])) == (12, 12 - cube_fails)
+    mistakes = read_csv(tmp_path / "grading", "mistakes")
+    assert sum(int(r["students"]) for r in mistakes if r["exercise"] == "square") == square_fails
+    assert sum(int(r["students"]) for r in mistakes if r["exercise"] == "cube") == cube_fails
+    for row in mistakes:
+        assert "check_close(" not in row["example"] and "HIDDEN" not in row["example"], "never test code"
+    statuses = {r["status"]: int(r["notebooks"]) for r in read_csv(tmp_path / "grading", "statuses")}
+    assert statuses["graded"] == 12 and statuses["invalid"] == 1
+    answers = {r["question"]: int(r["to_grade"]) for r in read_csv(tmp_path / "grading", "answers")}
+    # from the gradebook: every graded notebook's answer waits for the formgrader (the invalid one may too)
+    assert set(answers) == {"q_why"} and 12 <= answers["q_why"] <= 13, answers
+    assert "Counted from the gradebook" in index.read_text()
