@@ -259,3 +259,24 @@ def _offset_by_one_row(actual_array: np.ndarray, expected_array: np.ndarray,
 def _offset_text(expected_array: np.ndarray, actual_array: np.ndarray) -> str:
     first = (expected_array - actual_array)[0]
     return f"{first:.4g}" if first.ndim == 0 else np.array2string(first, precision=4, threshold=6)
+
+
+# -- For the grader: reading the verdicts ``exercise`` published into a cell's outputs -------------
+
+def read_check_outputs(outputs: list[Any]) -> tuple[str | None, list[Any]]:
+    """``(hint code, the outputs without any verdict)`` of one executed test cell.
+
+    The code is the last verdict's (``exercise`` publishes when its block fails, after any output
+    of the code it ran), kept only when it is a known code: student code can publish a look-alike.
+    The verdicts are removed, so that no page shows them.
+    """
+    code, kept = None, []
+    for output in outputs:
+        data = output.get("data") if isinstance(output, dict) else None
+        if not (isinstance(data, dict) and CHECK_MIMETYPE in data):
+            kept.append(output)
+            continue
+        verdict = data[CHECK_MIMETYPE]
+        hint = verdict.get("hint") if isinstance(verdict, dict) else None
+        code = hint if isinstance(hint, str) and hint in HINT_CODES else None
+    return code, kept
