@@ -87,7 +87,7 @@ def page(tables: dict[str, tuple[list[str], list]], plots: dict[str, str], noteb
         "student's grading records. Do not share it with students"
         + (", and mind that in a small class a count can point at one person." if not small else ".")
         + "</p>",
-        f"<p>Built from {notebooks_count} graded notebook records of {students} students "
+        f"<p>Built from {notebooks_count} notebook records of {students} students "
         "(<code>grading/records/</code>); the same tables are in the CSV files beside this page.</p>",
     ]
     if small:
