@@ -362,7 +362,7 @@ def _write(path: Path, text: str) -> None:
 Tables = dict[str, tuple[list[str], list]]
 
 
-def build_tables(grading_root: Path, notebooks: list[Notebook], small: bool) -> Tables:
+def build_tables(notebooks: list[Notebook], answers: list[tuple[str, str, int]], small: bool) -> Tables:
     """CSV name -> (header, rows): what the page shows, as data."""
     exercise_rows = [[i.chapter, i.exercise, f"{i.points:g}", i.students, i.passed, _fmt(i.pass_rate),
                       _fmt(i.mean_score), _fmt(i.discrimination), _fmt(i.seconds, 2), i.flags]
@@ -370,7 +370,6 @@ def build_tables(grading_root: Path, notebooks: list[Notebook], small: bool) -> 
     shown = [m for m in mistakes(notebooks) if not small or len(m.students) >= 2]
     mistake_rows = [[m.chapter, m.exercise, m.hint, m.label, len(m.students), m.failing_tests,
                      "" if small else m.example] for m in shown]
-    answers, _ = answers_to_grade(grading_root, notebooks)
     labels, columns, matrix = progress_matrix(notebooks, anonymous=small)
     return {
         "exercises": (["chapter", "exercise", "points", "students", "passed", "pass_rate", "mean_score",
@@ -403,10 +402,10 @@ def write_report(grading_root: Path, small_class: bool | None = None) -> Path:
     small = is_small_class(notebooks, small_class)
     folder = grading_root / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(grading_root, notebooks, small)
+    answers, source = answers_to_grade(grading_root, notebooks)  # the gradebook is opened once
+    tables = build_tables(notebooks, answers, small)
     for name, (header, rows) in tables.items():
         _write(folder / f"{name}.csv", _csv_text(header, rows))
-    _, source = answers_to_grade(grading_root, notebooks)
     labels, columns, matrix = progress_matrix(notebooks, anonymous=small)
     plots = {
         "pass_rates": pass_rate_bars(items(notebooks)),

@@ -215,6 +215,7 @@ def test_the_page_holds_the_tables_and_plots_offline_and_says_whose_it_is(built)
     assert "s07" in page, "a class of 14: the heatmap names students"
 
 
+@pytest.mark.slow  # renders the plots again (seconds each)
 def test_a_rerun_writes_the_same_bytes_in_seconds(planted):
     import time
 
@@ -231,6 +232,7 @@ def test_a_rerun_writes_the_same_bytes_in_seconds(planted):
                                     "progress.csv"])
 
 
+@pytest.mark.slow  # renders the plots again (seconds each)
 def test_a_small_class_names_no_one_and_lists_no_single_students_mistake(tmp_path):
     for student, hint in [("ann", "float32"), ("bob", "float32"), ("cat", "transposed_weight")]:
         record = {"student": student, "chapter": "01_demo", "status": "graded", "seconds": 1.0,
@@ -252,6 +254,7 @@ def test_a_small_class_names_no_one_and_lists_no_single_students_mistake(tmp_pat
     assert "cat" in (tmp_path / "report" / "progress.csv").read_text()
 
 
+@pytest.mark.slow  # renders the plots again (seconds each)
 def test_broken_records_cost_only_themselves(planted):
     folder = planted / "records" / "01_demo"
     (folder / "torn.json").write_text('{"student": "torn", "tests": {')
@@ -266,6 +269,7 @@ def test_broken_records_cost_only_themselves(planted):
     assert "torn" not in index.read_text() and "<img src=x>" not in index.read_text()
 
 
+@pytest.mark.slow  # renders the plots again (seconds each)
 def test_every_plot_is_legible(planted, monkeypatch):
     import matplotlib.text
 
@@ -285,6 +289,7 @@ def test_every_plot_is_legible(planted, monkeypatch):
     assert len(seen) == 4
 
 
+@pytest.mark.slow  # renders the plots again (seconds each)
 def test_the_command_line(planted, tmp_path, capsys):
     assert main(["--out", str(tmp_path / "nowhere")]) == 2
     assert "grade first" in capsys.readouterr().out
