@@ -20,6 +20,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.instructor.authoring.messages import cell_messages, notebook_messages, translate_cell
+from autograder.instructor.authoring.preprocessors import strip_volatile_metadata
 from autograder.instructor.authoring.translations import (
     FUZZY,
     catalog_path,
@@ -197,6 +198,8 @@ def test_write_editions_writes_each_language_beside_the_release(tmp_path):
     assert notebook.metadata["language"] == "zh_CN"
     assert notebook.metadata["backprop_lab"]["translated_with"] == f"translations/zh_CN/{PILOT}.po"
     assert write_editions(released, tmp_path / "no-translations") == []
+    # Executing the edition (`make execute`) strips volatile metadata, never the language.
+    assert strip_volatile_metadata(notebook).metadata["language"] == "zh_CN"
 
 
 # -- messages: what is offered for translation, and how it goes back --------------------------------
