@@ -285,3 +285,35 @@ def test_a_new_catalog_is_empty_and_in_its_language():
     assert check_catalog(english, catalog, "x").missing == ["c1/md"]
     assert write_translated(english, catalog).metadata["language"] == "zh_CN"
     assert notebook_messages(english)[0].context.startswith("c1/md@")
+
+
+# -- make release --editions: through the real release (nbgrader generate_assignment) ----------------
+
+@pytest.mark.slow
+def test_release_with_editions_writes_the_chinese_edition_that_grades_like_the_english(tmp_path):
+    from autograder.instructor.authoring.release import MANIFEST, release, stale_files
+    from autograder.instructor.course import Course
+
+    _pilot_catalog()
+    root = tmp_path / "course"
+    shutil.copytree(SOLUTIONS / PILOT, root / "solutions" / PILOT)
+    shutil.copy(catalog_path(TRANSLATIONS, "zh_CN", PILOT), _parent(catalog_path(root / "translations",
+                                                                                "zh_CN", PILOT)))
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    course = Course(root)
+    assert release(course, out=lambda *_: None, editions=True) == 0
+    english = _source(PILOT, course.chapters)
+    chinese = _source(PILOT, course.chapters / "zh")
+    assert chinese.metadata["language"] == "zh_CN"
+    assert [grade_id(c) for c in chinese.cells] == [grade_id(c) for c in english.cells]
+    for before, after in zip(english.cells, chinese.cells):
+        if is_test(before) or nbgrader_meta(before).get("locked"):
+            assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True), before.id
+    assert sum(a.source != b.source for a, b in zip(english.cells, chinese.cells)) > 30
+    assert f"zh/{PILOT}/{PILOT}.ipynb" in json.loads((course.chapters / MANIFEST).read_text())["files"]
+    assert stale_files(course, editions=True) == []
+
+
+def _parent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
