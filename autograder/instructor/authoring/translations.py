@@ -205,23 +205,27 @@ def check_catalog(source_nb: NotebookNode, catalog: Catalog, chapter: str) -> Re
 def update_catalog(source_nb: NotebookNode, catalog: Catalog) -> Catalog:
     """A catalog with one entry per message of ``source_nb``, in notebook order.
 
-    An entry whose English is unchanged keeps its translation and flags; one whose English
-    changed keeps the old translation, flagged fuzzy with the previous English; entries for
-    cells that are gone are kept as obsolete (``#~``), so a moved cell's translation survives.
+    An entry whose English is unchanged keeps its translation and flags, even when its cell got
+    a new id (the percent-format sources number unnamed cells by position, so inserting a cell
+    renames the ones after it); one whose English changed keeps the old translation, flagged
+    fuzzy with the previous English; entries for cells that are gone are kept as obsolete
+    (``#~``), so a moved cell's translation survives.
     """
     updated = new_catalog(catalog.locale, creation_date=catalog.creation_date,
                           revision_date=catalog.revision_date)
-    old_by_key = {}
+    old_by_key, old_by_text = {}, {}
     for entry in list(catalog) + list(catalog.obsolete.values()):
         if entry.id and entry.context:
             old_by_key.setdefault(split_context(entry.context)[0], entry)
+            if entry.string and not entry.fuzzy:
+                old_by_text.setdefault(entry.id, entry)
     used = set()
     for message in notebook_messages(source_nb):
-        same = catalog.get(message.text, context=message.context)
+        same = catalog.get(message.text, context=message.context) or old_by_text.get(message.text)
         old = same or old_by_key.get(message.key)
         flags, previous, string = set(), (), ""
         if old is not None:
-            used.add(split_context(old.context)[0])
+            used.add(old.context)
             string = old.string
             flags = set(old.flags) if same is not None else ({FUZZY} if string else set())
             previous = old.previous_id if same is not None else ((old.id,) if string else ())
@@ -229,8 +233,8 @@ def update_catalog(source_nb: NotebookNode, catalog: Catalog) -> Catalog:
                             context=message.context, auto_comments=[_describe(message)])
         # Babel guesses Python format strings from braces; here braces are LaTeX, not placeholders.
         entry.flags -= {"python-format", "python-brace-format"}
-    for key, entry in old_by_key.items():
-        if key not in used and entry.string:
+    for entry in list(catalog) + list(catalog.obsolete.values()):
+        if entry.id and entry.context and entry.string and entry.context not in used:
             updated.obsolete[(entry.id, entry.context)] = entry
     return updated
 

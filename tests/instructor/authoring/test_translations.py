@@ -317,3 +317,14 @@ def test_release_with_editions_writes_the_chinese_edition_that_grades_like_the_e
 def _parent(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_a_cell_renamed_with_the_same_english_keeps_its_translation_after_extract():
+    catalog = _pilot_catalog()
+    english = copy.deepcopy(_source(PILOT))
+    cell = next(c for c in english.cells if c.cell_type == "markdown")
+    cell.id = "a-new-id"  # what inserting a cell above does to positional ids (cell-NNN)
+    assert check_catalog(english, catalog, PILOT).missing == ["a-new-id/md"]
+    updated = update_catalog(english, catalog)
+    assert check_catalog(english, updated, PILOT).missing == []
+    assert write_translated(english, updated).cells[0].source != cell.source
