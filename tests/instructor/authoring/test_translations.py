@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.instructor.authoring.messages import cell_messages, notebook_messages, translate_cell
 from autograder.instructor.authoring.preprocessors import strip_volatile_metadata
+from autograder.instructor.authoring.release import MANIFEST, release, stale_files
 from autograder.instructor.authoring.translations import (
     FUZZY,
     catalog_path,
@@ -34,7 +36,8 @@ from autograder.instructor.authoring.translations import (
     write_translated,
 )
 from autograder.instructor.cells import grade_id, is_answer, is_test, nbgrader_meta
-from autograder.instructor.course import chapter_ids
+from autograder.instructor.course import Course, chapter_ids
+from autograder.instructor.grading import selfcheck
 
 REPO = Path(__file__).resolve().parents[3]
 SOLUTIONS = REPO / "solutions"
@@ -291,9 +294,6 @@ def test_a_new_catalog_is_empty_and_in_its_language():
 
 @pytest.mark.slow
 def test_release_with_editions_writes_the_chinese_edition_that_grades_like_the_english(tmp_path):
-    from autograder.instructor.authoring.release import MANIFEST, release, stale_files
-    from autograder.instructor.course import Course
-
     _pilot_catalog()
     root = tmp_path / "course"
     shutil.copytree(SOLUTIONS / PILOT, root / "solutions" / PILOT)
@@ -328,3 +328,22 @@ def test_a_cell_renamed_with_the_same_english_keeps_its_translation_after_extrac
     updated = update_catalog(english, catalog)
     assert check_catalog(english, updated, PILOT).missing == []
     assert write_translated(english, updated).cells[0].source != cell.source
+
+
+@pytest.mark.slow
+def test_the_same_answers_get_the_same_score_in_both_editions_through_the_grader(tmp_path, capsys):
+    """`make check`'s worker (the grader's own path, hidden tests included) on one wrong answer."""
+    catalog = _pilot_catalog()
+    english = _source(PILOT)
+    cell = next(c for c in english.cells if grade_id(c) == "relu_grad")
+    cell.source = cell.source.replace("np.where(z > 0, 1.0, 0.0)", "np.where(z >= 0, 1.0, 0.0)")
+    verdicts = {}
+    for edition, nb in [("en", english), ("zh", write_translated(english, catalog))]:
+        path = _parent(tmp_path / edition / PILOT / f"{PILOT}.ipynb")
+        nbformat.write(nb, path)
+        code = selfcheck.main([str(path), "--course", str(REPO), "--no-model-answers"])
+        out = capsys.readouterr().out
+        verdicts[edition] = (code, re.findall(r"(\d+) / (\d+) test points", out),
+                             re.findall(r"^\s+(passed|failed)\s+(\S+)\s+(\d+/\d+)", out, re.M))
+    assert verdicts["zh"] == verdicts["en"], verdicts
+    assert ("failed", "relu_grad", "0/2") in verdicts["en"][2] and verdicts["en"][0] == 1
