@@ -22,7 +22,7 @@ shows as a diff.
     python -m autograder.instructor.authoring.translations status zh_CN    # missing/stale per chapter
 
 ``status`` exits 1 when a catalog has missing or stale entries. ``write_translated`` builds a
-translated notebook; ``make release`` writes ``chapters/<language>/<chapter>/<chapter>.ipynb``
+translated notebook; ``release --editions`` writes ``chapters/<language>/<chapter>/<chapter>.ipynb``
 with it (see docs/TRANSLATING.md).
 """
 
