@@ -58,7 +58,11 @@ def catalog_path(translations: Path, locale: str, chapter: str) -> Path:
 
 def edition_folder(locale: str) -> str:
     """Where a language's edition lives under ``chapters/``: the language code (zh_CN -> zh)."""
-    return Locale.parse(locale).language
+    try:
+        return Locale.parse(locale).language
+    except (ValueError, TypeError, UnknownLocaleError):
+        raise ValueError(f"{TRANSLATIONS}/{locale}/ is not named after a locale (such as zh_CN or fr_FR): "
+                         "rename it, or move it out of the folder") from None
 
 
 def language_tag(catalog: Catalog) -> str:
@@ -138,13 +142,14 @@ def write_editions(released: Path, translations: Path, chapters: list[str] | Non
     chapters = chapters or sorted(p.name for p in released.iterdir()
                                   if (p / f"{p.name}.ipynb").is_file())
     locales = sorted(p.name for p in translations.iterdir() if p.is_dir()) if translations.is_dir() else []
+    folders = {locale: edition_folder(locale) for locale in locales}  # a stray folder fails first
     written = []
     for locale in locales:
         for chapter in chapters:
             path = catalog_path(translations, locale, chapter)
             if not path.is_file():
                 continue
-            target = released / edition_folder(locale) / chapter
+            target = released / folders[locale] / chapter
             shutil.copytree(released / chapter, target, dirs_exist_ok=True)
             notebook = target / f"{chapter}.ipynb"
             english = nbformat.read(released / chapter / f"{chapter}.ipynb", as_version=4)

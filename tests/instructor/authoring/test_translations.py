@@ -201,6 +201,9 @@ def test_write_editions_writes_each_language_beside_the_release(tmp_path):
     assert notebook.metadata["language"] == "zh_CN"
     assert notebook.metadata["backprop_lab"]["translated_with"] == f"translations/zh_CN/{PILOT}.po"
     assert write_editions(released, tmp_path / "no-translations") == []
+    (tmp_path / "odd" / "notes").mkdir(parents=True)
+    with pytest.raises(ValueError, match="not named after a locale"):
+        write_editions(released, tmp_path / "odd")
     # Executing the edition (`make execute`) strips volatile metadata, never the language.
     assert strip_volatile_metadata(notebook).metadata["language"] == "zh_CN"
 
