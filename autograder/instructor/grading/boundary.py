@@ -21,6 +21,7 @@ import html
 import json
 import math
 import os
+import re
 from typing import Any
 
 import nbformat
@@ -28,6 +29,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.instructor.grading.worker import STATUSES, Record, nbgrader_meta
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REASON = 2000
 MAX_MESSAGE = 4000
 # A graded notebook this much larger than the output cap holds more than the worker's cap
@@ -42,7 +44,7 @@ def clean_text(value: Any) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def shown_name(name: str) -> str:
@@ -126,10 +128,10 @@ def normalise_notebook(text: Any, template: NotebookNode, output_bytes: int) -> 
     if len(text) > output_bytes + NOTEBOOK_SLACK_BYTES + 4 * len(json.dumps(template)):
         return None, (f"the graded notebook was {len(text) / 1e6:.0f} MB, over the output cap of "
                       f"{output_bytes / 1e6:g} MB; not stored")
-    try:
-        nb = nbformat.from_dict(clean_tree(json.loads(text)))
-    except ValueError as error:
-        return None, f"the graded notebook is not JSON ({error}); not stored"
+    try:  # reads, not from_dict: it joins sources stored as lists of lines
+        nb = nbformat.reads(json.dumps(clean_tree(json.loads(text))), as_version=4)
+    except Exception as error:  # not JSON, or not a notebook at all (nbformat's NBFormatError)
+        return None, f"the graded notebook cannot be read ({type(error).__name__}); not stored"
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             cell["execution_count"] = prompt_number(cell.get("execution_count"))

@@ -140,6 +140,8 @@ def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
         written = f"**{sum(grades[a][0] for a in answers):g} / {total:g}** points"
     out.cells.append(header(record, written))
     if nb is None:
+        for index, cell in enumerate(out.cells):
+            cell.id = f"page-{index}"
         return out
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
@@ -156,6 +158,8 @@ def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
             out.cells.append(cell)
         if meta.get("grade_id") in comments:
             out.cells.append(comment_cell(comments[meta["grade_id"]]))
+    for index, cell in enumerate(out.cells):  # the same page, the same JSON: its hash says "unchanged"
+        cell.id = f"page-{index}"
     return out
 
 
@@ -175,23 +179,22 @@ def sanitised_markdown(source: str) -> str:
                      attribute_filter=_no_remote_source)
 
 
-def markdown_as_html(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A markdown cell as a raw HTML cell of sanitised HTML, styled as rendered markdown."""
-    body = sanitised_markdown(cell.source)
-    raw = nbformat.v4.new_raw_cell(
-        '<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell"><div class="jp-Cell-inputWrapper">'
-        '<div class="jp-InputArea jp-Cell-inputArea"><div class="jp-InputPrompt jp-InputArea-prompt">'
-        '</div><div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" '
-        f'data-mime-type="text/markdown">\n{body}\n</div></div></div></div>')
-    raw.metadata["raw_mimetype"] = "text/html"
-    return raw
+# nbconvert's lab template, with each markdown cell's HTML taken as rendered and sanitised here
+# (its raw-cell path runs bleach with a short tag list, which escapes <p> and headings).
+PAGE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block markdowncell scoped %}
+<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell"><div class="jp-Cell-inputWrapper">
+<div class="jp-InputArea jp-Cell-inputArea"><div class="jp-InputPrompt jp-InputArea-prompt"></div>
+<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" data-mime-type="text/markdown">
+{{ cell.metadata.get('feedback_html', '') }}
+</div></div></div></div>
+{%- endblock markdowncell %}
+"""
 
 
 def raw_as_text(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A raw cell as escaped text: nbconvert would copy a raw cell's source into the page as is."""
-    raw = nbformat.v4.new_raw_cell(f"<pre>{html.escape(cell.source)}</pre>")
-    raw.metadata["raw_mimetype"] = "text/html"
-    return raw
+    """A raw cell as a markdown cell of escaped text: nbconvert would copy its source as HTML."""
+    return nbformat.v4.new_markdown_cell("<pre>" + html.escape(cell.source) + "</pre>")
 
 
 def safe_outputs(cell: nbformat.NotebookNode) -> None:
@@ -204,14 +207,18 @@ def safe_outputs(cell: nbformat.NotebookNode) -> None:
 
 def render(nb: nbformat.NotebookNode) -> str:
     """The page's HTML: markdown sanitised, MathJax from ``_mathjax/``, no script from the web."""
+    import jinja2
     from nbconvert import HTMLExporter
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    nb.cells = [markdown_as_html(c) if c.cell_type == "markdown" else
-                raw_as_text(c) if c.cell_type == "raw" else c for c in nb.cells]
+    nb.cells = [raw_as_text(c) if c.cell_type == "raw" else c for c in nb.cells]
     for cell in nb.cells:
         safe_outputs(cell)
-    exporter = HTMLExporter(mathjax_url=PAGE_MATHJAX, require_js_url="")
+        if cell.cell_type == "markdown":
+            cell.metadata["feedback_html"] = sanitised_markdown(cell.source)
+    exporter = HTMLExporter(mathjax_url=PAGE_MATHJAX, require_js_url="",
+                            extra_loaders=[jinja2.DictLoader({"feedback.html.j2": PAGE_TEMPLATE})],
+                            template_file="feedback.html.j2")
     body, _ = exporter.from_notebook_node(nb)
     # require.js is only for widgets, which a feedback page never has.
     body = body.replace('<script src=""></script>', "")

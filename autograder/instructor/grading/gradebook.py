@@ -14,7 +14,8 @@ never sees two writers. For each record:
   override it in the formgrader; a later successful run clears that zero;
 - an answer the code policy stopped gets an instructor comment with the construct
   and line; the instructor overrides it by scoring that exercise's tests by hand;
-- the autograded notebook is written where the formgrader looks for it.
+- the autograded notebook is written where the formgrader looks for it, and an empty
+  ``submitted/<student>/<chapter>/`` folder, by which the formgrader counts submissions.
 
 The grader's own state lives in ``grader_state.json`` beside the gradebook:
 ``answers`` (chapter -> student -> grade_id -> the SHA-256 of the answer text an
@@ -56,6 +57,9 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
     from sqlalchemy.exc import SAWarning
 
     student, chapter = record["student"], record["chapter"]
+    # The formgrader counts a chapter's submissions by the folders in submitted/ (nbgrader's
+    # get_submitted_students): one per submission the gradebook holds, or it shows 0.
+    (root / "submitted" / student / chapter).mkdir(parents=True, exist_ok=True)
     if notebook is not None:
         target = root / "autograded" / student / chapter / f"{chapter}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
