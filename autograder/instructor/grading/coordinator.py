@@ -303,9 +303,11 @@ def make_client(scheduler: str | None, workers: int | None):
     if scheduler:
         return Client(scheduler), None
     env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    # The scheduler's HTTP server starts even without a dashboard, on 8787 unless told: a free
+    # port (":0") keeps a second grading run from warning "Port 8787 is already in use".
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None, env=env,
-                           memory_limit=0, silence_logs=40)
+                           processes=True, dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+                           env=env, memory_limit=0, silence_logs=40)
     return Client(cluster), cluster
 
 
