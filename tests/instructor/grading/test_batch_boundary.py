@@ -290,3 +290,39 @@ def test_the_formgrader_counts_every_submission_the_gradebook_holds(batch):
     records, root, *_ = batch
     api = NbGraderAPI(coursedir=CourseDirectory(root=str(root)))
     assert api.get_submitted_students(CHAPTER) == set(records)
+
+
+def test_a_returned_page_typesets_its_maths_with_no_request_leaving_the_machine(batch):
+    """In Chromium with every non-file request blocked: MathJax (return/_mathjax) typesets."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/lib/chromium/chromium")
+    if not chromium.is_file():
+        pytest.skip(f"no chromium at {chromium} (.ci/run installs Debian's)")
+    _, root, *_ = batch
+    returned = root / "return" / "stray" / f"{CHAPTER}.html"
+    if not returned.is_file():  # this test alone: hand back first
+        test_an_instructors_comment_reaches_the_returned_page(batch)
+    blocked: list[str] = []
+
+    def only_files(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium),
+                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            tab = browser.new_page()
+            tab.route("**/*", only_files)
+            tab.goto(returned.as_uri())
+            tab.wait_for_function("document.querySelectorAll('.MathJax_Display, .MathJax').length > 0",
+                                  timeout=30_000)
+            shown = tab.inner_text("body")
+        finally:
+            browser.close()
+    assert blocked == [], f"the page asked the network for {blocked}"
+    assert COMMENT in shown and "z[z < 0] = 0" in shown
+    assert "\\begin{cases}" not in shown, "the maths is typeset, not left as LaTeX"
