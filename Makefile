@@ -32,7 +32,7 @@ help:
 	@echo "make test-fast                unit and reference tests only (seconds)"
 	@echo "make release [FORCE=1]        regenerate chapters/ from solutions/"
 	@echo "make grade SUBMISSIONS=dir    grade <student>/<chapter>/<chapter>.ipynb with nbgrader"
-	@echo "make student-release [CHAPTERS=1-3] write dist/student/: those chapters, the library before the last"
+	@echo "make student-release          write dist/student/ (no solutions, no hidden tests)"
 	@echo "make roster FILE=students.csv load the class list (id,first_name,last_name,email) into the gradebook"
 	@echo "make formgrade [LAB_ARGS=...] grade written answers in nbgrader's formgrader (Manual Grading)"
 	@echo "make export                   grading/grades.csv and summary.csv from the gradebook (seconds)"
@@ -131,7 +131,7 @@ check: env
 
 # What a class receives: chapters, the package without the instructor's tools, a learner's README.
 student-release: env-instructor
-	python -m autograder.instructor.authoring.student_release $(if $(CHAPTERS),--chapters $(CHAPTERS),)
+	python -m autograder.instructor.authoring.student_release
 
 # LAB_ARGS go to jupyter lab: --no-browser --port 8890 --ip 0.0.0.0 --IdentityProvider.token=...
 formgrade: env-instructor
