@@ -2,17 +2,22 @@
 
     python -m autograder.instructor.authoring.student_release [--out dist/student]
 
-It holds the generated chapters, the package as students need it (the checks
-their notebooks import, and the course library ``autograder.reference``), a
-learner's README and the environment files; and nothing of ``solutions/``: no
-solution code, no hidden tests, no model answers, no instructor tools.
+    python -m autograder.instructor.authoring.student_release --chapters 1-3
+    make student-release CHAPTERS=1-3
 
-How the course library reaches students: in full. Later chapters build on it, so
-chapter 5's notebook imports chapter 4's layers from it. Its use in graded code
-is what the code policy forbids: a student's answer to a chapter's exercise may
-not import the library's modules of that chapter (or any later one), and the
-grader refuses to run an answer that does (see ``policy.py``). Copying its text
-by hand is, like copying a classmate's, out of the grader's reach.
+It holds the generated chapters released so far, the package as students need it
+(the checks their notebooks import, and the part of the course library
+``autograder.reference`` they may have), a learner's README and the environment files;
+and nothing of ``solutions/``: no solution code, no hidden tests, no model answers, no
+instructor tools.
+
+Release by chapter. ``--chapters 1-3`` (a range, a list ``1,2,4``, or one number) ships
+those chapters, and of the course library only the modules of chapters before the last one
+released (``autograder.reference.CHAPTER_OF``): what later chapters build on, never the
+reference solutions of a chapter still to be graded. Each later release adds the next
+chapter and the library of the one before it. Without ``--chapters`` every chapter is
+released, with the library of all but the last. A released notebook that imports a module
+not shipped is listed as a warning (that cell fails with ImportError for the learner).
 """
 
 from __future__ import annotations
@@ -87,8 +92,43 @@ exclude = ["autograder.instructor*"]
 """
 
 
-def build(course: Course, out: Path) -> list[Path]:
-    """Write ``out`` afresh (it must be absent, or a previous student release)."""
+def parse_chapters(text: str) -> set[int]:
+    """``"1-3"``, ``"1,2,4"``, ``"3"`` -> chapter numbers; ``ValueError`` with the expected form."""
+    numbers: set[int] = set()
+    try:
+        for part in text.replace(" ", "").split(","):
+            first, _, last = part.partition("-")
+            numbers |= set(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise ValueError(f"--chapters {text!r}: expected a range like 1-3, a list like 1,2,4, "
+                         "or one chapter number") from None
+    if not numbers or min(numbers) < 1:
+        raise ValueError(f"--chapters {text!r}: chapter numbers start at 1")
+    return numbers
+
+
+def shipped_modules(last_chapter: int) -> set[str]:
+    """The course library's modules a class may have once chapters up to ``last_chapter`` are out."""
+    from autograder.reference import CHAPTER_OF
+
+    return {module for module, chapter in CHAPTER_OF.items() if chapter < last_chapter}
+
+
+def missing_imports(notebook: Path, shipped: set[str]) -> list[str]:
+    """Modules of ``autograder.reference`` that ``notebook`` imports and the release lacks."""
+    from autograder.reference import CHAPTER_OF
+
+    text = notebook.read_text(encoding="utf-8")
+    named = set(re.findall(r"autograder\.reference\.(\w+)", text))
+    named |= {m for line in re.findall(r"from autograder\.reference import ([\w, ()]+)", text)
+              for m in re.findall(r"\w+", line)}
+    return sorted(m for m in named if m in CHAPTER_OF and m not in shipped)
+
+
+def build(course: Course, out: Path, chapters: set[int] | None = None,
+          warn=print) -> list[Path]:
+    """Write ``out`` afresh (it must be absent, or a previous student release): the chapters
+    numbered in ``chapters`` (default: all) and the library of the chapters before the last."""
     if out.exists():
         if not (out / ".student-release").is_file():
             raise SystemExit(f"error: {out} exists and is not a student release; choose another --out.")
@@ -96,9 +136,30 @@ def build(course: Course, out: Path) -> list[Path]:
     out.mkdir(parents=True)
     (out / ".student-release").write_text("Written by `make student-release`; rewritten each time.\n")
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.edited-*", "instructor")
-    for chapter in course.chapter_ids():
+    ids = course.chapter_ids()
+    wanted = chapters or {int(c.split("_")[0]) for c in ids}
+    released = [c for c in ids if int(c.split("_")[0]) in wanted]
+    unknown = sorted(wanted - {int(c.split("_")[0]) for c in ids})
+    if unknown:
+        raise SystemExit(f"error: no chapter {', '.join(map(str, unknown))} in this course "
+                         f"(chapters: {', '.join(ids)})")
+    shipped = shipped_modules(max(wanted))
+    for chapter in released:
         shutil.copytree(course.chapters / chapter, out / "chapters" / chapter, ignore=ignore)
-    shutil.copytree(course.root / "autograder", out / "autograder", ignore=ignore)
+        missing = missing_imports(course.chapters / chapter / f"{chapter}.ipynb", shipped)
+        if missing:
+            warn(f"warning: {chapter} imports autograder.reference.{{{', '.join(missing)}}}, not "
+                 "shipped (the reference of a chapter still to be graded): those cells fail for learners")
+    from autograder.reference import CHAPTER_OF
+
+    withheld = {f"{module}.py" for module in CHAPTER_OF if module not in shipped}
+    library = (course.root / "autograder" / "reference").resolve()
+
+    def leave_out(folder: str, names: list[str]) -> set[str]:
+        kept_out = set(ignore(folder, names))
+        return kept_out | (withheld & set(names) if Path(folder).resolve() == library else set())
+
+    shutil.copytree(course.root / "autograder", out / "autograder", ignore=leave_out)
     (out / "pyproject.toml").write_text(student_pyproject(course))
     (out / "README.md").write_text(README)
     (out / "Makefile").write_text(MAKEFILE)
@@ -111,12 +172,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write dist/student/: what a class receives.")
     parser.add_argument("--course", default=None, help="the course folder (default: found from here)")
     parser.add_argument("--out", type=Path, default=None, help="default: dist/student in the course")
+    parser.add_argument("--chapters", default=None,
+                        help="chapters to release, e.g. 1-3 or 1,2,4 (default: all)")
     args = parser.parse_args(argv)
+    try:
+        chapters = parse_chapters(args.chapters) if args.chapters else None
+    except ValueError as error:
+        print(f"error: {error}")
+        return 2
     course = course_for_cli(args.course)
     if course is None:
         return 2
     out = (args.out or course.root / "dist" / "student").resolve()
-    files = build(course, out)
+    files = build(course, out, chapters)
     print(f"wrote {len(files)} files to {out}")
     return 0
 

@@ -9,10 +9,12 @@ submission from the records ``make grade`` leaves in ``grading/records/<chapter>
 
 - ``grades.csv``: nbgrader's own CSV export (``CsvExportPlugin``, called through its
   Python API), one row per student and chapter, the format LMS import scripts expect.
-- ``summary.csv``: one row per student and chapter: the scores (tests, written answers,
-  or "to grade" while a written answer waits for the formgrader), the status and its
-  reason, the test cells that failed, policy violations and the files that were ignored.
-  A roster student who handed nothing in is listed with status ``missing``.
+- ``summary.csv``: the same rows as ``grades.csv`` (every student in the gradebook, on the
+  roster or with a record, for every chapter), with what grades.csv lacks: the scores split
+  (tests, written answers, or "to grade" while a written answer waits for the formgrader),
+  the status and its reason, the test cells that failed, the policy rules broken (cell,
+  line, construct and why) and the files that were ignored. A student who handed nothing in
+  for a chapter is listed with status ``missing``.
 
 ``make grade`` calls ``export(course_root)`` at the end; run ``make export`` after
 grading written answers in the formgrader.
@@ -59,7 +61,7 @@ class SummaryRow:
     status: str = "missing"
     reason: str = ""
     failed_cells: list[str] = field(default_factory=list)
-    policy_violations: int = 0
+    policy_violations: list[str] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
 
     @property
@@ -72,7 +74,7 @@ class SummaryRow:
                 f"{self.max_score:g}", f"{self.tests_score:g}", f"{self.tests_max_score:g}",
                 self.written, f"{self.written_max_score:g}", str(self.needs_manual_grade),
                 self.status, self.reason, " ".join(self.failed_cells),
-                str(self.policy_violations), " ".join(self.ignored_files)]
+                "; ".join(self.policy_violations), " ".join(self.ignored_files)]
 
 
 class NothingGraded(RuntimeError):
@@ -96,6 +98,13 @@ def read_records(course_root: Path) -> dict[tuple[str, str], dict]:
             record = {"status": "error", "reason": f"unreadable record {path.name}: {error}"}
         found[(str(record.get("student", student)), str(record.get("chapter", chapter)))] = record
     return found
+
+
+def violation_rule(violation: dict) -> str:
+    """A policy violation as the rule it broke: where, the construct, and why it is refused."""
+    message = str(violation.get("message") or "").strip()
+    return (f"{violation.get('cell', '?')} line {violation.get('line', '?')}: "
+            f"{violation.get('construct', '?')}" + (f" ({message})" if message else ""))
 
 
 def _failed_tests(record: dict) -> list[str]:
@@ -146,17 +155,13 @@ def summarize(course_root: Path) -> list[SummaryRow]:
                 rows[(row.student, chapter)] = row
                 if (row.student, chapter) not in records:
                     _from_gradebook_only(gradebook, row)
-        students = set(roster or []) | {student for student, _ in rows} | \
+        students = set(roster or []) | set(names) | {student for student, _ in rows} | \
             {student for student, _ in records}
         for student in sorted(students):
             for chapter in chapters:
                 row = rows.get((student, chapter))
                 record = records.get((student, chapter))
-                if row is None:
-                    if record is None and roster is not None and student not in roster:
-                        continue  # not on the roster and nothing for this chapter
-                    if record is None and roster is None:
-                        continue  # no roster: only what was handed in
+                if row is None:  # every student and chapter, as grades.csv has them
                     row = rows[(student, chapter)] = SummaryRow(student, chapter)
                     assignment = assignments.get(chapter)
                     if assignment is not None:
@@ -168,7 +173,8 @@ def summarize(course_root: Path) -> list[SummaryRow]:
                     row.status = str(record.get("status", row.status))
                     row.reason = str(record.get("reason", "") or "")
                     row.failed_cells = _failed_tests(record)
-                    row.policy_violations = len(record.get("policy") or [])
+                    row.policy_violations = [violation_rule(v) for v in record.get("policy") or []
+                                             if isinstance(v, dict)]
                     row.ignored_files = [str(name) for name in record.get("ignored_files") or []]
                 row.first_name, row.last_name = names.get(student, ("", ""))
     return sorted(rows.values(), key=lambda r: (r.chapter, r.student))
@@ -200,7 +206,9 @@ def print_table(rows: list[SummaryRow], course_root: Path, out: Callable[[str], 
     for row in rows:
         detail = row.reason or (f"failed: {', '.join(row.failed_cells)}" if row.failed_cells else "")
         if row.policy_violations:
-            detail += f" ({row.policy_violations} policy violation{'s' * (row.policy_violations > 1)})"
+            count = len(row.policy_violations)
+            detail += f" ({count} policy violation{'s' * (count > 1)}: {row.policy_violations[0]}"
+            detail += ", ...)" if count > 1 else ")"
         if row.ignored_files:
             detail += f" (ignored: {', '.join(row.ignored_files)})"
         tests = f"{row.tests_score:g}/{row.tests_max_score:g}"

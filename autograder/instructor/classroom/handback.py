@@ -13,7 +13,9 @@ for a submission graded before records existed. Everything held back is listed w
 the reason.
 
 The ``return/`` folder has one folder per student, ready to zip, upload to an LMS or
-copy into each student's home. It is rebuilt on every run, so a page held back now is
+copy into each student's home, and ``_mathjax/`` (MathJax 2, which the pages load to typeset
+their maths without the network: ship it with the pages). A comment typed in the formgrader
+since a page was rendered makes it render again first. It is rebuilt on every run, so a page held back now is
 not left there from an earlier run.
 """
 
@@ -103,6 +105,32 @@ def regenerate_feedback(course_root: Path, chapter: str, student: str) -> bool:
     return feedback_path(course_root, student, chapter).is_file()
 
 
+def refresh_pages(course_root: Path, keys: list[tuple[str, str]]) -> None:
+    """Write again, in one pass, every page of ``(student, chapter)`` that has a record and whose
+    record, grades or comments changed since it was rendered (``feedback.write_feedback`` skips
+    the rest by their hash): a comment typed in the formgrader reaches the page."""
+    from autograder.instructor.grading.feedback import write_feedback
+
+    records = []
+    for student, chapter in keys:
+        path = course_root / "records" / chapter / f"{student}.json"
+        if path.is_file():
+            try:
+                records.append(json.loads(path.read_text(encoding="utf-8")))
+            except ValueError:
+                continue  # a torn record: make grade writes it again
+    if records:
+        write_feedback(course_root, records)
+
+
+def copy_page(page: Path, target: Path) -> None:
+    """A feedback page into ``return/<student>/``: MathJax is one folder up there, not two."""
+    from autograder.instructor.grading.feedback import MATHJAX_DIR
+
+    text = page.read_text(encoding="utf-8", errors="replace")
+    target.write_text(text.replace(f'"../../{MATHJAX_DIR}/', f'"../{MATHJAX_DIR}/'), encoding="utf-8")
+
+
 def _current(page: Path, standing: Standing) -> bool:
     return page.is_file() and is_current(page.read_text(encoding="utf-8", errors="replace"), standing)
 
@@ -123,7 +151,17 @@ def hand_back(course_root: Path, regenerate: Callable[[Path, str, str], bool] | 
     staging = course_root / f".{RETURN_DIR}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    for (student, chapter), standing in sorted(standings(course_root).items()):
+    from autograder.instructor.classroom.studentid import id_problem
+    from autograder.instructor.grading.feedback import MATHJAX_DIR
+
+    found = sorted(standings(course_root).items())
+    if regenerate is not None:
+        refresh_pages(course_root, [key for key, standing in found if not standing.needs_manual_grade])
+    for (student, chapter), standing in found:
+        problem = id_problem(student)
+        if problem:  # enrolled by an older make grade: no folder is made for it
+            result.held_back.append((student, chapter, f"not a student id ({problem})"))
+            continue
         if standing.needs_manual_grade:
             result.held_back.append((student, chapter, "written answers not graded yet "
                                      "(make formgrade)"))
@@ -140,8 +178,11 @@ def hand_back(course_root: Path, regenerate: Callable[[Path, str, str], bool] | 
                                      "the gradebook: write it again (make grade)"))
             continue
         (staging / student).mkdir(exist_ok=True)
-        shutil.copy2(page, staging / student / f"{chapter}.html")
+        copy_page(page, staging / student / f"{chapter}.html")
         result.returned.append((student, chapter))
+    mathjax = course_root / "feedback" / MATHJAX_DIR
+    if result.returned and mathjax.is_dir():  # the pages typeset their maths offline
+        shutil.copytree(mathjax, staging / MATHJAX_DIR)
     old = course_root / f".{RETURN_DIR}.old"
     shutil.rmtree(old, ignore_errors=True)
     if target_root.exists():

@@ -10,9 +10,10 @@ formgrader shows names instead of "None, None". The roster as loaded is also kep
 ``grading/roster.csv``: the gradebook alone cannot tell a roster student from one that
 ``make grade`` created for an unexpected submission folder.
 
-A student id becomes a folder name and a glob pattern in nbgrader, so it must be plain:
-what ``make grade`` accepts as a submission folder (``grade.ID_PATTERN``: letters, digits
-and ``. _ @ + -``), and the message says why for ``* ? [ ]``, ``/``, a leading ``.``.
+A student id becomes a folder name and a glob pattern in nbgrader, so it follows the rule
+``make grade`` applies to submission folders (``studentid.py``: Unicode letters and digits,
+NFC-normalised, and ``. _ @ + -``, starting with a letter or a digit); the message names the
+character refused and states the rule.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.instructor.classroom import studentid
 from autograder.instructor.course import add_grading_folder_option, grading_folder
 from autograder.instructor.grading.backup import backup_gradebook
 from autograder.instructor.grading.opengradebook import open_gradebook
 
 COLUMNS = ("id", "first_name", "last_name", "email")
 ROSTER_FILE = "roster.csv"
-_BAD_ID_CHARACTERS = set("*?[]/\\")
 
 
 class RosterError(ValueError):
@@ -47,27 +48,8 @@ class Student:
 
 
 def id_problem(student_id: str) -> str | None:
-    """Why ``student_id`` cannot be used as a student id, or None when it can."""
-    if not student_id:
-        return "the id is empty"
-    if student_id != student_id.strip():
-        return f"the id {student_id!r} starts or ends with a space"
-    bad = sorted(set(student_id) & _BAD_ID_CHARACTERS)
-    if bad:
-        return (f"the id {student_id!r} contains {' '.join(bad)} (ids become folder names and "
-                "nbgrader glob patterns: use letters, digits, '-', '_', '.', '@')")
-    if student_id.startswith("."):
-        return f"the id {student_id!r} starts with '.' (a hidden folder)"
-    if any(ord(char) < 32 for char in student_id):
-        return f"the id {student_id!r} contains a control character"
-    from autograder.instructor.grading.coordinator import (
-        ID_PATTERN,  # what make grade accepts as a submission folder's name
-    )
-
-    if not ID_PATTERN.match(student_id):
-        return (f"the id {student_id!r} is not a plain name: up to 64 letters, digits and . _ @ + -, "
-                "starting with a letter or a digit (make grade accepts no other folder name)")
-    return None
+    """Why ``student_id`` cannot be used as a student id, or None when it can (``studentid.RULE``)."""
+    return studentid.id_problem(student_id)
 
 
 def parse_roster(text: str, source: str = "roster") -> list[Student]:
@@ -97,10 +79,10 @@ def parse_roster(text: str, source: str = "roster") -> list[Student]:
             raise RosterError(f"{source}, line {number}: expected {len(columns)} columns "
                               f"({', '.join(columns)}), found {len(row)}: {','.join(row)!r}")
         fields = dict(zip(columns, row))
-        student_id = fields["id"]
-        problem = id_problem(student_id)
+        problem = id_problem(fields["id"])
         if problem:
             raise RosterError(f"{source}, line {number}: {problem}")
+        student_id = studentid.normalise_id(fields["id"])
         if student_id in seen:
             raise RosterError(f"{source}, line {number}: the id {student_id!r} is already on "
                               f"line {seen[student_id]}")
@@ -158,22 +140,27 @@ def roster_ids(course_root: Path) -> list[str] | None:
     return [student.id for student in read_roster(path)]
 
 
-def roster_warnings(course_root: Path, submitted_ids: Iterable[str]) -> list[str]:
-    """Warnings for ``make grade``: submissions from ids not on the roster, roster students
-    who handed nothing in. Empty when no roster was loaded."""
+def roster_warnings(course_root: Path, submitted: Iterable[tuple[str, str]],
+                    chapters: Iterable[str]) -> list[str]:
+    """Warnings for ``make grade`` on one folder: submissions from ids not on the roster, and,
+    per chapter graded, roster students with neither a submission in this folder nor a record
+    from an earlier run (exactly those summary.csv lists as missing). Empty without a roster."""
     roster = roster_ids(Path(course_root))
     if roster is None:
         return []
-    submitted = set(submitted_ids)
+    pairs = set(submitted)
     warnings = []
-    strangers = sorted(submitted - set(roster))
+    strangers = sorted({student for student, _ in pairs} - set(roster))
     if strangers:
         warnings.append(f"not on the roster ({len(strangers)}): {', '.join(strangers)} "
                         "(a typo in a folder name? add them with make roster FILE=...)")
-    absent = [student for student in roster if student not in submitted]
-    if absent:
-        warnings.append(f"on the roster, no submission ({len(absent)}): {', '.join(absent)} "
-                        "(listed as missing in summary.csv)")
+    for chapter in sorted(set(chapters)):
+        records = Path(course_root) / "records" / chapter
+        absent = [student for student in roster if (student, chapter) not in pairs
+                  and (student, "-") not in pairs and not (records / f"{student}.json").is_file()]
+        if absent:
+            warnings.append(f"{chapter}: on the roster, no submission in this folder or an earlier "
+                            f"run ({len(absent)}): {', '.join(absent)} (listed as missing in summary.csv)")
     return warnings
 
 

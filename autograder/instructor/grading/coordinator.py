@@ -29,7 +29,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import warnings
@@ -39,9 +38,16 @@ from typing import Any
 
 import nbformat
 
+from autograder.instructor.classroom import studentid
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
 from autograder.instructor.authoring.release import make_course
+from autograder.instructor.grading.boundary import (
+    clean_text,
+    normalise_notebook,
+    normalise_record,
+    shown_name,
+)
 
 NOTEBOOK_TIMEOUT_S = 900
 MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
@@ -51,7 +57,6 @@ DASK_CONFIG = {
     # A worker holds only the task it runs: a worker that dies takes no queued task with it.
     "distributed.scheduler.worker-saturation": 1.0,
 }
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 RELEASES = "releases.json"
 # What nbgrader's exchange adds to every collected submission: not the student's files.
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
@@ -80,21 +85,28 @@ class Found:
 
 def find_submissions(submissions: Path, known: list[str]) -> tuple[list[Found], list[str]]:
     """Every ``<student>/<chapter>`` found, with the notebook's bytes or the reason it has none;
-    and warnings about folders that fit no chapter."""
+    and warnings: folders that fit no chapter, and folders whose name is not a student id
+    (``studentid.RULE``), which are reported and never graded, so never enrolled."""
     found, notes = [], []
     base = submissions.resolve()
+    seen: dict[str, str] = {}
     for student_dir in sorted(submissions.iterdir(), key=lambda p: p.name):
         if not (student_dir.is_dir() or student_dir.is_symlink()):
             continue
-        student = student_dir.name
+        problem = studentid.id_problem(student_dir.name)
+        if problem:
+            notes.append(f"{shown_name(student_dir.name)}/: not graded: {problem}; rename the folder "
+                         "to the student's id")
+            continue
+        student = studentid.normalise_id(student_dir.name)
+        if student in seen:
+            notes.append(f"{shown_name(student_dir.name)}/: not graded: the same id as the folder "
+                         f"{seen[student]}/ (they differ only in Unicode normalisation); merge them")
+            continue
+        seen[student] = student_dir.name
         if student_dir.is_symlink():
             found.append(Found(student, "-", problem=f"the student folder {student} is a symbolic "
                                                        "link; submissions must be real folders"))
-            continue
-        if not ID_PATTERN.match(student):
-            found.append(Found(student, "-", problem=(
-                f"{student!r} is not a plain student id (letters, digits and . _ @ + - only; no glob "
-                "characters or spaces); rename the folder to the student's id")))
             continue
         chapters = sorted(p for p in student_dir.iterdir() if p.is_dir() or p.is_symlink())
         if not chapters:
@@ -102,7 +114,7 @@ def find_submissions(submissions: Path, known: list[str]) -> tuple[list[Found], 
                                problem_status="missing"))
         for chapter_dir in chapters:
             if chapter_dir.name not in known:
-                notes.append(f"{student}/{chapter_dir.name}: not a chapter of this course "
+                notes.append(f"{student}/{shown_name(chapter_dir.name)}: not a chapter of this course "
                              f"(chapters: {', '.join(known)}); skipped")
                 continue
             found.append(read_submission(base, student, chapter_dir))
@@ -120,7 +132,7 @@ def read_submission(base: Path, student: str, chapter_dir: Path) -> Found:
     if not notebook.resolve().is_relative_to(base):
         item.problem = f"{expected} resolves outside the submissions folder"
         return item
-    item.ignored_files = tuple(sorted(p.name for p in chapter_dir.rglob("*")
+    item.ignored_files = tuple(sorted(shown_name(p.name) for p in chapter_dir.rglob("*")
                                       if (p.is_file() or p.is_symlink()) and p != notebook
                                       and p.name not in NBGRADER_FILES))
     if not notebook.is_file():
@@ -211,7 +223,7 @@ def save(root: Path, result: dict[str, Any]) -> None:
     path = record_path(root, record["chapter"], record["student"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
     write_record(root, record, result.get("notebook"))
     tmp.replace(path)
 
@@ -225,6 +237,56 @@ def crashed(item: Found, release: Any, error: BaseException) -> dict[str, Any]:
                     sandboxed=release.sandbox, ignored_files=list(item.ignored_files))
     zero_scores(nbformat.reads(release.template, as_version=4), record)
     return {"record": record.to_dict(), "notebook": None}
+
+
+def failed(item: Found, release: Any, error: BaseException, where: str) -> dict[str, Any]:
+    """The ``error`` record of one notebook whose grading or storing went wrong."""
+    result = crashed(item, release, error)
+    result["record"]["status"] = "error"
+    result["record"]["reason"] = clean_text(f"{where}: {type(error).__name__}: {error}")[:500]
+    return result
+
+
+def normalised(item: Found, release: Any, result: Any) -> dict[str, Any]:
+    """A worker's result as the coordinator stores it (``boundary.py``): typed, valid UTF-8,
+    the notebook valid and within the cap, the instructor's markdown as written."""
+    from autograder.instructor.grading.sandbox import Limits
+
+    if not isinstance(result, dict):
+        raise ValueError(f"the worker returned a {type(result).__name__}, not a result")
+    record = normalise_record(result.get("record"), item.student, item.chapter, item.sha256,
+                              release.release_sha256)
+    template = nbformat.reads(release.template, as_version=4)
+    output_bytes = int(Limits(**release.limits).output_bytes or 0)
+    notebook, dropped = normalise_notebook(result.get("notebook"), template, output_bytes)
+    if dropped:
+        record["reason"] = (record["reason"] + " " if record["reason"] else "") + f"({dropped})"
+    return {"record": record, "notebook": notebook}
+
+
+def collect(root: Path, item: Found, release: Any, result: Any = None,
+            error: BaseException | None = None, out=print) -> dict[str, Any] | None:
+    """Store one notebook's outcome; whatever goes wrong costs this notebook only (its record
+    says ``error``). The stored record, or None when even that could not be written."""
+    try:
+        if error is not None:
+            raise error
+        stored = normalised(item, release, result)
+        save(root, stored)
+        return stored["record"]
+    except Exception as problem:  # anything that went wrong around one notebook
+        if type(problem).__name__ == "KilledWorker":  # Dask's; not imported: --workers 0 needs no Dask
+            stored = crashed(item, release, problem)
+        else:
+            stored = failed(item, release, problem, "grading failed" if result is None
+                            else "storing the graded notebook failed")
+    try:
+        save(root, stored)
+        return stored["record"]
+    except Exception as problem:
+        out(f"warning: {item.student}/{item.chapter}: not recorded ({type(problem).__name__}: "
+            f"{clean_text(str(problem))[:300]}); the next run grades it again")
+        return None
 
 
 # -- scheduling -----------------------------------------------------------------------------
@@ -241,9 +303,11 @@ def make_client(scheduler: str | None, workers: int | None):
     if scheduler:
         return Client(scheduler), None
     env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    # The scheduler's HTTP server starts even without a dashboard, on 8787 unless told: a free
+    # port (":0") keeps a second grading run from warning "Port 8787 is already in use".
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None, env=env,
-                           memory_limit=0, silence_logs=40)
+                           processes=True, dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+                           env=env, memory_limit=0, silence_logs=40)
     return Client(cluster), cluster
 
 
@@ -252,7 +316,6 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     """Submit every notebook to the cluster and save each record as it arrives.
     ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
     from distributed import as_completed
-    from distributed.scheduler import KilledWorker
 
     from autograder.instructor.grading.worker import grade_task
 
@@ -268,15 +331,13 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     for future in as_completed(futures):
         item = futures[future]
         try:
-            result = future.result()
-        except KilledWorker as error:
-            result = crashed(item, releases[item.chapter], error)
-        except Exception as error:  # anything else that went wrong around one notebook
-            result = crashed(item, releases[item.chapter], error)
-            result["record"]["status"] = "error"
-            result["record"]["reason"] = f"grading failed: {type(error).__name__}: {error}"[:500]
-        save(root, result)
-        progress.update(result["record"])
+            result, error = future.result(), None
+        except Exception as problem:  # a dead worker (KilledWorker), or the task raised
+            result, error = None, problem
+        future.release()  # the result is stored below; the cluster need not hold it too
+        record = collect(root, item, releases[item.chapter], result, error)
+        del result
+        progress.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
 
 
 class Progress:
@@ -292,8 +353,12 @@ class Progress:
     def update(self, record: dict[str, Any]) -> None:
         if record["status"] != "graded":
             self.failures += 1
-        self.bar.set_postfix(not_graded=self.failures, last=f"{record['student']}/{record['chapter'][:2]}")
-        self.bar.update(1)
+        self.bar.set_postfix(not_graded=self.failures, last=f"{record['student']}/{record['chapter'][:2]}",
+                             refresh=False)
+        if self.bar.n + 1 >= (self.bar.total or 0):
+            self.bar.n += 1  # close() draws the 100 % line: once, not twice
+        else:
+            self.bar.update(1)
 
     def close(self) -> None:
         self.bar.close()
@@ -305,18 +370,22 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
           notebook_timeout: float = NOTEBOOK_TIMEOUT_S, scheduler: str | None = None,
           workers: int | None = None, sandbox: bool = True, migrate: bool = False,
           feedback: bool = True, limits: dict[str, Any] | None = None, progress: bool = True,
-          out=print) -> list[dict[str, Any]]:
-    """Grade every submission under ``submissions`` into the course folder ``root``; the records."""
+          out=print, task_function: Any = None) -> list[dict[str, Any]]:
+    """Grade every submission under ``submissions`` into the course folder ``root``; the records.
+    ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
+    from autograder.instructor.grading.worker import grade_task
+
+    task_function = task_function or grade_task
     submissions, root = submissions.resolve(), root.resolve()
     if root == submissions or root.is_relative_to(submissions) or submissions.is_relative_to(root):
         raise ValueError("--out and the submissions folder must not contain each other.")
     known = chapter_ids(course.solutions)
     found, notes = find_submissions(submissions, known)
+    chapters = sorted({f.chapter for f in found if f.chapter in known})
     from autograder.instructor.classroom.roster import roster_warnings
 
-    for note in notes + roster_warnings(root, sorted({f.student for f in found})):
+    for note in notes + roster_warnings(root, [(f.student, f.chapter) for f in found], chapters or known[:1]):
         out(f"warning: {note}")
-    chapters = sorted({f.chapter for f in found if f.chapter in known})
     if not found:
         out(f"No submissions found in {submissions} (expected <student>/<chapter>/<chapter>.ipynb).")
         return []
@@ -338,7 +407,7 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     releases = build_releases(root, chapters, course.solutions, options)
     remember_graded_answers(root)
     save_releases(root, hashes)
-    # Problems found while reading (symlinks, odd ids, missing notebooks) for chapter "-" are
+    # Problems found while reading (symlinks, missing notebooks) for chapter "-" are
     # recorded under the first chapter so that the student still appears in the CSVs.
     for item in found:
         if item.chapter == "-":
@@ -363,7 +432,7 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     if todo and (workers != 0 or scheduler):
         client, cluster = make_client(scheduler, workers)
         try:
-            run_tasks(todo, releases, root, client, bar)
+            run_tasks(todo, releases, root, client, bar, task_function)
             bar.close()
             if feedback:  # rendered on the workers too
                 write_feedback(root, all_records(),
@@ -374,12 +443,13 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
             if cluster is not None:
                 cluster.close()
         return all_records()
-    from autograder.instructor.grading.worker import grade_task
-
     for item in todo:  # in this process (--workers 0): a handful of notebooks, or tests
-        result = grade_task(item.task(), releases[item.chapter])
-        save(root, result)
-        bar.update(result["record"])
+        try:
+            result, error = task_function(item.task(), releases[item.chapter]), None
+        except Exception as problem:
+            result, error = None, problem
+        record = collect(root, item, releases[item.chapter], result, error, out=out)
+        bar.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
     bar.close()
     if feedback:
         write_feedback(root, all_records())

@@ -1,49 +1,92 @@
-"""Feedback pages: escaped, capped, never hidden-test code, honest about manual grading.
+"""Feedback pages: sanitised, capped, offline, never hidden-test code, honest about manual grading.
 
 One pass per batch, in the coordinator (no process per student). Each page is the
-autograded notebook rendered by nbconvert's HTML exporter, after three changes:
+autograded notebook rendered by nbconvert's HTML exporter, after these changes:
 
 - every test cell becomes a one-line verdict (points, passed or failed, and the
   check's message): no test code at all, hidden or visible, and no traceback;
 - a written answer shows its score once an instructor has graded it, and
-  "not graded yet" before (never a 0 that nobody gave);
+  "not graded yet" before (never a 0 that nobody gave); the instructor's comment on an
+  answer (typed in the formgrader) follows it; the grader's own notes do not;
 - a header says what the page is: scores, the status and its reason, and any
-  cell the code policy stopped.
+  cell the code policy stopped (with the rule it broke);
+- every markdown cell is rendered here and cleaned by an allowlist sanitiser (``nh3``):
+  no script, no event handler, no ``javascript:`` or ``data:`` link, no remote image.
+  The student's markdown was HTML-escaped by the worker too; the course's own markdown is
+  shown as written (the coordinator restores it, ``boundary.py``).
 
-Student outputs were already reduced to text and images, and the student's
-markdown HTML-escaped, by the worker; every value this module writes into the
-page is escaped here. (nbconvert's ``sanitize_html`` was tried: it escapes the
-page's own markup too.) A page over
-``PAGE_CAP_BYTES`` is rendered again without outputs, saying so.
+Maths is typeset by MathJax 2 from ``feedback/_mathjax/`` (copied from
+``jupyter_server_mathjax``, as the formgrader serves it), and ``make release-feedback`` ships a
+copy beside the pages: no page asks anything of the network. A page over ``PAGE_CAP_BYTES``
+is rendered again without outputs, saying so. Each page carries the SHA-256 of what it was
+rendered from; a page whose record, notebook, grades and comments are unchanged is not
+rendered again (a no-op ``make grade`` renders nothing).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from autograder.instructor.config import COURSE_ID
-from autograder.instructor.grading.worker import is_answer, is_test, nbgrader_meta
+from autograder.instructor.grading.worker import SAFE_MIMETYPES, is_answer, is_test, nbgrader_meta
 
 PAGE_CAP_BYTES = 4_000_000
+# Part of every page's hash: a change to how pages are made re-renders them all.
+RENDERER_VERSION = "2"
+MATHJAX_DIR = "_mathjax"  # not a student id: ids start with a letter or a digit
+# The config jupyter_server_mathjax bundles (STIX-Web fonts only), as the formgrader uses it.
+MATHJAX_CONFIG = "MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+PAGE_MATHJAX = f"../../{MATHJAX_DIR}/{MATHJAX_CONFIG}"  # from feedback/<student>/<chapter>/
+MATHJAX_FONTS = ('<script type="text/javascript">window.MathJax = {"HTML-CSS": {availableFonts: [], '
+                 'preferredFont: null, webFont: "STIX-Web", imageFont: null}};</script>')
+HASH_PREFIX = "<!-- backprop-lab feedback sha256:"
+# What a page's markdown may hold once rendered; links only to the web or the page itself.
+URL_SCHEMES = {"http", "https", "mailto"}
+# Comments the grader writes itself: for the instructor, not the student.
+GRADER_COMMENTS = ("Scored zero by the grader: ", "Not run by the grader (code policy)",
+                   "The answer changed since it was graded")
+
+
+def gradebook_view(root: Path) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """``(student, chapter) -> grade_id -> {"score", "needs", "comment"}``, read once (read only).
+
+    ``score`` is the manual score, ``needs`` whether it still waits for grading, ``comment``
+    the instructor's comment (the grader's own notes left out)."""
+    from nbgrader.api import Gradebook
+
+    from autograder.instructor.grading.gradebook import gradebook_url
+
+    view: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    if not (root / "gradebook.db").is_file():
+        return view
+    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in assignment.submissions:
+                cells = view.setdefault((submission.student.id, assignment.name), {})
+                for nb in submission.notebooks:
+                    for grade in nb.grades:
+                        cells.setdefault(grade.name, {})
+                        cells[grade.name].update(score=grade.manual_score,
+                                                 needs=bool(grade.needs_manual_grade))
+                    for comment in nb.comments:
+                        text = (comment.manual_comment or "").strip()
+                        if text and not text.startswith(GRADER_COMMENTS):
+                            cells.setdefault(comment.name, {})["comment"] = text
+    return view
 
 
 def manual_grades(root: Path, student: str, chapter: str) -> dict[str, tuple[float | None, bool]]:
     """grade_id -> (manual score, still needs grading), from the gradebook (read only)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from autograder.instructor.grading.gradebook import gradebook_url
-
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
-        try:
-            submission = gradebook.find_submission(chapter, student)
-        except MissingEntry:
-            return {}
-        return {g.name: (g.manual_score, bool(g.needs_manual_grade))
-                for nb in submission.notebooks for g in nb.grades}
+    cells = gradebook_view(root).get((student, chapter), {})
+    return {name: (cell.get("score"), cell.get("needs", True)) for name, cell in cells.items()
+            if "needs" in cell}
 
 
 def verdict_cell(cell: nbformat.NotebookNode, test: dict[str, Any]) -> nbformat.NotebookNode:
@@ -56,6 +99,12 @@ def verdict_cell(cell: nbformat.NotebookNode, test: dict[str, Any]) -> nbformat.
     return nbformat.v4.new_markdown_cell(text)
 
 
+def policy_line(violation: dict[str, Any]) -> str:
+    """One stopped cell, with the rule: what the construct is and why the grader refuses it."""
+    return (f"- `{html.escape(violation['cell'])}`, line {violation['line']}: "
+            f"{html.escape(violation['construct'])}: {html.escape(violation['message'])}")
+
+
 def header(record: dict[str, Any], written: str) -> nbformat.NotebookNode:
     tests = record["tests"].values()
     lines = [f"# Feedback: {html.escape(record['chapter'])}",
@@ -66,14 +115,20 @@ def header(record: dict[str, Any], written: str) -> nbformat.NotebookNode:
         lines.append(f"\n**Not graded normally ({record['status']}):** {html.escape(record['reason'])}")
     if record.get("policy"):
         lines.append("\n**Code the grader did not run** (graded as unanswered):")
-        lines += [f"- `{html.escape(v['cell'])}`, line {v['line']}: {html.escape(v['construct'])}: "
-                  f"{html.escape(v['message'])}" for v in record["policy"]]
+        lines += [policy_line(v) for v in record["policy"]]
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
+def comment_cell(comment: str) -> nbformat.NotebookNode:
+    quoted = "\n".join("> " + line for line in comment.splitlines())
+    return nbformat.v4.new_markdown_cell("*Your instructor's comment:*\n\n" + quoted)
+
+
 def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
-                  grades: dict[str, tuple[float | None, bool]]) -> nbformat.NotebookNode:
+                  grades: dict[str, tuple[float | None, bool]],
+                  comments: dict[str, str] | None = None) -> nbformat.NotebookNode:
     out = nbformat.v4.new_notebook()
+    comments = comments or {}
     answers = record["answers"]
     pending = [a for a in answers if grades.get(a, (None, True))[1] or grades.get(a, (None,))[0] is None]
     total = sum(a["points"] for a in answers.values())
@@ -85,6 +140,8 @@ def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
         written = f"**{sum(grades[a][0] for a in answers):g} / {total:g}** points"
     out.cells.append(header(record, written))
     if nb is None:
+        for index, cell in enumerate(out.cells):
+            cell.id = f"page-{index}"
         return out
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
@@ -99,15 +156,73 @@ def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
                 f"*Your answer ({status}):*\n\n" + cell.source))
         else:
             out.cells.append(cell)
+        if meta.get("grade_id") in comments:
+            out.cells.append(comment_cell(comments[meta["grade_id"]]))
+    for index, cell in enumerate(out.cells):  # the same page, the same JSON: its hash says "unchanged"
+        cell.id = f"page-{index}"
     return out
 
 
+def _no_remote_source(element: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: an image may show only what the page itself holds."""
+    if element == "img" and attribute == "src" and (":" in value.split("/")[0] or value.startswith("//")):
+        return None
+    return value
+
+
+def sanitised_markdown(source: str) -> str:
+    """Markdown as HTML through nbconvert's renderer (maths kept for MathJax), then an allowlist."""
+    import nh3
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return nh3.clean(markdown2html_mistune(source), url_schemes=URL_SCHEMES,
+                     attribute_filter=_no_remote_source)
+
+
+# nbconvert's lab template, with each markdown cell's HTML taken as rendered and sanitised here
+# (its raw-cell path runs bleach with a short tag list, which escapes <p> and headings).
+PAGE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block markdowncell scoped %}
+<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell"><div class="jp-Cell-inputWrapper">
+<div class="jp-InputArea jp-Cell-inputArea"><div class="jp-InputPrompt jp-InputArea-prompt"></div>
+<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" data-mime-type="text/markdown">
+{{ cell.metadata.get('feedback_html', '') }}
+</div></div></div></div>
+{%- endblock markdowncell %}
+"""
+
+
+def raw_as_text(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A raw cell as a markdown cell of escaped text: nbconvert would copy its source as HTML."""
+    return nbformat.v4.new_markdown_cell("<pre>" + html.escape(cell.source) + "</pre>")
+
+
+def safe_outputs(cell: nbformat.NotebookNode) -> None:
+    """Only text and images (the worker already reduced outputs so; this is the second line)."""
+    for output in cell.get("outputs", []):
+        if "data" in output:
+            output["data"] = {k: v for k, v in output["data"].items() if k in SAFE_MIMETYPES}
+            output["metadata"] = {}
+
+
 def render(nb: nbformat.NotebookNode) -> str:
+    """The page's HTML: markdown sanitised, MathJax from ``_mathjax/``, no script from the web."""
+    import jinja2
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter()
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.cells = [raw_as_text(c) if c.cell_type == "raw" else c for c in nb.cells]
+    for cell in nb.cells:
+        safe_outputs(cell)
+        if cell.cell_type == "markdown":
+            cell.metadata["feedback_html"] = sanitised_markdown(cell.source)
+    exporter = HTMLExporter(mathjax_url=PAGE_MATHJAX, require_js_url="",
+                            extra_loaders=[jinja2.DictLoader({"feedback.html.j2": PAGE_TEMPLATE})],
+                            template_file="feedback.html.j2")
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    # require.js is only for widgets, which a feedback page never has.
+    body = body.replace('<script src=""></script>', "")
+    return body.replace("<head>", "<head>\n" + MATHJAX_FONTS, 1)
 
 
 def render_capped(page_json: str) -> str:
@@ -123,23 +238,64 @@ def render_capped(page_json: str) -> str:
             f"*This page was over {PAGE_CAP_BYTES // 1_000_000} MB, so the outputs of your "
             "code cells were left out.*"))
         text = render(page)
-    return text
+    return f"{HASH_PREFIX}{page_sha256(page_json)} -->\n{text}"
+
+
+def page_sha256(page_json: str) -> str:
+    return hashlib.sha256((RENDERER_VERSION + page_json).encode()).hexdigest()
+
+
+def rendered_sha256(path: Path) -> str | None:
+    """The hash a page on disk was rendered from, or None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            first = handle.readline()
+    except OSError:
+        return None
+    return first[len(HASH_PREFIX):].split()[0] if first.startswith(HASH_PREFIX) else None
+
+
+def install_mathjax(folder: Path) -> None:
+    """MathJax 2 (``jupyter_server_mathjax``'s copy) into ``folder/_mathjax``, once."""
+    import jupyter_server_mathjax
+
+    target = folder / MATHJAX_DIR
+    if (target / "MathJax.js").is_file():
+        return
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    partial = folder / f".{MATHJAX_DIR}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, partial)
+    partial.rename(target)
 
 
 def write_feedback(root: Path, records: list[dict[str, Any]], mapper=map) -> list[Path]:
-    """One page per record, under ``root/feedback/<student>/<chapter>/<chapter>.html``.
+    """One page per record, under ``root/feedback/<student>/<chapter>/<chapter>.html``; the
+    pages written (those whose inputs changed).
 
     The pages are put together here (they need the gradebook) and rendered by ``mapper``:
     the builtin ``map``, or a Dask client's, to spread the rendering over its workers."""
+    view = gradebook_view(root)
     pages, targets = [], []
     for record in records:
         student, chapter = record["student"], record["chapter"]
         path = root / "autograded" / student / chapter / f"{chapter}.ipynb"
         nb = (nbformat.read(str(path), as_version=4)
               if record["status"] != "invalid" and path.is_file() else None)
-        pages.append(nbformat.writes(page_notebook(record, nb, manual_grades(root, student, chapter))))
-        targets.append(root / "feedback" / student / chapter / f"{chapter}.html")
-    for target, text in zip(targets, mapper(render_capped, pages)):
+        cells = view.get((student, chapter), {})
+        grades = {name: (cell.get("score"), cell.get("needs", True)) for name, cell in cells.items()
+                  if "needs" in cell}
+        comments = {name: cell["comment"] for name, cell in cells.items() if "comment" in cell}
+        page = nbformat.writes(page_notebook(record, nb, grades, comments))
+        target = root / "feedback" / student / chapter / f"{chapter}.html"
+        if rendered_sha256(target) == page_sha256(page):
+            continue  # rendered from exactly this before
+        pages.append(page)
+        targets.append(target)
+    if targets:
+        install_mathjax(root / "feedback")
+    for target, text in zip(targets, mapper(render_capped, pages) if pages else []):
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        target.write_text(text, encoding="utf-8")
     return targets

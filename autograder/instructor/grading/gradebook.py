@@ -1,19 +1,21 @@
 """The one writer of the gradebook: records in, scores out, finished manual grades kept.
 
-Only the coordinator (``grade.py``) calls this, one record at a time, so SQLite
+Only the coordinator (``coordinator.py``) calls this, one record at a time, so SQLite
 never sees two writers. For each record:
 
 - each test cell's ``auto_score`` is the record's score;
 - a written answer keeps its manual score, and stays graded, when its text is
   the same as when it was scored (the record's ``text_sha256`` against the one
   stored when the instructor last saw it); a changed answer is flagged for
-  grading again, with a comment saying why;
+  grading again, with the grader's note saying why in nbgrader's ``auto_comment``, apart
+  from the instructor's own comment (``manual_comment``, shown to the student), which is kept;
 - a notebook that did not run to the end (invalid, timeout, crash) scores zero
   as an instructor's score with the reason as a comment, so an instructor can
   override it in the formgrader; a later successful run clears that zero;
 - an answer the code policy stopped gets an instructor comment with the construct
   and line; the instructor overrides it by scoring that exercise's tests by hand;
-- the autograded notebook is written where the formgrader looks for it.
+- the autograded notebook is written where the formgrader looks for it, and an empty
+  ``submitted/<student>/<chapter>/`` folder, by which the formgrader counts submissions.
 
 The grader's own state lives in ``grader_state.json`` beside the gradebook:
 ``answers`` (chapter -> student -> grade_id -> the SHA-256 of the answer text an
@@ -55,6 +57,9 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
     from sqlalchemy.exc import SAWarning
 
     student, chapter = record["student"], record["chapter"]
+    # The formgrader counts a chapter's submissions by the folders in submitted/ (nbgrader's
+    # get_submitted_students): one per submission the gradebook holds, or it shows 0.
+    (root / "submitted" / student / chapter).mkdir(parents=True, exist_ok=True)
     if notebook is not None:
         target = root / "autograded" / student / chapter / f"{chapter}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -90,8 +95,9 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
                         grade.needs_manual_grade = True
                     elif answer["text_sha256"] == pinned.get(grade.name):
                         grade.needs_manual_grade = False
+                        _auto_comment(nb, grade.name, None)
                     else:
-                        _comment(nb, grade.name, CHANGED_COMMENT.format(score=grade.manual_score))
+                        _auto_comment(nb, grade.name, CHANGED_COMMENT.format(score=grade.manual_score))
                         grade.needs_manual_grade = True
             stopped = {v["cell"]: v for v in record.get("policy", [])}
             for comment in nb.comments:
@@ -113,10 +119,13 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
     _save(state_path, state)
 
 
-def _comment(nb: Any, name: str, text: str) -> None:
+def _auto_comment(nb: Any, name: str, text: str | None) -> None:
+    """The grader's note on a cell, in nbgrader's ``auto_comment``: the instructor's own comment
+    (``manual_comment``, which reaches the student) is never overwritten. The formgrader shows
+    the note in the comment box while the instructor has written none."""
     for comment in nb.comments:
         if comment.name == name:
-            comment.manual_comment = text
+            comment.auto_comment = text
 
 
 def remember_graded_answers(root: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor.authoring.student_release import build
+from autograder.instructor.authoring.student_release import build, main, parse_chapters
 from autograder.instructor.course import Course
 
 REPO = Path(__file__).resolve().parents[3]
@@ -61,11 +61,51 @@ def test_no_hidden_test_or_model_answer_anywhere_and_no_solution_outside_the_pac
             leaked = [line for line in secret if line in text]
             assert not leaked, f"{path.relative_to(dist)} holds hidden tests or model answers: {leaked[:3]}"
             if path.relative_to(dist).parts[0] == "autograder":
-                # The package ships in full, by design (see student_release.py): the course
-                # library re-implements earlier chapters, the gradient check central differences.
+                # The package ships the library of earlier chapters, by design (see
+                # student_release.py), and the gradient check's central differences.
                 continue
             leaked = [line for line in solution if line in text]
             assert not leaked, f"{path.relative_to(dist)} holds solution code: {leaked[:3]}"
     for path, text in files.items():
         if path.relative_to(dist).parts[0] != "autograder":  # the package names the markers
             assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, path
+
+
+@pytest.fixture(scope="module")
+def first_three(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist13") / "student"
+    warnings = []
+    build(COURSE, out, parse_chapters("1-3"), warn=warnings.append)
+    return out, warnings
+
+
+def test_a_release_of_chapters_1_to_3_holds_no_reference_of_chapter_3_or_later(first_three):
+    dist, warnings = first_three
+    from autograder.reference import CHAPTER_OF
+
+    assert sorted(p.name for p in (dist / "chapters").iterdir()) == \
+        [c for c in COURSE.chapter_ids() if int(c[:2]) <= 3]
+    library = dist / "autograder" / "reference"
+    assert sorted(p.stem for p in library.glob("*.py") if p.stem != "__init__") == \
+        sorted(m for m, chapter in CHAPTER_OF.items() if chapter < 3)
+    # grep the release for the code of chapter 3's reference functions (losses.py)
+    import ast
+
+    source = (REPO / "autograder" / "reference" / "losses.py").read_text()
+    bodies = [ast.get_source_segment(source, node) for node in ast.parse(source).body
+              if isinstance(node, ast.FunctionDef)]
+    lines = {line.strip() for body in bodies for line in body.splitlines()[1:]
+             if len(line.strip()) >= 25 and not line.strip().startswith(('"', "#"))}
+    assert lines, "chapter 3's reference has code to look for"
+    everything = "".join(p.read_text(errors="replace") for p in dist.rglob("*") if p.is_file())
+    leaked = [line for line in lines if line in everything]
+    assert not leaked, f"chapter 3's reference code is in the release: {leaked[:3]}"
+    assert warnings == [], "every released chapter imports only shipped modules"
+
+
+def test_chapters_are_parsed_with_a_clear_error():
+    assert parse_chapters("1-3") == {1, 2, 3} and parse_chapters("1,2,5") == {1, 2, 5}
+    assert parse_chapters("4") == {4}
+    with pytest.raises(ValueError, match="a range like 1-3"):
+        parse_chapters("one")
+    assert main(["--chapters", "x", "--out", "/nonexistent/never"]) == 2

@@ -44,23 +44,28 @@ def test_summary_before_manual_grading(course):
     assert (rows["ada"].tests_score, rows["ada"].written, rows["ada"].status) == (3, "to grade", "graded")
     assert rows["ada"].ignored_files == ["autograder.py"]
     assert (rows["bob"].tests_score, rows["bob"].failed_cells, rows["bob"].policy_violations) == \
-        (1, ["square__tests"], 2)
+        (1, ["square__tests"], ["square line 1: import os (imports os)"] * 2)
     assert (rows["cy"].status, rows["cy"].score, rows["cy"].max_score) == ("invalid", 0, 4)
     assert "not valid JSON" in rows["cy"].reason
     assert (rows["dee"].status, rows["dee"].reason, rows["dee"].max_score) == ("missing", "no submission", 4)
     assert (rows["dee"].first_name, rows["dee"].last_name) == ("Dee", "Jones")
     table = "\n".join(said)
     assert "2 submissions with written answers to grade" in table
-    assert "failed: square__tests (2 policy violations)" in table
+    assert "failed: square__tests (2 policy violations: square line 1: import os (imports os), ...)" in table
 
     summary = read_csv(course / "summary.csv", "student")
     assert set(summary) == {"ada", "bob", "cy", "dee"}
     assert summary["ada"]["written_score"] == "to grade" and summary["ada"]["needs_manual_grade"] == "True"
     assert summary["cy"]["status"] == "invalid" and summary["dee"]["status"] == "missing"
     assert summary["bob"]["failed_cells"] == "square__tests"
+    assert summary["bob"]["policy_violations"] == "; ".join(["square line 1: import os (imports os)"] * 2), \
+        "the rules broken, not a bare count"
     grades = read_csv(course / "grades.csv", "student_id")
     assert set(grades) == {"ada", "bob", "cy", "dee"}, "nbgrader's export lists every student"
     assert float(grades["ada"]["score"]) == 3.0 and grades["ada"]["last_name"] == "Lovelace"
+    with open(course / "summary.csv", newline="") as a, open(course / "grades.csv", newline="") as b:
+        assert sorted((r["student"], r["chapter"]) for r in csv.DictReader(a)) == \
+            sorted((r["student_id"], r["assignment"]) for r in csv.DictReader(b)), "the same rows"
 
 
 def test_a_manual_grade_shows_in_both_csvs_without_regrading(course):

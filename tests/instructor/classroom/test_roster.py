@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from autograder.instructor.classroom.roster import (
@@ -30,7 +32,7 @@ def test_a_roster_without_a_header_spaces_blank_lines_and_a_bom():
 
 @pytest.mark.parametrize("bad_id, why", [
     ("ad*a", "*"), ("a?", "?"), ("a[1]", "["), ("x/../../etc", "/"), (".hidden", "starts with '.'"),
-    ("", "empty"), ("ada lovelace", "not a plain name"), ("-ada", "not a plain name"),
+    ("", "empty"), ("ada lovelace", "whitespace"), ("-ada", "starts with '-'"),
 ])
 def test_unusable_ids_are_refused_with_the_line(bad_id, why):
     text = f"id,first_name,last_name,email\nada,Ada,Lovelace,\n{bad_id},X,Y,\n"
@@ -90,15 +92,49 @@ def test_a_bad_roster_changes_nothing(tmp_path, capsys):
     assert main([str(tmp_path / "nope.csv"), "--out", str(course)]) == 2
 
 
-def test_roster_warnings_name_strangers_and_absentees(tmp_path):
+def test_roster_warnings_name_strangers_and_absentees_per_chapter(tmp_path):
     course = tmp_path / "grading"
-    assert roster_warnings(course, ["ada"]) == [], "no roster loaded: nothing to compare"
+    ch = "01_demo"
+    assert roster_warnings(course, [("ada", ch)], [ch]) == [], "no roster loaded: nothing to compare"
     new_gradebook(course)
     roster = tmp_path / "students.csv"
     roster.write_text("ada,Ada,L\nbob,Bob,S\ncy,Cy,T\n")
     main([str(roster), "--out", str(course)], out=lambda *_: None)
-    warnings = roster_warnings(course, ["ada", "adaa", "zed"])
+    warnings = roster_warnings(course, [("ada", ch), ("adaa", ch), ("zed", ch)], [ch])
     assert len(warnings) == 2
     assert warnings[0].startswith("not on the roster (2): adaa, zed")
-    assert warnings[1].startswith("on the roster, no submission (2): bob, cy")
-    assert roster_warnings(course, ["ada", "bob", "cy"]) == []
+    assert warnings[1].startswith(f"{ch}: on the roster, no submission in this folder or an earlier run (2): "
+                                  "bob, cy")
+    assert roster_warnings(course, [("ada", ch), ("bob", ch), ("cy", ch)], [ch]) == []
+
+
+def test_a_second_folder_does_not_call_students_graded_earlier_missing(tmp_path):
+    """Issue #19: a second folder (chapter 2) said chapter-1 students were missing."""
+    course = tmp_path / "grading"
+    new_gradebook(course)
+    roster = tmp_path / "students.csv"
+    roster.write_text("ada,Ada,L\nbob,Bob,S\n")
+    main([str(roster), "--out", str(course)], out=lambda *_: None)
+    (course / "records" / "01_a").mkdir(parents=True)
+    (course / "records" / "01_a" / "bob.json").write_text("{}")
+    assert roster_warnings(course, [("ada", "01_a")], ["01_a"]) == [], "bob was graded by an earlier run"
+    warnings = roster_warnings(course, [("ada", "02_b")], ["02_b"])
+    assert warnings == ["02_b: on the roster, no submission in this folder or an earlier run (1): bob "
+                        "(listed as missing in summary.csv)"]
+
+
+@pytest.mark.parametrize("good_id", ["José", "Jose\u0301", "李雷", "ada.lovelace", "a_b-c@x+1", "Zoë"])
+def test_unicode_letters_and_digits_are_ids_nfc_normalised(good_id):
+    assert id_problem(good_id) is None
+    (student,) = parse_roster(f"{good_id},A,B\n")
+    assert student.id == unicodedata.normalize("NFC", good_id)
+
+
+@pytest.mark.parametrize("bad_id, why", [
+    ("o'brien", "(apostrophe)"), ("a b", "whitespace"), ("a\tb", "whitespace"), ("a\x01", "control"),
+    ("..", "starts with '.'"), ("a\\b", "path separator"), ("x" * 65, "65 characters"),
+    ("a\udcffb", "not UTF-8 (0xff)"),
+])
+def test_unsafe_ids_are_refused_and_the_message_states_the_rule(bad_id, why):
+    problem = id_problem(bad_id)
+    assert problem and why in problem and "Unicode letters or digits" in problem, problem

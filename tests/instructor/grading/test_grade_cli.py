@@ -26,6 +26,7 @@ def test_grading_on_an_existing_cluster_with_a_progress_bar(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0, out
     assert "2/2" in err and "notebook" in err and "not_graded=" in err, "the progress bar"
+    assert err.count("2/2") == 1, f"the bar prints its 100 % line once: {err!r}"
     record = json.loads((tmp_path / "grading" / "records" / CHAPTER / "bob.json").read_text())
     assert record["sandboxed"] and sum(t["score"] for t in record["tests"].values()) == 1
     assert "WARNING" not in out
@@ -42,3 +43,22 @@ def test_no_sandbox_is_said_in_the_summary_and_the_records(tmp_path, capsys):
     assert "WARNING: graded WITHOUT the sandbox" in out
     record = json.loads((tmp_path / "grading" / "records" / CHAPTER / "ada.json").read_text())
     assert record["sandboxed"] is False
+
+
+def test_a_second_local_cluster_does_not_fight_for_the_dashboard_port():
+    """Issue #19: a second `make grade` warned "Port 8787 is already in use"."""
+    import socket
+    import warnings
+
+    taken = socket.socket()
+    try:
+        taken.bind(("127.0.0.1", 8787))
+    except OSError:
+        pass  # already taken by something else: the same situation
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client, cluster = grading.make_client(None, 1)
+        client.close()
+        cluster.close()
+    taken.close()
+    assert not [w for w in caught if "8787" in str(w.message)], [str(w.message) for w in caught]

@@ -26,13 +26,21 @@ def answer_grade(root, student):
         return grade.manual_score, grade.needs_manual_grade, comment.manual_comment
 
 
-def score_by_hand(root, student, points):
-    """What an instructor does in the formgrader: score the written answer."""
+def auto_comment(root, student):
+    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+        (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
+        return next(c for c in nb.comments if c.name == "q_why").auto_comment
+
+
+def score_by_hand(root, student, points, comment=None):
+    """What an instructor does in the formgrader: score the written answer (and comment)."""
     with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
         grade = next(g for g in nb.grades if g.name == "q_why")
         grade.manual_score = points
         grade.needs_manual_grade = False
+        if comment is not None:
+            next(c for c in nb.comments if c.name == "q_why").manual_comment = comment
         gradebook.db.commit()
 
 
@@ -48,10 +56,10 @@ def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_pa
     said = []
     grading.grade(subs, root, course, out=said.append, **OPTIONS)
     assert any("not on the roster (1): eve" in line for line in said), said
-    assert any("no submission (1): dee" in line for line in said), said
+    assert any("no submission in this folder or an earlier run (1): dee" in line for line in said), said
     assert answer_grade(root, "ada")[:2] == (None, True), "a new written answer waits for grading"
     score_by_hand(root, "ada", 1.0)
-    score_by_hand(root, "bob", 0.5)
+    score_by_hand(root, "bob", 0.5, comment="Half right: say why the sign is lost.")
     # Ada fixes a test and keeps her answer; Bob rewrites his answer.
     submit(subs, "ada", with_cell(solution, "cube", "def cube(x):\n    return x * x * x\n"))
     changed = next(c for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why")
@@ -61,12 +69,14 @@ def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_pa
     assert answer_grade(root, "ada") == (1.0, False, None), "an unchanged answer stays graded"
     score, needs, comment = answer_grade(root, "bob")
     assert (score, needs) == (0.5, True), "a changed answer is flagged again, its old score kept"
-    assert comment == CHANGED_COMMENT.format(score=0.5)
+    assert comment == "Half right: say why the sign is lost.", "the instructor's comment is kept"
+    assert auto_comment(root, "bob") == CHANGED_COMMENT.format(score=0.5), "the grader's note, apart"
     # Once re-scored, a third run leaves it finished.
     score_by_hand(root, "bob", 1.0)
     submit(subs, "bob", with_cell(bob, "cube", "def cube(x):\n    return x ** 3\n"))
     grading.grade(subs, root, course, **OPTIONS)
     assert answer_grade(root, "bob")[:2] == (1.0, False)
+    assert auto_comment(root, "bob") is None, "the note goes once the answer is graded again"
 
 
 def test_a_timeout_zero_is_the_graders_and_a_fixed_resubmission_clears_it(tmp_path):
