@@ -81,6 +81,18 @@ MISTAKES = {
             X = np.lib.stride_tricks.sliding_window_view(series, window)[:-1].copy()
             return X, series[window:, None]
     """),
+    "forecast_loss's gradient without the factor 2 of the square": ("forecast_loss", """
+        solution_forecast_loss = forecast_loss
+        def forecast_loss(params, X, y):
+            loss, grads = solution_forecast_loss(params, X, y)
+            return loss, {name: grad / 2 for name, grad in grads.items()}
+    """),
+    "forecast_loss's gradient with the sign flipped (it cannot train)": ("forecast_loss", """
+        solution_forecast_loss = forecast_loss
+        def forecast_loss(params, X, y):
+            loss, grads = solution_forecast_loss(params, X, y)
+            return loss, {name: -grad for name, grad in grads.items()}
+    """),
     "History.epoch left empty": ("fit", """
         solution_fit = fit
         def fit(model, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1):
