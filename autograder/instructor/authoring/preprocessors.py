@@ -14,7 +14,8 @@ HIDDEN_END = "END HIDDEN TESTS"
 # Cell metadata that records a session (timings, scroll state), not the course.
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "jp-MarkdownHeadingCollapsed")
 # Notebook metadata worth keeping; everything else (widget state, interpreter version) goes.
-KEPT_NOTEBOOK_METADATA = ("kernelspec", "nbgrader", "backprop_lab")
+# "language" is a translated edition's locale (authoring/translations.py), e.g. "zh_CN".
+KEPT_NOTEBOOK_METADATA = ("kernelspec", "nbgrader", "backprop_lab", "language")
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 

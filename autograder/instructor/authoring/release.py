@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import autograder
+from autograder.instructor.cells import file_sha256
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
 
 PACKAGE_PARENT = Path(autograder.__file__).resolve().parents[1]
@@ -127,19 +127,22 @@ def make_course(root: Path, chapters: list[str], solutions: Path,
         os.environ["PATH"] = old_path
 
 
-def generate(destination: Path, solutions: Path, chapters: list[str] | None = None) -> list[Path]:
-    """Generate student versions of ``chapters`` into ``destination/<chapter>/`` (a fresh folder)."""
+def generate(destination: Path, solutions: Path, chapters: list[str] | None = None,
+             editions: bool = False) -> list[Path]:
+    """Generate student versions of ``chapters`` into ``destination/<chapter>/`` (a fresh folder);
+    with ``editions``, also each translated edition into ``destination/<language>/<chapter>/``."""
     chapters = chapters or chapter_ids(solutions)
     with tempfile.TemporaryDirectory(prefix="backprop-release-") as scratch:
         root = Path(scratch)
         make_course(root, chapters, solutions)
         for chapter in chapters:
             shutil.copytree(root / "release" / chapter, destination / chapter, dirs_exist_ok=True)
+    if editions:
+        # Here, not at the top: only a release of the translated editions needs Babel.
+        from autograder.instructor.authoring.translations import TRANSLATIONS, write_editions
+
+        write_editions(destination, solutions.parent / TRANSLATIONS, chapters)
     return sorted(p for p in destination.rglob("*") if p.is_file())
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def read_manifest(chapters_dir: Path) -> dict[str, str]:
@@ -174,7 +177,7 @@ def plan_release(fresh: Path, chapters_dir: Path, chapters: list[str] | None = N
             edited.append(rel)
         elif not target.exists() or filecmp.cmp(fresh / rel, target, shallow=False):
             to_write.append(rel)
-        elif manifest.get(rel) == sha256(target):
+        elif manifest.get(rel) == file_sha256(target):
             to_write.append(rel)  # what we wrote last time, unchanged since: ours to replace
         else:
             edited.append(rel)
@@ -197,12 +200,12 @@ def keep_copy(path: Path) -> Path:
 
 
 def release(course: Course, chapters: list[str] | None = None, force: bool = False,
-            out=print) -> int:
+            out=print, editions: bool = False) -> int:
     """Write ``chapters/`` from ``solutions/``; 1 (nothing written) if a learner's file is in the way."""
     chapters_dir = course.chapters
     with tempfile.TemporaryDirectory(prefix="backprop-fresh-") as scratch:
         fresh = Path(scratch)
-        generate(fresh, course.solutions, chapters)
+        generate(fresh, course.solutions, chapters, editions)
         to_write, edited, stale = plan_release(fresh, chapters_dir, chapters)
         if edited and not force:
             out("These files in chapters/ differ from what the last release wrote (a learner's "
@@ -223,14 +226,14 @@ def release(course: Course, chapters: list[str] | None = None, force: bool = Fal
             target = chapters_dir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists() and filecmp.cmp(fresh / rel, target, shallow=False):
-                manifest[rel] = sha256(target)
+                manifest[rel] = file_sha256(target)
                 continue
             shutil.copyfile(fresh / rel, target)
-            manifest[rel] = sha256(target)
+            manifest[rel] = file_sha256(target)
             out(f"wrote {target.relative_to(course.root)}")
         for rel in stale:
             target = chapters_dir / rel
-            if target.is_file() and manifest.get(rel) == sha256(target):
+            if target.is_file() and manifest.get(rel) == file_sha256(target):
                 target.unlink()
                 out(f"removed {target.relative_to(course.root)} (no longer generated)")
             elif target.exists():
@@ -240,12 +243,12 @@ def release(course: Course, chapters: list[str] | None = None, force: bool = Fal
     return 0
 
 
-def stale_files(course: Course) -> list[str]:
+def stale_files(course: Course, editions: bool = False) -> list[str]:
     """Files where ``chapters/`` differs from a fresh generation (empty when in sync)."""
     chapters_dir = course.chapters
     with tempfile.TemporaryDirectory(prefix="backprop-check-") as scratch:
         fresh = Path(scratch)
-        generate(fresh, course.solutions)
+        generate(fresh, course.solutions, editions=editions)
         problems = []
         fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
         manifest = read_manifest(chapters_dir)
@@ -254,7 +257,7 @@ def stale_files(course: Course) -> list[str]:
                 problems.append(f"missing: chapters/{rel}")
             elif not filecmp.cmp(fresh / rel, chapters_dir / rel, shallow=False):
                 problems.append(f"differs from what solutions/ generates: chapters/{rel}")
-            elif manifest.get(str(rel)) != sha256(fresh / rel):
+            elif manifest.get(str(rel)) != file_sha256(fresh / rel):
                 problems.append(f"not recorded in chapters/{MANIFEST}: chapters/{rel}")
         for rel in sorted(set(manifest) - {str(p) for p in fresh_files}):
             problems.append(f"chapters/{MANIFEST} lists a file solutions/ no longer generates: {rel}")
@@ -268,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*", help="chapter folders (default: all)")
     parser.add_argument("--force", action="store_true",
                         help="replace edited student notebooks (each is kept as NAME.edited-TIME.ipynb)")
+    parser.add_argument("--editions", action="store_true",
+                        help="also the translated editions, chapters/<language>/ (docs/TRANSLATING.md)")
     parser.add_argument("--course", help="the course folder (default: found from the working directory)")
     args = parser.parse_args(argv)
     course = course_for_cli(args.course)
@@ -278,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such chapter: {', '.join(unknown)} (chapters: {', '.join(course.chapter_ids())})")
         return 2
     if args.check:
-        problems = stale_files(course)
+        problems = stale_files(course, args.editions)
         for problem in problems:
             print(problem)
         if problems:
@@ -286,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"chapters/ is exactly what solutions/ generates ({len(course.chapter_ids())} chapters).")
         return 0
-    return release(course, args.chapters or None, force=args.force)
+    return release(course, args.chapters or None, force=args.force, editions=args.editions)
 
 
 if __name__ == "__main__":

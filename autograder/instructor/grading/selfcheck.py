@@ -55,7 +55,10 @@ def release_for(course: Course, chapter: str, sandbox: bool) -> GradingRelease:
 
     source_path = course.solutions / chapter / f"{chapter}.ipynb"
     # The cache is keyed by the source and by the code that turns it into a release.
-    makers = [Path(__file__).with_name(name) for name in ("policy.py", "grade.py", "release.py")]
+    from autograder.instructor.authoring import release as release_module
+    from autograder.instructor.grading import coordinator, policy
+
+    makers = [Path(module.__file__) for module in (policy, coordinator, release_module)]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in [source_path, *makers])).hexdigest()[:16]
     cache = course.root / "build" / "selfcheck" / f"{chapter}-{digest}.json"
     if cache.is_file():
