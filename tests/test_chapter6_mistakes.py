@@ -54,6 +54,45 @@ MISTAKES = {
             return solution_compute_loss(model, out, y)
     """),
     "early stopping restores by rebinding layer.params[k]": ("fit", REBIND),
+    "fine_tune_step uses the head's learning rate for the body": ("fine_tune_step", """
+        solution_fine_tune_step = fine_tune_step
+        def fine_tune_step(model, x, y, lr_head, lr_body):
+            return solution_fine_tune_step(model, x, y, lr_head, lr_head)
+    """),
+    "fine_tune_step rebinds the parameters instead of updating them in place": ("fine_tune_step", """
+        def fine_tune_step(model, x, y, lr_head, lr_body):
+            model.predict(x)
+            loss, grad = softmax_cross_entropy(model.layers[-1].logits, y)
+            for index, layer in enumerate(reversed(model.layers)):
+                grad = layer.backward(grad, through_activation=index > 0)
+            grads, head = {}, len(model.layers) - 1
+            for number, layer in enumerate(model.layers):
+                lr = lr_head if number == head else lr_body
+                for name in list(layer.params):
+                    grads[f"{number}.{name}"] = layer.grads[name].copy()
+                    layer.params[name] = layer.params[name] - lr * layer.grads[name]
+            return float(loss), grads
+    """),
+    "make_windows returns y as a view of the series": ("make_windows", """
+        def make_windows(series, window):
+            series = np.asarray(series, dtype=np.float64)
+            if not 1 <= window < len(series):
+                raise ValueError("window out of range")
+            X = np.lib.stride_tricks.sliding_window_view(series, window)[:-1].copy()
+            return X, series[window:, None]
+    """),
+    "forecast_loss's gradient without the factor 2 of the square": ("forecast_loss", """
+        solution_forecast_loss = forecast_loss
+        def forecast_loss(params, X, y):
+            loss, grads = solution_forecast_loss(params, X, y)
+            return loss, {name: grad / 2 for name, grad in grads.items()}
+    """),
+    "forecast_loss's gradient with the sign flipped (it cannot train)": ("forecast_loss", """
+        solution_forecast_loss = forecast_loss
+        def forecast_loss(params, X, y):
+            loss, grads = solution_forecast_loss(params, X, y)
+            return loss, {name: -grad for name, grad in grads.items()}
+    """),
     "History.epoch left empty": ("fit", """
         solution_fit = fit
         def fit(model, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1):
