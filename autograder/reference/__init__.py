@@ -41,6 +41,6 @@ CHAPTER_OF: dict[str, int] = {
     "regularization": 5,  # l2_penalty, dropout_forward/backward, EarlyStopping
     "schedules": 5,  # step_decay_lr, warmup_cosine_lr, random_search
     "sequential": 6,  # Dense, Sequential
-    "transfer": 6,  # transfer_layers, linear_probe
+    "transfer": 6,  # linear_probe
     "sequences": 6,  # make_windows
 }

@@ -1,7 +1,5 @@
-"""Reusing what a network learned (chapter 6, §6.2): transfer and linear probes.
+"""Reusing what a network learned (chapter 6, §6.2): linear probes.
 
-- ``transfer_layers``: copies of a pretrained model's layers, its head left out, frozen or
-  not, with a new head on top: the layers of a new ``Sequential``;
 - ``linear_probe``: a softmax classifier trained on fixed features by full-batch gradient
   descent from zero weights (what ``torch.nn.Linear`` with zeroed parameters and
   ``torch.optim.SGD`` compute on the same features).
@@ -9,26 +7,11 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 
 from .layers import softmax_cross_entropy
 
-__all__ = ["transfer_layers", "linear_probe", "probe_accuracy"]
-
-
-def transfer_layers(pretrained_layers: Sequence[Any], head: Any, freeze: bool = True) -> list[Any]:
-    """Deep copies of every pretrained layer but the last, ``trainable = not freeze``, then ``head``.
-
-    The pretrained layers are never modified (their model keeps working as it was).
-    """
-    body = [copy.deepcopy(layer) for layer in pretrained_layers[:-1]]
-    for layer in body:
-        layer.trainable = not freeze
-    return [*body, head]
+__all__ = ["linear_probe", "probe_accuracy"]
 
 
 def linear_probe(features: np.ndarray, labels: np.ndarray, n_classes: int, steps: int = 100,
