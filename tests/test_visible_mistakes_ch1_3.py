@@ -109,6 +109,57 @@ MISTAKES = {
             grad[np.arange(len(y)), y] -= 1.0
             return grad
     """, ["4.0x", "1/N"]),
+    "conv1d_forward_vectorized ignoring the stride": (1, "conv1d_forward_vectorized", """
+        def conv1d_forward_vectorized(x, w, b, stride=1):
+            positions = np.arange(x.shape[2] - w.shape[2] + 1)[:, None] + np.arange(w.shape[2])[None, :]
+            return np.einsum("nctk,ock->not", x[:, :, positions], w) + b[:, None]
+    """, ["stride 2"]),
+    "count_linear_pieces with np.isclose's default atol (issue 20)": (2, "count_linear_pieces", """
+        def count_linear_pieces(f, lo, hi, n):
+            x = np.linspace(lo, hi, n)
+            slopes = np.diff(f(x)) / np.diff(x)
+            changes = ~np.isclose(slopes[1:], slopes[:-1])
+            run_starts = changes & ~np.concatenate([[False], changes[:-1]])
+            return int(np.sum(run_starts)) + 1
+    """, ["1e-12", "atol"]),
+    "learning_curve training on the last n rows": (2, "learning_curve", """
+        def learning_curve(fit, X_train, y_train, X_test, y_test, sizes):
+            if any(not 1 <= size <= len(X_train) for size in sizes):
+                raise ValueError(f"sizes {list(sizes)} must lie in 1..{len(X_train)}")
+            return np.array([np.mean(fit(X_train[-size:], y_train[-size:])(X_test) == y_test)
+                             for size in sizes])
+    """, ["FIRST"]),
+    "unit_ablation zeroing the caller's weights": (2, "unit_ablation", """
+        def unit_ablation(X, y, params, layer=0):
+            if not 0 <= layer < len(params) - 1:
+                raise ValueError(f"layer {layer}")
+            def accuracy():
+                return np.mean(np.argmax(mlp_forward(X, params, relu), axis=1) == y)
+            full, W_next = accuracy(), params[layer + 1][0]
+            drops = np.empty(W_next.shape[0])
+            for unit in range(len(drops)):
+                W_next[unit] = 0.0
+                drops[unit] = full - accuracy()
+            return drops
+    """, ["in place"]),
+    "value_mlp_loss summing instead of averaging": (3, "value_mlp_loss", """
+        def value_mlp_loss(X, y, params):
+            layers = [([[Value(w) for w in row] for row in W], [Value(v) for v in b]) for W, b in params]
+            loss = Value(0.0)
+            for x_n, y_n in zip(X, y):
+                activations = [float(v) for v in x_n]
+                for index, (W, b) in enumerate(layers):
+                    outputs = []
+                    for j, z in enumerate(b):
+                        for i, a in enumerate(activations):
+                            z = z + a * W[i][j]
+                        outputs.append(z if index == len(layers) - 1 else z.tanh())
+                    activations = outputs
+                loss = loss + (activations[0] - float(y_n)) ** 2
+            loss.backward()
+            return loss.data, [(np.array([[w.grad for w in row] for row in W]), np.array([v.grad for v in b]))
+                               for W, b in layers]
+    """, ["the mean, not the sum"]),
     "numerical_gradient writing into x": (3, "numerical_gradient", """
         def numerical_gradient(f, x, h=1e-5):
             grad = np.zeros_like(x)
