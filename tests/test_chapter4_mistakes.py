@@ -9,6 +9,7 @@ the solution, and then that exercise's test cells run.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import matplotlib
@@ -113,6 +114,37 @@ MISTAKES = {
     """, "clip_grad_norm"),
 }
 
+# Mistakes a visible test must catch (issue 20: every requirement a hidden test checks is visible).
+VISIBLE_MISTAKES = {
+    "batch norm's one-pass variance mean(x**2) - mean**2": ("batchnorm_forward", """
+        solution_forward = batchnorm_forward
+        def batchnorm_forward(x, gamma, beta, running, train, momentum=0.1, eps=1e-5):
+            out, cache, new_running = solution_forward(x, gamma, beta, running, train, momentum, eps)
+            if not train:
+                return out, cache, new_running
+            n, mean = x.shape[0], x.mean(axis=0)
+            var = (x**2).mean(axis=0) - mean**2
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mean) * inv_std
+            new_running = ((1 - momentum) * running[0] + momentum * mean,
+                           (1 - momentum) * running[1] + momentum * var * n / (n - 1))
+            return gamma * x_hat + beta, (x_hat, gamma, inv_std, train), new_running
+    """, "mean((x - mean)**2)"),
+    "count_distinct_units compares with every earlier column": ("count_distinct_units", """
+        def count_distinct_units(W, atol=1e-8):
+            columns = list(W.T)
+            return sum(1 for j, column in enumerate(columns)
+                       if not any(np.max(np.abs(column - other)) <= atol for other in columns[:j]))
+    """, "already counted"),
+    "loss_at_init counts the classes present in y": ("loss_at_init", """
+        solution_loss_at_init = loss_at_init
+        def loss_at_init(params, X, y, activation="relu"):
+            loss, _ = solution_loss_at_init(params, X, y, activation)
+            return loss, float(np.log(len(np.unique(y))))
+    """, "only classes 0, 1, 2"),
+}
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+
 
 @pytest.fixture(scope="module")
 def notebook():
@@ -130,11 +162,12 @@ def solution(notebook) -> dict:
     return namespace
 
 
-def run_tests(notebook, namespace: dict, exercise: str) -> None:
+def run_tests(notebook, namespace: dict, exercise: str, visible_only: bool = False) -> None:
     tests = [c for c in notebook.cells if nbgrader_meta(c).get("grade_id", "").startswith(exercise + "__")]
     assert tests, f"no test cell for {exercise}"
     for cell in tests:
-        exec(compile(cell.source, nbgrader_meta(cell)["grade_id"], "exec"), namespace)  # noqa: S102
+        source = HIDDEN.sub("", cell.source) if visible_only else cell.source
+        exec(compile(source, nbgrader_meta(cell)["grade_id"], "exec"), namespace)  # noqa: S102
 
 
 @pytest.mark.parametrize("exercise", sorted({exercise for exercise, _, _ in MISTAKES.values()}))
@@ -149,4 +182,15 @@ def test_the_mistake_fails_with_a_message_that_names_it(notebook, solution, mist
     exec(compile(textwrap.dedent(code), mistake, "exec"), namespace)  # noqa: S102
     with pytest.raises(AssertionError) as failure:
         run_tests(notebook, namespace, exercise)
+    assert phrase in str(failure.value), f"{mistake}: the message does not say {phrase!r}: {failure.value}"
+
+
+@pytest.mark.parametrize("mistake", list(VISIBLE_MISTAKES))
+def test_the_visible_tests_catch_the_mistake(notebook, solution, mistake):
+    exercise, code, phrase = VISIBLE_MISTAKES[mistake]
+    run_tests(notebook, dict(solution), exercise, visible_only=True)  # the solution passes them
+    namespace = dict(solution)
+    exec(compile(textwrap.dedent(code), mistake, "exec"), namespace)  # noqa: S102
+    with pytest.raises(AssertionError) as failure:
+        run_tests(notebook, namespace, exercise, visible_only=True)
     assert phrase in str(failure.value), f"{mistake}: the message does not say {phrase!r}: {failure.value}"
