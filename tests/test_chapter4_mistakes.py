@@ -142,6 +142,31 @@ VISIBLE_MISTAKES = {
             loss, _ = solution_loss_at_init(params, X, y, activation)
             return loss, float(np.log(len(np.unique(y))))
     """, "only classes 0, 1, 2"),
+    "conv1d_backward overwrites where windows overlap": ("conv1d_backward", """
+        def conv1d_backward(dout, cache):
+            x, w, b, stride = cache
+            kernel_size = w.shape[2]
+            dx, dw = np.zeros_like(x), np.zeros_like(w)
+            for t in range(dout.shape[2]):
+                start, stop = t * stride, t * stride + kernel_size
+                dw += np.tensordot(dout[:, :, t], x[:, :, start:stop], axes=([0], [0]))
+                dx[:, :, start:stop] = np.tensordot(dout[:, :, t], w, axes=([1], [0]))
+            return dx, dw, dout.sum(axis=(0, 2))
+    """, "never ="),
+    "rnn_backward drops the gradient from the next step": ("rnn_backward", """
+        def rnn_backward(dh, cache):
+            x, h0, Wx, Wh, h = cache
+            dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+            dh0 = np.zeros_like(h0)
+            for t in reversed(range(x.shape[1])):
+                dz = dh[:, t] * (1 - h[:, t] ** 2)
+                previous = h[:, t - 1] if t > 0 else h0
+                dx[:, t], dh0 = dz @ Wx.T, dz @ Wh.T
+                dWx += x[:, t].T @ dz
+                dWh += previous.T @ dz
+                db += dz.sum(axis=0)
+            return dx, dh0, dWx, dWh, db
+    """, "vs torch.nn.RNN"),
 }
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
 
