@@ -167,6 +167,19 @@ VISIBLE_MISTAKES = {
                 db += dz.sum(axis=0)
             return dx, dh0, dWx, dWh, db
     """, "vs torch.nn.RNN"),
+    "conv2d_backward returns the padded gradient": ("conv2d_backward", """
+        solution_conv2d_backward = conv2d_backward
+        def conv2d_backward(dout, cache):
+            x, w, b, stride, pad = cache
+            padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            return solution_conv2d_backward(dout, (padded, w, b, stride, 0))  # dx of the padded shape
+    """, "cut the padding off"),
+    "conv2d_forward ignores the stride": ("conv2d_forward", """
+        solution_conv2d_forward = conv2d_forward
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            out, _ = solution_conv2d_forward(x, w, b, 1, pad)
+            return out, (x, w, b, stride, pad)
+    """, "stride 2"),
 }
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
 
