@@ -9,6 +9,7 @@ the solution, and then that exercise's test cells run.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import matplotlib
@@ -113,6 +114,75 @@ MISTAKES = {
     """, "clip_grad_norm"),
 }
 
+# Mistakes a visible test must catch (issue 20: every requirement a hidden test checks is visible).
+VISIBLE_MISTAKES = {
+    "batch norm's one-pass variance mean(x**2) - mean**2": ("batchnorm_forward", """
+        solution_forward = batchnorm_forward
+        def batchnorm_forward(x, gamma, beta, running, train, momentum=0.1, eps=1e-5):
+            out, cache, new_running = solution_forward(x, gamma, beta, running, train, momentum, eps)
+            if not train:
+                return out, cache, new_running
+            n, mean = x.shape[0], x.mean(axis=0)
+            var = (x**2).mean(axis=0) - mean**2
+            inv_std = 1.0 / np.sqrt(var + eps)
+            x_hat = (x - mean) * inv_std
+            new_running = ((1 - momentum) * running[0] + momentum * mean,
+                           (1 - momentum) * running[1] + momentum * var * n / (n - 1))
+            return gamma * x_hat + beta, (x_hat, gamma, inv_std, train), new_running
+    """, "mean((x - mean)**2)"),
+    "count_distinct_units compares with every earlier column": ("count_distinct_units", """
+        def count_distinct_units(W, atol=1e-8):
+            columns = list(W.T)
+            return sum(1 for j, column in enumerate(columns)
+                       if not any(np.max(np.abs(column - other)) <= atol for other in columns[:j]))
+    """, "already counted"),
+    "loss_at_init counts the classes present in y": ("loss_at_init", """
+        solution_loss_at_init = loss_at_init
+        def loss_at_init(params, X, y, activation="relu"):
+            loss, _ = solution_loss_at_init(params, X, y, activation)
+            return loss, float(np.log(len(np.unique(y))))
+    """, "only classes 0, 1, 2"),
+    "conv1d_backward overwrites where windows overlap": ("conv1d_backward", """
+        def conv1d_backward(dout, cache):
+            x, w, b, stride = cache
+            kernel_size = w.shape[2]
+            dx, dw = np.zeros_like(x), np.zeros_like(w)
+            for t in range(dout.shape[2]):
+                start, stop = t * stride, t * stride + kernel_size
+                dw += np.tensordot(dout[:, :, t], x[:, :, start:stop], axes=([0], [0]))
+                dx[:, :, start:stop] = np.tensordot(dout[:, :, t], w, axes=([1], [0]))
+            return dx, dw, dout.sum(axis=(0, 2))
+    """, "never ="),
+    "rnn_backward drops the gradient from the next step": ("rnn_backward", """
+        def rnn_backward(dh, cache):
+            x, h0, Wx, Wh, h = cache
+            dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(Wh.shape[0])
+            dh0 = np.zeros_like(h0)
+            for t in reversed(range(x.shape[1])):
+                dz = dh[:, t] * (1 - h[:, t] ** 2)
+                previous = h[:, t - 1] if t > 0 else h0
+                dx[:, t], dh0 = dz @ Wx.T, dz @ Wh.T
+                dWx += x[:, t].T @ dz
+                dWh += previous.T @ dz
+                db += dz.sum(axis=0)
+            return dx, dh0, dWx, dWh, db
+    """, "vs torch.nn.RNN"),
+    "conv2d_backward returns the padded gradient": ("conv2d_backward", """
+        solution_conv2d_backward = conv2d_backward
+        def conv2d_backward(dout, cache):
+            x, w, b, stride, pad = cache
+            padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            return solution_conv2d_backward(dout, (padded, w, b, stride, 0))  # dx of the padded shape
+    """, "cut the padding off"),
+    "conv2d_forward ignores the stride": ("conv2d_forward", """
+        solution_conv2d_forward = conv2d_forward
+        def conv2d_forward(x, w, b, stride=1, pad=0):
+            out, _ = solution_conv2d_forward(x, w, b, 1, pad)
+            return out, (x, w, b, stride, pad)
+    """, "stride 2"),
+}
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+
 
 @pytest.fixture(scope="module")
 def notebook():
@@ -130,11 +200,12 @@ def solution(notebook) -> dict:
     return namespace
 
 
-def run_tests(notebook, namespace: dict, exercise: str) -> None:
+def run_tests(notebook, namespace: dict, exercise: str, visible_only: bool = False) -> None:
     tests = [c for c in notebook.cells if nbgrader_meta(c).get("grade_id", "").startswith(exercise + "__")]
     assert tests, f"no test cell for {exercise}"
     for cell in tests:
-        exec(compile(cell.source, nbgrader_meta(cell)["grade_id"], "exec"), namespace)  # noqa: S102
+        source = HIDDEN.sub("", cell.source) if visible_only else cell.source
+        exec(compile(source, nbgrader_meta(cell)["grade_id"], "exec"), namespace)  # noqa: S102
 
 
 @pytest.mark.parametrize("exercise", sorted({exercise for exercise, _, _ in MISTAKES.values()}))
@@ -149,4 +220,15 @@ def test_the_mistake_fails_with_a_message_that_names_it(notebook, solution, mist
     exec(compile(textwrap.dedent(code), mistake, "exec"), namespace)  # noqa: S102
     with pytest.raises(AssertionError) as failure:
         run_tests(notebook, namespace, exercise)
+    assert phrase in str(failure.value), f"{mistake}: the message does not say {phrase!r}: {failure.value}"
+
+
+@pytest.mark.parametrize("mistake", list(VISIBLE_MISTAKES))
+def test_the_visible_tests_catch_the_mistake(notebook, solution, mistake):
+    exercise, code, phrase = VISIBLE_MISTAKES[mistake]
+    run_tests(notebook, dict(solution), exercise, visible_only=True)  # the solution passes them
+    namespace = dict(solution)
+    exec(compile(textwrap.dedent(code), mistake, "exec"), namespace)  # noqa: S102
+    with pytest.raises(AssertionError) as failure:
+        run_tests(notebook, namespace, exercise, visible_only=True)
     assert phrase in str(failure.value), f"{mistake}: the message does not say {phrase!r}: {failure.value}"

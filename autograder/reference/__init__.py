@@ -13,6 +13,8 @@ chapter 6's capstone stands on both. One concept a file; import from the module:
     from autograder.reference.batchnorm import batchnorm_forward  # chapter 4
     from autograder.reference.data import iterate_minibatches  # chapter 4
     from autograder.reference.network import init_params       # chapter 4
+    from autograder.reference.convolution import conv2d_forward  # chapter 4
+    from autograder.reference.recurrent import rnn_forward     # chapter 4
     from autograder.reference.preprocessing import standardize_fit  # chapter 5
     from autograder.reference.regularization import EarlyStopping   # chapter 5
     from autograder.reference.schedules import warmup_cosine_lr # chapter 5
@@ -37,6 +39,8 @@ CHAPTER_OF: dict[str, int] = {
     "init": 4,  # xavier_uniform, he_normal
     "batchnorm": 4,  # batchnorm_forward, batchnorm_backward
     "network": 4,  # init_params, network_forward/backward, train_step
+    "convolution": 4,  # conv1d_backward, conv2d_forward, conv2d_backward
+    "recurrent": 4,  # rnn_forward, rnn_backward (BPTT)
     "preprocessing": 5,  # standardize_fit/transform, train_test_split, impute_mean, one_hot
     "regularization": 5,  # l2_penalty, dropout_forward/backward, EarlyStopping
     "schedules": 5,  # step_decay_lr, warmup_cosine_lr, random_search
