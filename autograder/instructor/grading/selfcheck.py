@@ -49,13 +49,15 @@ def resolve_chapter(course: Course, what: str) -> tuple[str, Path]:
 
 def release_for(course: Course, chapter: str, sandbox: bool) -> GradingRelease:
     """The chapter's grading release, built with nbgrader and cached by the source's hash."""
+    from autograder.instructor.authoring.release import make_course
     from autograder.instructor.grading.coordinator import chapter_number, grading_template
     from autograder.instructor.grading.policy import facts_from_source
-    from autograder.instructor.authoring.release import make_course
 
     source_path = course.solutions / chapter / f"{chapter}.ipynb"
     # The cache is keyed by the source and by the code that turns it into a release.
-    makers = [Path(__file__).with_name(name) for name in ("policy.py", "grade.py", "release.py")]
+    here = Path(__file__).resolve().parent
+    makers = [*sorted(here.glob("policy*.py")), *sorted((here / "policy").glob("*.py")),
+              here / "coordinator.py", here.parent / "authoring" / "release.py"]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in [source_path, *makers])).hexdigest()[:16]
     cache = course.root / "build" / "selfcheck" / f"{chapter}-{digest}.json"
     if cache.is_file():
