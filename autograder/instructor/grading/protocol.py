@@ -291,7 +291,7 @@ class Endpoint:
             state = value.bit_generator.state
             if record is not None:
                 record.append((value, state))
-            return [T_RNG, index, nested(state)]
+            return [T_RNG, index, self.encode(state, None, depth + 1)]
         if isinstance(value, type) and BUILTIN_TYPES.get(value.__name__) is value:
             return [T_TYPE, value.__name__]
         if isinstance(value, type) and issubclass(value, np.generic) \
@@ -323,10 +323,13 @@ class Endpoint:
         if type(node) is not list or not node or type(node[0]) is not int:
             raise ProtocolError(f"an unknown value on the wire ({type(node).__name__})")
         tag, nested = node[0], (lambda item: self.decode(item, record, depth + 1))
+        slot = len(record) if record is not None else -1
+        if tag in (T_LIST, T_DICT, T_RNG) and record is not None:
+            record.append(None)  # the encoder numbered this container before its items
         if tag == T_LIST and len(node) == 3 and type(node[2]) is list:
             value = [nested(item) for item in node[2]]
             if record is not None:
-                record.append((value, list(value)))
+                record[slot] = (value, list(value))
             return value
         if tag == T_TUPLE and len(node) == 2 and type(node[1]) is list:
             return tuple(nested(item) for item in node[1])
@@ -339,7 +342,7 @@ class Endpoint:
                     raise ProtocolError("a dict key that is not plain data")
                 value[key] = nested(item)
             if record is not None:
-                record.append((value, list(value.items())))
+                record[slot] = (value, list(value.items()))
             return value
         if tag == T_ARRAY and len(node) == 5:
             return self._decode_array(node)
@@ -353,7 +356,7 @@ class Endpoint:
         if tag == T_BIGINT and len(node) == 2 and type(node[1]) is str and len(node[1]) < 4000:
             return int(node[1])
         if tag == T_RNG and len(node) == 3:
-            state = nested(node[2])
+            state = self.decode(node[2], None, depth + 1)
             if type(state) is not dict or state.get("bit_generator") not in ("PCG64", "PCG64DXSM", "MT19937",
                                                                               "Philox", "SFC64"):
                 raise ProtocolError("a random generator with an unknown bit generator")
@@ -361,7 +364,7 @@ class Endpoint:
             bit_generator.state = state
             value = np.random.Generator(bit_generator)
             if record is not None:
-                record.append((value, bit_generator.state))
+                record[slot] = (value, bit_generator.state)
             return value
         if tag == T_COMPLEX and len(node) == 3 and all(type(x) is float for x in node[1:]):
             return complex(node[1], node[2])
