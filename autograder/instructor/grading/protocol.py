@@ -195,6 +195,8 @@ class Endpoint:
         return entry() if self._weak and entry is not None else entry
 
     def _register(self, array: np.ndarray, mid: int) -> None:
+        if mid in self._released_mirrors:  # its former copy here died; the peer still holds it
+            self._released_mirrors = [m for m in self._released_mirrors if m != mid]
         self._mirror_ids[id(array)] = mid
         self._prints[mid] = fingerprint(array)
         if self._weak:
@@ -438,6 +440,8 @@ class Endpoint:
             raise ProtocolError("a malformed handle")
         proxy = self._proxies.get(handle)
         if proxy is None:
+            # An earlier proxy of this handle died and its release is not sent yet: cancel it.
+            self._released_handles = [h for h in self._released_handles if h != handle]
             proxy = object.__new__(proxy_class(type_name))
             object.__setattr__(proxy, "_p_ep", self)
             object.__setattr__(proxy, "_p_id", handle)
