@@ -14,8 +14,8 @@ every node and refuses anything else):
 - list, tuple, dict, set, frozenset, slice, complex: tagged nodes of their items, copied;
 - ``np.ndarray`` of exactly that type with a bool, int, uint, float or complex dtype: its raw
   buffer with dtype and shape; NumPy scalars likewise. Never an object or structured dtype;
-- a ``np.random.Generator``: its bit generator's state (a copy that S advances; the new state
-  is written back into the caller's generator after the call);
+- a ``np.random.Generator``: its bit generator's state, mirrored like an array (below): a
+  generator S advances (even later, in a generator function) advances T's own;
 - NumPy functions and the builtin types by name (``np.tanh``, ``float``): each side uses its own;
 - anything else (a student's function, class or object; a test's callback): a *handle*. The
   object stays where it was made; the other side gets a ``Proxy`` whose attribute reads, calls
@@ -23,11 +23,12 @@ every node and refuses anything else):
 
 Arrays keep their identity both ways: each array that crosses gets a mirror id, and the two
 copies are kept equal at every message (a sender includes the arrays it holds that changed
-since the last message, and the receiver writes them into its own copy in place). So an
-optimizer that keeps the parameter dict it was given and updates its arrays later
-(``param -= lr * g``) updates the caller's arrays, and ``params["W"] is W`` still holds. Lists,
-dicts and generators passed as arguments of a call are written back after it when the callee
-changed them. T keeps weak references only: an array T drops is released on the other side.
+since the last message, and the receiver writes them into its own copy in place; T sends an
+array S already holds unchanged by its id alone). So an optimizer that keeps the parameter
+dict it was given and updates its arrays later (``param -= lr * g``) updates the caller's
+arrays, and ``params["W"] is W`` still holds. Lists and dicts passed as arguments of a call are
+written back after it when the callee changed them. T keeps weak references to its arrays: an
+array T drops is released on the other side.
 
 Every request to S carries a time limit; the broker (``broker.py``), outside both sandboxes,
 kills S when it runs past it and answers T with ``StudentTimeout``. T may serve requests from S
@@ -38,7 +39,6 @@ never a module.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import operator
 import os
 import struct
@@ -55,6 +55,7 @@ REQUEST, REPLY, CONTROL = 1, 2, 3
 MAX_DEPTH = 64
 MAX_NAME = 200
 ARRAY_KINDS = "biufc"
+RNG_BITS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 NUMPY_FUNCTION_TYPES = ("function", "_ArrayFunctionDispatcher", "builtin_function_or_method")
 
 (T_LIST, T_TUPLE, T_DICT, T_ARRAY, T_SCALAR, T_HANDLE, T_BIGINT, T_RNG, T_COMPLEX, T_NPFUNC,
@@ -153,9 +154,15 @@ class Channel:
             view = view[os.write(self.write_fd, view):]
 
 
-def fingerprint(array: np.ndarray) -> tuple[Any, ...]:
-    data = np.ascontiguousarray(array)
-    return array.shape, array.dtype.str, hashlib.blake2b(data.view(np.uint8).reshape(-1)).digest()
+def fingerprint(value: np.ndarray | np.random.Generator) -> tuple[Any, ...]:
+    """What a mirrored value holds now: compared at every message to find what changed.
+
+    A copy of an array's bytes (a compare is a memcmp, ten times faster than hashing them), a
+    generator's state as text.
+    """
+    if type(value) is np.random.Generator:
+        return ("rng", repr(value.bit_generator.state))
+    return value.shape, value.dtype.str, np.ascontiguousarray(value).tobytes()
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
@@ -190,16 +197,16 @@ class Endpoint:
         self.depth = 0  # requests of ours waiting for an answer
 
     # ---- mirrors of arrays
-    def _array_of(self, mid: int) -> np.ndarray | None:
+    def _array_of(self, mid: int) -> Any:
         entry = self.mirrors.get(mid)
-        return entry() if self._weak and entry is not None else entry
+        return entry() if type(entry) is weakref.ReferenceType else entry
 
-    def _register(self, array: np.ndarray, mid: int) -> None:
+    def _register(self, array: Any, mid: int) -> None:
         if mid in self._released_mirrors:  # its former copy here died; the peer still holds it
             self._released_mirrors = [m for m in self._released_mirrors if m != mid]
         self._mirror_ids[id(array)] = mid
         self._prints[mid] = fingerprint(array)
-        if self._weak:
+        if self._weak and type(array) is np.ndarray:  # (a Generator cannot be weakly referenced)
             key = id(array)
             self.mirrors[mid] = weakref.ref(array, lambda _ref: self._forget(mid, key))
         else:
@@ -212,14 +219,18 @@ class Endpoint:
             del self._mirror_ids[key]
         self._released_mirrors.append(mid)
 
-    def _mirror_id(self, array: np.ndarray) -> int:
+    def _mirror_id(self, array: Any) -> tuple[int, bool]:
+        """The value's mirror id, and whether the peer's copy is known to be equal to it."""
         mid = self._mirror_ids.get(id(array))
         if mid is not None and self._array_of(mid) is array:
-            return mid
+            now = fingerprint(array)
+            same = now == self._prints.get(mid)
+            self._prints[mid] = now
+            return mid, same
         self._next_mirror += 1
         mid = self._next_mirror * 2 + (0 if self.side == "t" else 1) + (self.generation << 40)
         self._register(array, mid)
-        return mid
+        return mid, False
 
     def _changed_arrays(self) -> list[Any]:
         changed = []
@@ -230,7 +241,7 @@ class Endpoint:
             now = fingerprint(array)
             if now != self._prints.get(mid):
                 self._prints[mid] = now
-                changed.append(self._array_node(array, mid))
+                changed.append(self._mirror_node(array, mid, False))
         return changed
 
     def reset_peer(self, generation: int) -> None:
@@ -246,9 +257,14 @@ class Endpoint:
         self._proxies = weakref.WeakValueDictionary()
 
     # ---- encoding
-    def _array_node(self, array: np.ndarray, mid: int) -> list[Any]:
-        data = np.ascontiguousarray(array)
-        return [T_ARRAY, mid, array.dtype.str, list(array.shape), data.view(np.uint8).reshape(-1).tobytes()]
+    def _mirror_node(self, value: Any, mid: int, same: bool) -> list[Any]:
+        """An array or a generator on the wire. T sends an unchanged one by reference only (S keeps
+        every copy T holds); S always sends the contents (T may have dropped its copy)."""
+        by_reference = same and self.side == "t"
+        if type(value) is np.random.Generator:
+            return [T_RNG, mid, None if by_reference else self.encode(value.bit_generator.state)]
+        data = None if by_reference else np.ascontiguousarray(value).view(np.uint8).reshape(-1).tobytes()
+        return [T_ARRAY, mid, value.dtype.str, list(value.shape), data]
 
     def encode(self, value: Any, record: list[Any] | None = None, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
@@ -263,7 +279,7 @@ class Endpoint:
         if kind is int:
             return value if -2**63 <= value < 2**64 else [T_BIGINT, str(value)]
         if kind is np.ndarray and value.dtype.kind in ARRAY_KINDS and not value.dtype.fields:
-            return self._array_node(value, self._mirror_id(value))
+            return self._mirror_node(value, *self._mirror_id(value))
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in ARRAY_KINDS:
             return [T_SCALAR, value.dtype.str, value.tobytes()]
         nested = lambda item: self.encode(item, record, depth + 1)  # noqa: E731
@@ -289,11 +305,7 @@ class Endpoint:
         if value is Ellipsis:
             return [T_ELLIPSIS]
         if kind is np.random.Generator:
-            index = len(record) if record is not None else -1
-            state = value.bit_generator.state
-            if record is not None:
-                record.append((value, state))
-            return [T_RNG, index, self.encode(state, None, depth + 1)]
+            return self._mirror_node(value, *self._mirror_id(value))
         if isinstance(value, type) and BUILTIN_TYPES.get(value.__name__) is value:
             return [T_TYPE, value.__name__]
         if isinstance(value, type) and issubclass(value, np.generic) \
@@ -326,7 +338,7 @@ class Endpoint:
             raise ProtocolError(f"an unknown value on the wire ({type(node).__name__})")
         tag, nested = node[0], (lambda item: self.decode(item, record, depth + 1))
         slot = len(record) if record is not None else -1
-        if tag in (T_LIST, T_DICT, T_RNG) and record is not None:
+        if tag in (T_LIST, T_DICT) and record is not None:
             record.append(None)  # the encoder numbered this container before its items
         if tag == T_LIST and len(node) == 3 and type(node[2]) is list:
             value = [nested(item) for item in node[2]]
@@ -357,17 +369,8 @@ class Endpoint:
             return self._handle(node[1], node[2], node[3])
         if tag == T_BIGINT and len(node) == 2 and type(node[1]) is str and len(node[1]) < 4000:
             return int(node[1])
-        if tag == T_RNG and len(node) == 3:
-            state = self.decode(node[2], None, depth + 1)
-            if type(state) is not dict or state.get("bit_generator") not in ("PCG64", "PCG64DXSM", "MT19937",
-                                                                              "Philox", "SFC64"):
-                raise ProtocolError("a random generator with an unknown bit generator")
-            bit_generator = getattr(np.random, state["bit_generator"])()
-            bit_generator.state = state
-            value = np.random.Generator(bit_generator)
-            if record is not None:
-                record[slot] = (value, bit_generator.state)
-            return value
+        if tag == T_RNG and len(node) == 3 and type(node[1]) is int:
+            return self._decode_rng(node[1], node[2])
         if tag == T_COMPLEX and len(node) == 3 and all(type(x) is float for x in node[1:]):
             return complex(node[1], node[2])
         if tag == T_NPFUNC and len(node) == 2 and type(node[1]) is str:
@@ -406,19 +409,42 @@ class Endpoint:
             raise ProtocolError(f"arrays of dtype {dtype} do not cross (numbers and booleans only)")
         return dtype
 
+    def _decode_rng(self, mid: int, state_node: Any) -> np.random.Generator:
+        mine = self._array_of(mid)
+        if state_node is None and self.side == "s" and type(mine) is np.random.Generator:
+            return mine
+        state = self.decode(state_node)
+        if type(state) is not dict or state.get("bit_generator") not in RNG_BITS:
+            raise ProtocolError("a random generator with an unknown bit generator")
+        if type(mine) is np.random.Generator and type(mine.bit_generator).__name__ == state["bit_generator"]:
+            mine.bit_generator.state = state  # the same generator object, advanced
+            self._prints[mid] = fingerprint(mine)
+            return mine
+        bit_generator = getattr(np.random, state["bit_generator"])()
+        bit_generator.state = state
+        value = np.random.Generator(bit_generator)
+        self._register(value, mid)
+        return value
+
     def _decode_array(self, node: list[Any]) -> np.ndarray:
         _, mid, dtype_text, shape, data = node
         dtype = self._dtype(dtype_text)
-        if (type(mid) is not int or type(shape) is not list or len(shape) > 32 or type(data) is not bytes
+        if (type(mid) is not int or type(shape) is not list or len(shape) > 32
                 or any(type(n) is not int or n < 0 for n in shape)):
+            raise ProtocolError("a malformed array")
+        mine = self._array_of(mid)
+        if data is None and self.side == "s":  # T's unchanged array: the copy here is current
+            if type(mine) is np.ndarray and mine.shape == tuple(shape) and mine.dtype == dtype:
+                return mine
+            raise ProtocolError("a reference to an array this side does not hold")
+        if type(data) is not bytes:
             raise ProtocolError("a malformed array")
         size = 1
         for n in shape:
             size *= n
         if size * dtype.itemsize != len(data):
             raise ProtocolError("an array whose buffer does not match its shape")
-        mine = self._array_of(mid)
-        if mine is not None and mine.shape == tuple(shape) and mine.dtype == dtype:
+        if type(mine) is np.ndarray and mine.shape == tuple(shape) and mine.dtype == dtype:
             fresh = np.frombuffer(data, dtype=dtype).reshape(shape)
             if fingerprint(mine) != fingerprint(fresh):
                 try:
@@ -475,6 +501,8 @@ class Endpoint:
         for node in arrays if type(arrays) is list else ():
             if type(node) is list and len(node) == 5 and node[0] == T_ARRAY:
                 self._decode_array(node)
+            elif type(node) is list and len(node) == 3 and node[0] == T_RNG and type(node[1]) is int:
+                self._decode_rng(node[1], node[2])
         if self.hooks is not None and hasattr(self.hooks, "extras_in"):
             self.hooks.extras_in(body)
 
@@ -529,8 +557,6 @@ class Endpoint:
             elif type(target) is dict and type(value) is dict:
                 target.clear()
                 target.update(value)
-            elif type(target) is np.random.Generator and type(value) is dict:
-                target.bit_generator.state = value
 
     def call(self, proxy: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any], limit: float = 0.0) -> Any:
         record: list[Any] = []
@@ -551,17 +577,12 @@ class Endpoint:
             reply = {"error": describe_error(error, frames=not self.restricted)}
         changes = []
         for index, (holder, before) in enumerate(record):
-            after = holder.bit_generator.state if type(holder) is np.random.Generator else (
-                list(holder.items()) if type(holder) is dict else list(holder))
-            if type(holder) is np.random.Generator:
-                same = after == before
-            else:
-                same = len(after) == len(before) and all(
-                    (a[0] == b[0] and a[1] is b[1]) if type(holder) is dict else a is b
-                    for a, b in zip(after, before))
+            after = list(holder.items()) if type(holder) is dict else list(holder)
+            same = len(after) == len(before) and all(
+                (a[0] == b[0] and a[1] is b[1]) if type(holder) is dict else a is b
+                for a, b in zip(after, before))
             if not same:
-                snapshot = holder.bit_generator.state if type(holder) is np.random.Generator else holder
-                changes.append([index, self.encode(snapshot)])
+                changes.append([index, self.encode(holder)])
         if changes:
             reply["writeback"] = changes
         self.channel.write(REPLY, msgid, {**reply, **self._frame_extras()})

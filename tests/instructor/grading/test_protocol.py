@@ -192,3 +192,12 @@ def test_the_student_side_cannot_reach_private_attributes_or_modules_of_t(pair):
     assert names["call_attr"](Holder()) == 42
     with pytest.raises(TypeError, match="module"):
         names["reach"](Holder())
+
+
+def test_a_generator_advanced_later_in_a_generator_function_advances_the_callers(pair):
+    t, s, run = pair
+    names = run("def batches(rng):\n    for _ in range(2):\n        yield rng.permutation(4)\n")
+    rng, twin = np.random.default_rng(11), np.random.default_rng(11)
+    drawn = list(names["batches"](rng))
+    assert [list(d) for d in drawn] == [list(twin.permutation(4)) for _ in range(2)]
+    assert rng.random() == twin.random(), "the caller's generator moved on as S's did"
