@@ -107,6 +107,8 @@ class Broker:
                     code = self.process.wait(timeout=0.5)
                 except subprocess.TimeoutExpired:
                     code = None
+            if code is not None and code > 128 and code - 128 in signal.valid_signals():
+                code = 128 - code  # bwrap passes on a signal's death as 128 + its number
             if code is not None and code < 0:
                 try:
                     reason += f" (signal {signal.Signals(-code).name})"

@@ -244,19 +244,14 @@ def advise(nb: NotebookNode, student_written: set[int], facts: Any) -> list[dict
     The student's cells are checked together, as the notebook runs them, so a helper or a base
     class from another cell is known.
     """
-    from autograder.instructor.grading.policy import check_cell
+    from autograder.instructor.grading.policy import check_cells
 
-    found = []
-    for index in sorted(student_written):
-        cell = nb.cells[index]
-        if cell.cell_type != "code":
-            continue
-        label = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
-        try:
-            found += [asdict(v) for v in check_cell(cell.source, facts, cell=label)]
-        except Exception as error:  # advice must never cost a grade
-            found.append({"cell": label, "line": 0, "construct": "policy", "message": str(error)})
-    return found
+    cells = [(nbgrader_meta(nb.cells[i]).get("grade_id") or f"cell {i}", nb.cells[i].source)
+             for i in sorted(student_written) if nb.cells[i].cell_type == "code"]
+    try:
+        return [asdict(v) for v in check_cells(cells, facts)]
+    except Exception as error:  # advice must never cost a grade
+        return [{"cell": "", "line": 0, "construct": "policy", "message": f"the policy failed: {error}"}]
 
 
 # -- 4. execution ---------------------------------------------------------------------------

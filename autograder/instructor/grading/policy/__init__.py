@@ -100,9 +100,6 @@ from autograder.instructor.grading.policy.rules import MAGIC, MESSAGES, Violatio
 from autograder.instructor.grading.policy.scopes import _functools_wraps_misuse
 from autograder.instructor.grading.policy.visitor import _Own, _own, _PolicyVisitor, _trusted_modules
 
-__all__ = ["MAGIC", "MESSAGES", "PolicyFacts", "Violation", "check_cell", "check_notebook", "editable",
-           "facts_from_source"]
-
 # ---------------------------------------------------------------------------------------------
 # The API
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +151,22 @@ def check_notebook(nb: nbformat.NotebookNode, facts: PolicyFacts) -> list[Violat
     return violations
 
 
-__all__ = ["PolicyFacts", "Violation", "check_cell", "check_notebook", "editable", "facts_from_source"]
+def check_cells(cells: list[tuple[str, str]], facts: PolicyFacts) -> list[Violation]:
+    """The violations in the given ``(label, source)`` cells, each knowing what the others define
+    (a helper or a base class from another cell is the student's own)."""
+    own = _Own()
+    for _, source in cells:
+        parsed = _parse_as_kernel(source)
+        if parsed is not None:
+            own.update(_own(parsed[0], _trusted_modules(facts)))
+    violations: list[Violation] = []
+    for label, source in cells:
+        violations += check_cell(source, facts, label, notebook=own)
+    return violations
+
+
+__all__ = ["MAGIC", "MESSAGES", "PolicyFacts", "Violation", "check_cell", "check_cells", "check_notebook",
+           "editable", "facts_from_source"]
 
 if __name__ == "__main__":  # python -m autograder.instructor.grading.policy SOURCE.ipynb CHAPTER [NOTEBOOK]
     source_nb = nbformat.read(sys.argv[1], as_version=4)
