@@ -47,7 +47,12 @@ def resolve_chapter(course: Course, what: str) -> tuple[str, Path]:
     return matches[0], course.chapters / matches[0] / f"{matches[0]}.ipynb"
 
 
-def release_for(course: Course, chapter: str, sandbox: bool) -> GradingRelease:
+# The learner sees the verdict the class gets: the same worker, the same isolation.
+DEFAULT_ISOLATION = "two-process"
+
+
+def release_for(course: Course, chapter: str, sandbox: bool,
+                isolation: str = DEFAULT_ISOLATION) -> GradingRelease:
     """The chapter's grading release, built with nbgrader and cached by the source's hash."""
     from autograder.instructor.authoring.release import make_course
     from autograder.instructor.grading.coordinator import chapter_number, grading_template
@@ -72,7 +77,7 @@ def release_for(course: Course, chapter: str, sandbox: bool) -> GradingRelease:
                     "policy": facts_from_source(source, chapter_number(chapter)).to_dict()}
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(data))
-    return GradingRelease(**data, sandbox=sandbox)
+    return GradingRelease(**data, sandbox=sandbox, isolation=isolation)
 
 
 def model_answers(course: Course, chapter: str) -> dict[str, str]:
@@ -98,6 +103,8 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
     for violation in record.get("policy", []):
         out(f"\nNOT RUN: {violation['cell']}, line {violation['line']}: {violation['construct']}: "
             f"{violation['message']}")
+    for advice in record.get("advice", []):  # two-process grading: advice, never a zero
+        out(f"\nADVICE: {advice['cell']}, line {advice['line']}: {advice['construct']}: {advice['message']}")
     out("")
     width = max((len(name) for name in by_exercise), default=8)
     for name, tests in by_exercise.items():
@@ -127,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not show the model answers of the written questions")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run without bubblewrap (where it cannot run, e.g. macOS)")
+    parser.add_argument("--isolation", choices=("two-process", "kernel"), default=DEFAULT_ISOLATION,
+                        help="two-process: your code in a process of its own, as at grading")
     args = parser.parse_args(argv)
     course = course_for_cli(args.course)
     if course is None:
@@ -144,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     task = {"student": os.environ.get("USER", "you"), "chapter": chapter, "notebook": data,
             "submission_sha256": hashlib.sha256(data).hexdigest()}
     print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
-    result = grade_task(task, release_for(course, chapter, sandbox))
+    result = grade_task(task, release_for(course, chapter, sandbox, args.isolation))
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
     answers = model_answers(course, chapter) if show_models else {}
     return 0 if report(result["record"], answers) else 1
