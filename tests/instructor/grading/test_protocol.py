@@ -63,9 +63,10 @@ def pair():
         return {name: t.decode(node) for name, node in answer["defined"].items()}
 
     yield t, s, run
+    left.shutdown(socket.SHUT_RDWR)  # S's read sees the end, its thread returns
+    thread.join(timeout=5)
     left.close()
     right.close()
-    thread.join(timeout=5)
 
 
 def roundtrip(endpoint: Endpoint, value):
