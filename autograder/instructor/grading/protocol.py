@@ -320,6 +320,9 @@ class Endpoint:
     def _export(self, value: Any) -> list[Any]:
         if self.restricted and type(value).__name__ == "module":
             raise TypeError("a module cannot be passed to the student's code")
+        if self.restricted and type(value).__name__ == "builtin_function_or_method" and type(getattr(
+                value, "__self__", None)).__name__ == "module":  # open, exec, os.system: S has its own
+            raise TypeError(f"the grader's {value.__name__}() is not passed to the student's code")
         handle = self._export_ids.get(id(value))
         if handle is None or self.exports.get(handle) is not value:
             self._next_handle += 1

@@ -202,3 +202,10 @@ def test_a_generator_advanced_later_in_a_generator_function_advances_the_callers
     drawn = list(names["batches"](rng))
     assert [list(d) for d in drawn] == [list(twin.permutation(4)) for _ in range(2)]
     assert rng.random() == twin.random(), "the caller's generator moved on as S's did"
+
+
+def test_t_never_hands_s_its_builtins(pair):
+    t, s, run = pair
+    names = run("def call(f, *args):\n    return f(*args)\n")
+    with pytest.raises(TypeError, match="open"):
+        names["call"](open, "/etc/hostname")
