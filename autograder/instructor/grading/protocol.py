@@ -39,6 +39,7 @@ never a module.
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 import os
 import struct
@@ -55,6 +56,10 @@ REQUEST, REPLY, CONTROL = 1, 2, 3
 MAX_DEPTH = 64
 MAX_NAME = 200
 ARRAY_KINDS = "biufc"
+# Plain functions both sides have, passed by name (a test's ``abs``, ``max`` or ``math.exp``).
+SAFE_FUNCTIONS = {f.__name__: f for f in (abs, len, max, min, sum, round, pow, sorted, any, all, divmod)}
+SAFE_FUNCTIONS.update({name: f for name, f in vars(math).items()
+                       if callable(f) and not name.startswith("_") and name not in SAFE_FUNCTIONS})
 RNG_BITS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 NUMPY_FUNCTION_TYPES = ("function", "_ArrayFunctionDispatcher", "builtin_function_or_method")
 
@@ -315,6 +320,9 @@ class Endpoint:
             or kind.__name__ in NUMPY_FUNCTION_TYPES else None
         if type(name) is str and getattr(np, name, None) is value:
             return [T_NPFUNC, name]
+        if kind.__name__ == "builtin_function_or_method" and SAFE_FUNCTIONS.get(
+                getattr(value, "__name__", None)) is value:
+            return [T_NPFUNC, "=" + value.__name__]  # abs, max, math.exp...: each side has its own
         return self._export(value)
 
     def _export(self, value: Any) -> list[Any]:
@@ -377,6 +385,8 @@ class Endpoint:
         if tag == T_COMPLEX and len(node) == 3 and all(type(x) is float for x in node[1:]):
             return complex(node[1], node[2])
         if tag == T_NPFUNC and len(node) == 2 and type(node[1]) is str:
+            if node[1].startswith("=") and node[1][1:] in SAFE_FUNCTIONS:
+                return SAFE_FUNCTIONS[node[1][1:]]
             found = getattr(np, node[1], None)
             if isinstance(found, np.ufunc) or type(found).__name__ in NUMPY_FUNCTION_TYPES:
                 return found

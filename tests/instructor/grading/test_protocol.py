@@ -209,3 +209,4 @@ def test_t_never_hands_s_its_builtins(pair):
     names = run("def call(f, *args):\n    return f(*args)\n")
     with pytest.raises(TypeError, match="open"):
         names["call"](open, "/etc/hostname")
+    assert names["call"](abs, -2) == 2 and names["call"](max, 1, 5) == 5, "abs, max: S's own, by name"
