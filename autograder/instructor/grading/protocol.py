@@ -583,7 +583,12 @@ class Endpoint:
         record: list[Any] = []
         try:
             value = self._dispatch(body, record)
-            reply: dict[str, Any] = {"ok": self.encode(value)}
+            # T's lists, dicts and sets stay in T when S asks for them (``history.history``,
+            # ``model.params()``): S changes them through a handle, as the caller's own.
+            if self.restricted and type(value) in (list, dict, set):
+                reply: dict[str, Any] = {"ok": self._export(value)}
+            else:
+                reply = {"ok": self.encode(value)}
         except BaseException as error:  # the peer gets every failure, as data
             if isinstance(error, KeyboardInterrupt):
                 raise
@@ -689,6 +694,11 @@ def apply_dunder(target: Any, name: str, args: list[Any]) -> Any:
         return None
     if name == "contains" and len(args) == 1:
         return args[0] in target
+    if name == "array" and not args:
+        array = np.asarray(target)
+        if array.dtype.kind not in ARRAY_KINDS:
+            raise TypeError(f"an array of {array.dtype} cannot be passed (numbers and booleans only)")
+        return array
     if name == "format" and len(args) == 1 and type(args[0]) is str:
         return format(target, args[0])
     if name == "round" and len(args) <= 1:
@@ -760,6 +770,10 @@ class Proxy:
 
     def __copy__(self) -> Any:
         return _dunder(self, "copy")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = _dunder(self, "array")
+        return array if dtype is None else array.astype(dtype)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("an object of the student's process cannot be pickled")

@@ -210,3 +210,22 @@ def test_t_never_hands_s_its_builtins(pair):
     with pytest.raises(TypeError, match="open"):
         names["call"](open, "/etc/hostname")
     assert names["call"](abs, -2) == 2 and names["call"](max, 1, 5) == 5, "abs, max: S's own, by name"
+
+
+def test_containers_s_reads_from_t_objects_are_changed_in_place(pair):
+    t, s, run = pair
+    names = run("def record(history, metrics):\n"
+                "    history.history = {name: [] for name in ['loss', *metrics.names]}\n"
+                "    for value in (1.0, 0.5):\n        history.history['loss'].append(value)\n"
+                "    return float(np.mean(metrics.values))\n")
+
+    class History:
+        history: dict = {}
+
+    class Metrics:
+        names = ["accuracy"]
+        values = [1.0, 2.0]
+
+    history = History()
+    assert names["record"](history, Metrics()) == 1.5
+    assert history.history == {"loss": [1.0, 0.5], "accuracy": []}
