@@ -34,6 +34,9 @@ from autograder.instructor.grading.protocol import CONTROL, REPLY, Channel, Endp
 # Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
 PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
                    "autograder.selfcheck", "autograder.instructor", "autograder.diagrams", "torch", "IPython")
+NOT_BOUND = ("(grading: the tests keep their own {names}; your cell's definition of that name is used "
+             "by your own code only)")
+T_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display"})
 STARTUP_LIMIT_S = 60.0  # importing numpy and matplotlib on a busy machine
 WARNING_TYPES = {cls.__name__: cls for cls in vars(builtins).values()
                  if isinstance(cls, type) and issubclass(cls, Warning)}
@@ -84,6 +87,7 @@ class Bridge:
         self.cells, self.call_limit, self.namespace = cells, call_limit, namespace
         self.ran: list[str] = []  # keys of cells.json that ran in this S, in order: replayed after a restart
         self.s_names: set[str] = set()  # names S binds (its setup imports, the student's definitions)
+        self.s_bound: set[str] = set()  # names of T's namespace that hold S's values
         self.needs_restart = True
         self.replaying = False
         self.pending_warnings: list[Any] = []
@@ -170,12 +174,26 @@ class Bridge:
             if type(name) is str and name.isidentifier():
                 defined[name] = self.endpoint.decode(node)
         if bind:
+            kept = []
             for name, value in defined.items():
-                self.namespace[name] = value
+                if self.bindable(name):
+                    self.namespace[name] = value
+                    self.s_bound.add(name)
+                else:
+                    kept.append(name)
+            if kept and not self.replaying:
+                print(NOT_BOUND.format(names=", ".join(sorted(kept))))
         self.s_names |= set(defined)
         if answer.get("error"):
             raise rebuild_error(answer["error"])
         return defined
+
+    def bindable(self, name: str) -> bool:
+        """A name of S may be bound in T only if T did not bind it itself: the harness
+        (``exercise``, ``check_close``), the setup's imports, builtins and IPython's names stay T's."""
+        if name.startswith("_") or hasattr(builtins, name) or name in T_NAMES:
+            return False
+        return name not in self.namespace or name in self.s_bound
 
     # ---- the cells
     def run_cell(self, key: int | str) -> None:

@@ -61,6 +61,10 @@ def attacks(solution, untouched) -> dict[str, tuple[object, float]]:
                                        "    exercise = Quiet\n"), 0),
         "dead_code_global": (add_cell(untouched, quiet + "def f():\n    return\n"
                                       "    global exercise, exec, In\nf()\nexercise = Quiet\n"), 0),
+        "rebind_harness": (add_cell(untouched, "class Pass:\n    def __enter__(self):\n        return self\n"
+                                    "    def __exit__(self, *exc):\n        return True\n"
+                                    "def exercise(name):\n    return Pass()\n"
+                                    "check_close = lambda *a, **k: None\nlen = lambda x: 3\n"), 0),
         "prefilter_magic": (add_cell(untouched, "pwd {__import__('builtins').exec('exercise = None')}\n"), 0),
         "shell_alias": (add_cell(untouched, "ls -la\n"), 0),
         "shell_escape": (add_cell(untouched, "!kill -9 $PPID\n%run /etc/passwd\n"), 0),
@@ -156,9 +160,9 @@ def test_control_full_marks_and_untouched_zero(demo):
     assert full["record"]["isolation"] == "two-process"
 
 
-ATTACKS = ["class_body_global", "dead_code_global", "prefilter_magic", "shell_alias", "shell_escape",
-           "read_history", "read_linecache", "harness", "torch", "patch_numpy", "liar_eq", "liar_subclass",
-           "liar_object_array", "exit_mid_test", "segfault_mid_test", "raise_exit", "snoop"]
+ATTACKS = ["class_body_global", "dead_code_global", "rebind_harness", "prefilter_magic", "shell_alias",
+           "shell_escape", "read_history", "read_linecache", "harness", "torch", "patch_numpy", "liar_eq",
+           "liar_subclass", "liar_object_array", "exit_mid_test", "segfault_mid_test", "raise_exit", "snoop"]
 
 
 def test_the_attack_list_is_complete(demo):
