@@ -159,15 +159,28 @@ class Channel:
             view = view[os.write(self.write_fd, view):]
 
 
-def fingerprint(value: np.ndarray | np.random.Generator) -> tuple[Any, ...]:
-    """What a mirrored value holds now: compared at every message to find what changed.
+def snapshot(value: np.ndarray | np.random.Generator) -> Any:
+    """What a mirrored value holds now, kept to find at the next message whether it changed.
 
-    A copy of an array's bytes (a compare is a memcmp, ten times faster than hashing them), a
-    generator's state as text.
+    A copy of an array (compared 8 bytes at a time: measured 0.12 ms for 735 KB, against 0.32 ms
+    for comparing ``tobytes()`` and 1 ms for a CRC), a generator's state as text.
     """
     if type(value) is np.random.Generator:
-        return ("rng", repr(value.bit_generator.state))
-    return value.shape, value.dtype.str, np.ascontiguousarray(value).tobytes()
+        return repr(value.bit_generator.state)
+    return np.array(value, order="C", copy=True)
+
+
+def unchanged(value: np.ndarray | np.random.Generator, kept: Any) -> bool:
+    """Whether ``value`` still holds what ``snapshot`` kept (bit for bit: NaN equals NaN)."""
+    if type(value) is np.random.Generator:
+        return kept == repr(value.bit_generator.state)
+    if type(kept) is not np.ndarray or kept.shape != value.shape or kept.dtype != value.dtype:
+        return False
+    now = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
+    before = kept.reshape(-1).view(np.uint8)
+    whole = now.size // 8 * 8
+    return bool((now[:whole].view(np.uint64) == before[:whole].view(np.uint64)).all()
+                and (now[whole:] == before[whole:]).all())
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
@@ -196,7 +209,7 @@ class Endpoint:
         self._released_handles: list[int] = []
         self.mirrors: dict[int, Any] = {}  # mirror id -> array (T: a weak reference)
         self._mirror_ids: dict[int, int] = {}  # id(array) -> mirror id
-        self._prints: dict[int, Any] = {}  # mirror id -> fingerprint at the last message
+        self._prints: dict[int, Any] = {}  # mirror id -> its snapshot at the last message
         self._released_mirrors: list[int] = []
         self._weak = side == "t"
         self.depth = 0  # requests of ours waiting for an answer
@@ -210,7 +223,7 @@ class Endpoint:
         if mid in self._released_mirrors:  # its former copy here died; the peer still holds it
             self._released_mirrors = [m for m in self._released_mirrors if m != mid]
         self._mirror_ids[id(array)] = mid
-        self._prints[mid] = fingerprint(array)
+        self._prints[mid] = snapshot(array)
         if self._weak and type(array) is np.ndarray:  # (a Generator cannot be weakly referenced)
             key = id(array)
             self.mirrors[mid] = weakref.ref(array, lambda _ref: self._forget(mid, key))
@@ -228,9 +241,9 @@ class Endpoint:
         """The value's mirror id, and whether the peer's copy is known to be equal to it."""
         mid = self._mirror_ids.get(id(array))
         if mid is not None and self._array_of(mid) is array:
-            now = fingerprint(array)
-            same = now == self._prints.get(mid)
-            self._prints[mid] = now
+            same = unchanged(array, self._prints.get(mid))
+            if not same:
+                self._prints[mid] = snapshot(array)
             return mid, same
         self._next_mirror += 1
         mid = self._next_mirror * 2 + (0 if self.side == "t" else 1) + (self.generation << 40)
@@ -243,9 +256,8 @@ class Endpoint:
             array = self._array_of(mid)
             if array is None:
                 continue
-            now = fingerprint(array)
-            if now != self._prints.get(mid):
-                self._prints[mid] = now
+            if not unchanged(array, self._prints.get(mid)):
+                self._prints[mid] = snapshot(array)
                 changed.append(self._mirror_node(array, mid, False))
         return changed
 
@@ -431,7 +443,7 @@ class Endpoint:
             raise ProtocolError("a random generator with an unknown bit generator")
         if type(mine) is np.random.Generator and type(mine.bit_generator).__name__ == state["bit_generator"]:
             mine.bit_generator.state = state  # the same generator object, advanced
-            self._prints[mid] = fingerprint(mine)
+            self._prints[mid] = snapshot(mine)
             return mine
         bit_generator = getattr(np.random, state["bit_generator"])()
         bit_generator.state = state
@@ -459,12 +471,12 @@ class Endpoint:
             raise ProtocolError("an array whose buffer does not match its shape")
         if type(mine) is np.ndarray and mine.shape == tuple(shape) and mine.dtype == dtype:
             fresh = np.frombuffer(data, dtype=dtype).reshape(shape)
-            if fingerprint(mine) != fingerprint(fresh):
+            if not unchanged(mine, fresh):
                 try:
                     mine[...] = fresh
                 except ValueError:  # a read-only array: the values it had stay
                     pass
-            self._prints[mid] = fingerprint(mine)
+            self._prints[mid] = snapshot(mine)
             return mine
         array = np.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
         self._register(array, mid)
