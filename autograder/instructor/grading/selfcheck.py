@@ -47,13 +47,12 @@ def resolve_chapter(course: Course, what: str) -> tuple[str, Path]:
     return matches[0], course.chapters / matches[0] / f"{matches[0]}.ipynb"
 
 
-# The learner sees the verdict the class gets: the same worker, the same isolation.
-DEFAULT_ISOLATION = "two-process"
+def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | None = None) -> GradingRelease:
+    """The chapter's grading release, built with nbgrader and cached by the source's hash.
 
-
-def release_for(course: Course, chapter: str, sandbox: bool,
-                isolation: str = DEFAULT_ISOLATION) -> GradingRelease:
-    """The chapter's grading release, built with nbgrader and cached by the source's hash."""
+    isolation: "two-process" or "kernel"; None takes GradingRelease's default, as ``make grade``
+    does, so that a learner sees the verdict the class gets.
+    """
     from autograder.instructor.authoring.release import make_course
     from autograder.instructor.grading.coordinator import chapter_number, grading_template
     from autograder.instructor.grading.policy import facts_from_source
@@ -77,7 +76,9 @@ def release_for(course: Course, chapter: str, sandbox: bool,
                     "policy": facts_from_source(source, chapter_number(chapter)).to_dict()}
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(data))
-    return GradingRelease(**data, sandbox=sandbox, isolation=isolation)
+    if isolation is not None:
+        data["isolation"] = isolation
+    return GradingRelease(**data, sandbox=sandbox)
 
 
 def model_answers(course: Course, chapter: str) -> dict[str, str]:
@@ -134,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not show the model answers of the written questions")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run without bubblewrap (where it cannot run, e.g. macOS)")
-    parser.add_argument("--isolation", choices=("two-process", "kernel"), default=DEFAULT_ISOLATION,
-                        help="two-process: your code in a process of its own, as at grading")
+    parser.add_argument("--isolation", choices=("two-process", "kernel"), default=None,
+                        help="two-process: your code in a process of its own; default: as make grade")
     args = parser.parse_args(argv)
     course = course_for_cli(args.course)
     if course is None:
