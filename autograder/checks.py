@@ -7,7 +7,10 @@ the call gave). Each message says what was expected, what came back, and where t
 look; ``check_close`` adds a hint when the mistake has a recognisable shape (float32,
 a constant factor, a transpose, a sum over the wrong axis, log(0), an overflowing exp).
 Any check that takes ``hint=`` appends it to its message when it fails, for what only
-the test knows (``RUNNING_STATISTICS_HINT`` is one).
+the test knows (``RUNNING_STATISTICS_HINT`` is one). Every failure also carries a stable code
+for its kind of mistake, ``CheckFailed.hint`` (``autograder.hints.HINT_CODES``: "float32",
+"transposed_weight", "wrong_axis", ...; None when the mistake has no recognisable shape), for
+the grader to count mistakes without parsing the English.
 
     >>> check_close(np.array([0.5, 0.2]), np.array([0.5, 0.2]), name="sigmoid(z)")
 
@@ -25,7 +28,6 @@ Verdicts that student code cannot bend:
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -51,11 +53,25 @@ from numpy import nanargmax as _nanargmax
 from numpy import ndarray as _ndarray
 from numpy import unravel_index as _unravel_index
 
+from .hints import (
+    FLOAT32_HINT,
+    HINT_CODES,
+    NP_MAXIMUM_HINT,
+    RELU_GRAD_AT_ZERO_HINT,
+    RUNNING_STATISTICS_HINT,
+    TEXT_CODES,
+    float_error_hint,
+    non_finite_hint,
+    shape_hint,
+    value_hint,
+)
 from .progress import CheckFailed
 from .tolerances import ATOL, RTOL
 
 __all__ = [
     "CheckFailed",
+    "HINT_CODES",
+    "RELU_GRAD_AT_ZERO_HINT",
     "RUNNING_STATISTICS_HINT",
     "check_type",
     "check_shape",
@@ -70,59 +86,14 @@ __all__ = [
     "check_own_code",
 ]
 
-# --- Hints, in one place ----------------------------------------------------------------------
-
-RUNNING_STATISTICS_HINT = (
-    "PyTorch's momentum weighs the NEW batch statistic: running = (1 - momentum) * running + "
-    "momentum * batch (CS231n uses the opposite); the running variance uses the unbiased batch "
-    "variance (times N / (N - 1)) and does not include eps."
-)
-FLOAT32_HINT = ("your result is {dtype}: compute in float64 (NumPy's default), e.g. don't use "
-                "np.float32 / astype")
-LOG_HINT = (
-    "log of 0 gives -inf: compute the log-probabilities with log-softmax / logaddexp, not "
-    "log(softmax): log_softmax(z) = z - m - log(sum(exp(z - m))) with m the row's max; for a "
-    "binary cross-entropy from a logit z, log(sigmoid(z)) = -np.logaddexp(0, -z)."
-)
-EXP_HINT = (
-    "exp() of a large positive number overflows to inf (np.exp(710) already does). Let exp() "
-    "see only non-positive numbers: compute e = np.exp(-np.abs(z)) once (0 < e <= 1); then "
-    "sigmoid(z) = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0, i.e. "
-    "np.where(z >= 0, 1, e) / (1 + e). Not np.where(z >= 0, 1/(1+np.exp(-z)), "
-    "np.exp(z)/(1+np.exp(z))): np.where evaluates both branches, so one of them still "
-    "overflows. For a softmax, subtract each row's max before exp()."
-)
-NAN_HINT = (
-    "NaN comes from inf - inf, inf / inf, 0 * inf, 0 / 0 or the log or square root of a negative "
-    "number, usually after an exp() overflowed or a log(0) gave -inf. " + EXP_HINT
-)
-OVERFLOW_HINT = ("a value went past float64's largest, 1.8e308: look for a square or a product of "
-                 "large numbers, or an exp() (subtract a maximum first).")
-DIVIDE_HINT = ("a division by zero: a standard deviation, a norm or a count that is 0. Add the "
-               "formula's eps where it has one, or handle the empty case.")
-WEIGHT_LAYOUT = ("a transposed weight? this course stores W as (in, out), so that X @ W reads left "
-                 "to right (torch.nn.Linear.weight is (out, in)).")
-BATCH_AXIS = "sum over axis 0, the batch (e.g. db = dout.sum(axis=0))"
+# --- Failures: the message, the test's own hint text, the code (hints.py) ----------------------
 
 
-def _float_error_hint(text: str) -> str:
-    """The advice that matches NumPy's own words ("overflow encountered in exp")."""
-    text = text.lower()
-    if "log" in text and ("divide by zero" in text or "invalid value" in text):
-        return LOG_HINT
-    if "overflow" in text and "exp" in text:
-        return EXP_HINT
-    if "overflow" in text:
-        return OVERFLOW_HINT
-    if "divide by zero" in text:
-        return DIVIDE_HINT
-    if "invalid value" in text:
-        return NAN_HINT
-    return "rearrange the formula so that extreme inputs stay finite."
-
-
-def _fail(message: str, hint: str | None = None) -> CheckFailed:
-    return CheckFailed(f"{message} {hint}" if hint else message)
+def _fail(message: str, hint: str | None = None, code: str | None = None) -> CheckFailed:
+    """The failure: ``message`` plus the test's own ``hint`` text; the code of the mistake."""
+    code = TEXT_CODES.get(hint or "") or code
+    assert code is None or code in HINT_CODES, code  # a new code goes in hints.HINT_CODES first
+    return CheckFailed(f"{message} {hint}" if hint else message, hint=code)
 
 
 # --- Types: only plain values are compared ----------------------------------------------------
@@ -199,29 +170,16 @@ def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "
     if not ok:
         wanted = " or ".join("NumPy array" if t is _ndarray else t.__name__ for t in types)
         got = _describe(value, name)
+        code = "returned_none" if value is None else "not_an_array"
         if isinstance(value, _ndarray):
             got += ": return a plain array (np.asarray(...))"
-        raise _fail(f"{name}: expected {_a(wanted)}, got {got}.", hint)
-
-
-def _shape_hint(shape: tuple[int, ...], expected: tuple[int, ...]) -> str:
-    if len(shape) == len(expected) == 2 and shape == expected[::-1]:
-        return f" The same sizes in another order: {WEIGHT_LAYOUT}"
-    if sorted(shape) == sorted(expected):
-        return " The same sizes in another order: is a transpose missing or extra?"
-    if len(shape) == len(expected) + 1:
-        for axis in range(len(shape)):
-            if shape[:axis] + shape[axis + 1:] == expected:
-                where = BATCH_AXIS if axis == 0 else f"sum over axis {axis}"
-                return f" One axis too many: {where}."
-    if len(shape) == len(expected) == 1:
-        return f" A vector of another length: a sum over the wrong axis? {BATCH_AXIS[0].upper()}" \
-               f"{BATCH_AXIS[1:]}; summing over axis 1 gives one number per example."
-    if math.prod(shape) == math.prod(expected):
-        return " The same number of entries: check a reshape or a keepdims."
-    if len(shape) != len(expected):
-        return " A different number of axes: check a sum/mean axis or a broadcast."
-    return ""
+        elif _ndarray in types and (type(value) in _NUMPY_NUMBERS or type(value) is float):
+            # One number where an array belongs: the array was reduced (np.max(z, 0) on a vector).
+            got += f". {NP_MAXIMUM_HINT[0].upper()}{NP_MAXIMUM_HINT[1:]}"
+            code = "np_max_vs_maximum"
+        elif value is None and "cache" in name.lower():
+            code = "missing_cache"
+        raise _fail(f"{name}: expected {_a(wanted)}, got {got}.", hint, code)
 
 
 def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result",
@@ -230,8 +188,8 @@ def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result
     check_type(value, _ndarray, name, hint)
     expected_shape = tuple(int(n) for n in expected_shape)
     if value.shape != expected_shape:
-        raise _fail(f"{name}: expected shape {expected_shape}, got shape {value.shape}."
-                    f"{_shape_hint(value.shape, expected_shape)}", hint)
+        advice, code = shape_hint(value.shape, expected_shape)
+        raise _fail(f"{name}: expected shape {expected_shape}, got shape {value.shape}.{advice}", hint, code)
 
 
 def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
@@ -246,25 +204,18 @@ def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
     got = value.dtype if hasattr(value, "dtype") else _asarray(value).dtype
     if got == wanted:
         return
-    advice = ""
+    advice, code = "", None
     if wanted.kind == "f" and got.kind == "f":
-        advice = " " + FLOAT32_HINT.format(dtype=got.name) + "."
+        advice, code = " " + FLOAT32_HINT.format(dtype=got.name) + ".", "float32"
     elif wanted.kind == "f" and got.kind == "b":
-        advice = " Return numbers, not booleans: e.g. (z > 0).astype(np.float64)."
+        advice, code = " Return numbers, not booleans: e.g. (z > 0).astype(np.float64).", "boolean_result"
     elif wanted.kind == "f" and got.kind in "iu":
-        advice = (" Integers where floats belong: np.zeros(shape) is float64, "
-                  "np.zeros(shape, dtype=int) and np.array([0, 1]) are not.")
+        advice, code = (" Integers where floats belong: np.zeros(shape) is float64, "
+                        "np.zeros(shape, dtype=int) and np.array([0, 1]) are not."), "integer_result"
     elif wanted.kind in "iu" and got.kind != wanted.kind:
-        advice = " Labels and counts are integers: e.g. np.argmax gives int64, or use .astype(np.int64)."
-    raise _fail(f"{name}: expected dtype {wanted.name}, got {got.name}.{advice}", hint)
-
-
-def _non_finite_hint(array: np.ndarray) -> str:
-    if (array == -np.inf).any():
-        return LOG_HINT
-    if (array == np.inf).any():
-        return EXP_HINT
-    return NAN_HINT
+        advice, code = (" Labels and counts are integers: e.g. np.argmax gives int64, or use "
+                        ".astype(np.int64)."), "integer_labels"
+    raise _fail(f"{name}: expected dtype {wanted.name}, got {got.name}.{advice}", hint, code)
 
 
 def check_finite(value: Any, name: str = "result", hint: str | None = None) -> None:
@@ -278,55 +229,10 @@ def check_finite(value: Any, name: str = "result", hint: str | None = None) -> N
     bad = ~_isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in _argwhere(bad)[0])
+        advice, code = non_finite_hint(array, name)
         raise _fail(
             f"{name}: {int(bad.sum())} of {array.size} entries are not finite; the first is "
-            f"{array[index] if index else array.item()} at index {index}. "
-            f"{_non_finite_hint(array)}", hint)
-
-
-def _ratio_text(ratio: float) -> str:
-    return f"{ratio:.1f}" if abs(ratio - round(ratio)) < 1e-9 else f"{ratio:.4g}"
-
-
-def _value_hint(actual: Any, actual_array: np.ndarray, expected_array: np.ndarray,
-                rtol: float, atol: float) -> str:
-    """A sentence naming the mistake when it has a recognisable shape, else ''."""
-    hints = []
-    dtype = getattr(actual, "dtype", None)
-    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
-        hints.append(FLOAT32_HINT.format(dtype=dtype.name) + ".")
-    if (actual_array.ndim == 2 and actual_array.shape[0] == actual_array.shape[1] > 1
-            and _isclose(actual_array, expected_array.T, rtol=rtol, atol=atol).all()):
-        hints.append(f"Your result equals the expected one transposed: {WEIGHT_LAYOUT}")
-    if not (_isfinite(actual_array).all() and _isfinite(expected_array).all()):
-        return (" Hint: " + " ".join(hints)) if hints else ""
-    nonzero = expected_array != 0
-    zero_agrees = _isclose(actual_array[~nonzero], 0.0, rtol=0.0, atol=atol).all()
-    if nonzero.any() and zero_agrees:
-        ratios = actual_array[nonzero] / expected_array[nonzero]
-        ratio = float(ratios.flat[0])
-        constant = _isclose(ratios, ratio, rtol=1e-6, atol=0.0).all()
-        # One entry always has "a constant ratio": then only a sign or a whole factor (an N)
-        # counts as a pattern.
-        factor = max(abs(ratio), 1 / abs(ratio)) if ratio != 0 else 0.0
-        meaningful = ratios.size > 1 or (factor >= 2 and abs(factor - round(factor)) < 1e-6 * factor
-                                         ) or abs(ratio + 1) < 1e-9
-        every = "every entry is" if expected_array.size > 1 else "your value is"
-        if constant and meaningful and ratio == 0:
-            hints.append(f"{every} 0: is an update or a term missing?")
-        elif constant and meaningful and _isclose(ratio, -1.0, rtol=1e-6, atol=0.0):
-            hints.append(f"{every} the expected value with the opposite sign: a sign flipped "
-                         "(y - t where t - y belongs, or the gradient of -loss)?")
-        elif abs(ratio - 1.0) < 1e-3:
-            pass  # the right scale, slightly off (float32 rounding, a small bug): no scale hint
-        elif constant and meaningful and abs(ratio) > 1:
-            hints.append(f"{every} {_ratio_text(ratio)}x the expected value — a sum where a mean "
-                         "belongs, or a missing 1/N?")
-        elif constant and meaningful:
-            hints.append(f"{every} {_ratio_text(ratio)}x the expected value "
-                         f"({_ratio_text(1 / ratio)}x too small) — a mean where a sum belongs, "
-                         "or a 1/N too many?")
-    return (" Hint: " + " ".join(hints)) if hints else ""
+            f"{array[index] if index else array.item()} at index {index}. {advice}", hint, code)
 
 
 def check_close(
@@ -351,7 +257,7 @@ def check_close(
         check_type(actual, (int, float, _ndarray), name, hint)
     elif _is_array(actual) and actual.ndim != 0:
         raise _fail(f"{name}: expected a single number, got an array of shape {actual.shape}. "
-                    "Reduce it (a mean or a sum) before returning.", hint)
+                    "Reduce it (a mean or a sum) before returning.", hint, "broadcast")
     _numbers(actual, name)
     actual_array = _asarray(actual, dtype=_float64)
     if _isfinite(expected_array).all():
@@ -360,18 +266,18 @@ def check_close(
     if close.all():
         return
     error = _abs(actual_array - expected_array)
-    advice = _value_hint(actual, actual_array, expected_array, rtol, atol)
+    advice, code = value_hint(actual, actual_array, expected_array, rtol, atol)
     if actual_array.ndim == 0:
         raise _fail(
             f"{name}: expected {expected_array.item():.10g}, got {actual_array.item():.10g} "
-            f"(error {error.item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint)
+            f"(error {error.item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint, code)
     first = tuple(int(i) for i in _argwhere(~close)[0])
     worst = tuple(int(i) for i in _unravel_index(_nanargmax(error), error.shape))
     raise _fail(
         f"{name}: {int((~close).sum())} of {close.size} entries differ. First at index {first}: "
         f"expected {expected_array[first]:.10g}, got {actual_array[first]:.10g}. "
         f"Largest error {error[worst]:.3g} at index {worst} "
-        f"(tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint)
+        f"(tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint, code)
 
 
 def _plain(value: Any) -> bool:
@@ -396,7 +302,9 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
         if not _array_equal(actual, expected):
             first = tuple(int(i) for i in _argwhere(actual != expected)[0])
             raise _fail(f"{name}: first difference at index {first}: expected {expected[first]!r}, "
-                        f"got {actual[first]!r}.", hint)
+                        f"got {actual[first]!r}.", hint, value_hint(
+                            actual, _asarray(actual, dtype=_float64), _asarray(expected, dtype=_float64),
+                            0.0, 0.0)[1] if expected.dtype.kind in _NUMERIC_KINDS else None)
         return
     if _plain(expected) and not _plain(actual):
         raise _fail(f"{name}: expected {expected!r}, got {_describe(actual, name)}.", hint)
@@ -415,15 +323,16 @@ def check_returns(result: Any, names: Sequence[str], name: str = "result",
     wanted = f"a tuple ({', '.join(names)})"
     if result is None:
         raise _fail(f"{name} returned None: did the function forget to `return`? "
-                    f"Expected {wanted}.", hint)
+                    f"Expected {wanted}.", hint, "returned_none")
     if type(result) is not tuple or len(result) != len(names):
         raise _fail(f"{name}: expected {wanted} of {len(names)} items, got "
                     f"{_describe(result, name)}. Return them together: "
-                    f"`return {', '.join(names)}`.", hint)
+                    f"`return {', '.join(names)}`.", hint, "wrong_tuple")
     for position, (item, item_name) in enumerate(zip(result, names)):
         if item is None:
             raise _fail(f"{name}: the {item_name} (item {position + 1} of the returned tuple) is "
-                        f"None. Build it in the function and return `{', '.join(names)}`.", hint)
+                        f"None. Build it in the function and return `{', '.join(names)}`.", hint,
+                        "missing_cache" if "cache" in item_name.lower() else "returned_none")
     return result
 
 
@@ -459,16 +368,18 @@ def check_raises(function: Callable[..., Any], *args: Any,
     except kinds as error:
         if match is not None and not re.search(match, str(error)):
             raise CheckFailed(f"{label} raised {type(error).__name__} as it should, but its message "
-                              f"{str(error)!r} does not say {match!r}.") from None
+                              f"{str(error)!r} does not say {match!r}.", hint="exception_message") from None
         return error
     except NotImplementedError:
         raise
     except Exception as error:
         raise CheckFailed(f"{label} should raise {wanted}, but raised {type(error).__name__}: "
                           f"{error}. Raise {wanted} yourself, e.g. `raise {kinds[0].__name__}"
-                          "(\"...what is wrong...\")`, before the line that failed.") from None
+                          "(\"...what is wrong...\")`, before the line that failed.",
+                          hint="wrong_exception") from None
     raise CheckFailed(f"{label} should raise {wanted}, but it returned {_describe(result)}. Check "
-                      f"the input first and `raise {kinds[0].__name__}(\"...\")` when it is invalid.")
+                      f"the input first and `raise {kinds[0].__name__}(\"...\")` when it is invalid.",
+                      hint="no_raise")
 
 
 def _snapshot(value: Any) -> Any:
@@ -512,13 +423,12 @@ def check_no_mutation(function: Callable[..., Any], *args: Any, name: str | None
             raise CheckFailed(
                 f"{label} modified its argument number {position + 1} in place. Work on a copy "
                 "(`x = x.copy()`) or build a new array (`np.maximum(x, 0)`) instead of writing "
-                "into the caller's array."
-            )
+                "into the caller's array.", hint="mutation")
     for key, before in before_kwargs.items():
         if not _same(before, kwargs[key]):
             raise CheckFailed(
-                f"{label} modified its argument `{key}` in place. Work on a copy instead."
-            )
+                f"{label} modified its argument `{key}` in place. Work on a copy instead.",
+                hint="mutation")
     return result
 
 
@@ -555,10 +465,10 @@ class no_numpy_warnings:  # noqa: N801 (a ``with`` statement, like a function)
         warnings_context.__exit__(None, None, None)
         if isinstance(error, FloatingPointError | RuntimeWarning):
             text = str(error)
+            code, advice = float_error_hint(text, self.name)
             raise CheckFailed(
                 f"{self.name} raised a floating-point warning: {text}. Extreme inputs must not "
-                f"give inf or NaN: {_float_error_hint(text)}"
-            ) from error
+                f"give inf or NaN: {advice}", hint=code) from error
         return False
 
 
@@ -573,5 +483,5 @@ def check_own_code(function: Callable[..., Any], name: str | None = None) -> Non
     if module != "__main__":
         raise CheckFailed(
             f"{label} comes from the module '{module}', not from this notebook. Write the "
-            "exercise yourself in its cell (the course library is for later chapters)."
-        )
+            "exercise yourself in its cell (the course library is for later chapters).",
+            hint="not_own_code")

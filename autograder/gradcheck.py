@@ -126,8 +126,7 @@ def grad_check(
         if name not in analytic or analytic[name] is None:
             raise CheckFailed(
                 f"Gradient check: no analytic gradient for '{name}'. Return a gradient for "
-                "every input and parameter, keyed by the same name."
-            )
+                "every input and parameter, keyed by the same name.", hint="missing_gradient")
         grad = analytic[name]
         if type(grad) in (int, float) or isinstance(grad, _generic):
             grad = _asarray(grad)
@@ -152,5 +151,4 @@ def grad_check(
                 f"{error:.3g} > threshold {threshold:g} ({len(indices)} of {x.size} entries "
                 f"checked; entries within {atol:g} absolute also pass). Look at the backward "
                 f"formula for '{name}': a missing transpose, a sum over the wrong axis or a "
-                "forgotten 1/N are the usual causes."
-            )
+                "forgotten 1/N are the usual causes.", hint="gradient")

@@ -23,6 +23,11 @@ and an error raised by the learner's own code (a ``ValueError`` in their
 function) shows the message and its frames, minus the frames of this package,
 of ``contextlib`` and of IPython. A failing line among the hidden tests is never
 shown, only "(a hidden test)".
+
+For the grader, a failing block also publishes a display_data output of type
+``CHECK_MIMETYPE`` (``autograder.hints``): ``{"exercise": name, "hint": code or None,
+"message": text}``, the code being ``CheckFailed.hint`` (or the code ``exercise`` gives
+NumPy's own shape errors), so that mistakes are counted by kind, never by parsing English.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+from .hints import CHECK_MIMETYPE, WEIGHT_LAYOUT
+
 __all__ = ["exercise", "show_progress", "results", "ExerciseResult", "CheckFailed"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -47,7 +54,13 @@ _HIDDEN_BEGIN, _HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 class CheckFailed(AssertionError):
     """A check's verdict: an ``AssertionError`` (pytest and nbgrader read it as a failure)
-    that IPython shows as its message and the test cell's line, without package frames."""
+    that IPython shows as its message and the test cell's line, without package frames.
+
+    ``hint`` is the code of the mistake (``autograder.hints.HINT_CODES``), or None."""
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
     def _render_traceback_(self) -> list[str]:
         return learner_traceback(self)
@@ -203,28 +216,82 @@ class exercise:  # noqa: N801 (used as a statement, ``with exercise("sigmoid"):`
                     "`raise NotImplementedError()` under `# YOUR CODE HERE` in its cell, run that "
                     "cell, then run this one again.")
                 stub._render_traceback_ = lambda: [f"❌ {self.name} — {stub}"]
+                _publish(self.name, "not_implemented", str(stub))
                 raise stub from None
+            _publish(self.name, "not_implemented", str(error))
         else:
+            code = getattr(error, "hint", None)
+            code = code if isinstance(code, str) else None
+            numpy_code, advice = _numpy_shape_hint(error)
+            if numpy_code and error.args and isinstance(error.args[0], str):
+                # NumPy's words name no mistake: say which, keeping the type and the frames.
+                error.args = (f"{error.args[0].rstrip()}. Hint: {advice}", *error.args[1:])
+                code = numpy_code
             first_line = (str(error).strip().splitlines() or [error_type.__name__])[0]
             _record(self.name, self._cell, ExerciseResult(
                 self.name, False, f"{error_type.__name__}: {first_line}", seconds))
+            _publish(self.name, code, f"{error_type.__name__}: {str(error).strip()}"[:2000])
         if isinstance(error, Exception):
             name, cell_file = self.name, self._cell_file
             error._render_traceback_ = lambda: learner_traceback(error, name, cell_file)
         return False  # re-raise
 
 
+# --- What the grader reads ------------------------------------------------------------------
+
+# NumPy's words for a matrix product of mismatching shapes (np.matmul / @, then np.dot).
+_MATMUL_WORDS = ("mismatch in its core dimension", "not aligned")
+MATMUL_HINT = ("the inner sizes of a matrix product must agree, (N, D) @ (D, M): is an operand "
+               "transposed, or on the wrong side? x @ w, not w @ x; X @ W, not X @ W.T: " + WEIGHT_LAYOUT)
+BROADCAST_HINT = ("these shapes cannot be combined entry by entry: check which axis a bias, a sum or "
+                  "a mean runs along (a bias b of shape (M,) is added to every row of an (N, M) array).")
+
+
+def _numpy_shape_hint(error: BaseException) -> tuple[str | None, str]:
+    """``(code, advice)`` for NumPy's own error on mismatching shapes, else ``(None, "")``."""
+    if not isinstance(error, ValueError):
+        return None, ""
+    text = str(error)
+    if any(words in text for words in _MATMUL_WORDS):
+        return "transposed_weight", MATMUL_HINT
+    if "could not be broadcast together" in text:
+        return "broadcast", BROADCAST_HINT
+    return None, ""
+
+
+def _publish(name: str, code: str | None, message: str) -> None:
+    """Hand the verdict to the grader as data, in a kernel; nothing outside one."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+    except ImportError:  # plain Python (pytest, a script): no one to publish to
+        return
+    if get_ipython() is None:
+        return
+    # An empty text/plain: the learner's notebook shows nothing for it (the error below says it all).
+    publish_display_data({CHECK_MIMETYPE: {"exercise": name, "hint": code, "message": message},
+                          "text/plain": ""})
+
+
 # --- The table -------------------------------------------------------------------------------
 
 
+NOT_CHECKED = "not checked in this kernel: run the cells again to check"
+# What a kernel that checked nothing yet says: after a restart the saved answers are still in
+# the notebook; only the record of which checks ran is gone.
+NOTHING_CHECKED = ("No exercise has been checked in this kernel yet: run the cells again to check "
+                   "(Run > Run All Cells). After a kernel restart your saved answers are still in the "
+                   "notebook; the kernel only forgot which checks ran.")
+
+
 def progress_table(names: Sequence[str]) -> list[tuple[str, str, str]]:
-    """``(name, status, detail)`` rows: status is 'passed', 'failed' or 'not run'."""
+    """``(name, status, detail)`` rows: status is 'passed', 'failed' or 'not checked'."""
     rows = []
     recorded = results()
     for name in names:
         result = recorded.get(name)
         if result is None:
-            rows.append((name, "not run", "run its test cell"))
+            rows.append((name, "not checked", NOT_CHECKED))
         elif result.passed:
             rows.append((name, "passed", ""))
         else:
@@ -236,15 +303,17 @@ def show_progress(names: Sequence[str]) -> None:
     """Display a table of this chapter's exercises and whether their checks pass."""
     rows = progress_table(names)
     passed = sum(status == "passed" for _, status, _ in rows)
+    checked = any(status != "not checked" for _, status, _ in rows)
+    headline = f"{passed} of {len(rows)} exercises pass" if checked else NOTHING_CHECKED
     try:
         from IPython.display import HTML, display
     except ImportError:  # plain Python: print instead
-        print(f"{passed}/{len(rows)} exercises pass")
+        print(f"{passed}/{len(rows)} exercises pass" if checked else NOTHING_CHECKED)
         for name, status, detail in rows:
             print(f"  {status:8} {name:28} {detail}")
         return
     marks = {"passed": ("&#10004;", "#1a7f37"), "failed": ("&#10008;", "#cf222e"),
-             "not run": ("&middot;", "#6e7781")}
+             "not checked": ("&middot;", "#6e7781")}
     body = "".join(
         f"<tr><td style='color:{marks[status][1]};text-align:center'>{marks[status][0]}</td>"
         f"<td style='text-align:left'><code>{html.escape(name)}</code></td>"
@@ -254,7 +323,7 @@ def show_progress(names: Sequence[str]) -> None:
     )
     width = 100 * passed // max(1, len(rows))
     display(HTML(
-        f"<div><b>{passed} of {len(rows)} exercises pass</b>"
+        f"<div><b>{html.escape(headline)}</b>"
         f"<div style='background:#eee;width:300px;height:10px;margin:4px 0'>"
         f"<div style='background:#1a7f37;width:{width}%;height:10px'></div></div>"
         f"<table><tr><th></th><th>exercise</th><th>status</th><th>detail</th></tr>{body}"

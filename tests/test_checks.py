@@ -369,3 +369,126 @@ def test_a_float32_near_miss_names_the_dtype_and_no_scale_factor():
         check_close(actual, expected, name="result")
     message = str(caught.value)
     assert "float32" in message and "x the expected value" not in message, message
+
+
+# --- Hint codes: the kind of mistake, for the grader (CheckFailed.hint) ------------------------
+
+RNG = np.random.default_rng(3)
+X_BATCH, W_LAYER, B_LAYER = RNG.normal(size=(5, 4)), RNG.normal(size=(4, 3)), RNG.normal(size=3)
+
+
+def _mutate(x):
+    x[0] = 1.0
+    return x
+
+
+def _sorry(x):
+    raise TypeError("no")
+
+
+# (what fails, the code it must carry, words its message must hold)
+HINT_CASES = {
+    "float32 dtype": (lambda: check_dtype(np.zeros(2, np.float32)), "float32", ["float32"]),
+    "float32 values": (lambda: check_close(X_BATCH.astype(np.float32) @ W_LAYER.astype(np.float32),
+                                           X_BATCH @ W_LAYER), "float32", ["float32"]),
+    "float32 along the way": (lambda: check_close(
+        X_BATCH.astype(np.float32) @ W_LAYER.astype(np.float32) + B_LAYER, X_BATCH @ W_LAYER + B_LAYER,
+        name="dense_forward against torch.nn.Linear"), "float32", ["float32", "float64"]),
+    "transposed shape": (lambda: check_shape(np.zeros((3, 4)), (4, 3)), "transposed_weight", ["(in, out)"]),
+    "transposed values": (lambda: check_close(np.arange(4.0).reshape(2, 2), np.arange(4.0).reshape(2, 2).T),
+                          "transposed_weight", ["transposed"]),
+    "permuted axes": (lambda: check_shape(np.zeros((2, 3, 4)), (4, 2, 3)), "transpose", ["transpose"]),
+    "sum over the wrong axis": (lambda: check_shape(np.zeros(5), (3,)), "wrong_axis", ["axis"]),
+    "one axis too many": (lambda: check_shape(np.zeros((5, 3)), (3,)), "wrong_axis", ["axis 0"]),
+    "keepdims": (lambda: check_shape(np.zeros(3), (3, 1)), "reshape", ["keepdims"]),
+    "np.max(z, 0) on a matrix": (lambda: check_shape(np.max(np.ones((4, 3)), 0), (4, 3)),
+                                 "np_max_vs_maximum", ["np.maximum"]),
+    "np.max(z, 0) on a vector": (lambda: check_close(np.max(np.array([-1.0, 2.0]), 0), np.array([0.0, 2.0]),
+                                                     name="relu"),
+                                 "np_max_vs_maximum", ["np.maximum", "float64"]),
+    "a different number of axes": (lambda: check_shape(np.zeros((2, 2, 2)), (3,)), "broadcast", ["axes"]),
+    "missing bias": (lambda: check_close(X_BATCH @ W_LAYER, X_BATCH @ W_LAYER + B_LAYER), "missing_bias",
+                     ["bias"]),
+    "missing scalar bias": (lambda: check_close(X_BATCH @ W_LAYER[:, 0], X_BATCH @ W_LAYER[:, 0] + 0.5),
+                            "missing_bias", ["bias", "0.5"]),
+    "sign": (lambda: check_close(-np.arange(1.0, 4.0), np.arange(1.0, 4.0)), "sign", ["sign"]),
+    "zeros": (lambda: check_close(np.zeros(3), np.arange(1.0, 4.0)), "all_zero", ["missing"]),
+    "N times too large": (lambda: check_close(4 * np.arange(1.0, 4.0), np.arange(1.0, 4.0)),
+                          "scale_too_large", ["1/N"]),
+    "N times too small": (lambda: check_close(np.arange(1.0, 4.0) / 4, np.arange(1.0, 4.0)),
+                          "scale_too_small", ["too small"]),
+    "log(0)": (lambda: check_finite(np.array([-np.inf])), "log_zero", ["log-softmax"]),
+    "overflow": (lambda: check_finite(np.array([np.inf]), name="softmax"), "overflow", ["row's max"]),
+    "nan": (lambda: check_finite(np.array([np.nan])), "nan", ["NaN"]),
+    "booleans": (lambda: check_dtype(np.array([True])), "boolean_result", ["booleans"]),
+    "integers": (lambda: check_dtype(np.array([1])), "integer_result", ["Integers"]),
+    "float labels": (lambda: check_dtype(np.array([1.0]), np.int64), "integer_labels", ["int64"]),
+    "None": (lambda: check_type(None, np.ndarray), "returned_none", ["return"]),
+    "None cache": (lambda: check_returns((1, None), ("out", "cache")), "missing_cache", ["cache"]),
+    "not a tuple": (lambda: check_returns(np.zeros(2), ("out", "cache")), "wrong_tuple", ["tuple"]),
+    "a list": (lambda: check_type([1.0], np.ndarray), "not_an_array", ["list"]),
+    "mutation": (lambda: check_no_mutation(_mutate, np.zeros(2)), "mutation", ["in place"]),
+    "library code": (lambda: check_own_code(np.maximum), "not_own_code", ["module"]),
+    "no raise": (lambda: check_raises(abs, 1.0), "no_raise", ["should raise"]),
+    "another exception": (lambda: check_raises(_sorry, 1.0), "wrong_exception", ["TypeError"]),
+    "a vague message": (lambda: check_raises(_sorry, 1.0, exception=TypeError, match="label"),
+                        "exception_message", ["label"]),
+    "a wrong gradient": (lambda: grad_check(lambda: float((X_BATCH ** 2).sum()), {"x": X_BATCH},
+                                            {"x": X_BATCH}), "gradient", ["central"]),
+    "a missing gradient": (lambda: grad_check(lambda: 0.0, {"x": X_BATCH}, {}), "missing_gradient", ["'x'"]),
+    "momentum convention": (lambda: check_close(np.ones(2), np.zeros(2), hint=RUNNING_STATISTICS_HINT),
+                            "batchnorm_momentum", ["momentum"]),
+    "a free-text hint keeps the check's code": (lambda: check_shape(np.zeros(5), (3,), hint="Sum rows."),
+                                                "wrong_axis", ["Sum rows."]),
+}
+
+
+@pytest.mark.parametrize("case", HINT_CASES)
+def test_each_recognisable_mistake_carries_its_code(case):
+    from autograder.hints import HINT_CODES
+
+    failing, code, words = HINT_CASES[case]
+    with pytest.raises(CheckFailed) as info:
+        with np.errstate(all="ignore"):
+            failing()
+    assert info.value.hint == code, f"{case}: code {info.value.hint!r}, expected {code!r}: {info.value}"
+    assert code in HINT_CODES
+    for word in words:
+        assert word in str(info.value), f"{case}: {word!r} not in {info.value}"
+
+
+def test_a_mistake_without_a_shape_has_no_code():
+    with pytest.raises(CheckFailed) as info:
+        check_close(np.array([1.0, 5.0, 2.0]), np.array([1.0, 2.0, 7.0]))
+    assert info.value.hint is None and "Hint" not in str(info.value)
+
+
+def test_floating_point_warnings_carry_their_code_and_the_recipe_of_the_function_named():
+    def tanh_by_definition(z):
+        return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+
+    with pytest.raises(CheckFailed) as info:
+        with no_numpy_warnings("tanh at z = -1e4 and 1e4"):
+            tanh_by_definition(np.array([-1e4, 1e4]))
+    message = str(info.value)
+    assert info.value.hint == "overflow" and "np.exp(-2 * np.abs(z))" in message
+    assert "sigmoid" not in message and "softmax" not in message, "tanh's advice, not sigmoid's or softmax's"
+    with pytest.raises(CheckFailed) as info:
+        with no_numpy_warnings("cross_entropy"):
+            naive_log_softmax(np.array([[0.0, -800.0]]))
+    assert info.value.hint == "log_zero"
+    with pytest.raises(CheckFailed) as info:
+        with no_numpy_warnings("normalize"):
+            np.ones(2) / np.zeros(2)
+    assert info.value.hint == "divide_by_zero"
+    with pytest.raises(CheckFailed) as info:
+        with no_numpy_warnings("a function"):
+            naive_sigmoid(np.array([-1e4]))
+    assert "sigmoid(z) =" not in str(info.value), "no recipe for a function the check does not name"
+
+
+def test_a_check_failure_keeps_its_code_through_pickling():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(CheckFailed("x", hint="float32")))
+    assert error.hint == "float32" and str(error) == "x"

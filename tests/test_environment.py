@@ -88,3 +88,53 @@ def test_notebooks_never_edit_sys_path():
     for notebook in sorted((REPO / "solutions").glob("*/*.ipynb")):
         text = notebook.read_text()
         assert "sys.path" not in text, f"{notebook}: import autograder as an installed package"
+
+
+# -- each make stamp marks only what its rule installed ---------------------------------------
+# The Makefile's stamps (.venv/.installed-ROLE) say which extras are installed; a rule that
+# touches a stamp it did not earn breaks the next command for good (`make site` once marked the
+# learner's [grader] as installed without installing it, and `make check` then lacked bwrap).
+STAMP_EXTRAS = {"learner": {"grader"}, "instructor": {"instructor"}, "site": {"site"},
+                "hub": {"instructor", "hub"}, "dev": {"dev"}}
+
+
+def extras_closure(extras: set[str]) -> set[str]:
+    """Every extra that installing ``extras`` brings (an extra may name `backprop-lab[other]`)."""
+    table = PROJECT["optional-dependencies"]
+    found, todo = set(), list(extras)
+    while todo:
+        extra = todo.pop()
+        if extra in found:
+            continue
+        found.add(extra)
+        for requirement in table[extra]:
+            if name_of(requirement) == PROJECT["name"]:
+                todo += re.search(r"\[(.*)\]", requirement)[1].split(",")
+    return found
+
+
+def stamp_rules() -> dict[str, tuple[set[str], set[str]]]:
+    """stamp -> (extras its recipe installs, stamps its recipe touches)."""
+    text = (REPO / "Makefile").read_text()
+    rules = {}
+    for match in re.finditer(r"^\$\(VENV\)/\.installed-(\w+):.*\n((?:\t.*\n)+)", text, re.M):
+        recipe = match[2]
+        installs = set(re.search(r'-e "\.\[([^\]]*)\]"', recipe)[1].split(","))
+        touched = {match[1]} | set(re.findall(r"\$\(VENV\)/\.installed-(\w+)", recipe))
+        rules[match[1]] = (installs, touched)
+    return rules
+
+
+def test_every_make_stamp_marks_only_what_its_rule_installed():
+    rules = stamp_rules()
+    assert set(rules) == set(STAMP_EXTRAS), f"stamps in the Makefile: {sorted(rules)}"
+    for stamp, (installs, touched) in rules.items():
+        brought = extras_closure(installs)
+        for other in touched:
+            missing = STAMP_EXTRAS[other] - brought
+            assert not missing, (f"the .installed-{stamp} rule installs [{','.join(sorted(installs))}] "
+                                 f"but marks .installed-{other}, which needs [{','.join(sorted(missing))}]")
+
+
+def test_the_site_extra_brings_what_the_site_build_imports():
+    assert "grader" in extras_closure({"site"}), "make site generates a release with nbgrader"

@@ -23,7 +23,7 @@ def test_pass_fail_and_not_run_are_recorded():
             raise AssertionError("wrong value\nmore detail")
     rows = progress_table(["good", "bad", "later"])
     assert rows == [("good", "passed", ""), ("bad", "failed", "AssertionError: wrong value"),
-                    ("later", "not run", "run its test cell")]
+                    ("later", "not checked", "not checked in this kernel: run the cells again to check")]
 
 
 def test_a_stub_names_its_exercise():
@@ -48,6 +48,20 @@ def test_show_progress_prints_without_ipython(capsys, monkeypatch):
         pass
     show_progress(["a", "b"])
     assert "1/2 exercises pass" in capsys.readouterr().out
+
+
+def test_after_a_kernel_restart_the_table_says_run_the_cells_again_not_lost_work(monkeypatch):
+    """A restarted kernel has recorded nothing: the answers are saved; only the checks must run again."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda item: shown.append(item.data))
+    show_progress(["sigmoid", "relu"])
+    assert "run the cells again to check" in shown[0]
+    assert "saved answers are still in the notebook" in shown[0]
+    assert "0 of 2" not in shown[0] and "not run" not in shown[0]
+    with exercise("sigmoid"):
+        pass
+    show_progress(["sigmoid", "relu"])
+    assert "1 of 2 exercises pass" in shown[1] and "run the cells again to check" in shown[1]
 
 
 def run_cell(source: str, filename: str, namespace: dict) -> None:
@@ -168,3 +182,69 @@ def test_exercise_finds_its_cell_without_counting_frames():
     run_cell(source, "<cell-deep>", {"exercise": exercise})
     assert list(progress._results["deep"]) == [hashlib.sha1(source.encode()).hexdigest()]
     assert "_getframe" not in open(progress.__file__).read()
+
+
+# --- What the grader reads: the hint code as data ----------------------------------------------
+
+
+@pytest.fixture
+def published(shell, monkeypatch):
+    """The display_data outputs of type CHECK_MIMETYPE the shell publishes, as their data."""
+    from autograder.hints import CHECK_MIMETYPE
+
+    seen: list[dict] = []
+
+    def publish(data, metadata=None, **kwargs):
+        if CHECK_MIMETYPE in data:
+            seen.append(data[CHECK_MIMETYPE])
+            assert data["text/plain"] == "", "the learner sees nothing of it"
+
+    monkeypatch.setattr(shell.display_pub, "publish", publish)
+    return seen
+
+
+def test_a_failing_check_publishes_its_hint_code_for_the_grader(shell, published):
+    run(shell, "def dense(X, W, b):\n    return X.astype(np.float32) @ W.astype(np.float32) + b\n")
+    run(shell, "with exercise('dense'):\n"
+               "    X, W = np.random.default_rng(0).normal(size=(2, 6, 5))\n"
+               "    check_close(dense(X, W[:5], np.zeros(5)), X @ W[:5], name='dense')\n")
+    assert published == [{"exercise": "dense", "hint": "float32", "message": published[0]["message"]}]
+    assert published[0]["message"].startswith("CheckFailed: dense: ")
+    assert "float32" in published[0]["message"]
+
+
+def test_a_pass_publishes_nothing_and_a_mistake_without_a_shape_publishes_null(shell, published):
+    run(shell, "with exercise('fine'):\n    check_close(1.0, 1.0)\n")
+    assert published == []
+    run(shell, "with exercise('odd'):\n    check_close(np.array([1.0, 5.0]), np.array([1.0, 2.0]))\n")
+    assert [p["hint"] for p in published] == [None]
+
+
+def test_a_stub_publishes_not_implemented(shell, published):
+    run(shell, "def relu(z):\n    raise NotImplementedError()\n")
+    run(shell, "with exercise('relu'):\n    relu(np.zeros(2))\n")
+    assert [(p["exercise"], p["hint"]) for p in published] == [("relu", "not_implemented")]
+
+
+@pytest.mark.parametrize("body, side", [
+    ("return X @ W.T + b", "X @ W.T"),  # a transposed weight, non-square: NumPy's matmul error
+    ("return np.dot(X, W.T) + b", "np.dot"),
+])
+def test_numpys_shape_error_in_a_matrix_product_is_named_a_transposed_weight(shell, published, body, side):
+    run(shell, f"def dense_forward(X, W, b):\n    {body}\n")
+    result, shown = run(shell, "with exercise('dense_forward'):\n"
+                               "    dense_forward(np.ones((4, 2)), np.ones((2, 3)), np.zeros(3))\n")
+    assert isinstance(result.error_in_exec, ValueError), f"{side}: the learner's own error, type kept"
+    head = shown.splitlines()[0]
+    assert head.startswith("❌ dense_forward — ValueError:") and "transposed" in head and "(in, out)" in head
+    assert "in dense_forward, line 2 of the cell that defines it" in shown, "their frames are kept"
+    assert published[0]["hint"] == "transposed_weight"
+    assert progress_table(["dense_forward"])[0][2].startswith("ValueError:")
+
+
+def test_w_on_the_wrong_side_of_a_neuron_is_named(shell, published):
+    run(shell, "def neuron(x, w, b, activation):\n    return activation(w @ x + b)\n")
+    _, shown = run(shell, "with exercise('neuron'):\n"
+                          "    neuron(np.ones((2, 3)), np.ones(3), 0.5, np.tanh)\n")
+    assert "x @ w, not w @ x" in shown.splitlines()[0]
+    assert published[0]["hint"] == "transposed_weight"

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow  # runs test cells of three notebooks, about 20 s
 
 CHAPTERS = {1: "01_neural_network_basics", 2: "02_deep_learning", 3: "03_backprop_principle"}
 
-# (chapter, exercise, mistaken code, words the failure message must contain)
+# (chapter, exercise, mistaken code, words the failure message must contain; "!word": must not)
 MISTAKES = {
     "sigmoid as written, 1 / (1 + np.exp(-z))": (1, "sigmoid", """
         def sigmoid(z):
@@ -56,6 +56,26 @@ MISTAKES = {
         def rnn_step(x_t, h_prev, Wx, Wh, b):
             return np.tanh(x_t @ Wx + h_prev @ Wh.T + b)
     """, ["Wh.T"]),
+    "tanh's overflow advice is tanh's, not sigmoid's or softmax's": (1, "tanh", """
+        def tanh(z):
+            return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+    """, ["overflow", "np.exp(-2 * np.abs(z))", "!sigmoid", "!softmax"]),
+    "relu as np.max(z, 0)": (1, "relu", """
+        def relu(z):
+            return np.max(z, 0)
+    """, ["np.maximum"]),
+    "neuron with w on the wrong side": (1, "neuron", """
+        def neuron(x, w, b, activation):
+            return activation(w @ x + b)
+    """, ["x @ w, not w @ x"]),
+    "dense_forward with a transposed weight (non-square)": (1, "dense_forward", """
+        def dense_forward(X, W, b):
+            return X @ W.T + b
+    """, ["transposed", "(in, out)"]),
+    "dense_forward in float32 along the way": (1, "dense_forward", """
+        def dense_forward(X, W, b):
+            return X.astype(np.float32) @ W.astype(np.float32) + b
+    """, ["float32"]),
     "count_parameters forgetting the biases": (1, "count_parameters", """
         def count_parameters(layer_sizes):
             return int(sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:])))
@@ -141,8 +161,11 @@ def test_each_mistake_fails_a_visible_test_with_a_message_that_names_it(mistake)
     chapter, exercise, code, words = MISTAKES[mistake]
     namespace = solution_namespace(chapter)
     exec(compile(textwrap.dedent(code), mistake, "exec"), namespace)  # noqa: S102
-    with pytest.raises(AssertionError) as failure:
+    with pytest.raises((AssertionError, ValueError)) as failure:  # ValueError: NumPy's own, named
         run_visible_tests(chapter, exercise, namespace)
     message = re.sub(r"\s+", " ", str(failure.value))
     for word in words:
-        assert word in message, f"{mistake}: the message does not mention {word!r}: {message}"
+        if word.startswith("!"):
+            assert word[1:] not in message, f"{mistake}: the message mentions {word[1:]!r}: {message}"
+        else:
+            assert word in message, f"{mistake}: the message does not mention {word!r}: {message}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -29,7 +30,7 @@ from .conftest import serve, watch
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = Course(REPO)
-SITE = REPO / "build" / "site"
+SITE = Path(os.environ.get("BACKPROP_LAB_SITE") or REPO / "build" / "site").resolve()
 CHAPTERS = COURSE.chapter_ids()
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import autograder
+from autograder.instructor.cells import file_sha256
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
 
 PACKAGE_PARENT = Path(autograder.__file__).resolve().parents[1]
@@ -138,10 +138,6 @@ def generate(destination: Path, solutions: Path, chapters: list[str] | None = No
     return sorted(p for p in destination.rglob("*") if p.is_file())
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def read_manifest(chapters_dir: Path) -> dict[str, str]:
     """What the last release wrote: relative path -> SHA-256 (empty before the first release)."""
     path = chapters_dir / MANIFEST
@@ -174,7 +170,7 @@ def plan_release(fresh: Path, chapters_dir: Path, chapters: list[str] | None = N
             edited.append(rel)
         elif not target.exists() or filecmp.cmp(fresh / rel, target, shallow=False):
             to_write.append(rel)
-        elif manifest.get(rel) == sha256(target):
+        elif manifest.get(rel) == file_sha256(target):
             to_write.append(rel)  # what we wrote last time, unchanged since: ours to replace
         else:
             edited.append(rel)
@@ -223,14 +219,14 @@ def release(course: Course, chapters: list[str] | None = None, force: bool = Fal
             target = chapters_dir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists() and filecmp.cmp(fresh / rel, target, shallow=False):
-                manifest[rel] = sha256(target)
+                manifest[rel] = file_sha256(target)
                 continue
             shutil.copyfile(fresh / rel, target)
-            manifest[rel] = sha256(target)
+            manifest[rel] = file_sha256(target)
             out(f"wrote {target.relative_to(course.root)}")
         for rel in stale:
             target = chapters_dir / rel
-            if target.is_file() and manifest.get(rel) == sha256(target):
+            if target.is_file() and manifest.get(rel) == file_sha256(target):
                 target.unlink()
                 out(f"removed {target.relative_to(course.root)} (no longer generated)")
             elif target.exists():
@@ -254,7 +250,7 @@ def stale_files(course: Course) -> list[str]:
                 problems.append(f"missing: chapters/{rel}")
             elif not filecmp.cmp(fresh / rel, chapters_dir / rel, shallow=False):
                 problems.append(f"differs from what solutions/ generates: chapters/{rel}")
-            elif manifest.get(str(rel)) != sha256(fresh / rel):
+            elif manifest.get(str(rel)) != file_sha256(fresh / rel):
                 problems.append(f"not recorded in chapters/{MANIFEST}: chapters/{rel}")
         for rel in sorted(set(manifest) - {str(p) for p in fresh_files}):
             problems.append(f"chapters/{MANIFEST} lists a file solutions/ no longer generates: {rel}")

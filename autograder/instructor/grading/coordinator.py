@@ -443,8 +443,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if records:
         from autograder.instructor.classroom.export import export
+        from autograder.instructor.grading.report import write_report  # matplotlib: only when needed
 
         export(root)
+        print(f"Class report: {write_report(root)}")
         if not sandbox:
             print("\nWARNING: graded WITHOUT the sandbox (--no-sandbox): student code could read "
                   "and write anything this user can. Do not trust these grades for a class.")

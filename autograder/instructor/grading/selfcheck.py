@@ -59,9 +59,12 @@ def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | No
 
     source_path = course.solutions / chapter / f"{chapter}.ipynb"
     # The cache is keyed by the source and by the code that turns it into a release.
-    here = Path(__file__).resolve().parent
-    makers = [*sorted(here.glob("policy*.py")), *sorted((here / "policy").glob("*.py")),
-              here / "coordinator.py", here.parent / "authoring" / "release.py"]
+    from autograder.instructor.authoring import release as release_module
+    from autograder.instructor.grading import coordinator, policy
+
+    # policy is a package: every file of it counts
+    makers = [*sorted(Path(policy.__file__).parent.glob("*.py")), Path(coordinator.__file__),
+              Path(release_module.__file__)]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in [source_path, *makers])).hexdigest()[:16]
     cache = course.root / "build" / "selfcheck" / f"{chapter}-{digest}.json"
     if cache.is_file():

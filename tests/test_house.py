@@ -1,0 +1,133 @@
+"""The house rules that keep the project walkable (docs/STYLE.md): small modules, no import
+circles, every make target in `make help`, a short README."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "autograder"
+MAX_MODULE_LINES = 500
+MAX_README_LINES = 120
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, known: set[str], here: str | None = None) -> set[str]:
+    """Every module of the package that ``path`` imports, at the top or inside a function."""
+    tree = ast.parse(path.read_text())
+    here = here or module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != here:
+                found.add(name)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    known = set(files)
+    # A package's __init__ is imported with any of its modules: not an edge worth a cycle.
+    return {name: {m for m in imported_modules(path, known) if not name.startswith(m + ".")}
+            for name, path in files.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph.get(nxt_ := node, ())):
+            if state.get(nxt) == "open":
+                found.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[nxt_] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_no_module_is_over_500_lines():
+    long = {str(p.relative_to(REPO)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these modules by concern (at most {MAX_MODULE_LINES} lines): {long}"
+
+
+def test_the_package_has_no_import_circle():
+    found = cycles(import_graph())
+    assert not found, "import circles: " + "; ".join(" -> ".join(c) for c in found)
+
+
+def test_nothing_a_notebook_imports_reaches_into_the_instructors_tools():
+    graph = import_graph()
+    climbing = {name: sorted(m for m in targets if m.startswith("autograder.instructor"))
+                for name, targets in graph.items() if not name.startswith("autograder.instructor")}
+    climbing = {k: v for k, v in climbing.items() if v}
+    assert not climbing, f"modules outside autograder.instructor import it: {climbing}"
+
+
+def test_the_import_walk_sees_function_level_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from autograder.checks import check_close\n")
+    known = {"autograder", "autograder.checks"}
+    assert imported_modules(module, known, here="autograder.m") == {"autograder.checks"}
+    assert cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b", "a"]]
+
+
+def make_targets() -> set[str]:
+    text = (REPO / "Makefile").read_text()
+    return {m.group(1) for m in re.finditer(r"^([a-z][a-z0-9_-]*):(?!=)", text, re.M)}
+
+
+def test_every_make_target_is_in_make_help():
+    listed = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True,
+                            check=True).stdout
+    shown = set(re.findall(r"make ([a-z][a-z0-9_-]*)", listed))
+    missing = make_targets() - shown
+    assert not missing, f"add a '## what it does' comment to these targets: {sorted(missing)}"
+
+
+def test_every_make_target_is_phony():
+    text = (REPO / "Makefile").read_text().replace("\\\n", " ")
+    phony = set()
+    for line in re.findall(r"^\.PHONY:(.*)$", text, re.M):
+        phony |= set(line.split())
+    assert text.count(".PHONY:") == 1, "one .PHONY list"
+    assert make_targets() - phony == set()
+
+
+def test_the_readme_is_short_and_shows_the_two_commands():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= MAX_README_LINES
+    assert "make lab" in readme and "make test" in readme
+    for link in re.findall(r"\]\(((?:docs|deploy|chapters)/[^)#]+)\)", readme):
+        assert (REPO / link).exists(), f"README links to {link}, which does not exist"
+
+
+def test_the_docs_do_not_point_outside_the_repository():
+    for page in [REPO / "README.md", *(REPO / "docs").glob("*.md")]:
+        assert "../shared" not in page.read_text(), f"{page.name} points outside the repository"
