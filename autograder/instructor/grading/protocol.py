@@ -538,6 +538,10 @@ class Endpoint:
         self.depth += 1
         try:
             return self._request(body, limit)
+        except KeyboardInterrupt:  # T's cell was interrupted: S's answer will never be read
+            if self.hooks is not None and hasattr(self.hooks, "lost"):
+                self.hooks.lost()
+            raise
         finally:
             self.depth -= 1
 

@@ -134,8 +134,11 @@ class Bridge:
             msgid = self.endpoint._next_msg
             self.endpoint._next_msg += 1
             self.endpoint.channel.write(CONTROL, msgid, {"op": "restart"})
-            kind, got, _, body = self.endpoint.channel.read()
-            if kind != REPLY or got != msgid or type(body.get("ok")) is not int:
+            while True:  # frames of the S before (an interrupted call's answer) are dropped
+                kind, got, _, body = self.endpoint.channel.read()
+                if kind == REPLY and got == msgid:
+                    break
+            if type(body.get("ok")) is not int:
                 raise rebuild_error(body.get("error", {"type": "ProtocolError", "message": "no restart"}))
             self.endpoint.reset_peer(body["ok"])
             self.needs_restart = False

@@ -284,8 +284,13 @@ def execute(nb: NotebookNode, release: GradingRelease, scratch: Path) -> tuple[s
 
 
 def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
-              index_offset: int = 0) -> tuple[str, str]:
-    """Run ``nb`` in the sandbox's kernel; a cell's label counts from ``index_offset``."""
+              index_offset: int = 0, interrupt: bool = False) -> tuple[str, str]:
+    """Run ``nb`` in the sandbox's kernel; a cell's label counts from ``index_offset``.
+
+    interrupt: a cell past its limit is interrupted and fails alone, the others run on. Only
+    for a kernel that runs trusted code (two-process grading's T): student code could ignore
+    the interrupt, so the one-kernel path kills the kernel and ends the run instead.
+    """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     from autograder.instructor.execute import RobustNotebookClient
@@ -295,7 +300,9 @@ def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
     scratch = sandbox.scratch
     client = RobustNotebookClient(
         nb, km=sandbox.kernel_manager(), timeout=int(release.cell_timeout), allow_errors=True,
-        interrupt_on_timeout=False, record_timing=False, startup_timeout=120,
+        interrupt_on_timeout=interrupt, record_timing=False, startup_timeout=120,
+        error_on_timeout={"ename": "NotFinished", "evalue": "This cell ran past its time limit and was "
+                          "interrupted.", "traceback": []} if interrupt else None,
         shutdown_kernel="immediate",  # the sandbox ends; nothing to save
         resources={"metadata": {"path": str(scratch)}})
     try:
@@ -378,7 +385,7 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
                 # micrograd test makes tens of thousands), while a loop in student code is stopped
                 # by its call's own limit: the per-cell limit is only T's backstop.
                 relaxed = dataclasses.replace(release, cell_timeout=release.cell_timeout * T_CELL_FACTOR)
-                status, reason = run_cells(run_nb, relaxed, sandbox, index_offset=-1)
+                status, reason = run_cells(run_nb, relaxed, sandbox, index_offset=-1, interrupt=True)
                 restarts = max(0, broker.restarts - 1)
         finally:
             for index, source in originals.items():
