@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from autograder.instructor.grading.coordinator import build_releases
-from autograder.instructor.grading.worker import grade_task
+from autograder.instructor.grading.worker import GradingRelease, grade_task
 from tests.instructor.demo_course import CHAPTER, make_demo_course
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two_process")]
@@ -226,3 +226,37 @@ def test_honest_code_the_old_policy_refused_scores_full_marks(demo):
     assert record["policy"] == [], "two-process grading zeroes nothing for the policy"
     assert record["advice"], "what the policy finds is kept as advice"
     assert "IPython syntax" in result["notebook"], "the skipped %timeit line is named in the feedback"
+
+
+def test_a_slow_instructor_cell_is_interrupted_and_the_notebook_goes_on():
+    """T runs only trusted code, so a T cell past its limit is interrupted, not the run ended."""
+    from autograder.instructor.grading.policy import facts_from_source
+    from autograder.instructor.grading.sandbox import bwrap_problem
+
+    def cell(source, **nbgrader):
+        new = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            new.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
+        return new
+
+    template = nbformat.v4.new_notebook()
+    template.cells = [
+        cell("import numpy as np\nfrom autograder import check_close, exercise", grade_id="setup",
+             locked=True, solution=False, grade=False),
+        cell("def f(x):\n    raise NotImplementedError()", grade_id="f", solution=True, grade=False,
+             locked=False),
+        cell("import time\ntime.sleep(600)  # a demo that takes too long"),
+        cell("with exercise('f'):\n    check_close(f(np.array([2.0])), np.array([4.0]), name='f(2)')",
+             grade_id="f__tests", solution=False, grade=True, locked=True, points=1),
+    ]
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template), cell_timeout=1,
+                             policy=facts_from_source(template, 0).to_dict(), isolation="two-process",
+                             sandbox=bwrap_problem() is None)
+    submitted = copy.deepcopy(template)
+    submitted.cells[1].source = "def f(x):\n    return x**2"
+    task = {"student": "s", "chapter": "00_demo", "notebook": nbformat.writes(submitted).encode()}
+    result = grade_task(task, release)
+    record = result["record"]
+    assert record["status"] == "graded" and record["tests"]["f__tests"]["score"] == 1, record
+    shown = outputs(result)
+    assert "KeyboardInterrupt" in shown or "was interrupted" in shown, shown[:500]
