@@ -85,8 +85,13 @@ class StudentProcessLost(StudentCodeError):
     """The student's process ended (it exited, crashed, or broke the protocol)."""
 
 
+class StaleHandle(StudentCodeError):
+    """An object of a student's process that has since been restarted (the new one never had it)."""
+
+
 LOST_ERRORS = ("StudentTimeout", "StudentProcessLost")
 _OWN_ERRORS = {"StudentTimeout": StudentTimeout, "StudentProcessLost": StudentProcessLost,
+               "StaleHandle": StaleHandle,
                "StudentCodeError": StudentCodeError, "ProtocolError": ProtocolError}
 _BUILTIN_ERRORS = {name: value for name, value in vars(builtins).items()
                    if isinstance(value, type) and issubclass(value, BaseException)
@@ -485,7 +490,8 @@ class Endpoint:
     def _handle(self, side: Any, handle: int, type_name: Any) -> Any:
         if side == self.side:
             if handle not in self.exports:
-                raise StudentProcessLost("an object made before the student's process restarted")
+                raise StaleHandle("an object made before the student's process restarted (after a time "
+                                  "limit or a crash): make it again")
             return self.exports[handle]
         if side != self.peer or type(type_name) is not str:
             raise ProtocolError("a malformed handle")
@@ -610,7 +616,10 @@ class Endpoint:
                 raise
             reply = {"error": describe_error(error, frames=not self.restricted)}
         changes = []
-        for index, (holder, before) in enumerate(record):
+        for index, entry in enumerate(record):
+            if entry is None:  # the arguments failed to decode: nothing ran
+                continue
+            holder, before = entry
             after = list(holder.items()) if type(holder) is dict else list(holder)
             same = len(after) == len(before) and all(
                 (a[0] == b[0] and a[1] is b[1]) if type(holder) is dict else a is b

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.instructor.grading.protocol import CONTROL, REPLY, Channel, Endpoint, rebuild_error
+from autograder.instructor.grading.protocol import CONTROL, REPLY, Channel, Endpoint, Proxy, rebuild_error
 
 # Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
 PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
@@ -168,6 +168,9 @@ class Bridge:
             own = getattr(value, "__module__", "") if callable(value) else ""
             if type(value).__name__ == "module" or any(
                     str(m).startswith(PRIVATE_MODULES) for m in (module, own or "")):
+                continue
+            if isinstance(value, Proxy) and object.__getattribute__(value, "_p_id") >> 32 != \
+                    self.endpoint.generation:  # made by an S that was lost: the new S never had it
                 continue
             given[name] = value
         body = {"op": "exec", "label": label, "source": source, "globals": self.endpoint.encode(given)}

@@ -183,7 +183,7 @@ def main(argv: list[str]) -> None:
     read_fd, write_fd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
-    scratch = os.open(os.path.join(os.environ.get("TMPDIR", "/tmp"), ".c-output"),
+    scratch = os.open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f".c-output-{options.generation}"),
                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(scratch, 1)
     os.dup2(scratch, 2)
@@ -196,13 +196,19 @@ def main(argv: list[str]) -> None:
     student = Student(options.output_bytes)
     endpoint = protocol.Endpoint(protocol.Channel(read_fd, write_fd, options.max_frame), "s",
                                  generation=options.generation, hooks=student)
-    while True:
-        try:
-            kind, msgid, _, body = endpoint.channel.read()
-        except protocol.StudentProcessLost:
-            return
-        if kind == protocol.REQUEST:
-            endpoint.serve(msgid, body)
+    try:
+        while True:
+            try:
+                kind, msgid, _, body = endpoint.channel.read()
+            except protocol.StudentProcessLost:
+                return
+            if kind == protocol.REQUEST:
+                endpoint.serve(msgid, body)
+    except BaseException:  # S's own failure: on its real stderr (the broker's log), then exit
+        import traceback
+
+        os.write(2, traceback.format_exc().encode("utf-8", "replace")[-8000:])
+        raise
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ def test_objects_that_are_not_data_become_handles():
 ])
 def test_decode_refuses_what_is_not_plain_data(node):
     endpoint = Endpoint(Channel(-1, -1, 1 << 20), "t")
-    with pytest.raises((ProtocolError, protocol.StudentProcessLost)):
+    with pytest.raises((ProtocolError, protocol.StaleHandle)):
         endpoint.decode(node)
 
 

@@ -8,6 +8,7 @@ worker sends S of a cell (IPython lines left out with a note, setup imports each
 from __future__ import annotations
 
 import contextlib
+import os
 import io
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from autograder.instructor.grading.broker import Broker
-from autograder.instructor.grading.protocol import StudentProcessLost, StudentTimeout
+from autograder.instructor.grading.protocol import StudentCodeError, StudentProcessLost, StudentTimeout
 from autograder.instructor.grading.proxy import Bridge
 from autograder.instructor.grading.sandbox import Limits, bwrap_problem
 from autograder.instructor.grading.student_cells import setup_imports, student_cells, without_ipython
@@ -30,7 +31,7 @@ SETUP = ("try:\n    import numpy as np\nexcept ImportError:\n    pass\n"
 @contextlib.contextmanager
 def student(cells: dict[str, str], chapter: int = 4, call_limit: float = 3.0):
     """A bridge to a fresh S for ``chapter``, sandboxed when bwrap works here; yields (bridge, ns)."""
-    enabled = bwrap_problem() is None
+    enabled = bwrap_problem() is None and not os.environ.get("DBG_NOSANDBOX")
     with tempfile.TemporaryDirectory(prefix="s-test-") as root:
         root_path = Path(root)
         root_path.chmod(0o755)
@@ -122,3 +123,16 @@ def test_setup_imports_each_in_a_try_and_which_cells_run_in_s():
     text = setup_imports(nb)
     assert "x = 1" not in text and text.count("except ImportError") == 2
     assert student_cells(nb, {2}) == [1, 2] and student_cells(nb, set()) == [1]
+
+
+def test_an_object_of_a_lost_process_fails_alone_and_starts_nothing_again():
+    cells = {"1": "class Box:\n    pass\ndef loop():\n    while True:\n        pass\n"
+                  "def take(box):\n    return 1\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        run(bridge, "1")
+        box = namespace["Box"]()
+        with pytest.raises(StudentTimeout):
+            namespace["loop"]()
+        with pytest.raises(StudentCodeError, match="made before the student's process restarted"):
+            namespace["take"](box)
+        assert namespace["take"](1) == 1 and broker.restarts == 2, "one restart, for the time limit only"
