@@ -164,13 +164,14 @@ class Bridge:
             if name not in self.namespace or name.startswith("_") or hasattr(builtins, name):
                 continue
             value = self.namespace[name]
+            if isinstance(value, Proxy):  # first: any other question would be a request to S
+                if object.__getattribute__(value, "_p_id") >> 32 == self.endpoint.generation:
+                    given[name] = value  # else made by an S that was lost: the new S never had it
+                continue
             module = getattr(type(value), "__module__", "") or ""
             own = getattr(value, "__module__", "") if callable(value) else ""
             if type(value).__name__ == "module" or any(
                     str(m).startswith(PRIVATE_MODULES) for m in (module, own or "")):
-                continue
-            if isinstance(value, Proxy) and object.__getattribute__(value, "_p_id") >> 32 != \
-                    self.endpoint.generation:  # made by an S that was lost: the new S never had it
                 continue
             given[name] = value
         body = {"op": "exec", "label": label, "source": source, "globals": self.endpoint.encode(given)}

@@ -126,7 +126,8 @@ def test_setup_imports_each_in_a_try_and_which_cells_run_in_s():
 
 def test_an_object_of_a_lost_process_fails_alone_and_starts_nothing_again():
     cells = {"1": "class Box:\n    pass\ndef loop():\n    while True:\n        pass\n"
-                  "def take(box):\n    return 1\n"}
+                  "def take(box):\n    return 1\n",
+             "2": "def later():\n    return old_box  # a name of T holding the lost S's object\n"}
     with student(cells, call_limit=1.5) as (bridge, namespace, broker):
         run(bridge, "1")
         box = namespace["Box"]()
@@ -134,4 +135,6 @@ def test_an_object_of_a_lost_process_fails_alone_and_starts_nothing_again():
             namespace["loop"]()
         with pytest.raises(StudentCodeError, match="made before the student's process restarted"):
             namespace["take"](box)
+        namespace["old_box"] = box
+        run(bridge, "2")  # the stale object is not sent: the cell runs
         assert namespace["take"](1) == 1 and broker.restarts == 2, "one restart, for the time limit only"
