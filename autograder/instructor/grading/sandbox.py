@@ -186,9 +186,15 @@ def namespace_args() -> list[str]:
 
 
 def mount_args(scratch: Path, run_dir: Path, tmp_bytes: int | None = None,
-               device: str = "cpu") -> list[str]:
+               device: str = "cpu", read_only: list[Path] | None = None,
+               hidden: list[Path] | None = None) -> list[str]:
     """bwrap's file system: /proc, /dev and /tmp first (a later mount shadows an earlier one),
-    then the read-only system, interpreter, environment and package, then the writable folders."""
+    then the read-only system, interpreter, environment and package, then the writable folders.
+
+    read_only: instead of ``read_only_paths()`` (S: without the package, with its own library).
+    hidden: folders inside those that appear empty (S: torch, and the package if installed).
+    """
+    read_only = read_only_paths() if read_only is None else read_only
     size = [] if tmp_bytes is None else ["--size", str(tmp_bytes)]
     # /dev is a tmpfs of half the machine's memory, /dev/shm a folder in it: a capped one instead.
     args = ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm"]
@@ -207,12 +213,14 @@ def mount_args(scratch: Path, run_dir: Path, tmp_bytes: int | None = None,
     # A read-only folder that lives under /tmp (a clone in /tmp/ci) sits in the sandbox's
     # writable /tmp: its parent, which is on sys.path for an editable install, would be
     # writable too (a planted numpy.py). Each such parent becomes a tmpfs made read-only below.
-    shells = sorted({str(path.parent) for path in read_only_paths()
+    shells = sorted({str(path.parent) for path in read_only
                      if path.parent != Path("/tmp") and path.parent.is_relative_to("/tmp")})
     for shell in shells:
         args += ["--tmpfs", shell]
-    for path in read_only_paths():
+    for path in read_only:
         args += ["--ro-bind", str(path), str(path)]
+    for path in hidden or []:
+        args += ["--tmpfs", str(path), "--remount-ro", str(path)]
     if device == "cuda":
         args += ["--ro-bind", "/sys", "/sys"]
         for node in sorted(Path("/dev").glob("nvidia*")):

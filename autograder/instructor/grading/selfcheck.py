@@ -47,18 +47,24 @@ def resolve_chapter(course: Course, what: str) -> tuple[str, Path]:
     return matches[0], course.chapters / matches[0] / f"{matches[0]}.ipynb"
 
 
-def release_for(course: Course, chapter: str, sandbox: bool) -> GradingRelease:
-    """The chapter's grading release, built with nbgrader and cached by the source's hash."""
+def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | None = None) -> GradingRelease:
+    """The chapter's grading release, built with nbgrader and cached by the source's hash.
+
+    isolation: "two-process" or "kernel"; None takes GradingRelease's default, as ``make grade``
+    does, so that a learner sees the verdict the class gets.
+    """
+    from autograder.instructor.authoring.release import make_course
     from autograder.instructor.grading.coordinator import chapter_number, grading_template
     from autograder.instructor.grading.policy import facts_from_source
-    from autograder.instructor.authoring.release import make_course
 
     source_path = course.solutions / chapter / f"{chapter}.ipynb"
     # The cache is keyed by the source and by the code that turns it into a release.
     from autograder.instructor.authoring import release as release_module
     from autograder.instructor.grading import coordinator, policy
 
-    makers = [Path(module.__file__) for module in (policy, coordinator, release_module)]
+    # policy is a package: every file of it counts
+    makers = [*sorted(Path(policy.__file__).parent.glob("*.py")), Path(coordinator.__file__),
+              Path(release_module.__file__)]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in [source_path, *makers])).hexdigest()[:16]
     cache = course.root / "build" / "selfcheck" / f"{chapter}-{digest}.json"
     if cache.is_file():
@@ -73,6 +79,8 @@ def release_for(course: Course, chapter: str, sandbox: bool) -> GradingRelease:
                     "policy": facts_from_source(source, chapter_number(chapter)).to_dict()}
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(data))
+    if isolation is not None:
+        data["isolation"] = isolation
     return GradingRelease(**data, sandbox=sandbox)
 
 
@@ -99,6 +107,8 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
     for violation in record.get("policy", []):
         out(f"\nNOT RUN: {violation['cell']}, line {violation['line']}: {violation['construct']}: "
             f"{violation['message']}")
+    for advice in record.get("advice", []):  # two-process grading: advice, never a zero
+        out(f"\nADVICE: {advice['cell']}, line {advice['line']}: {advice['construct']}: {advice['message']}")
     out("")
     width = max((len(name) for name in by_exercise), default=8)
     for name, tests in by_exercise.items():
@@ -128,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not show the model answers of the written questions")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run without bubblewrap (where it cannot run, e.g. macOS)")
+    parser.add_argument("--isolation", choices=("two-process", "kernel"), default=None,
+                        help="two-process: your code in a process of its own; default: as make grade")
     args = parser.parse_args(argv)
     course = course_for_cli(args.course)
     if course is None:
@@ -145,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     task = {"student": os.environ.get("USER", "you"), "chapter": chapter, "notebook": data,
             "submission_sha256": hashlib.sha256(data).hexdigest()}
     print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
-    result = grade_task(task, release_for(course, chapter, sandbox))
+    result = grade_task(task, release_for(course, chapter, sandbox, args.isolation))
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
     answers = model_answers(course, chapter) if show_models else {}
     return 0 if report(result["record"], answers) else 1

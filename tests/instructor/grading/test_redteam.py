@@ -26,9 +26,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.course import Course
 from autograder.instructor.authoring.notebooks import py_to_notebook
+from autograder.instructor.course import Course
+from autograder.instructor.grading import coordinator as grading
 from autograder.instructor.grading.worker import Record
 from tests.instructor.demo_course import make_demo_course
 

@@ -1,0 +1,219 @@
+"""T's side of the two processes: the grading kernel's bridge to S.
+
+The worker rewrites the notebook T runs: its first cell starts the bridge,
+
+    __bridge__ = start_bridge("/run/.../bridge.sock", "/run/.../cells.json", 10.0, 268435456)
+
+and each cell the student wrote (every answer cell, each cell they added, each instructor cell
+they edited) becomes ``__bridge__.run_cell(<index>)``. Its source (from ``cells.json``, written by
+the worker) is sent to S with the data it reads from T's namespace; the names it binds in S come
+back as data, or as ``protocol.Proxy`` handles, and are bound in T's namespace, where the
+instructor's test cells use them unchanged. The printed text, warnings and figures of S are
+shown in the cell that caused them.
+
+When S was lost (a time limit, a crash), the next request first starts a fresh S and replays the
+setup imports and every cell that ran before (their output is not shown again). Cells that were
+lost themselves are not replayed: a cell that loops forever costs its own time limit once.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import socket
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.instructor.grading.protocol import CONTROL, REPLY, Channel, Endpoint, Proxy, rebuild_error
+
+# Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
+PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
+                   "autograder.selfcheck", "autograder.instructor", "autograder.diagrams", "torch", "IPython")
+NOT_BOUND = ("(grading: the tests keep their own {names}; your cell's definition of that name is used "
+             "by your own code only)")
+T_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display"})
+STARTUP_LIMIT_S = 60.0  # importing numpy and matplotlib on a busy machine
+WARNING_TYPES = {cls.__name__: cls for cls in vars(builtins).values()
+                 if isinstance(cls, type) and issubclass(cls, Warning)}
+
+
+def start_bridge(socket_path: str, cells_path: str, call_limit: float, max_frame: int) -> Bridge:
+    """Connect to the broker and start S with the setup imports (called by T's first cell)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    namespace = shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
+    bridge = Bridge(socket_path, json.loads(Path(cells_path).read_text()), call_limit, max_frame, namespace)
+    bridge.before_request()
+    return bridge
+
+
+def reads(source: str) -> set[str]:
+    """Names a cell may read from the module namespace (loaded anywhere, or declared global)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return names
+
+
+def runtime_warnings_are_errors() -> bool:
+    for action, message, category, module, _ in warnings.filters:
+        if issubclass(RuntimeWarning, category) and message is None and module is None:
+            return action == "error"
+    return False
+
+
+class Bridge:
+    """The hooks of T's endpoint, and the cells' entry point ``run_cell``."""
+
+    def __init__(self, socket_path: str, cells: dict[str, Any], call_limit: float, max_frame: int,
+                 namespace: dict[str, Any]) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(socket_path)
+        channel = Channel(self.sock.fileno(), self.sock.fileno(), max_frame)
+        self.endpoint = Endpoint(channel, "t", restricted=True, hooks=self)
+        self.cells, self.call_limit, self.namespace = cells, call_limit, namespace
+        self.ran: list[str] = []  # keys of cells.json that ran in this S, in order: replayed after a restart
+        self.s_names: set[str] = set()  # names S binds (its setup imports, the student's definitions)
+        self.s_bound: set[str] = set()  # names of T's namespace that hold S's values
+        self.needs_restart = True
+        self.replaying = False
+        self.pending_warnings: list[Any] = []
+
+    # ---- endpoint hooks
+    def lost(self) -> None:
+        self.needs_restart = True
+
+    def before_request(self) -> None:
+        if self.needs_restart and not self.replaying:
+            self.restart()
+
+    def extras_out(self) -> dict[str, Any]:
+        return {"fp": {"errstate": dict(np.geterr()), "warnings_error": runtime_warnings_are_errors()}}
+
+    def extras_in(self, body: dict[str, Any]) -> None:
+        output = body.get("output")
+        if self.replaying or type(output) is not dict:
+            return
+        for key, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+            if type(output.get(key)) is str:
+                stream.write(output[key])
+        for png in output.get("figures", []) if type(output.get("figures")) is list else []:
+            if type(png) is bytes and png.startswith(b"\x89PNG"):
+                from IPython.display import Image, display
+
+                display(Image(data=png, format="png"))
+        for entry in output.get("warnings", []) if type(output.get("warnings")) is list else []:
+            if type(entry) is list and len(entry) == 4:
+                self.pending_warnings.append(entry)
+
+    def after_reply(self) -> None:
+        pending, self.pending_warnings = self.pending_warnings, []
+        for kind, message, filename, lineno in pending:
+            category = WARNING_TYPES.get(str(kind), UserWarning)
+            line = lineno if type(lineno) is int else 0
+            warnings.warn_explicit(str(message), category, str(filename), line)
+
+    # ---- S's life
+    def restart(self) -> None:
+        """A fresh S: the setup imports, then every cell that ran, again (output not shown)."""
+        self.replaying = True
+        try:
+            msgid = self.endpoint._next_msg
+            self.endpoint._next_msg += 1
+            self.endpoint.channel.write(CONTROL, msgid, {"op": "restart"})
+            while True:  # frames of the S before (an interrupted call's answer) are dropped
+                kind, got, _, body = self.endpoint.channel.read()
+                if kind == REPLY and got == msgid:
+                    break
+            if type(body.get("ok")) is not int:
+                raise rebuild_error(body.get("error", {"type": "ProtocolError", "message": "no restart"}))
+            self.endpoint.reset_peer(body["ok"])
+            self.needs_restart = False
+            setup = self._exec("setup imports", self.cells.get("setup", ""), bind=False,
+                               limit=max(self.call_limit, STARTUP_LIMIT_S))
+            self.s_names = set(setup)
+            ran, self.ran = self.ran, []
+            for key in ran:
+                cell = self.cells["cells"][key]
+                try:
+                    self._exec(cell["label"], cell["source"], bind=True)
+                    self.ran.append(key)
+                except Exception:  # it failed the first time too, or S was lost again: go on
+                    if self.needs_restart:
+                        raise
+                    self.ran.append(key)
+        finally:
+            self.replaying = False
+
+    def _exec(self, label: str, source: str, bind: bool, limit: float | None = None) -> dict[str, Any]:
+        given = {}
+        for name in sorted(reads(source) - self.s_names):
+            if name not in self.namespace or name.startswith("_") or hasattr(builtins, name):
+                continue
+            value = self.namespace[name]
+            if isinstance(value, Proxy):  # first: any other question would be a request to S
+                if object.__getattribute__(value, "_p_id") >> 32 == self.endpoint.generation:
+                    given[name] = value  # else made by an S that was lost: the new S never had it
+                continue
+            module = getattr(type(value), "__module__", "") or ""
+            own = getattr(value, "__module__", "") if callable(value) else ""
+            if type(value).__name__ == "module" or any(
+                    str(m).startswith(PRIVATE_MODULES) for m in (module, own or "")):
+                continue
+            given[name] = value
+        body = {"op": "exec", "label": label, "source": source, "globals": self.endpoint.encode(given)}
+        answer = self.endpoint.request(body, limit or self.call_limit)
+        defined = {}
+        for name, node in (answer.get("defined") or {}).items():
+            if type(name) is str and name.isidentifier():
+                defined[name] = self.endpoint.decode(node)
+        if bind:
+            kept = []
+            for name, value in defined.items():
+                if self.bindable(name):
+                    self.namespace[name] = value
+                    self.s_bound.add(name)
+                else:
+                    kept.append(name)
+            if kept and not self.replaying:
+                print(NOT_BOUND.format(names=", ".join(sorted(kept))))
+        self.s_names |= set(defined)
+        if answer.get("error"):
+            raise rebuild_error(answer["error"])
+        return defined
+
+    def bindable(self, name: str) -> bool:
+        """A name of S may be bound in T only if T did not bind it itself: the harness
+        (``exercise``, ``check_close``), the setup's imports, builtins and IPython's names stay T's."""
+        if name.startswith("_") or hasattr(builtins, name) or name in T_NAMES:
+            return False
+        return name not in self.namespace or name in self.s_bound
+
+    # ---- the cells
+    def run_cell(self, key: int | str) -> None:
+        """Run the student's cell ``key`` in S (called by the rewritten cell in T)."""
+        if self.needs_restart:
+            self.restart()
+        cell = self.cells["cells"][str(key)]
+        for note in cell.get("notes", []):
+            print(note)
+        try:
+            self._exec(cell["label"], cell["source"], bind=True)
+        except Exception:
+            if not self.needs_restart:  # a plain error: the cell's definitions before it count
+                self.ran.append(str(key))
+            raise
+        self.ran.append(str(key))

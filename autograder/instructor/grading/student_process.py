@@ -1,0 +1,215 @@
+"""S, the student's process: a plain ``python -I -S`` that runs the student's cells and answers T.
+
+    python -I -S student_process.py --lib DIR --site DIR --generation N --output-bytes N --max-frame N
+
+It is started by the broker (``broker.py``), in bubblewrap, with this file and ``protocol.py``
+copied into a read-only library folder (``--lib``) next to a cut-down ``autograder`` package that
+holds only the course library's modules of earlier chapters. Frames come on stdin and go out on
+stdout; both are moved to private descriptors first, and descriptors 0, 1 and 2 then point at
+/dev/null and a scratch file, so a ``print`` or an ``os.write(1, ...)`` of the student's code
+cannot interleave with the protocol.
+
+What S has: the standard library, NumPy, matplotlib (Agg; figures come back as PNGs), msgpack,
+the setup cell's plain imports. What it has not: IPython (so no magics, no ``In``, no
+prefilter), torch, the ``autograder`` harness (checks, progress, torch_ref), the tests. Importing
+one of those raises ``ModuleNotFoundError`` with a sentence saying why.
+
+Standard library, numpy and msgpack only; never imported by the grader itself, only run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import io
+import linecache
+import os
+import sys
+import warnings
+from typing import Any
+
+BLOCKED = ("torch", "torchgen", "functorch", "triton", "IPython", "ipykernel", "ipywidgets", "nbgrader",
+           "jupyter_client", "nbclient", "nbformat")
+BLOCK_MESSAGE = ("No module named {name!r} at grading: your answers run with NumPy, matplotlib and the "
+                 "standard library (and the course library of earlier chapters); the tests use PyTorch, "
+                 "your code should not.")
+
+
+class BlockedImports:
+    """A meta path finder that refuses the modules S does not provide, with a clear message."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(BLOCK_MESSAGE.format(name=name), name=name)
+        return None
+
+
+class CappedText(io.TextIOBase):
+    """A text stream that keeps at most ``limit`` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.parts, self.kept, self.cut = limit, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if type(text) is not str:
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.cut += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def drain(self) -> str:
+        text = "".join(self.parts)
+        if self.cut:
+            text += f"\n[... output cut: {self.cut} more characters]\n"
+        self.parts, self.cut = [], 0
+        return text
+
+
+class Student:
+    """The hooks of S's endpoint: run cells, capture output, apply T's floating-point settings."""
+
+    def __init__(self, output_bytes: int) -> None:
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.stdout = CappedText(output_bytes)
+        self.stderr = CappedText(output_bytes)
+        self.warnings: list[list[Any]] = []
+        self.output_bytes = output_bytes
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        warnings.showwarning = self._warning
+
+    def _warning(self, message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
+        if len(self.warnings) < 100:
+            self.warnings.append([getattr(category, "__name__", "UserWarning")[:60], str(message)[:2000],
+                                  str(filename)[:200], int(lineno)])
+
+    def extras_out(self) -> dict[str, Any]:
+        output: dict[str, Any] = {}
+        for key, stream in (("stdout", self.stdout), ("stderr", self.stderr)):
+            text = stream.drain()
+            if text:
+                output[key] = text.encode("utf-8", "replace").decode("utf-8")
+        if self.warnings:
+            output["warnings"], self.warnings = self.warnings, []
+        figures = self._figures()
+        if figures:
+            output["figures"] = figures
+        return {"output": output} if output else {}
+
+    def _figures(self) -> list[bytes]:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is None:
+            return []
+        pngs, budget = [], self.output_bytes
+        for number in pyplot.get_fignums():
+            buffer = io.BytesIO()
+            try:
+                pyplot.figure(number).savefig(buffer, format="png")
+            except Exception as error:  # a broken figure: say so, keep the others
+                self.stderr.write(f"a figure could not be drawn: {error}\n")
+                continue
+            if len(buffer.getvalue()) <= budget:
+                pngs.append(buffer.getvalue())
+                budget -= len(buffer.getvalue())
+        pyplot.close("all")
+        return pngs
+
+    @contextlib.contextmanager
+    def call_context(self, body: dict[str, Any]):
+        """T's NumPy error state and RuntimeWarning filter, for the duration of the call."""
+        import numpy as np
+
+        settings = body.get("fp") if type(body.get("fp")) is dict else {}
+        state = {k: v for k, v in (settings.get("errstate") or {}).items()
+                 if k in ("divide", "over", "under", "invalid") and v in ("ignore", "warn", "raise", "call",
+                                                                          "print", "log")}
+        with np.errstate(**state), warnings.catch_warnings():
+            warnings.showwarning = self._warning
+            if settings.get("warnings_error"):
+                warnings.simplefilter("error", RuntimeWarning)
+            yield
+
+    def serve_exec(self, endpoint: Any, body: dict[str, Any]) -> dict[str, Any]:
+        """Run one cell; answer with the names it bound (data, or handles to objects)."""
+        source, label = body.get("source"), body.get("label")
+        if type(source) is not str or type(label) is not str:
+            raise ValueError("an exec request without its source")
+        given = endpoint.decode(body.get("globals"))
+        if type(given) is dict:
+            self.namespace.update({k: v for k, v in given.items() if type(k) is str})
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:  # figures come back after the cell; Agg's show() would only warn
+            pyplot.show = lambda *args, **kwargs: None
+        before = {name: id(value) for name, value in self.namespace.items()}
+        filename = f"<{label}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        error = None
+        try:
+            exec(compile(source, filename, "exec", dont_inherit=True), self.namespace)
+        except BaseException as raised:  # SystemExit too: the cell failed, S lives on
+            error = raised
+        defined = {}
+        for name, value in list(self.namespace.items()):
+            if name.startswith("__") or type(value).__name__ == "module":
+                continue
+            if before.get(name) != id(value):
+                try:
+                    defined[name] = endpoint.encode(value)
+                except Exception:
+                    continue
+        if error is not None:
+            from protocol import describe_error  # this file runs beside protocol.py, not as a package
+
+            trace = describe_error(error)
+            return {"defined": defined, "error": trace}
+        return {"defined": defined}
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lib", required=True)
+    parser.add_argument("--site", required=True)
+    parser.add_argument("--generation", type=int, default=1)
+    parser.add_argument("--output-bytes", type=int, default=2 << 20)
+    parser.add_argument("--max-frame", type=int, default=256 << 20)
+    parser.add_argument("--setup", default="")
+    options = parser.parse_args(argv)
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    scratch = os.open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f".c-output-{options.generation}"),
+                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(scratch, 1)
+    os.dup2(scratch, 2)
+    sys.path[:0] = [options.lib]
+    sys.path.append(options.site)
+    sys.meta_path.insert(0, BlockedImports())
+    os.environ["MPLBACKEND"] = "Agg"
+    import protocol  # noqa: E402 (on sys.path only now)
+
+    student = Student(options.output_bytes)
+    endpoint = protocol.Endpoint(protocol.Channel(read_fd, write_fd, options.max_frame), "s",
+                                 generation=options.generation, hooks=student)
+    try:
+        while True:
+            try:
+                kind, msgid, _, body = endpoint.channel.read()
+            except protocol.StudentProcessLost:
+                return
+            if kind == protocol.REQUEST:
+                endpoint.serve(msgid, body)
+    except BaseException:  # S's own failure: on its real stderr (the broker's log), then exit
+        import traceback
+
+        os.write(2, traceback.format_exc().encode("utf-8", "replace")[-8000:])
+        raise
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

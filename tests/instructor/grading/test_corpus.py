@@ -1,0 +1,57 @@
+"""Correct answers written in the styles learners bring, graded end to end through the worker.
+
+Each file of tests/fixtures/corpus/<chapter>/ is one learner's notebook: ``# %% id=<grade_id>``
+replaces that answer cell, ``# %% added after=<grade_id>`` adds a cell of their own after it
+(helpers, imports, a seed). Every one must earn full marks with two-process grading, whatever
+the code policy thinks of its style (``from builtins import range``, ``vars()``, a helper from
+another cell, ``np.errstate``, ``getattr(np, name)``, ``sliding_window_view`` ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.instructor.grading.sandbox import bwrap_problem
+from autograder.instructor.grading.selfcheck import release_for
+from autograder.instructor.grading.worker import grade_task
+from tests.chapters import COURSE, read, source_path
+
+pytestmark = pytest.mark.slow  # each file is one notebook graded in two sandboxes
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
+FILES = sorted(CORPUS.glob("*/*.py"))
+MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
+
+
+def learner_notebook(path: Path) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(read(source_path(path.parent.name)))
+    text = path.read_text()
+    marks = list(MARKER.finditer(text))
+    assert marks, f"{path}: no `# %% id=...` sections"
+    for mark, following in zip(marks, [*marks[1:], None]):
+        body = text[mark.end():following.start() if following else len(text)].strip("\n") + "\n"
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        target = mark["id"] or mark["after"]
+        assert target in ids, f"{path}: no cell {target!r} in the chapter"
+        if mark["id"]:
+            nb.cells[ids.index(target)].source = body
+        else:
+            nb.cells.insert(ids.index(target) + 1, nbformat.v4.new_code_cell(body))
+    return nb
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name[:2]}-{p.stem}" for p in FILES])
+def test_a_correct_answer_in_any_style_earns_full_marks(path):
+    chapter = path.parent.name
+    release = release_for(COURSE, chapter, sandbox=bwrap_problem() is None, isolation="two-process")
+    notebook = nbformat.writes(learner_notebook(path)).encode()
+    task = {"student": path.stem, "chapter": chapter, "notebook": notebook}
+    record = grade_task(task, release)["record"]
+    lost = {k: t["message"][:300] for k, t in record["tests"].items() if t["score"] < t["points"]}
+    assert record["status"] == "graded" and not lost, (record["status"], record["reason"], lost)
+    assert record["policy"] == [], "two-process grading never zeroes for the policy"

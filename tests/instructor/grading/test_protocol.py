@@ -1,0 +1,231 @@
+"""The wire between T and S (protocol.py): only data crosses, objects stay home behind handles.
+
+Two endpoints over a socket pair, S's served by a thread: no sandbox, no broker, fast.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import msgpack
+import numpy as np
+import pytest
+
+from autograder.instructor.grading import protocol
+from autograder.instructor.grading.protocol import (
+    REQUEST,
+    T_ARRAY,
+    T_HANDLE,
+    Channel,
+    Endpoint,
+    ProtocolError,
+    Proxy,
+    StudentCodeError,
+)
+
+
+class ExecHooks:
+    """S's side for these tests: run a source, answer with the names it bound."""
+
+    def __init__(self) -> None:
+        self.namespace: dict = {"__name__": "__main__", "np": np}
+
+    def serve_exec(self, endpoint: Endpoint, body: dict) -> dict:
+        given = endpoint.decode(body.get("globals"))
+        self.namespace.update(given or {})
+        before = dict(self.namespace)
+        exec(body["source"], self.namespace)
+        return {"defined": {k: endpoint.encode(v) for k, v in self.namespace.items()
+                            if not k.startswith("__") and before.get(k) is not v}}
+
+
+@pytest.fixture
+def pair():
+    left, right = socket.socketpair()
+    t = Endpoint(Channel(left.fileno(), left.fileno(), 1 << 26), "t", restricted=True)
+    s = Endpoint(Channel(right.fileno(), right.fileno(), 1 << 26), "s", hooks=ExecHooks())
+
+    def serve() -> None:
+        while True:
+            try:
+                kind, msgid, _, body = s.channel.read()
+            except protocol.StudentProcessLost:
+                return
+            if kind == REQUEST:
+                s.serve(msgid, body)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def run(source: str, **given) -> dict:
+        answer = t.request({"op": "exec", "source": source, "globals": t.encode(given)})
+        return {name: t.decode(node) for name, node in answer["defined"].items()}
+
+    yield t, s, run
+    left.shutdown(socket.SHUT_RDWR)  # S's read sees the end, its thread returns
+    thread.join(timeout=5)
+    left.close()
+    right.close()
+
+
+def roundtrip(endpoint: Endpoint, value):
+    return endpoint.decode(msgpack.unpackb(msgpack.packb(endpoint.encode(value), use_bin_type=True),
+                                           raw=False))
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 0, -3, 2**70, -(2**80), 1.5, float("inf"), "text é", b"\x00\xff", (1, "a"), [1, [2.0]],
+    {1: "a", (2, 3): [4], "k": None}, {1, 2}, frozenset({"x"}), 2 + 3j, slice(1, None, 2), Ellipsis,
+    np.float64(0.1), np.int32(-7), np.bool_(True), np.uint8(255), float, np.float64,
+])
+def test_plain_data_crosses_as_itself(value):
+    endpoint = Endpoint(Channel(-1, -1, 1 << 20), "t")
+    back = roundtrip(endpoint, value)
+    assert type(back) is type(value) and (back == value or back is value), (value, back)
+
+
+def test_arrays_keep_dtype_shape_and_values():
+    endpoint = Endpoint(Channel(-1, -1, 1 << 20), "t")
+    other = Endpoint(Channel(-1, -1, 1 << 20), "s")
+    for array in [np.arange(6.0).reshape(2, 3), np.array([True, False]), np.zeros((0, 4), np.int16),
+                  np.arange(10)[::3], np.asfortranarray(np.ones((3, 2), np.float32)), np.array(3.5)]:
+        back = other.decode(endpoint.encode(array))
+        assert type(back) is np.ndarray and back.dtype == array.dtype and back.shape == array.shape
+        assert np.array_equal(back, array) and back.flags.writeable
+
+
+def test_objects_that_are_not_data_become_handles():
+    class Lying(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    endpoint = Endpoint(Channel(-1, -1, 1 << 20), "s")
+    for value in [np.array([object()]), np.zeros(2).view(Lying), lambda: 1, type("K", (), {})(),
+                  np.array([("a", 1)], dtype=[("x", "U1"), ("y", "i4")])]:
+        node = endpoint.encode(value)
+        assert node[0] == T_HANDLE, value
+
+
+@pytest.mark.parametrize("node", [
+    [99, 1], [T_ARRAY, 2, "|O", [1], b"\x00" * 8], [T_ARRAY, 2, "<f8", [2], b"\x00" * 8],
+    [T_ARRAY, 2, "<f8", [-1], b""], [T_HANDLE, "t", 12345, "x"], [T_HANDLE, "x", 1, "y"], {"a": 1},
+    [protocol.T_NPFUNC, "lib"], [protocol.T_TYPE, "os.system"],
+])
+def test_decode_refuses_what_is_not_plain_data(node):
+    endpoint = Endpoint(Channel(-1, -1, 1 << 20), "t")
+    with pytest.raises((ProtocolError, protocol.StaleHandle)):
+        endpoint.decode(node)
+
+
+def test_calls_attributes_operators_and_identity(pair):
+    t, s, run = pair
+    names = run("def double(x):\n    return 2 * x\n"
+                "class Box:\n    def __init__(self, v):\n        self.v = v\n"
+                "    def __add__(self, other):\n        return Box(self.v + other)\n"
+                "    def __len__(self):\n        return 3\n"
+                "    def same(self):\n        return self\n")
+    double, box_class = names["double"], names["Box"]
+    assert isinstance(double, Proxy) and double.__module__ == "__main__" and double.__name__ == "double"
+    np.testing.assert_array_equal(double(np.arange(3.0)), [0.0, 2.0, 4.0])
+    box = box_class(5)
+    assert type(box).__name__ == "Box" and box.v == 5 and len(box) == 3
+    assert (box + 2).v == 7 and box.same() is box
+    box.v = 9
+    assert box.v == 9
+    assert isinstance(box, box_class)
+
+
+def test_arrays_stay_in_sync_across_calls_and_objects(pair):
+    t, s, run = pair
+    names = run("class SGD:\n    def __init__(self, params, lr):\n        self.params, self.lr = params, lr\n"
+                "    def step(self, grads):\n        for k, p in self.params.items():\n"
+                "            p -= self.lr * grads[k]\n"
+                "def same(x):\n    return x\n"
+                "def mutate(x, items, rng):\n    x[0] = 99.0\n    items.append(1)\n    rng.random()\n")
+    W = np.ones((2, 3))
+    params = {"W": W}
+    optimizer = names["SGD"](params, 0.5)
+    optimizer.step({"W": np.ones((2, 3))})
+    assert params["W"] is W and np.array_equal(W, np.full((2, 3), 0.5)), W
+    assert names["same"](W) is W, "an array that comes back is the caller's own"
+    x, items, rng = np.zeros(2), [], np.random.default_rng(0)
+    expected = np.random.default_rng(0)
+    expected.random()
+    names["mutate"](x, items, rng)
+    assert x[0] == 99.0 and items == [1] and rng.random() == expected.random()
+
+
+def test_errors_keep_builtin_types_and_callbacks_run_at_home(pair):
+    t, s, run = pair
+    names = run("def bad(x):\n    raise ValueError('no ' + str(x))\n"
+                "class Mine(Exception):\n    pass\n"
+                "def mine():\n    raise Mine('custom')\n"
+                "def twice(f, x):\n    return f(f(x))\n")
+    with pytest.raises(ValueError, match="no 3"):
+        names["bad"](3)
+    with pytest.raises(StudentCodeError, match="Mine: custom"):
+        names["mine"]()
+    calls = []
+    assert names["twice"](lambda v: calls.append(v) or v + 1, 1) == 3 and calls == [1, 2]
+
+    def raising(_):
+        raise KeyError("from T")
+
+    with pytest.raises(KeyError):  # S's code saw T's KeyError, did not catch it: it comes back as one
+        names["twice"](raising, 0)
+
+
+def test_the_student_side_cannot_reach_private_attributes_or_modules_of_t(pair):
+    t, s, run = pair
+    names = run("def peek(f):\n    return f.__globals__\n"
+                "def call_attr(obj):\n    return obj.public()\n"
+                "def reach(obj):\n    return obj.np\n")
+
+    class Holder:
+        np = np
+
+        def public(self):
+            return 42
+
+    with pytest.raises(AttributeError, match="private"):
+        names["peek"](lambda: 0)
+    assert names["call_attr"](Holder()) == 42
+    with pytest.raises(TypeError, match="module"):
+        names["reach"](Holder())
+
+
+def test_a_generator_advanced_later_in_a_generator_function_advances_the_callers(pair):
+    t, s, run = pair
+    names = run("def batches(rng):\n    for _ in range(2):\n        yield rng.permutation(4)\n")
+    rng, twin = np.random.default_rng(11), np.random.default_rng(11)
+    drawn = list(names["batches"](rng))
+    assert [list(d) for d in drawn] == [list(twin.permutation(4)) for _ in range(2)]
+    assert rng.random() == twin.random(), "the caller's generator moved on as S's did"
+
+
+def test_t_never_hands_s_its_builtins(pair):
+    t, s, run = pair
+    names = run("def call(f, *args):\n    return f(*args)\n")
+    with pytest.raises(TypeError, match="open"):
+        names["call"](open, "/etc/hostname")
+    assert names["call"](abs, -2) == 2 and names["call"](max, 1, 5) == 5, "abs, max: S's own, by name"
+
+
+def test_containers_s_reads_from_t_objects_are_changed_in_place(pair):
+    t, s, run = pair
+    names = run("def record(history, metrics):\n"
+                "    history.history = {name: [] for name in ['loss', *metrics.names]}\n"
+                "    for value in (1.0, 0.5):\n        history.history['loss'].append(value)\n"
+                "    return float(np.mean(metrics.values))\n")
+
+    class History:
+        history: dict = {}
+
+    class Metrics:
+        names = ["accuracy"]
+        values = [1.0, 2.0]
+
+    history = History()
+    assert names["record"](history, Metrics()) == 1.5
+    assert history.history == {"loss": [1.0, 0.5], "accuracy": []}

@@ -1,0 +1,262 @@
+"""Two-process grading through the real worker (``grade_task``, isolation="two-process"), issue #18.
+
+The student's cells run in S, a plain Python in its own sandbox; the test cells run in T and reach
+the student's names through handles. Proved here on the tiny demo chapter (tests/fixtures/00_demo.py):
+
+- every attack of #18 earns no more than its control (the same notebook without the attack):
+  a ``global`` in a class body or in dead code, IPython's prefilter and shell aliases, reading
+  ``In``, ``linecache`` or the hidden tests, patching numpy in S, objects that lie (``__eq__``,
+  ndarray subclasses, object arrays), S exiting or segfaulting mid-test, 1 GB of output;
+- nothing of T (test code, expected values, torch, the harness) is readable or importable in S;
+- an exercise that loops forever loses only its own tests, and the notebook is still "graded";
+- the honest code that the one-kernel policy refused scores full marks, and the policy's
+  findings are advice only (recorded, never a zero).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+import pytest
+
+from autograder.instructor.grading.coordinator import build_releases
+from autograder.instructor.grading.worker import GradingRelease, grade_task
+from tests.instructor.demo_course import CHAPTER, make_demo_course
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two_process")]
+
+OPTIONS = {"cell_timeout": 20, "notebook_timeout": 240, "isolation": "two-process", "call_timeout": 4.0,
+           "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
+HIDDEN_CODE = "np.array([-3.0])"  # a line of the demo's hidden test; never in a message
+SQUARE = "def square(x):\n    return x**2\n"
+WRONG_SQUARE = "def square(x):\n    return x * 2\n"
+
+
+def answer(nb, grade_id: str, source: str):
+    nb = copy.deepcopy(nb)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = source
+    return nb
+
+
+def add_cell(nb, source: str, after: str = "setup"):
+    nb = copy.deepcopy(nb)
+    at = 1 + next(i for i, c in enumerate(nb.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == after)
+    nb.cells.insert(at, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def attacks(solution, untouched) -> dict[str, tuple[object, float]]:
+    """name -> (notebook, the most it may score: its control's score)."""
+    wrong = answer(solution, "square", WRONG_SQUARE)
+    quiet = "import contextlib\nQuiet = lambda name: contextlib.suppress(BaseException)\n"
+    lying = ("class Liar:\n    def __eq__(self, other):\n        return True\n"
+             "    def __array__(self, *args, **kwargs):\n        return np.array([4.0])\n"
+             "    __hash__ = None\n")
+    return {
+        "class_body_global": (add_cell(untouched, quiet + "class X:\n    global exercise\n"
+                                       "    exercise = Quiet\n"), 0),
+        "dead_code_global": (add_cell(untouched, quiet + "def f():\n    return\n"
+                                      "    global exercise, exec, In\nf()\nexercise = Quiet\n"), 0),
+        "rebind_harness": (add_cell(untouched, "class Pass:\n    def __enter__(self):\n        return self\n"
+                                    "    def __exit__(self, *exc):\n        return True\n"
+                                    "def exercise(name):\n    return Pass()\n"
+                                    "check_close = lambda *a, **k: None\nlen = lambda x: 3\n"), 0),
+        "prefilter_magic": (add_cell(untouched, "pwd {__import__('builtins').exec('exercise = None')}\n"), 0),
+        "shell_alias": (add_cell(untouched, "ls -la\n"), 0),
+        "shell_escape": (add_cell(untouched, "!kill -9 $PPID\n%run /etc/passwd\n"), 0),
+        "read_history": (answer(untouched, "square", "def square(x):\n    print(In, Out, _ih)\n"
+                                "    return x * 2\n"), 0),
+        "read_linecache": (answer(wrong, "square", "import linecache\n"
+                                  "def square(x):\n    print(list(linecache.cache))\n    return x * 2\n"), 1),
+        "harness": (add_cell(untouched, "import autograder\nautograder.exercise = None\n"
+                             "from autograder import checks\n"
+                             "checks.check_close = lambda *a, **k: None\n"), 0),
+        "torch": (answer(wrong, "square", "import torch\ndef square(x):\n    return x**2\n"), 1),
+        "patch_numpy": (add_cell(wrong, "np.isclose = lambda *a, **k: True\nnp.allclose = np.isclose\n"
+                                 "np.array_equal = np.isclose\n"), 1),
+        "liar_eq": (answer(wrong, "square", lying + "def square(x):\n    return Liar()\n"), 1),
+        "liar_subclass": (answer(wrong, "square", "class Sub(np.ndarray):\n"
+                                 "    def __eq__(self, other):\n        return np.ones(1, bool)\n"
+                                 "def square(x):\n    return (x * 2).view(Sub)\n"), 1),
+        "liar_object_array": (answer(wrong, "square", lying + "def square(x):\n"
+                                     "    out = np.empty(1, dtype=object)\n    out[0] = Liar()\n"
+                                     "    return out\n"), 1),
+        "exit_mid_test": (answer(wrong, "square", "import os\ndef square(x):\n    os._exit(0)\n"), 1),
+        "segfault_mid_test": (answer(wrong, "square", "import ctypes\ndef square(x):\n"
+                                     "    return ctypes.string_at(0)\n"), 1),
+        "raise_exit": (answer(wrong, "square", "import sys\ndef square(x):\n    sys.exit(0)\n"), 1),
+        "snoop": (answer(wrong, "square", SNOOP), 1),
+    }
+
+
+# The student's code looks everywhere it can for T's test code, and prints what it finds.
+SNOOP = '''import os, glob
+def square(x):
+    found = []
+    places = ["/tmp/**", "/proc/*/cmdline", "/proc/*/environ", os.getcwd() + "/**",
+              os.path.dirname(os.getcwd()) + "/**", "/run/**", "/home/**"]
+    for pattern in places:
+        for path in glob.glob(pattern, recursive=True)[:5000]:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(2_000_000)
+            except OSError:
+                continue
+            if b"HIDDEN" in data or b"-3.0" in data or b"check_close" in data:
+                found.append(path)
+    print("found:", found, dict(os.environ))
+    return x * 2
+'''
+
+HONEST = {
+    "square": ("from __future__ import annotations\nfrom builtins import range\nimport sys\n"
+               "from numpy.lib.stride_tricks import sliding_window_view\n\n"
+               "def square(x: np.ndarray) -> np.ndarray:\n"
+               "    with np.errstate(over='ignore'):\n"
+               "        power = getattr(np, 'square')\n"
+               "        return Squarer(power)(x)\n"),
+    "cube": ("def cube(x):\n    windows = sliding_window_view(np.arange(3.0), 2)  # a library call, unused\n"
+             "    return x * square(x) + 0 * windows.sum() * len(vars(Squarer(np.square)))\n"),
+}
+HELPER = ("class Squarer:\n    def __init__(self, f):\n        self.f = f\n"
+          "    def __repr__(self):\n        return self.__class__.__name__\n"
+          "    def __call__(self, x):\n        return self.f(x)\n")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("two_process")
+    course, solution, untouched = make_demo_course(base)
+    releases = build_releases(base / "build", [CHAPTER], course.solutions, dict(OPTIONS))
+    release = releases[CHAPTER]
+    assert release.isolation == "two-process"
+
+    def grade(nb) -> dict:
+        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
+        return grade_task(task, release.to_dict())
+
+    return grade, solution, untouched
+
+
+def outputs(result: dict) -> str:
+    """Everything the cells showed: streams, values, errors."""
+    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
+    return json.dumps([c.get("outputs", []) for c in cells])
+
+
+def score(result: dict) -> float:
+    return sum(t["score"] for t in result["record"]["tests"].values())
+
+
+def test_control_full_marks_and_untouched_zero(demo):
+    grade, solution, untouched = demo
+    full, none = grade(solution), grade(untouched)
+    assert full["record"]["status"] == "graded" and score(full) == 3, full["record"]
+    assert none["record"]["status"] == "graded" and score(none) == 0, none["record"]
+    assert full["record"]["isolation"] == "two-process"
+
+
+ATTACKS = ["class_body_global", "dead_code_global", "rebind_harness", "prefilter_magic", "shell_alias",
+           "shell_escape", "read_history", "read_linecache", "harness", "torch", "patch_numpy", "liar_eq",
+           "liar_subclass", "liar_object_array", "exit_mid_test", "segfault_mid_test", "raise_exit", "snoop"]
+
+
+def test_the_attack_list_is_complete(demo):
+    _, solution, untouched = demo
+    assert sorted(ATTACKS) == sorted(attacks(solution, untouched)), (
+        "every attack is run by test_each_attack_earns_no_more_than_its_control")
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_each_attack_earns_no_more_than_its_control(demo, name):
+    grade, solution, untouched = demo
+    nb, most = attacks(solution, untouched)[name]
+    result = grade(nb)
+    record = result["record"]
+    assert record["status"] == "graded", record
+    assert score(result) <= most, (name, record["tests"])
+    shown = outputs(result)  # the graded notebook keeps the tests' source; feedback.py strips it
+    assert HIDDEN_CODE not in shown and "BEGIN HIDDEN" not in shown, f"{name}: a hidden test line was printed"
+
+
+def test_nothing_of_t_is_readable_from_s(demo):
+    grade, solution, untouched = demo
+    result = grade(answer(answer(solution, "square", WRONG_SQUARE), "square", SNOOP))
+    printed = outputs(result)
+    assert "found: []" in printed, printed[:2000]
+
+
+def test_a_loop_loses_only_its_exercise(demo):
+    grade, solution, untouched = demo
+    result = grade(answer(solution, "cube", "def cube(x):\n    while True:\n        pass\n"))
+    record = result["record"]
+    assert record["status"] == "graded", record
+    assert record["tests"]["square__tests"]["score"] == 2 and record["tests"]["cube__tests"]["score"] == 0
+    assert "ran past" in record["tests"]["cube__tests"]["message"], record["tests"]["cube__tests"]
+
+
+def test_a_crash_fails_only_the_test_that_needed_it(demo):
+    grade, solution, untouched = demo
+    crash = "import ctypes\ndef square(x):\n    return ctypes.string_at(0)\n"
+    result = grade(answer(solution, "square", crash))
+    record = result["record"]
+    assert record["tests"]["cube__tests"]["score"] == 1 and record["tests"]["square__tests"]["score"] == 0
+    assert record["student_restarts"] >= 1
+
+
+def test_a_gigabyte_of_output_is_cut_and_costs_nothing_else(demo):
+    grade, solution, untouched = demo
+    flood = "def square(x):\n    for _ in range(1024):\n        print('x' * 2**20)\n    return x**2\n"
+    result = grade(answer(solution, "square", flood))
+    assert score(result) == 3, result["record"]
+    assert len(result["notebook"]) < 8_000_000
+
+
+def test_honest_code_the_old_policy_refused_scores_full_marks(demo):
+    grade, solution, untouched = demo
+    nb = add_cell(answer(answer(solution, "square", HONEST["square"]), "cube", HONEST["cube"]), HELPER)
+    nb = add_cell(nb, "%timeit square(np.ones(3))\nprint('timed')\n", after="square")
+    result = grade(nb)
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 3, record["tests"]
+    assert record["policy"] == [], "two-process grading zeroes nothing for the policy"
+    assert record["advice"], "what the policy finds is kept as advice"
+    assert "IPython syntax" in result["notebook"], "the skipped %timeit line is named in the feedback"
+
+
+def test_a_slow_instructor_cell_is_interrupted_and_the_notebook_goes_on():
+    """T runs only trusted code, so a T cell past its limit is interrupted, not the run ended."""
+    from autograder.instructor.grading.policy import facts_from_source
+    from autograder.instructor.grading.sandbox import bwrap_problem
+
+    def cell(source, **nbgrader):
+        new = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            new.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
+        return new
+
+    template = nbformat.v4.new_notebook()
+    template.cells = [
+        cell("import numpy as np\nfrom autograder import check_close, exercise", grade_id="setup",
+             locked=True, solution=False, grade=False),
+        cell("def f(x):\n    raise NotImplementedError()", grade_id="f", solution=True, grade=False,
+             locked=False),
+        cell("import time\ntime.sleep(600)  # a demo that takes too long"),
+        cell("with exercise('f'):\n    check_close(f(np.array([2.0])), np.array([4.0]), name='f(2)')",
+             grade_id="f__tests", solution=False, grade=True, locked=True, points=1),
+    ]
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template), cell_timeout=1,
+                             policy=facts_from_source(template, 0).to_dict(), isolation="two-process",
+                             sandbox=bwrap_problem() is None)
+    submitted = copy.deepcopy(template)
+    submitted.cells[1].source = "def f(x):\n    return x**2"
+    task = {"student": "s", "chapter": "00_demo", "notebook": nbformat.writes(submitted).encode()}
+    result = grade_task(task, release)
+    record = result["record"]
+    assert record["status"] == "graded" and record["tests"]["f__tests"]["score"] == 1, record
+    shown = outputs(result)
+    assert "KeyboardInterrupt" in shown or "was interrupted" in shown, shown[:500]
