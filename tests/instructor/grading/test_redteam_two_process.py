@@ -147,7 +147,7 @@ for obj in gc.get_objects():
     if any(type(item) is str and needle.decode() in item for item in items):
         found.append("gc")
 for frame in inspect.stack():
-    if {"check_close", "In", "__bridge__"} & set(frame.frame.f_globals):
+    if {"In", "__bridge__", "get_ipython", "torch"} & set(frame.frame.f_globals):
         found.append("frame " + frame.filename)
 found += [m for m in sys.modules if m.startswith(("torch", "autograder.checks", "IPython", "ipykernel"))]
 found += [k for k in linecache.cache if needle.decode() in "".join(linecache.cache[k][2])]
@@ -250,9 +250,9 @@ threading.Thread(target=noise, daemon=True).start()
 if os.fork() == 0:
     time.sleep(3600)
     os._exit(0)
+print("NOISE started")
 for _ in range(1000):
     print("x" * 1_000_000)
-print("NOISE started")
 '''
 TRICKS = {  # exercise -> an answer that loses it (and nothing else)
     "count_parameters": "import os\ndef count_parameters(layer_sizes):\n    os._exit(0)\n",
