@@ -12,8 +12,14 @@ changed or a few cells added, graded by ``grade_task`` under ``isolation="two-pr
   segfault, ``KeyboardInterrupt``/``SystemExit``, ``os._exit``, signals, forks, threads that keep
   writing to fd 1 and 2 after the call, 1 GB printed): each earns no more than its control, shows
   no hidden-test line, and every other exercise keeps its points;
-- succeeded (``xfail(strict=True)``, each with what it does and why it works): each one says what
-  the grader must still fix; the report of the red-team pass proposes the fix.
+- chapters 3 and 4, where T's objects cross: a test's callback probed from S (private attributes,
+  crafted arguments) shares only its calls; a locked helper of chapter 4 can be shadowed (xfail);
+- succeeded (``xfail(strict=True)``, each with what it does and why it works): T's objects reached
+  through a widget handle (the kernel, hence T's namespace), ``In`` and the tests' variables sent to
+  S as data, an argument mutated so that the reference computed after the call agrees, a helper
+  shadowed. Each says what the grader must still fix; when one is fixed its xfail fails: drop it.
+
+Runtime: about 15 minutes on two cores (10 graded notebooks).
 """
 
 from __future__ import annotations
@@ -280,8 +286,10 @@ def test_each_trick_costs_only_its_own_exercise(grade, solution, untouched):
     assert "NOISE started" in attacked.outputs and "output cut" in attacked.outputs
     assert len(attacked.outputs) < 40_000_000, "1 GB printed came back capped"
     messages = {name.split("__")[0]: t["message"] for name, t in attacked.tests.items()}
-    assert "ran past" in messages["relu"] and "ran past" in messages["rnn_step"], messages
-    assert "SIGSEGV" in messages["sigmoid_grad"] or "ended" in messages["sigmoid_grad"], messages
+    # The flood filled the notebook's output budget, so a message may be cut after its type.
+    assert "StudentTimeout" in messages["relu"] and "StudentTimeout" in messages["rnn_step"], messages
+    for exercise in ("count_parameters", "sigmoid_grad", "relu_grad"):
+        assert "StudentProcessLost" in messages[exercise], messages
 
 
 # ---- succeeded: each xfail names a hole the two-process grader still has ----------------------------
@@ -320,7 +328,6 @@ def leaky(grade, untouched):
 @pytest.mark.xfail(strict=True, reason="Bridge._exec sends every name a student cell reads from T's "
                    "namespace; `In` is T's input history: a cell after the tests prints every hidden test")
 def test_in_does_not_carry_the_hidden_tests(leaky):
-    assert "HISTORY" in leaky.outputs
     assert not leaky.leaked(), f"hidden-test lines printed by the student's cell: {leaky.leaked()}"
 
 
