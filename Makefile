@@ -47,7 +47,7 @@ HUB_MODE ?= class
 HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
 
 .PHONY: help env env-instructor env-dev env-site env-hub lab check learner-extension \
-	test test-fast lint nbval test-pipeline test-gpu test-hub test-site test-site-built test-fresh test-browser \
+	test test-fast lint nbval test-pipeline test-two-process test-gpu test-hub test-site test-site-built test-fresh test-browser \
 	release check-release execute benchmark benchmark-grading student-release site \
 	grade report formgrade roster export release-feedback clean \
 	hub hub-release hub-collect hub-grade
@@ -120,7 +120,10 @@ nbval: env-dev ## execute every solution notebook on another CPU configuration, 
 	$(OTHER_CPU) $(TEST_ENV) $(NBVAL) -n $(PYTEST_WORKERS) --dist loadfile solutions
 
 test-pipeline: env-dev ## the pytest suite (tests/), grading pipeline included
-	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m "not two_process_suite" tests
+
+test-two-process: env-dev ## the opt-in two-process grader on every chapter, and the red team's attacks on it
+	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m two_process_suite tests
 
 # BACKPROP_LAB_DEVICE=cuda makes a missing GPU an error.
 test-gpu: env-dev ## every PyTorch comparison on CUDA: reference tests and every chapter (needs a GPU)

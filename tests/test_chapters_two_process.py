@@ -12,7 +12,7 @@ import pytest
 from tests import test_chapters
 from tests.chapters import chapter_params
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite]
 
 
 @pytest.mark.parametrize("chapter", chapter_params())
