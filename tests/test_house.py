@@ -12,6 +12,12 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "autograder"
 MAX_MODULE_LINES = 500
 MAX_README_LINES = 120
+# Kept whole on purpose, each with its reason (issue notes say what would split them):
+LONG_MODULES = {
+    # The student process loads the wire format as one standard-library-only file, outside the
+    # package (it must not import autograder): splitting it means shipping several files to S.
+    "autograder/instructor/grading/protocol.py": "the student process loads it as one file",
+}
 
 
 def module_name(path: Path) -> str:
@@ -73,7 +79,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_module_is_over_500_lines():
     long = {str(p.relative_to(REPO)): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+            and str(p.relative_to(REPO)) not in LONG_MODULES}
     assert not long, f"split these modules by concern (at most {MAX_MODULE_LINES} lines): {long}"
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder.hints import HINT_CODES
 from autograder.instructor.grading.worker import STATUSES, Record, nbgrader_meta
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -102,6 +103,8 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
         record.tests[grade_id] = {"points": points,
                                   "score": min(points, max(0.0, _number(test.get("score")))),
                                   "message": str(test.get("message") or "")[:MAX_MESSAGE]}
+        if test.get("hint") in HINT_CODES:  # a known code only: the report groups by it
+            record.tests[grade_id]["hint"] = test["hint"]
     for grade_id, answer in dict(raw.get("answers") or {}).items():
         answer = answer if isinstance(answer, dict) else {}
         record.answers[grade_id] = {"points": max(0.0, _number(answer.get("points"))),
@@ -116,6 +119,11 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
                               "construct": str(violation.get("construct") or ""),
                               "message": str(violation.get("message") or "")[:MAX_MESSAGE]})
     record.ignored_files = [shown_name(str(name)) for name in list(raw.get("ignored_files") or [])]
+    record.isolation = "two-process" if raw.get("isolation") == "two-process" else "kernel"
+    record.advice = [{k: str(v)[:MAX_MESSAGE] for k, v in advice.items()}
+                     for advice in list(raw.get("advice") or []) if isinstance(advice, dict)]
+    restarts = raw.get("student_restarts")
+    record.student_restarts = restarts if isinstance(restarts, int) and not isinstance(restarts, bool) else 0
     return record.to_dict()
 
 

@@ -48,9 +48,16 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
+from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
+    SAFE_MIMETYPES,
+    make_outputs_safe,
+    take_check_hints,
+    test_message,
+)
+
 STATUSES = ("graded", "invalid", "timeout", "error", "missing", "crashed")
 # Output types a page may show as they are; everything else is reduced to text.
-SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg")
 NOT_RUN_NOTE = "# (not run at grading: {reason})"
 ISOLATIONS = ("kernel", "two-process")
 MAX_FRAME_BYTES = 256 * 2**20  # the largest message between T and S
@@ -69,9 +76,6 @@ def default_isolation() -> str:
 
     return os.environ.get("BACKPROP_LAB_ISOLATION", "kernel")
 
-
-def sha256(data: bytes | str) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
 @dataclass
@@ -138,28 +142,14 @@ class Record:
         return float(sum(t["points"] for t in self.tests.values()))
 
 
-def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def is_test(cell: NotebookNode) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def is_answer(cell: NotebookNode) -> bool:
-    """A written answer: a manually graded markdown cell."""
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
-def is_solution(cell: NotebookNode) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
 
 
-def is_plain(cell: NotebookNode) -> bool:
-    """An instructor's cell without nbgrader metadata: the student may edit it."""
-    return not nbgrader_meta(cell).get("grade_id")
 
 
 # -- 2. merge -------------------------------------------------------------------------------
@@ -399,80 +389,27 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
         return status, reason, restarts
 
 
-def cell_label(cell: NotebookNode, index: int) -> str:
-    grade_id = nbgrader_meta(cell).get("grade_id")
-    return f"cell {grade_id}" if grade_id else f"cell {index}"
-
 
 def mark_not_finished(cell: NotebookNode, why: str) -> None:
     cell.outputs.append(nbformat.v4.new_output(
         "error", ename="NotFinished", evalue=f"This cell did not finish: {why}.", traceback=[]))
 
 
-# -- 5. outputs and scores ------------------------------------------------------------------
+# -- 5. scores ----------------------------------------------------------------------------
 
-def make_outputs_safe(nb: NotebookNode, max_bytes: int) -> None:
-    """Reduce every output to text and images, escape students' markdown, cap the bytes shown."""
-    budget = max_bytes
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and (is_answer(cell) or is_plain(cell)):
-            cell.source = html.escape(cell.source, quote=False)
-        for output in cell.get("outputs", []):
-            if "data" in output:
-                data = output["data"]
-                text = data.get("text/plain") or ""
-                if not text and set(data) - set(SAFE_MIMETYPES):
-                    text = "(an HTML or script output, not shown in grading)"
-                output["data"] = {k: v for k, v in data.items() if k in SAFE_MIMETYPES}
-                if text:
-                    output["data"]["text/plain"] = text
-                output["metadata"] = {}
-            budget = _cap(output, budget)
-
-
-def _cap(output: NotebookNode, budget: int) -> int:
-    fields = [("text", output)] if output.get("output_type") == "stream" else []
-    if "data" in output:
-        fields += [(k, output["data"]) for k in list(output["data"])]
-    if output.get("output_type") == "error":
-        fields += [("evalue", output)]
-        output["traceback"] = [line[:2000] for line in output.get("traceback", [])[:60]]
-    for key, holder in fields:
-        value = holder[key]
-        value = "".join(value) if isinstance(value, list) else str(value)
-        size = len(value.encode())
-        if size <= budget:
-            budget -= size
-            continue
-        keep = max(0, budget)
-        cut = value.encode()[:keep].decode(errors="ignore")
-        if key.startswith("image/"):
-            holder.pop(key)
-        else:
-            holder[key] = cut + f"\n[... output cut: {size - keep} more bytes]"
-        budget = 0
-    return budget
-
-
-def test_message(cell: NotebookNode) -> str:
-    """A failing test cell's message: the check's own words, never the test's code."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
-        if output.get("output_type") == "stream" and output.get("name") == "stderr":
-            return "wrote to stderr (nbgrader scores that as a failure): " + "".join(output["text"])[:300]
-    return ""
-
-
-def score(nb: NotebookNode, record: Record) -> None:
+def score(nb: NotebookNode, record: Record, hints: dict[str, str] | None = None) -> None:
+    """Each test cell scored by nbgrader's own rule, with its message and hint code when it failed."""
     from nbgrader.utils import determine_grade
 
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if is_test(cell):
             got, points = determine_grade(cell)
+            failed = (got or 0) < points
             record.tests[meta["grade_id"]] = {"points": points, "score": float(got or 0.0),
-                                              "message": test_message(cell) if (got or 0) < points else ""}
+                                              "message": test_message(cell) if failed else ""}
+            if failed and (hints or {}).get(meta["grade_id"]):
+                record.tests[meta["grade_id"]]["hint"] = hints[meta["grade_id"]]
         elif is_answer(cell):
             record.answers[meta["grade_id"]] = {"points": float(meta.get("points", 0)),
                                                 "text_sha256": sha256(cell.source)}
@@ -545,8 +482,11 @@ def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -
                     record.status, record.reason = execute(merged, release, Path(scratch))
             from autograder.instructor.grading.sandbox import Limits
 
-            make_outputs_safe(merged, Limits(**release.limits).output_bytes)
-            score(merged, record)
+            # Verdicts and messages are read before the outputs are capped: a flood of printing
+            # must not cut a test's message.
+            hints = take_check_hints(merged)
+            score(merged, record, hints)
+            make_outputs_safe(merged, Limits(**release.limits).output_bytes, student_written)
             notebook_text = nbformat.writes(merged)
     if record.status != "graded":
         zero_scores(template, record)

@@ -356,6 +356,9 @@ def test_make_grade_writes_the_report_for_a_graded_demo_class(tmp_path, capsys):
     mistakes = read_csv(tmp_path / "grading", "mistakes")
     assert sum(int(r["students"]) for r in mistakes if r["exercise"] == "square") == square_fails
     assert sum(int(r["students"]) for r in mistakes if r["exercise"] == "cube") == cube_fails
+    # the checks' hint codes travel from the grading kernel into the records (worker.score)
+    assert {(r["exercise"], r["hint"]) for r in mistakes} == {
+        ("square", "sign"), ("cube", "scale_too_small"), ("cube", "not_implemented")}
     for row in mistakes:
         assert "check_close(" not in row["example"] and "HIDDEN" not in row["example"], "never test code"
     statuses = {r["status"]: int(r["notebooks"]) for r in read_csv(tmp_path / "grading", "statuses")}
