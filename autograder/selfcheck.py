@@ -11,9 +11,11 @@ is being graded.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["check_my_work"]
@@ -30,6 +32,7 @@ def check_my_work(chapter: str | None = None) -> None:
     if os.environ.get("BACKPROP_LAB_GRADING"):
         print("(The self-check is not offered while a notebook is being graded.)")
         return
+    from IPython.display import display
     from ipywidgets import Button, Output, VBox
 
     path = _notebook_path(chapter)
@@ -37,15 +40,21 @@ def check_my_work(chapter: str | None = None) -> None:
     output = Output()
 
     def run(_button: Button) -> None:
+        from IPython.display import Markdown
+
         output.clear_output()
-        with output:
-            print(f"Checking {path.name} as saved on disk (save first: Ctrl-S) ... about half a minute.")
+        with output, tempfile.TemporaryDirectory() as scratch:
+            print(f"Checking {path.name} as saved on disk (save first: Ctrl-S). This takes from a few "
+                  "seconds to a minute (docs/SPEED.md) ...", flush=True)
+            answers_file = Path(scratch) / "answers.json"
             result = subprocess.run(
-                [sys.executable, "-m", "autograder.instructor.grading.selfcheck", str(path)],
+                [sys.executable, "-m", "autograder.instructor.grading.selfcheck", str(path), "--quiet-start",
+                 "--answers-file", str(answers_file)],
                 capture_output=True, text=True, cwd=path.parent)
             print(result.stdout or result.stderr[-3000:])
+            answers = json.loads(answers_file.read_text()) if answers_file.is_file() else {}
+            for grade_id, answer in answers.items():  # Markdown, so that its maths is typeset
+                display(Markdown(f"**Model answer, {grade_id}**\n\n{answer}"))
 
     button.on_click(run)
-    from IPython.display import display
-
     display(VBox([button, output]))

@@ -119,12 +119,15 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
         for test_id, test in tests:
             if test["score"] < test["points"] and test.get("message"):
                 out(f"          {test_id}: {test['message'][:600]}")
-    if record["answers"]:
-        out("\nWritten answers (graded by a person; compare yours with the model answer):")
+    if record["answers"] and answers:
+        out("\nWritten answers (graded by a person; compare yours with the model answer, in Markdown "
+            "with LaTeX maths as in the notebook):")
         for grade_id, answer in record["answers"].items():
             out(f"\n  {grade_id} ({answer['points']:g} points)")
             if grade_id in answers:
                 out("    model answer: " + answers[grade_id].strip().replace("\n", "\n    "))
+    elif record["answers"]:
+        out(f"\nWritten answers: {len(record['answers'])}, graded by a person (model answers not shown).")
     all_passed = record["status"] == "graded" and score >= total
     out("\n" + ("Every test passes." if all_passed else "Some tests fail: the messages above say where."))
     return all_passed
@@ -138,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not show the model answers of the written questions")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run without bubblewrap (where it cannot run, e.g. macOS)")
+    parser.add_argument("--answers-file", type=Path, default=None,
+                        help="write the model answers there as JSON (grade id -> Markdown) instead of "
+                             "printing them: the 'Check my work' button renders them with their maths")
+    parser.add_argument("--quiet-start", action="store_true",
+                        help="do not print the 'Checking ...' line (the button prints its own)")
     parser.add_argument("--isolation", choices=("two-process", "kernel"), default=None,
                         help="two-process: your code in a process of its own; default: as make grade")
     args = parser.parse_args(argv)
@@ -156,10 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     data = path.read_bytes()
     task = {"student": os.environ.get("USER", "you"), "chapter": chapter, "notebook": data,
             "submission_sha256": hashlib.sha256(data).hexdigest()}
-    print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
+    if not args.quiet_start:
+        print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
     result = grade_task(task, release_for(course, chapter, sandbox, args.isolation))
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
     answers = model_answers(course, chapter) if show_models else {}
+    if args.answers_file is not None:
+        args.answers_file.write_text(json.dumps(answers))
+        answers = {}
     return 0 if report(result["record"], answers) else 1
 
 

@@ -4,6 +4,7 @@ with the checks' messages but never a hidden test's code, and the notebook is ne
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import nbformat
@@ -52,9 +53,25 @@ def test_the_solution_passes_and_model_answers_can_be_turned_off(tmp_path, capsy
     path = tmp_path / CHAPTER / f"{CHAPTER}.ipynb"
     path.parent.mkdir()
     path.write_bytes(source_path(CHAPTER).read_bytes())
-    code, out = run(path, capsys, "--no-model-answers")
+    answers_file = tmp_path / "answers.json"
+    code, out = run(path, capsys, "--no-model-answers", "--quiet-start", "--answers-file", str(answers_file))
     assert code == 0, out
     assert "Every test passes." in out and "model answer:" not in out
+    assert "compare yours with the model answer" not in out, "no promise of answers that are not shown"
+    assert "model answers not shown" in out
+    assert "Checking" not in out, "the button prints its own line: one 'Checking', not two"
+    assert answers_file.read_text() == "{}"
+
+
+def test_the_button_gets_the_model_answers_as_markdown_for_its_maths(tmp_path, capsys):
+    path = tmp_path / CHAPTER / f"{CHAPTER}.ipynb"
+    path.parent.mkdir()
+    path.write_bytes(source_path(CHAPTER).read_bytes())
+    answers_file = tmp_path / "answers.json"
+    code, out = run(path, capsys, "--quiet-start", "--answers-file", str(answers_file))
+    answers = json.loads(answers_file.read_text())
+    assert code == 0 and answers and "model answer:" not in out
+    assert any("$" in answer for answer in answers.values()), "LaTeX travels to be typeset, not printed"
 
 
 def test_an_unknown_chapter_is_refused_with_the_list(capsys):
