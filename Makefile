@@ -19,8 +19,10 @@ FIRST_CHAPTER := $(patsubst chapters/%,%,$(firstword $(sort $(wildcard chapters/
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
 # `make lab` runs with nbgrader's instructor interface off (config/learner/README.md).
+# EDITION=zh: the Chinese edition (chapters/zh/, docs/TRANSLATING.md). Not LANG: the shell sets that.
+EDITION ?=
 # LAB_ROOT: the folder it serves (the browser test serves a copy of chapters/).
-LAB_ROOT ?= chapters
+LAB_ROOT ?= chapters$(if $(EDITION),/$(EDITION),)
 LEARNER_ENV = BACKPROP_LAB_COURSE=$(CURDIR) JUPYTER_CONFIG_PATH=$(abspath config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH),)
 PYTEST_WORKERS ?= 2
 # Tests run two at a time on two cores: one BLAS/OpenMP thread each, or they fight.
@@ -93,12 +95,13 @@ env-site: $(VENV)/.installed-site ## add what make site needs
 env-hub: $(VENV)/.installed-hub ## add JupyterHub
 
 # ---- Learners ----
-lab: env ## open JupyterLab on chapter 1 (creates the environment)
+lab: env ## [EDITION=zh] open JupyterLab on chapter 1 (creates the environment)
 	$(LEARNER_ENV) jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --LabApp.default_url=/lab/tree/$(FIRST_CHAPTER) $(ROOT_FLAG) $(LAB_ARGS)
 
-check: env ## CHAPTER=01: grade your own chapter, hidden tests included; fails if a test fails
+check: env ## CHAPTER=01 [EDITION=zh]: grade your own chapter, hidden tests included; fails if a test fails
 	@test -n "$(CHAPTER)" || { echo "Usage: make check CHAPTER=01 (a chapter number, or a notebook path)"; exit 2; }
-	@python -m autograder.instructor.grading.selfcheck "$(CHAPTER)" $(if $(NO_MODEL_ANSWERS),--no-model-answers,)
+	@python -m autograder.instructor.grading.selfcheck "$(CHAPTER)" $(if $(NO_MODEL_ANSWERS),--no-model-answers,) \
+		$(if $(EDITION),--edition $(EDITION),)
 
 # Rebuild learner mode's JupyterLab extension (needs Node and npm; its build is committed).
 learner-extension: env ## rebuild learner mode's JupyterLab extension (needs npm)
@@ -150,10 +153,10 @@ test-browser: env-dev ## JupyterLab, the formgrader and the class report in head
 
 # ---- Authoring ----
 release: env-instructor ## [CHAPTER=01] [FORCE=1] regenerate chapters/ from solutions/
-	python -m autograder.instructor.authoring.release $(if $(FORCE),--force,) $(CHAPTER)
+	python -m autograder.instructor.authoring.release --editions $(if $(FORCE),--force,) $(CHAPTER)
 
 check-release: env-instructor ## prove chapters/ is exactly what solutions/ generates
-	python -m autograder.instructor.authoring.release --check
+	python -m autograder.instructor.authoring.release --editions --check
 
 execute: env-instructor ## [NB=path] re-run solution notebooks and store their outputs
 	python -m autograder.instructor.authoring.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))

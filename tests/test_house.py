@@ -138,3 +138,14 @@ def test_the_readme_is_short_and_shows_the_two_commands():
 def test_the_docs_do_not_point_outside_the_repository():
     for page in [REPO / "README.md", *(REPO / "docs").glob("*.md")]:
         assert "../shared" not in page.read_text(), f"{page.name} points outside the repository"
+
+
+def test_make_lab_edition_zh_opens_the_chinese_chapter_one():
+    dry = subprocess.run(["make", "-n", "lab", "EDITION=zh"], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout
+    assert "--ServerApp.root_dir=chapters/zh " in dry, dry
+    first = re.search(r"--LabApp.default_url=/lab/tree/(\S+)", dry)[1]
+    assert (REPO / "chapters" / "zh" / first).is_file(), f"no Chinese notebook at chapters/zh/{first}"
+    dry_check = subprocess.run(["make", "-n", "check", "CHAPTER=01", "EDITION=zh"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout
+    assert "--edition zh" in dry_check

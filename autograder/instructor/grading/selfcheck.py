@@ -31,8 +31,9 @@ from autograder.instructor.course import Course, course_for_cli
 from autograder.instructor.grading.worker import GradingRelease, grade_task, is_answer, nbgrader_meta
 
 
-def resolve_chapter(course: Course, what: str) -> tuple[str, Path]:
-    """``(chapter id, notebook path)`` from '01', '01_neural_network_basics' or a path."""
+def resolve_chapter(course: Course, what: str, edition: str = "") -> tuple[str, Path]:
+    """``(chapter id, notebook path)`` from '01', '01_neural_network_basics' or a path; ``edition``
+    ('zh') picks the translated edition's notebook, chapters/<edition>/ (docs/TRANSLATING.md)."""
     path = Path(what)
     if path.suffix == ".ipynb":
         chapter = path.stem
@@ -44,7 +45,8 @@ def resolve_chapter(course: Course, what: str) -> tuple[str, Path]:
     if len(matches) != 1:
         raise SystemExit(f"error: no chapter {what!r}; use a number (01..{len(course.chapter_ids()):02d}) "
                          f"or one of: {', '.join(course.chapter_ids())}.")
-    return matches[0], course.chapters / matches[0] / f"{matches[0]}.ipynb"
+    folder = course.chapters / edition if edition else course.chapters
+    return matches[0], folder / matches[0] / f"{matches[0]}.ipynb"
 
 
 def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | None = None) -> GradingRelease:
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers-file", type=Path, default=None,
                         help="write the model answers there as JSON (grade id -> Markdown) instead of "
                              "printing them: the 'Check my work' button renders them with their maths")
+    parser.add_argument("--edition", default="", help="a translated edition, e.g. zh (chapters/zh/)")
     parser.add_argument("--quiet-start", action="store_true",
                         help="do not print the 'Checking ...' line (the button prints its own)")
     parser.add_argument("--isolation", choices=("two-process", "kernel"), default=None,
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     course = course_for_cli(args.course)
     if course is None:
         return 2
-    chapter, path = resolve_chapter(course, args.chapter)
+    chapter, path = resolve_chapter(course, args.chapter, args.edition)
     if not path.is_file():
         print(f"error: {path} does not exist. Open the chapter with `make lab`, save it, and try again.")
         return 2
