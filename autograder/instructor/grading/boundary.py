@@ -105,6 +105,9 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
                                   "message": str(test.get("message") or "")[:MAX_MESSAGE]}
         if test.get("hint") in HINT_CODES:  # a known code only: the report groups by it
             record.tests[grade_id]["hint"] = test["hint"]
+        seconds = test.get("seconds")
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 1e6:
+            record.tests[grade_id]["seconds"] = float(seconds)
     for grade_id, answer in dict(raw.get("answers") or {}).items():
         answer = answer if isinstance(answer, dict) else {}
         record.answers[grade_id] = {"points": max(0.0, _number(answer.get("points"))),

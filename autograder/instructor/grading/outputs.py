@@ -4,6 +4,7 @@
   ``application/vnd.backprop-lab.check+json``; ``autograder.hints`` reads it and drops the
   verdict outputs, so no page shows them), read before anything is capped;
 - ``test_message``: a failing test cell's message, the check's own words, never the test's code;
+- ``cell_seconds``: how long a cell ran (nbclient's timing), the report's grader time per exercise;
 - ``make_outputs_safe``: every output reduced to text and images (an HTML output to its text),
   what the STUDENT wrote in markdown escaped (the course's own markdown is left as written), and
   the bytes shown capped.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any
 
 from nbformat.notebooknode import NotebookNode
@@ -48,6 +50,20 @@ def test_message(cell: NotebookNode) -> str:
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "wrote to stderr (nbgrader scores that as a failure): " + "".join(output["text"])[:300]
     return ""
+
+
+def cell_seconds(cell: NotebookNode) -> float | None:
+    """How long the kernel took for a cell (nbclient's timing metadata), or None if not recorded."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    try:
+        parse = datetime.fromisoformat
+        return round(max(0.0, (parse(end.replace("Z", "+00:00"))
+                               - parse(start.replace("Z", "+00:00"))).total_seconds()), 3)
+    except ValueError:
+        return None
 
 
 def html_text(markup: str) -> str:

@@ -51,6 +51,7 @@ from nbformat.notebooknode import NotebookNode
 from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
 from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
     SAFE_MIMETYPES,
+    cell_seconds,
     make_outputs_safe,
     take_check_hints,
     test_message,
@@ -290,7 +291,7 @@ def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
     scratch = sandbox.scratch
     client = RobustNotebookClient(
         nb, km=sandbox.kernel_manager(), timeout=int(release.cell_timeout), allow_errors=True,
-        interrupt_on_timeout=interrupt, record_timing=False, startup_timeout=120,
+        interrupt_on_timeout=interrupt, record_timing=True, startup_timeout=120,  # seconds per test
         error_on_timeout={"ename": "NotFinished", "evalue": "This cell ran past its time limit and was "
                           "interrupted.", "traceback": []} if interrupt else None,
         shutdown_kernel="immediate",  # the sandbox ends; nothing to save
@@ -408,6 +409,9 @@ def score(nb: NotebookNode, record: Record, hints: dict[str, str] | None = None)
             failed = (got or 0) < points
             record.tests[meta["grade_id"]] = {"points": points, "score": float(got or 0.0),
                                               "message": test_message(cell) if failed else ""}
+            seconds = cell_seconds(cell)
+            if seconds is not None:  # the class report's grader time per exercise
+                record.tests[meta["grade_id"]]["seconds"] = seconds
             if failed and (hints or {}).get(meta["grade_id"]):
                 record.tests[meta["grade_id"]]["hint"] = hints[meta["grade_id"]]
         elif is_answer(cell):

@@ -353,6 +353,8 @@ def test_make_grade_writes_the_report_for_a_graded_demo_class(tmp_path, capsys):
     cube_fails = sum(1 for s, c in plan.values() if c)
     assert (int(rows["square"]["students"]), int(rows["square"]["passed"])) == (12, 12 - square_fails)
     assert (int(rows["cube"]["students"]), int(rows["cube"]["passed"])) == (12, 12 - cube_fails)
+    # the grader's seconds per exercise come from each test cell's timing in the records
+    assert all(float(rows[name]["grader_seconds"]) >= 0 for name in ("square", "cube"))
     mistakes = read_csv(tmp_path / "grading", "mistakes")
     assert sum(int(r["students"]) for r in mistakes if r["exercise"] == "square") == square_fails
     assert sum(int(r["students"]) for r in mistakes if r["exercise"] == "cube") == cube_fails
