@@ -26,6 +26,7 @@ from autograder.instructor.cells import grade_id, is_answer, is_test
 SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg")
 MAX_MESSAGE_CHARS = 2000
 TAG = re.compile(r"<[^>]*>")
+SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 REPR_OF_AN_OBJECT = re.compile(r"^<[\w.]+ object( at 0x[0-9a-f]+)?>$")
 
 
@@ -68,7 +69,7 @@ def cell_seconds(cell: NotebookNode) -> float | None:
 
 def html_text(markup: str) -> str:
     """The text of an HTML output (tags dropped, entities decoded), for a page that shows no HTML."""
-    text = html.unescape(TAG.sub(" ", markup))
+    text = html.unescape(TAG.sub(" ", SCRIPT_OR_STYLE.sub(" ", markup)))
     return re.sub(r"[ \t]+", " ", re.sub(r"\s*\n\s*", "\n", text)).strip()
 
 
@@ -91,7 +92,7 @@ def make_outputs_safe(nb: NotebookNode, max_bytes: int, student_written: set[int
                     text = "".join(text)
                 markup = data.get("text/html")
                 if markup and (not text or REPR_OF_AN_OBJECT.match(text.strip())):
-                    text = html_text("".join(markup) if isinstance(markup, list) else str(markup))
+                    text = html_text("".join(markup) if isinstance(markup, list) else str(markup)) or text
                 if not text and set(data) - set(SAFE_MIMETYPES):
                     text = "(an HTML or script output, not shown in grading)"
                 output["data"] = {k: v for k, v in data.items() if k in SAFE_MIMETYPES}

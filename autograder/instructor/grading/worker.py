@@ -58,7 +58,6 @@ from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_
 )
 
 STATUSES = ("graded", "invalid", "timeout", "error", "missing", "crashed")
-# Output types a page may show as they are; everything else is reduced to text.
 NOT_RUN_NOTE = "# (not run at grading: {reason})"
 ISOLATIONS = ("kernel", "two-process")
 MAX_FRAME_BYTES = 256 * 2**20  # the largest message between T and S
@@ -240,7 +239,10 @@ def apply_policy(nb: NotebookNode, student_written: set[int], template: Notebook
         found += [asdict(v) for v in violations]
         note = NOT_RUN_NOTE.format(reason=reason.replace("\n", " "))
         grade_id = nbgrader_meta(cell).get("grade_id")
-        cell.source = note + ("\n" + stubs[grade_id] if grade_id in stubs else "")
+        # The student's code stays on the page, commented out, for the instructor and the student.
+        theirs = "".join(f"\n#     {line}" for line in cell.source.splitlines())
+        cell.source = (f"{note}\n# Your code, as you wrote it (not run):{theirs}"
+                       + ("\n" + stubs[grade_id] if grade_id in stubs else ""))
     return found
 
 

@@ -141,3 +141,18 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
     assert by_student["fine"]["status"] == "graded"
     assert by_student["killer"]["status"] == "crashed"
     assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"]["reason"]
+
+
+def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_written():
+    nb = nbformat.v4.new_notebook()
+    c = nbformat.v4.new_code_cell("show_progress()")
+    c.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": "<table><tr><td>sigmoid</td><td>&#10003; passes</td></tr></table><script>x()</script>",
+        "text/plain": "<IPython.core.display.HTML object>"})]
+    course_text = nbformat.v4.new_markdown_cell("Set `z[z < 0] = 0` -> no: $a \\\\& b$")
+    theirs = nbformat.v4.new_markdown_cell("<img src=x onerror=alert(1)>")
+    nb.cells = [c, course_text, theirs]
+    make_outputs_safe(nb, max_bytes=10_000, student_written={2})
+    assert c.outputs[0]["data"] == {"text/plain": "sigmoid ✓ passes"}
+    assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", "the course's markdown is never escaped"
+    assert "<img" not in nb.cells[2].source, "what the student wrote is escaped"
