@@ -122,7 +122,7 @@ def test_a_rerun_after_ctrl_c_resumes_where_it_stopped(tmp_path):
     assert 1 <= len(kept) <= 2 and not blocking & set(kept), kept
     for student in blocking:  # they stop waiting: changed notebooks, graded on the rerun
         submit(subs, student, with_wait(solution, "time.sleep(0)"))
-    again = start(course, subs, root)
+    again = start(course, subs, root, timeout=900)  # the same limits: the same release, records kept
     output, _ = again.communicate(timeout=600)
     assert again.returncode == 0, output
     assert f"{len(kept)} of {len(STUDENTS)} submissions unchanged" in output
