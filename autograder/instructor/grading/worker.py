@@ -454,11 +454,14 @@ def _cap(output: NotebookNode, budget: int) -> int:
     return budget
 
 
+MESSAGE_CHARS = 4000  # a test's message in the record (read before the outputs are capped)
+
+
 def test_message(cell: NotebookNode) -> str:
     """A failing test cell's message: the check's own words, never the test's code."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+            return f"{output.get('ename', 'Error')}: {str(output.get('evalue', ''))[:MESSAGE_CHARS]}".strip()
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "wrote to stderr (nbgrader scores that as a failure): " + "".join(output["text"])[:300]
     return ""
@@ -545,8 +548,8 @@ def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -
                     record.status, record.reason = execute(merged, release, Path(scratch))
             from autograder.instructor.grading.sandbox import Limits
 
+            score(merged, record)  # first: a flood of printed output must not cut a test's message
             make_outputs_safe(merged, Limits(**release.limits).output_bytes)
-            score(merged, record)
             notebook_text = nbformat.writes(merged)
     if record.status != "graded":
         zero_scores(template, record)
