@@ -10,7 +10,7 @@
   as ``ls -la`` is the Python expression it reads as.
 - ``instructor_names``: from the template, the names its cells bind in T: those bound by setup,
   locked and plain cells (never by a test cell) may be sent to S as data when a student's cell
-  reads them; those bound by any instructor cell are never rebound from S.
+  reads them; those bound by a setup, locked or test cell are never rebound from S.
 - ``setup_imports``: the plain imports of the setup cell, each in its own ``try``, so S starts
   with ``np``, ``plt``, ``math`` and the course library's earlier modules, and silently without
   what it does not have (torch, the harness).
@@ -115,17 +115,19 @@ def bound_names(source: str) -> set[str]:
 def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
     """``(sendable, protected)``: names S may be given from T (bound by the template's setup, locked
     and plain cells, and by none of its test cells: a test's input stays T's), and names S may never
-    rebind in T (bound by any instructor cell that is not an answer)."""
+    rebind in T (bound by a setup, locked or test cell). A plain cell's names are not protected: the
+    student may edit that cell, which then runs in S and must bind them in T itself."""
     in_tests: set[str] = set()
-    elsewhere: set[str] = set()
+    locked: set[str] = set()
+    plain: set[str] = set()
     for cell in template.cells:
         meta = _meta(cell)
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         names = bound_names(cell.source)
-        (in_tests if meta.get("grade") else elsewhere).update(names)
-    private = {name for name in in_tests | elsewhere if name.startswith("_")}
-    return sorted(elsewhere - in_tests - private), sorted(in_tests | elsewhere)
+        (in_tests if meta.get("grade") else locked if meta.get("grade_id") else plain).update(names)
+    private = {name for name in in_tests | locked | plain if name.startswith("_")}
+    return sorted((locked | plain) - in_tests - private), sorted(in_tests | locked)
 
 
 def label(cell: NotebookNode, index: int) -> str:
