@@ -31,9 +31,15 @@ written back after it when the callee changed them. T keeps weak references to i
 array T drops is released on the other side.
 
 Every request to S carries a time limit; the broker (``broker.py``), outside both sandboxes,
-kills S when it runs past it and answers T with ``StudentTimeout``. T may serve requests from S
-(callbacks, attributes of objects T passed), with ``restricted=True``: no private attributes,
-never a module.
+kills S when it runs past it and answers T with ``StudentTimeout``. T serves requests from S with
+``restricted=True``: S may *call* the callables T passed it (a test's ``f``, a callback) and use
+the lists, dicts and sets T handed over as containers (``history.append``) and the course's own
+objects (the instructor's cells' functions and classes, the course library's: ``Sequential``,
+``History``); of any other object of T's (a widget, a tensor, torch's functions) it may not read
+or write an attribute, nor apply an operator (its ``repr`` is only its type's name), and it
+never gets a module.
+T's handles are random 128-bit tokens, so S cannot name an object of T's it was not given.
+``encode(value, data_only=True)`` refuses to make a handle at all (how a cell's names are sent).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import builtins
 import math
 import operator
 import os
+import secrets
 import struct
 import traceback
 import weakref
@@ -218,6 +225,7 @@ class Endpoint:
         self._released_mirrors: list[int] = []
         self._weak = side == "t"
         self.depth = 0  # requests of ours waiting for an answer
+        self._data_only = False  # encode: refuse to make a handle (a cell's names are data or nothing)
 
     # ---- mirrors of arrays
     def _array_of(self, mid: int) -> Any:
@@ -288,7 +296,14 @@ class Endpoint:
         data = None if by_reference else np.ascontiguousarray(value).view(np.uint8).reshape(-1).tobytes()
         return [T_ARRAY, mid, value.dtype.str, list(value.shape), data]
 
-    def encode(self, value: Any, record: list[Any] | None = None, depth: int = 0) -> Any:
+    def encode(self, value: Any, record: list[Any] | None = None, depth: int = 0, *,
+               data_only: bool = False) -> Any:
+        if data_only:
+            before, self._data_only = self._data_only, True
+            try:
+                return self.encode(value, record, depth)
+            finally:
+                self._data_only = before
         if depth > MAX_DEPTH:
             raise ValueError(f"a value nested more than {MAX_DEPTH} levels deep cannot be passed")
         kind = type(value)
@@ -343,6 +358,8 @@ class Endpoint:
         return self._export(value)
 
     def _export(self, value: Any) -> list[Any]:
+        if self._data_only:
+            raise TypeError(f"a {type(value).__name__[:60]} is not plain data")
         if self.restricted and type(value).__name__ == "module":
             raise TypeError("a module cannot be passed to the student's code")
         if self.restricted and type(value).__name__ == "builtin_function_or_method" and type(getattr(
@@ -351,7 +368,10 @@ class Endpoint:
         handle = self._export_ids.get(id(value))
         if handle is None or self.exports.get(handle) is not value:
             self._next_handle += 1
-            handle = (self.generation << 32) + self._next_handle
+            # T's handles are unguessable: S reaches only the objects T gave it. (S's handles carry
+            # its generation, so T can tell an object of a lost S; S has nothing to protect.)
+            handle = secrets.token_bytes(16) if self.restricted \
+                else (self.generation << 32) + self._next_handle
             self.exports[handle] = value
             self._export_ids[id(value)] = handle
         return [T_HANDLE, self.side, handle, type(value).__name__[:60]]
@@ -393,7 +413,8 @@ class Endpoint:
             if len(node[2]) != dtype.itemsize:
                 raise ProtocolError("a NumPy scalar of the wrong size")
             return np.frombuffer(node[2], dtype=dtype)[0]
-        if tag == T_HANDLE and len(node) == 4 and type(node[2]) is int:
+        if tag == T_HANDLE and len(node) == 4 and (type(node[2]) is int or (
+                type(node[2]) is bytes and len(node[2]) == 16)):
             return self._handle(node[1], node[2], node[3])
         if tag == T_BIGINT and len(node) == 2 and type(node[1]) is str and len(node[1]) < 4000:
             return int(node[1])
@@ -525,7 +546,7 @@ class Endpoint:
                 self._prints.pop(mid, None)
                 self._mirror_ids.pop(id(array), None)
         for handle in body.get("released", ()) if type(body.get("released")) is list else ():
-            value = self.exports.pop(handle, None) if type(handle) is int else None
+            value = self.exports.pop(handle, None) if type(handle) in (int, bytes) else None
             if value is not None and self._export_ids.get(id(value)) == handle:
                 del self._export_ids[id(value)]
         arrays = body.get("arrays", [])
@@ -607,7 +628,7 @@ class Endpoint:
             value = self._dispatch(body, record)
             # T's lists, dicts and sets stay in T when S asks for them (``history.history``,
             # ``model.params()``): S changes them through a handle, as the caller's own.
-            if self.restricted and type(value) in (list, dict, set):
+            if self.restricted and is_container(value):
                 reply: dict[str, Any] = {"ok": self._export(value)}
             else:
                 reply = {"ok": self.encode(value)}
@@ -652,6 +673,19 @@ class Endpoint:
                 raise ProtocolError("a request without a name")
             if op in ("getattr", "setattr", "delattr") and self.restricted and name.startswith("_"):
                 raise AttributeError(f"{name}: the grader's objects share no private attributes")
+            if self.restricted and not (is_container(target) or is_course_object(target)):
+                # Not the course's own object (a widget, a tensor, a module's function): S may only
+                # call it (above), never walk from it to what it refers to (a widget's kernel).
+                if op in ("getattr", "setattr", "delattr"):
+                    raise AttributeError(f"{name}: the grader's {type(target).__name__} can only be called "
+                                         "by your code; it shares no attributes")
+                if op == "dunder" and name in ("repr", "str"):
+                    return f"<the grader's {type(target).__name__}>"
+                if op == "dunder" and name in ("bool", "hash", "dir"):
+                    return {"bool": True, "hash": id(target) >> 4, "dir": []}[name]
+                if op == "dunder":
+                    raise TypeError(f"the grader's {type(target).__name__} can only be called by your code "
+                                    f"(an operator, {name}, was asked of it)")
             if op == "getattr":
                 return getattr(target, name)
             if op == "setattr":
@@ -666,6 +700,33 @@ class Endpoint:
                     raise ProtocolError("an operator with malformed arguments")
                 return apply_dunder(target, name, args)
         raise ProtocolError(f"an unknown request {str(op)[:40]!r}")
+
+
+COURSE_MODULES = ("__main__", "autograder.reference")
+
+
+def is_course_object(value: Any) -> bool:
+    """An object the course itself defines: a function or class of the instructor's notebook cells
+    (``__main__``) or of the course library, or an instance of such a class (``Sequential``)."""
+    if isinstance(value, type) or type(value).__name__ == "function":
+        module = getattr(value, "__module__", None)
+    else:
+        module = getattr(type(value), "__module__", None)
+    return type(module) is str and (module == "__main__" or module.startswith(COURSE_MODULES[1:]))
+
+
+# What iterating over a container of T's, or asking for its keys, gives S.
+CONTAINER_VIEWS = frozenset({"list_iterator", "list_reverseiterator", "set_iterator", "dict_keys",
+                             "dict_values", "dict_items", "dict_keyiterator", "dict_valueiterator",
+                             "dict_itemiterator", "dict_reversekeyiterator"})
+
+
+def is_container(value: Any) -> bool:
+    """A list, dict or set T handed over (or one of its bound methods): S may use it as its own."""
+    if type(value) in (list, dict, set) or type(value).__name__ in CONTAINER_VIEWS:
+        return True
+    return type(value).__name__ == "builtin_function_or_method" and type(
+        getattr(value, "__self__", None)) in (list, dict, set)
 
 
 class _NullContext:

@@ -29,7 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from autograder.instructor.grading.protocol import CONTROL, REPLY, Channel, Endpoint, Proxy, rebuild_error
+from autograder.instructor.grading.protocol import (
+    CONTROL,
+    REPLY,
+    T_DICT,
+    Channel,
+    Endpoint,
+    Proxy,
+    is_course_object,
+    rebuild_error,
+)
 
 # Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
 PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
@@ -87,7 +96,12 @@ class Bridge:
         self.cells, self.call_limit, self.namespace = cells, call_limit, namespace
         self.ran: list[str] = []  # keys of cells.json that ran in this S, in order: replayed after a restart
         self.s_names: set[str] = set()  # names S binds (its setup imports, the student's definitions)
-        self.s_bound: set[str] = set()  # names of T's namespace that hold S's values
+        self.s_bound: dict[str, Any] = {}  # names of T's namespace that hold S's values: the value
+        # Worked out from the template (student_cells.instructor_names): the names of T a student's
+        # cell may be given (bound by setup, locked and plain cells; never by a test cell), and the
+        # names S may never rebind in T (bound by any instructor cell).
+        self.sendable = frozenset(cells.get("sendable", ())) - T_NAMES
+        self.protected = frozenset(cells.get("protected", ()))
         self.needs_restart = True
         self.replaying = False
         self.pending_warnings: list[Any] = []
@@ -161,20 +175,26 @@ class Bridge:
     def _exec(self, label: str, source: str, bind: bool, limit: float | None = None) -> dict[str, Any]:
         given = {}
         for name in sorted(reads(source) - self.s_names):
-            if name not in self.namespace or name.startswith("_") or hasattr(builtins, name):
+            # Only names the instructor's non-test cells bind (never In, a test's variables, _ names)
+            if name not in self.sendable or name not in self.namespace or name.startswith("_") \
+                    or hasattr(builtins, name):
                 continue
             value = self.namespace[name]
             if isinstance(value, Proxy):  # first: any other question would be a request to S
                 if object.__getattribute__(value, "_p_id") >> 32 == self.endpoint.generation:
-                    given[name] = value  # else made by an S that was lost: the new S never had it
+                    given[name] = self.endpoint.encode(value)  # else made by an S that was lost
                 continue
             module = getattr(type(value), "__module__", "") or ""
             own = getattr(value, "__module__", "") if callable(value) else ""
             if type(value).__name__ == "module" or any(
                     str(m).startswith(PRIVATE_MODULES) for m in (module, own or "")):
                 continue
-            given[name] = value
-        body = {"op": "exec", "label": label, "source": source, "globals": self.endpoint.encode(given)}
+            try:  # plain data; a handle only to the course's own functions and classes (History)
+                given[name] = self.endpoint.encode(value, data_only=not is_course_object(value))
+            except (TypeError, ValueError):  # an object of T's (a widget class): S is not given it
+                continue
+        body = {"op": "exec", "label": label, "source": source,
+                "globals": [T_DICT, -1, [part for name, node in given.items() for part in (name, node)]]}
         answer = self.endpoint.request(body, limit or self.call_limit)
         defined = {}
         for name, node in (answer.get("defined") or {}).items():
@@ -185,7 +205,7 @@ class Bridge:
             for name, value in defined.items():
                 if self.bindable(name):
                     self.namespace[name] = value
-                    self.s_bound.add(name)
+                    self.s_bound[name] = value
                 else:
                     kept.append(name)
             if kept and not self.replaying:
@@ -196,11 +216,14 @@ class Bridge:
         return defined
 
     def bindable(self, name: str) -> bool:
-        """A name of S may be bound in T only if T did not bind it itself: the harness
-        (``exercise``, ``check_close``), the setup's imports, builtins and IPython's names stay T's."""
-        if name.startswith("_") or hasattr(builtins, name) or name in T_NAMES:
+        """A name of S may be bound in T only if no instructor cell binds it (the harness, the
+        setup's imports, a locked cell's helper: from the template), and T holds nothing there or
+        the very value S last bound there (never once an instructor's cell rebound it)."""
+        if name.startswith("_") or hasattr(builtins, name) or name in T_NAMES or name in self.protected:
             return False
-        return name not in self.namespace or name in self.s_bound
+        if name not in self.namespace:
+            return True
+        return name in self.s_bound and self.namespace[name] is self.s_bound[name]
 
     # ---- the cells
     def run_cell(self, key: int | str) -> None:

@@ -8,6 +8,9 @@
   and named in a note the feedback shows; a cell magic (``%%time``) is not run at all. A cell
   that is valid Python is never changed: IPython's prefilter does not exist in S, so a line such
   as ``ls -la`` is the Python expression it reads as.
+- ``instructor_names``: from the template, the names its cells bind in T: those bound by setup,
+  locked and plain cells (never by a test cell) may be sent to S as data when a student's cell
+  reads them; those bound by a setup, locked or test cell are never rebound from S.
 - ``setup_imports``: the plain imports of the setup cell, each in its own ``try``, so S starts
   with ``np``, ``plt``, ``math`` and the course library's earlier modules, and silently without
   what it does not have (torch, the harness).
@@ -77,6 +80,56 @@ def setup_imports(template: NotebookNode) -> str:
     return "\n".join(blocks)
 
 
+def bound_names(source: str) -> set[str]:
+    """Names a cell may bind in the module namespace (over-counted: comprehension variables too)."""
+    source, _ = without_ipython(source)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(child.name)
+                # a function's ``global x`` binds x here; its other names are its own
+                names.update(n for g in ast.walk(child) if isinstance(g, ast.Global) for n in g.names)
+                todo.extend(child.decorator_list)
+                continue
+            if isinstance(child, ast.Lambda):
+                continue
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del):
+                names.add(child.id)
+            elif isinstance(child, ast.alias):
+                names.add((child.asname or child.name).split(".")[0])
+            elif isinstance(child, ast.MatchAs | ast.MatchStar) and child.name:
+                names.add(child.name)
+            elif isinstance(child, ast.ExceptHandler) and child.name:
+                names.add(child.name)
+            todo.append(child)
+    return names
+
+
+def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
+    """``(sendable, protected)``: names S may be given from T (bound by the template's setup, locked
+    and plain cells, and by none of its test cells: a test's input stays T's), and names S may never
+    rebind in T (bound by a setup, locked or test cell). A plain cell's names are not protected: the
+    student may edit that cell, which then runs in S and must bind them in T itself."""
+    in_tests: set[str] = set()
+    locked: set[str] = set()
+    plain: set[str] = set()
+    for cell in template.cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code" or meta.get("solution"):
+            continue
+        names = bound_names(cell.source)
+        (in_tests if meta.get("grade") else locked if meta.get("grade_id") else plain).update(names)
+    private = {name for name in in_tests | locked | plain if name.startswith("_")}
+    return sorted((locked | plain) - in_tests - private), sorted(in_tests | locked)
+
+
 def label(cell: NotebookNode, index: int) -> str:
     grade_id = _meta(cell).get("grade_id")
     return f"cell {grade_id}" if grade_id else f"cell {index}"
@@ -89,4 +142,5 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int]) -> 
         text = nb.cells[index].source.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
         source, notes = without_ipython(text)
         cells[str(index)] = {"source": source, "notes": notes, "label": label(nb.cells[index], index)}
-    return {"setup": setup_imports(template), "cells": cells}
+    sendable, protected = instructor_names(template)
+    return {"setup": setup_imports(template), "cells": cells, "sendable": sendable, "protected": protected}

@@ -188,6 +188,7 @@ def test_the_student_side_cannot_reach_private_attributes_or_modules_of_t(pair):
         def public(self):
             return 42
 
+    Holder.__module__ = "__main__"  # a class of the instructor's notebook: S may use its attributes
     with pytest.raises(AttributeError, match="private"):
         names["peek"](lambda: 0)
     assert names["call_attr"](Holder()) == 42
@@ -226,6 +227,42 @@ def test_containers_s_reads_from_t_objects_are_changed_in_place(pair):
         names = ["accuracy"]
         values = [1.0, 2.0]
 
+    History.__module__ = Metrics.__module__ = "__main__"  # the instructor's notebook's classes
     history = History()
     assert names["record"](history, Metrics()) == 1.5
     assert history.history == {"loss": [1.0, 0.5], "accuracy": []}
+
+
+class Widget:  # stands for a widget or a tensor: an object of T's that the course did not define
+    kernel = "the kernel"
+
+    def __call__(self, x):
+        return 2 * x
+
+
+def test_s_may_only_call_t_objects_the_course_did_not_define(pair):
+    """Issue #18, finding 1: from a widget, public attributes led to the kernel. An object of T's
+    that is not the course's own (``__main__``, the course library) and not a list, dict or set
+    can only be called: no attribute read or write, no operator; its repr is its type's name."""
+    t, s, run = pair
+    names = run("def read(obj):\n    return obj.kernel\n"
+                "def write(obj):\n    obj.kernel = 1\n"
+                "def add(obj):\n    return obj + 1\n"
+                "def call(obj):\n    return obj(21), repr(obj)\n")
+    with pytest.raises(AttributeError, match="can only be called"):
+        names["read"](Widget())
+    with pytest.raises(AttributeError, match="can only be called"):
+        names["write"](Widget())
+    with pytest.raises(TypeError, match="can only be called"):
+        names["add"](Widget())
+    assert names["call"](Widget()) == (42, "<the grader's Widget>")
+
+
+def test_t_handles_are_unguessable_and_names_are_sent_as_data_only(pair):
+    t, s, run = pair
+    node = t.encode(Widget())
+    assert node[0] == protocol.T_HANDLE and type(node[2]) is bytes and len(node[2]) == 16, node
+    assert node[2] != t.encode(Widget())[2]
+    with pytest.raises(TypeError, match="not plain data"):
+        t.encode({"slider": Widget()}, data_only=True)
+    assert t.encode([1.0, "x"], data_only=True) == t.encode([1.0, "x"])

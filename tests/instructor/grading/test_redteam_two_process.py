@@ -302,9 +302,6 @@ shell.ex("import contextlib as c; exercise = lambda name: c.suppress(BaseExcepti
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="T hands S handles to any object of its namespace a cell reads "
-                   "(FloatSlider) and serves public attribute reads on them: widget.comm.kernel.shell.ex "
-                   "runs student code in T, and the untouched notebook plus this cell scores 29/29")
 def test_a_widget_handle_does_not_lead_to_the_kernel(grade, untouched):
     graded = grade(add_after(untouched, "setup", WIDGET_ESCAPE))
     assert graded.score == 0, f"control 0, got {graded.score}: every `with exercise` was silenced in T"
@@ -325,14 +322,10 @@ def leaky(grade, untouched):
     return grade(nb)
 
 
-@pytest.mark.xfail(strict=True, reason="Bridge._exec sends every name a student cell reads from T's "
-                   "namespace; `In` is T's input history: a cell after the tests prints every hidden test")
 def test_in_does_not_carry_the_hidden_tests(leaky):
     assert not leaky.leaked(), f"hidden-test lines printed by the student's cell: {leaky.leaked()}"
 
 
-@pytest.mark.xfail(strict=True, reason="Bridge._exec sends T's test variables to S: a cell after "
-                   "sigmoid__torch reading `z` receives the hidden test's input (165 values)")
 def test_a_tests_variables_do_not_reach_s(leaky):
     assert "TEST GLOBALS 165" not in leaky.outputs, "the hidden test's input reached the student's cell"
 
@@ -423,9 +416,6 @@ def test_the_wrong_xavier_alone_fails_its_test(chapter_4):
     assert "standard deviation" in control.tests["xavier_uniform__tests"]["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="Bridge.bindable lets S rebind any name in Bridge.s_bound even after "
-                   "an instructor cell rebound it in T: defining check_same_distribution before and after "
-                   "the locked init_harness cell replaces the test's helper, and the wrong xavier earns 2/2")
 def test_a_student_cannot_shadow_an_instructor_helper(chapter_4):
     control, attacked = chapter_4
     assert attacked.score <= control.score, {n: t for n, t in attacked.tests.items() if t["score"]}
