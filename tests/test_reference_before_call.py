@@ -122,8 +122,13 @@ def test_the_scan_finds_the_pattern():
     assert rereads("check_close(sigmoid(z), ref(w))", student) == []
 
 
-@pytest.mark.xfail(strict=True, reason="chapters' test cells compute references from arguments after the "
-                   "student's call (the lead fixes the notebooks; then drop this marker)")
-def test_no_reference_is_computed_from_an_argument_after_the_call():
-    found = scan()
+# Chapters whose test cells still do it (strict: drop a chapter here once its notebook is fixed).
+PENDING = {"01", "02", "03", "04", "05", "06"}
+
+
+@pytest.mark.parametrize("chapter", [
+    pytest.param(p.name[:2], marks=pytest.mark.xfail(strict=True, reason="test cells being rewritten"))
+    if p.name[:2] in PENDING else p.name[:2] for p in sorted(SOLUTIONS.glob("[0-9][0-9]_*"))])
+def test_no_reference_is_computed_from_an_argument_after_the_call(chapter):
+    found = [line for line in scan() if line.startswith(chapter)]
     assert not found, "references computed after the student's call:\n" + "\n".join(found)
