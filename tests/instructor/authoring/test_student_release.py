@@ -8,7 +8,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor.authoring.student_release import build, main, parse_chapters
+from autograder.instructor.authoring.student_release import (
+    build,
+    main,
+    missing_imports,
+    parse_chapters,
+    shipped_modules,
+)
 from autograder.instructor.course import Course
 
 REPO = Path(__file__).resolve().parents[3]
@@ -109,3 +115,22 @@ def test_chapters_are_parsed_with_a_clear_error():
     with pytest.raises(ValueError, match="a range like 1-3"):
         parse_chapters("one")
     assert main(["--chapters", "x", "--out", "/nonexistent/never"]) == 2
+
+
+# Chapters whose student version still imports its own chapter's reference (strict: drop a chapter
+# here once its setup and visible tests stop doing it; issue #19).
+OWN_REFERENCE_PENDING = {"01", "04", "05", "06"}
+
+
+@pytest.mark.parametrize("chapter", [
+    pytest.param(p.name, marks=pytest.mark.xfail(strict=True, reason="being rewritten"))
+    if p.name[:2] in OWN_REFERENCE_PENDING else p.name
+    for p in sorted((Path(__file__).resolve().parents[3] / "chapters").glob("[0-9][0-9]_*"))])
+def test_a_chapter_released_alone_needs_no_library_module_it_does_not_ship(chapter):
+    """A class that releases chapters 1..N gets the library of chapters before N only, so the student
+    version of chapter N (setup, demos, visible tests) may import nothing of chapter N or later."""
+    notebook = Course.find().chapters / chapter / f"{chapter}.ipynb"
+    missing = missing_imports(notebook, shipped_modules(int(chapter[:2])))
+    assert not missing, (f"{chapter} imports autograder.reference.{{{', '.join(missing)}}}, which a release "
+                         f"of chapters 1-{int(chapter[:2])} does not ship; compute the value in the "
+                         "hidden tests or from an earlier chapter's module")
