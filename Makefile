@@ -50,7 +50,7 @@ HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
 
 .PHONY: help env env-instructor env-dev env-site env-hub lab check learner-extension \
 	test test-fast lint nbval test-pipeline test-two-process test-gpu test-hub test-site test-site-built test-fresh test-browser \
-	release check-release execute benchmark benchmark-grading student-release site \
+	release check-release execute benchmark benchmark-grading student-release site messages \
 	grade report formgrade roster export release-feedback clean \
 	hub hub-release hub-collect hub-grade
 
@@ -215,3 +215,14 @@ hub-collect: env-instructor ## [CHAPTER=01] collect submissions into hub/course/
 
 hub-grade: hub-collect ## [CHAPTER=01] collect, then grade them
 	$(MAKE) grade SUBMISSIONS="$(HUB_COURSE)/submitted"
+
+# ---- The messages a learner reads (autograder/i18n.py; docs/TRANSLATING.md) ----
+MESSAGES_DIR := autograder/locale
+MESSAGES_POT := $(MESSAGES_DIR)/backprop_lab.pot
+
+messages: env-instructor ## extract the checks' and tools' messages (Babel), update each catalog, compile the .mo files
+	pybabel extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap --project="Backprop Lab" \
+		--version=1 --copyright-holder="the Backprop Lab authors" --msgid-bugs-address="the course's issue tracker" \
+		--omit-header -o $(MESSAGES_POT) autograder
+	pybabel update -D backprop_lab -i $(MESSAGES_POT) -d $(MESSAGES_DIR) --no-wrap --ignore-obsolete --ignore-pot-creation-date
+	pybabel compile -D backprop_lab -d $(MESSAGES_DIR) --statistics
