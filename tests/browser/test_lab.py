@@ -7,7 +7,8 @@ course's own notebooks. What it proves:
 - `make lab` opens chapter 1, with nbgrader's instructor interface switched off;
 - every solution notebook runs top to bottom with Run All, and no cell errors;
 - in each chapter with a slider, moving it redraws the figure;
-- the self-check button (when chapters have one) reports a wrong exercise.
+- the self-check button (when chapters have one) reports a wrong exercise;
+- a Chinese chapter (chapters/zh/) runs, and its checks and "Check my work" answer in Chinese.
 """
 
 from __future__ import annotations
@@ -342,3 +343,39 @@ def test_self_check_reports_the_wrong_exercise(lab, page):
     assert "failed" in report, f"the self-check did not report a failure:\n{report}"
     assert "count_parameters" in report, f"the self-check did not name count_parameters:\n{report}"
     assert "BEGIN HIDDEN TESTS" not in report and "check_own_code" not in report, report
+
+
+def test_a_chinese_chapter_runs_and_check_my_work_answers_in_chinese(lab, page):
+    """The Chinese edition of chapter 1 (chapters/zh/), every exercise solved except count_parameters,
+    wrong only where the hidden tests look: its kernel speaks Chinese (the progress table, the button)
+    and "Check my work" reports the failure in Chinese (autograder/i18n.py)."""
+    student = nbformat.read(str(COURSE.chapters / "zh" / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"),
+                            as_version=4)
+    assert student.metadata["language"] == "zh_CN"
+    solution = nbformat.read(str(COURSE.solutions / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
+    nb = inject_solutions(student, solution)
+    nb.cells = [c for c in nb.cells if "site-prelude" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        cell.metadata.pop("site_stub", None)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "count_parameters":
+            cell.source = BUGGY_COUNT
+    path = f"zh-wrong/{FIRST_CHAPTER}/{FIRST_CHAPTER}.ipynb"
+    (lab.root / path).parent.mkdir(parents=True)
+    nbformat.write(nb, str(lab.root / path))
+    open_notebook(page, lab, path)
+    run_all(page)
+    wait_until_run(page)
+    notebook_text = page.locator(NOTEBOOK).inner_text()
+    assert "个练习中有" in notebook_text, "the progress table is not in Chinese"
+    button = page.get_by_role("button", name="检查我的作业")
+    button.scroll_into_view_if_needed()
+    button.click()
+    output = button.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and "有测试未通过" not in output.inner_text():
+        page.wait_for_timeout(1000)
+    report = output.inner_text()
+    assert "的自查：测试得分" in report, f"the self-check did not answer in Chinese:\n{report}"
+    assert "未通过" in report and "count_parameters" in report, report
+    assert "有测试未通过：上面的消息指出了问题所在。" in report, report
+    assert "Self-check of" not in report and "BEGIN HIDDEN TESTS" not in report, report
