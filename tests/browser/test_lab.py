@@ -359,6 +359,11 @@ def test_a_chinese_chapter_runs_and_check_my_work_answers_in_chinese(lab, page):
         cell.metadata.pop("site_stub", None)
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "count_parameters":
             cell.source = BUGGY_COUNT
+    # The chapter up to its first exercise, then its last cells (the progress table, the button): Run All
+    # stays short on a busy machine; the self-check grades it whole (the rest unanswered).
+    first = next(i for i, c in enumerate(nb.cells) if "count_parameters__torch" in str(c.metadata))
+    last = [c for c in nb.cells if "show_progress(" in c.source or "check_my_work(" in c.source]
+    nb.cells = nb.cells[:first + 1] + last
     path = f"zh-wrong/{FIRST_CHAPTER}/{FIRST_CHAPTER}.ipynb"
     (lab.root / path).parent.mkdir(parents=True)
     nbformat.write(nb, str(lab.root / path))
@@ -371,11 +376,12 @@ def test_a_chinese_chapter_runs_and_check_my_work_answers_in_chinese(lab, page):
     button.scroll_into_view_if_needed()
     button.click()
     output = button.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 420
     while time.monotonic() < deadline and "有测试未通过" not in output.inner_text():
         page.wait_for_timeout(1000)
     report = output.inner_text()
     assert "的自查：测试得分" in report, f"the self-check did not answer in Chinese:\n{report}"
     assert "未通过" in report and "count_parameters" in report, report
+    assert "尚未实现" in report or "应为" in report or "练习" in report, report  # the checks' own messages
     assert "有测试未通过：上面的消息指出了问题所在。" in report, report
     assert "Self-check of" not in report and "BEGIN HIDDEN TESTS" not in report, report
