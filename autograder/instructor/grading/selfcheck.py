@@ -185,16 +185,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if refuse_without_sandbox(sandbox):
         return 2
-    # The notebook's language (BACKPROP_LAB_LANG overrides): the report's, and through the environment,
-    # which the grading kernel inherits (sandbox.kernel_environment), the checks' messages.
+    # The notebook's language (BACKPROP_LAB_LANG overrides): the report's, and the grading kernel's, which
+    # sandbox.kernel_environment hands the language in effect (autograder/i18n.py).
     lang = os.environ.get(ENV_VAR) or notebook_language(path)
-    if lang:
-        os.environ[ENV_VAR] = lang
     with language(lang):
-        return _check(args, course, chapter, path, sandbox)
+        return _check(args, course, chapter, path, sandbox, lang)
 
 
-def _check(args: argparse.Namespace, course: Course, chapter: str, path: Path, sandbox: bool) -> int:
+def _check(args: argparse.Namespace, course: Course, chapter: str, path: Path, sandbox: bool,
+           lang: str) -> int:
     data = path.read_bytes()
     task = {"student": os.environ.get("USER", "you"), "chapter": chapter, "notebook": data,
             "submission_sha256": hashlib.sha256(data).hexdigest()}
@@ -203,7 +202,7 @@ def _check(args: argparse.Namespace, course: Course, chapter: str, path: Path, s
               flush=True)
     result = grade_task(task, release_for(course, chapter, sandbox, args.isolation))
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
-    answers = model_answers(course, chapter, os.environ.get(ENV_VAR, "")) if show_models else {}
+    answers = model_answers(course, chapter, lang) if show_models else {}
     if args.answers_file is not None:
         args.answers_file.write_text(json.dumps(answers))
         answers = {}
