@@ -67,13 +67,15 @@ def _report(lang: str) -> str:
 
 def test_make_checks_report_is_unchanged_in_english_and_chinese_for_a_chinese_notebook():
     english = _report("")
-    assert english.splitlines()[0] == ("Self-check of 01_neural_network_basics: 1 / 3 test points (the hidden "
-                                       "tests included, as at grading)")
+    assert english.splitlines()[0] == ("Self-check of 01_neural_network_basics: 1 / 3 test points "
+                                       "(the hidden tests included, as at grading)")
     assert "NOT RUN: sigmoid, line 2: import os: Graded code may import only numpy." in english
     assert english.endswith("Some tests fail: the messages above say where.")
     chinese = _report("zh_CN")
-    assert chinese.splitlines()[0] == "01_neural_network_basics 的自查：测试得分 1 / 3（与正式评分一样，包括隐藏测试）"
-    assert "未运行：sigmoid，第 2 行" in chinese and chinese.endswith("有测试未通过：上面的消息指出了问题所在。")
+    assert chinese.splitlines()[0] == ("01_neural_network_basics 的自查：测试得分 1 / 3"
+                                       "（与正式评分一样，包括隐藏测试）")
+    assert "未运行：sigmoid，第 2 行" in chinese
+    assert chinese.endswith("有测试未通过：上面的消息指出了问题所在。")
 
 
 def _page(language: str | None) -> str:
@@ -86,8 +88,21 @@ def _page(language: str | None) -> str:
 
 def test_the_feedback_page_follows_the_submissions_language():
     english = _page(None)
-    assert english.startswith("# Feedback: 01_neural_network_basics\nStudent: `ada`  \nTests: **1 / 3** points")
+    assert english.startswith("# Feedback: 01_neural_network_basics\nStudent: `ada`  \n"
+                              "Tests: **1 / 3** points")
     assert not CJK.search(english)
     chinese = _page("zh_CN")
     assert chinese.startswith("# 反馈：01_neural_network_basics\n学生：`ada`  \n测试：**1 / 3** 分")
     assert "**评分程序没有运行的代码**" in chinese
+
+
+def test_make_check_shows_the_model_answers_in_the_notebooks_language():
+    from autograder.instructor.course import Course
+
+    course = Course(REPO)
+    chapter = course.chapter_ids()[0]
+    english = selfcheck.model_answers(course, chapter)
+    chinese = selfcheck.model_answers(course, chapter, "zh_CN")
+    assert english.keys() == chinese.keys() and english
+    assert not any(CJK.search(answer) for answer in english.values())
+    assert all(CJK.search(answer) for answer in chinese.values()), "a model answer is not translated"
