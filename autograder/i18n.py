@@ -36,8 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["DOMAIN", "ENV_VAR", "LOCALE_DIR", "N_", "_", "chosen_language", "current_language", "language",
-           "metadata_language", "notebook_language",
-           "submission_language", "translations"]
+           "metadata_language", "notebook_language", "submission_language", "translations"]
 
 DOMAIN = "backprop_lab"
 LOCALE_DIR = Path(__file__).parent / "locale"
