@@ -50,7 +50,7 @@ HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
 
 .PHONY: help env env-instructor env-dev env-site env-hub lab check learner-extension \
 	test test-fast lint nbval test-pipeline test-two-process test-gpu test-hub test-site test-site-built test-fresh test-browser \
-	release check-release execute benchmark benchmark-grading benchmark-grading-honest student-release site \
+	release check-release execute execute-editions benchmark benchmark-grading benchmark-grading-honest student-release site messages \
 	grade report formgrade roster export release-feedback clean \
 	hub hub-release hub-collect hub-grade
 
@@ -119,8 +119,8 @@ test-fast: env-dev ## unit and reference tests only, no notebook executed (secon
 lint: env-dev ## ruff on the package, tests and notebooks
 	ruff check .
 
-nbval: env-dev ## execute every solution notebook on another CPU configuration, compare its stored outputs
-	$(OTHER_CPU) $(TEST_ENV) $(NBVAL) -n $(PYTEST_WORKERS) --dist loadfile solutions
+nbval: env-dev ## execute every solution notebook, English and translated, on another CPU configuration, compare its stored outputs
+	$(OTHER_CPU) $(TEST_ENV) $(NBVAL) -n $(PYTEST_WORKERS) --dist loadfile solutions tests/fixtures/editions
 
 test-pipeline: env-dev ## the pytest suite (tests/), grading pipeline included
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m "not two_process_suite" tests
@@ -160,6 +160,9 @@ check-release: env-instructor ## prove chapters/ is exactly what solutions/ gene
 
 execute: env-instructor ## [NB=path] re-run solution notebooks and store their outputs
 	python -m autograder.instructor.authoring.notebooks execute $(or $(NB),$(sort $(wildcard solutions/*/*.ipynb)))
+
+execute-editions: env-instructor ## [CHAPTERS="01_x ..."] build the translated solutions (tests/fixtures/editions/) and store their outputs, for nbval
+	python -m autograder.instructor.authoring.executed_editions execute $(CHAPTERS)
 
 benchmark: env-instructor ## time every solution notebook, its slowest test cell, and make check
 	python scripts/benchmark.py
@@ -218,3 +221,14 @@ hub-collect: env-instructor ## [CHAPTER=01] collect submissions into hub/course/
 
 hub-grade: hub-collect ## [CHAPTER=01] collect, then grade them
 	$(MAKE) grade SUBMISSIONS="$(HUB_COURSE)/submitted"
+
+# ---- The messages a learner reads (autograder/i18n.py; docs/TRANSLATING.md) ----
+MESSAGES_DIR := autograder/locale
+MESSAGES_POT := $(MESSAGES_DIR)/backprop_lab.pot
+
+messages: env-instructor ## extract the checks' and tools' messages (Babel), update each catalog, compile the .mo files
+	pybabel extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap --project="Backprop Lab" \
+		--version=1 --copyright-holder="the Backprop Lab authors" --msgid-bugs-address="the course's issue tracker" \
+		--omit-header -o $(MESSAGES_POT) autograder
+	pybabel update -D backprop_lab -i $(MESSAGES_POT) -d $(MESSAGES_DIR) --no-wrap --ignore-obsolete --ignore-pot-creation-date
+	pybabel compile -D backprop_lab -d $(MESSAGES_DIR) --statistics

@@ -22,6 +22,7 @@ The other two rooms:
   code policy), installed with the ``[instructor]`` extra. Nothing above it imports it.
 """
 
+from . import i18n
 from .checks import (
     RUNNING_STATISTICS_HINT,
     CheckFailed,
@@ -81,3 +82,11 @@ __all__ = [
     "to_torch",
     "value_and_grad",
 ]
+
+# A Chinese (or other CJK) notebook draws its figures with a CJK fallback font, never boxes: set here,
+# which every setup cell imports, so that no locked cell changes. An English notebook never reaches
+# fonts.py (matplotlib's settings stay exactly as they were, and so do its stored figures).
+if i18n.current_language().split("_")[0].lower() in ("zh", "ja", "ko"):
+    from .fonts import use_cjk_fallback
+
+    use_cjk_fallback()

@@ -30,10 +30,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any
-from warnings import catch_warnings as _catch_warnings
-from warnings import simplefilter as _simplefilter
 
 import numpy as np
 
@@ -45,7 +42,6 @@ from numpy import array as _array
 from numpy import array_equal as _array_equal
 from numpy import asarray as _asarray
 from numpy import dtype as _dtype
-from numpy import errstate as _errstate
 from numpy import float64 as _float64
 from numpy import isclose as _isclose
 from numpy import isfinite as _isfinite
@@ -53,6 +49,7 @@ from numpy import nanargmax as _nanargmax
 from numpy import ndarray as _ndarray
 from numpy import unravel_index as _unravel_index
 
+from .floating import no_numpy_warnings
 from .hints import (
     FLOAT32_HINT,
     HINT_CODES,
@@ -60,11 +57,11 @@ from .hints import (
     RELU_GRAD_AT_ZERO_HINT,
     RUNNING_STATISTICS_HINT,
     TEXT_CODES,
-    float_error_hint,
     non_finite_hint,
     shape_hint,
     value_hint,
 )
+from .i18n import _
 from .progress import CheckFailed
 from .tolerances import ATOL, RTOL
 
@@ -93,7 +90,8 @@ def _fail(message: str, hint: str | None = None, code: str | None = None) -> Che
     """The failure: ``message`` plus the test's own ``hint`` text; the code of the mistake."""
     code = TEXT_CODES.get(hint or "") or code
     assert code is None or code in HINT_CODES, code  # a new code goes in hints.HINT_CODES first
-    return CheckFailed(f"{message} {hint}" if hint else message, hint=code)
+    # A test's hint that the catalog knows (RUNNING_STATISTICS_HINT) is shown in the learner's language.
+    return CheckFailed(f"{message} {_(hint)}" if hint else message, hint=code)
 
 
 # --- Types: only plain values are compared ----------------------------------------------------
@@ -113,7 +111,7 @@ def _is_array(value: Any) -> bool:
 
 
 def _a(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+    return (_("an {noun}") if noun[:1].lower() in "aeiou" else _("a {noun}")).format(noun=noun)
 
 
 _PLAIN_REPR = (int, float, bool, complex, str, bytes, list, tuple, dict, set, frozenset)
@@ -122,28 +120,31 @@ _PLAIN_REPR = (int, float, bool, complex, str, bytes, list, tuple, dict, set, fr
 def _describe(value: Any, name: str = "result") -> str:
     """What came back, in words, without running any method the value's class defines."""
     if _is_array(value):
-        return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
+        return _("a NumPy array of shape {shape} and dtype {dtype}").format(shape=value.shape,
+                                                                            dtype=value.dtype)
     if isinstance(value, _ndarray):
-        return f"{type(value).__name__} (a subclass of np.ndarray)"
+        return _("{type} (a subclass of np.ndarray)").format(type=type(value).__name__)
     if value is None:
         if "cache" in name.lower():
-            return ("None: the cache (item 2 of the returned tuple) is None. Build it in the "
-                    "forward pass, from what the backward pass needs, and return `out, cache`")
-        return "None (did the function forget to `return`?)"
+            return _("None: the cache (item 2 of the returned tuple) is None. Build it in the "
+                     "forward pass, from what the backward pass needs, and return `out, cache`")
+        return _("None (did the function forget to `return`?)")
     if type(value) is tuple:
         nones = [i + 1 for i, item in enumerate(value) if item is None]
-        extra = f"; item {nones[0]} of the returned tuple is None" if nones else ""
-        return f"a tuple of {len(value)} items{extra}"
+        extra = (_("; item {position} of the returned tuple is None").format(position=nones[0])
+                 if nones else "")
+        return _("a tuple of {count} items{extra}").format(count=len(value), extra=extra)
     if type(value) in _PLAIN_REPR or type(value) in _NUMPY_NUMBERS:
-        return f"{_a(type(value).__name__)} ({value!r})"[:200]
-    return f"{_a(type(value).__name__)} (a type of its own, not a NumPy array or a number)"
+        return _("{a_type} ({value})").format(a_type=_a(type(value).__name__), value=repr(value))[:200]
+    return _("{a_type} (a type of its own, not a NumPy array or a number)").format(
+        a_type=_a(type(value).__name__))
 
 
 def _numbers(value: Any, name: str) -> None:
     """Refuse an array of objects, strings or complex numbers."""
     if _is_array(value) and value.dtype.kind not in _NUMERIC_KINDS:
-        raise CheckFailed(f"{name}: expected an array of numbers, got dtype {value.dtype}. "
-                          "Build it with NumPy operations on floats.")
+        raise CheckFailed(_("{name}: expected an array of numbers, got dtype {dtype}. "
+                            "Build it with NumPy operations on floats.").format(name=name, dtype=value.dtype))
 
 
 def _expected_array(expected: Any, name: str) -> Any:
@@ -155,8 +156,9 @@ def _expected_array(expected: Any, name: str) -> Any:
         return _asarray(expected, dtype=_float64)
     if type(expected) in (list, tuple) and _plain(expected):
         return _array(expected, dtype=_float64)
-    raise CheckFailed(f"{name}: the value to compare with must be a NumPy array or a number, got "
-                      f"{_describe(expected)}; was it built from a result of another type?")
+    raise CheckFailed(_("{name}: the value to compare with must be a NumPy array or a number, got "
+                        "{got}; was it built from a result of another type?").format(
+                            name=name, got=_describe(expected)))
 
 
 # --- The checks -------------------------------------------------------------------------------
@@ -168,18 +170,20 @@ def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "
     types = expected_type if isinstance(expected_type, tuple) else (expected_type,)
     ok = any(_is_array(value) if t is _ndarray else isinstance(value, t) for t in types)
     if not ok:
-        wanted = " or ".join("NumPy array" if t is _ndarray else t.__name__ for t in types)
+        wanted = _(" or ").join(_("NumPy array") if t is _ndarray else t.__name__ for t in types)
         got = _describe(value, name)
         code = "returned_none" if value is None else "not_an_array"
         if isinstance(value, _ndarray):
-            got += ": return a plain array (np.asarray(...))"
+            got += _(": return a plain array (np.asarray(...))")
         elif _ndarray in types and (type(value) in _NUMPY_NUMBERS or type(value) is float):
             # One number where an array belongs: the array was reduced (np.max(z, 0) on a vector).
-            got += f". {NP_MAXIMUM_HINT[0].upper()}{NP_MAXIMUM_HINT[1:]}"
+            maximum_hint = _(NP_MAXIMUM_HINT)
+            got += f". {maximum_hint[0].upper()}{maximum_hint[1:]}"
             code = "np_max_vs_maximum"
         elif value is None and "cache" in name.lower():
             code = "missing_cache"
-        raise _fail(f"{name}: expected {_a(wanted)}, got {got}.", hint, code)
+        raise _fail(_("{name}: expected {wanted}, got {got}.").format(name=name, wanted=_a(wanted), got=got),
+                    hint, code)
 
 
 def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result",
@@ -189,7 +193,8 @@ def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result
     expected_shape = tuple(int(n) for n in expected_shape)
     if value.shape != expected_shape:
         advice, code = shape_hint(value.shape, expected_shape)
-        raise _fail(f"{name}: expected shape {expected_shape}, got shape {value.shape}.{advice}", hint, code)
+        raise _fail(_("{name}: expected shape {expected}, got shape {shape}.").format(
+            name=name, expected=expected_shape, shape=value.shape) + advice, hint, code)
 
 
 def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
@@ -206,16 +211,18 @@ def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
         return
     advice, code = "", None
     if wanted.kind == "f" and got.kind == "f":
-        advice, code = " " + FLOAT32_HINT.format(dtype=got.name) + ".", "float32"
+        advice, code = " " + _(FLOAT32_HINT).format(dtype=got.name) + ".", "float32"
     elif wanted.kind == "f" and got.kind == "b":
-        advice, code = " Return numbers, not booleans: e.g. (z > 0).astype(np.float64).", "boolean_result"
+        advice = " " + _("Return numbers, not booleans: e.g. (z > 0).astype(np.float64).")
+        code = "boolean_result"
     elif wanted.kind == "f" and got.kind in "iu":
-        advice, code = (" Integers where floats belong: np.zeros(shape) is float64, "
-                        "np.zeros(shape, dtype=int) and np.array([0, 1]) are not."), "integer_result"
+        advice, code = " " + _("Integers where floats belong: np.zeros(shape) is float64, "
+                               "np.zeros(shape, dtype=int) and np.array([0, 1]) are not."), "integer_result"
     elif wanted.kind in "iu" and got.kind != wanted.kind:
-        advice, code = (" Labels and counts are integers: e.g. np.argmax gives int64, or use "
-                        ".astype(np.int64)."), "integer_labels"
-    raise _fail(f"{name}: expected dtype {wanted.name}, got {got.name}.{advice}", hint, code)
+        advice, code = " " + _("Labels and counts are integers: e.g. np.argmax gives int64, or use "
+                               ".astype(np.int64)."), "integer_labels"
+    raise _fail(_("{name}: expected dtype {expected}, got {dtype}.").format(
+        name=name, expected=wanted.name, dtype=got.name) + advice, hint, code)
 
 
 def check_finite(value: Any, name: str = "result", hint: str | None = None) -> None:
@@ -230,9 +237,11 @@ def check_finite(value: Any, name: str = "result", hint: str | None = None) -> N
     if bad.any():
         index = tuple(int(i) for i in _argwhere(bad)[0])
         advice, code = non_finite_hint(array, name)
-        raise _fail(
-            f"{name}: {int(bad.sum())} of {array.size} entries are not finite; the first is "
-            f"{array[index] if index else array.item()} at index {index}. {advice}", hint, code)
+        raise _fail(_(
+            "{name}: {count} of {size} entries are not finite; the first is {first} at index {index}. "
+            "{advice}").format(name=name, count=int(bad.sum()), size=array.size,
+                               first=array[index] if index else array.item(), index=index, advice=advice),
+            hint, code)
 
 
 def check_close(
@@ -256,8 +265,9 @@ def check_close(
     elif not (_is_number(actual) or _is_array(actual)):
         check_type(actual, (int, float, _ndarray), name, hint)
     elif _is_array(actual) and actual.ndim != 0:
-        raise _fail(f"{name}: expected a single number, got an array of shape {actual.shape}. "
-                    "Reduce it (a mean or a sum) before returning.", hint, "broadcast")
+        raise _fail(_("{name}: expected a single number, got an array of shape {shape}. "
+                      "Reduce it (a mean or a sum) before returning.").format(name=name, shape=actual.shape),
+                    hint, "broadcast")
     _numbers(actual, name)
     actual_array = _asarray(actual, dtype=_float64)
     if _isfinite(expected_array).all():
@@ -268,16 +278,21 @@ def check_close(
     error = _abs(actual_array - expected_array)
     advice, code = value_hint(actual, actual_array, expected_array, rtol, atol)
     if actual_array.ndim == 0:
-        raise _fail(
-            f"{name}: expected {expected_array.item():.10g}, got {actual_array.item():.10g} "
-            f"(error {error.item():.3g}, tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint, code)
+        raise _fail(_(
+            "{name}: expected {expected:.10g}, got {got:.10g} "
+            "(error {error:.3g}, tolerance {atol:g} + {rtol:g}*|expected|).").format(
+                name=name, expected=expected_array.item(), got=actual_array.item(), error=error.item(),
+                atol=atol, rtol=rtol) + advice, hint, code)
     first = tuple(int(i) for i in _argwhere(~close)[0])
     worst = tuple(int(i) for i in _unravel_index(_nanargmax(error), error.shape))
-    raise _fail(
-        f"{name}: {int((~close).sum())} of {close.size} entries differ. First at index {first}: "
-        f"expected {expected_array[first]:.10g}, got {actual_array[first]:.10g}. "
-        f"Largest error {error[worst]:.3g} at index {worst} "
-        f"(tolerance {atol:g} + {rtol:g}*|expected|).{advice}", hint, code)
+    raise _fail(_(
+        "{name}: {count} of {size} entries differ. First at index {first}: "
+        "expected {expected:.10g}, got {got:.10g}. "
+        "Largest error {error:.3g} at index {worst} "
+        "(tolerance {atol:g} + {rtol:g}*|expected|).").format(
+            name=name, count=int((~close).sum()), size=close.size, first=first,
+            expected=expected_array[first], got=actual_array[first], error=error[worst], worst=worst,
+            atol=atol, rtol=rtol) + advice, hint, code)
 
 
 def _plain(value: Any) -> bool:
@@ -301,17 +316,20 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
             _numbers(actual, name)
         if not _array_equal(actual, expected):
             first = tuple(int(i) for i in _argwhere(actual != expected)[0])
-            raise _fail(f"{name}: first difference at index {first}: expected {expected[first]!r}, "
-                        f"got {actual[first]!r}.", hint, value_hint(
+            raise _fail(_("{name}: first difference at index {first}: expected {expected}, "
+                          "got {got}.").format(name=name, first=first, expected=repr(expected[first]),
+                                               got=repr(actual[first])), hint, value_hint(
                             actual, _asarray(actual, dtype=_float64), _asarray(expected, dtype=_float64),
                             0.0, 0.0)[1] if expected.dtype.kind in _NUMERIC_KINDS else None)
         return
     if _plain(expected) and not _plain(actual):
-        raise _fail(f"{name}: expected {expected!r}, got {_describe(actual, name)}.", hint)
+        raise _fail(_("{name}: expected {expected}, got {got}.").format(
+            name=name, expected=repr(expected), got=_describe(actual, name)), hint)
     if _is_array(actual) and actual.ndim == 0:
         actual = actual.item()
     if _is_array(actual) or actual != expected:
-        raise _fail(f"{name}: expected {expected!r}, got {_describe(actual, name)}.", hint)
+        raise _fail(_("{name}: expected {expected}, got {got}.").format(
+            name=name, expected=repr(expected), got=_describe(actual, name)), hint)
 
 
 def check_returns(result: Any, names: Sequence[str], name: str = "result",
@@ -320,18 +338,21 @@ def check_returns(result: Any, names: Sequence[str], name: str = "result",
 
         out, cache = check_returns(linear_forward(x, W, b), ("out", "cache"), "linear_forward")
     """
-    wanted = f"a tuple ({', '.join(names)})"
+    listed = ", ".join(names)
+    wanted = _("a tuple ({names})").format(names=listed)
     if result is None:
-        raise _fail(f"{name} returned None: did the function forget to `return`? "
-                    f"Expected {wanted}.", hint, "returned_none")
+        raise _fail(_("{name} returned None: did the function forget to `return`? "
+                      "Expected {wanted}.").format(name=name, wanted=wanted), hint, "returned_none")
     if type(result) is not tuple or len(result) != len(names):
-        raise _fail(f"{name}: expected {wanted} of {len(names)} items, got "
-                    f"{_describe(result, name)}. Return them together: "
-                    f"`return {', '.join(names)}`.", hint, "wrong_tuple")
+        raise _fail(_("{name}: expected {wanted} of {count} items, got {got}. Return them together: "
+                      "`return {names}`.").format(name=name, wanted=wanted, count=len(names),
+                                                  got=_describe(result, name), names=listed),
+                    hint, "wrong_tuple")
     for position, (item, item_name) in enumerate(zip(result, names)):
         if item is None:
-            raise _fail(f"{name}: the {item_name} (item {position + 1} of the returned tuple) is "
-                        f"None. Build it in the function and return `{', '.join(names)}`.", hint,
+            raise _fail(_("{name}: the {item} (item {position} of the returned tuple) is "
+                          "None. Build it in the function and return `{names}`.").format(
+                              name=name, item=item_name, position=position + 1, names=listed), hint,
                         "missing_cache" if "cache" in item_name.lower() else "returned_none")
     return result
 
@@ -362,23 +383,27 @@ def check_raises(function: Callable[..., Any], *args: Any,
     """
     label = name or _call_text(getattr(function, "__name__", "function"), args, kwargs)
     kinds = exception if isinstance(exception, tuple) else (exception,)
-    wanted = " or ".join(kind.__name__ for kind in kinds)
+    wanted = _(" or ").join(kind.__name__ for kind in kinds)
     try:
         result = function(*args, **kwargs)
     except kinds as error:
         if match is not None and not re.search(match, str(error)):
-            raise CheckFailed(f"{label} raised {type(error).__name__} as it should, but its message "
-                              f"{str(error)!r} does not say {match!r}.", hint="exception_message") from None
+            raise CheckFailed(_("{label} raised {error_type} as it should, but its message "
+                                "{message} does not say {match}.").format(
+                                    label=label, error_type=type(error).__name__, message=repr(str(error)),
+                                    match=repr(match)), hint="exception_message") from None
         return error
     except NotImplementedError:
         raise
     except Exception as error:
-        raise CheckFailed(f"{label} should raise {wanted}, but raised {type(error).__name__}: "
-                          f"{error}. Raise {wanted} yourself, e.g. `raise {kinds[0].__name__}"
-                          "(\"...what is wrong...\")`, before the line that failed.",
-                          hint="wrong_exception") from None
-    raise CheckFailed(f"{label} should raise {wanted}, but it returned {_describe(result)}. Check "
-                      f"the input first and `raise {kinds[0].__name__}(\"...\")` when it is invalid.",
+        raise CheckFailed(_("{label} should raise {wanted}, but raised {error_type}: "
+                            "{error}. Raise {wanted} yourself, e.g. `raise {first}"
+                            "(\"...what is wrong...\")`, before the line that failed.").format(
+                                label=label, wanted=wanted, error_type=type(error).__name__, error=error,
+                                first=kinds[0].__name__), hint="wrong_exception") from None
+    raise CheckFailed(_("{label} should raise {wanted}, but it returned {got}. Check "
+                        "the input first and `raise {first}(\"...\")` when it is invalid.").format(
+                            label=label, wanted=wanted, got=_describe(result), first=kinds[0].__name__),
                       hint="no_raise")
 
 
@@ -420,56 +445,16 @@ def check_no_mutation(function: Callable[..., Any], *args: Any, name: str | None
     result = function(*args, **kwargs)
     for position, (before, after) in enumerate(zip(before_args, args)):
         if not _same(before, after):
-            raise CheckFailed(
-                f"{label} modified its argument number {position + 1} in place. Work on a copy "
+            raise CheckFailed(_(
+                "{label} modified its argument number {position} in place. Work on a copy "
                 "(`x = x.copy()`) or build a new array (`np.maximum(x, 0)`) instead of writing "
-                "into the caller's array.", hint="mutation")
+                "into the caller's array.").format(label=label, position=position + 1), hint="mutation")
     for key, before in before_kwargs.items():
         if not _same(before, kwargs[key]):
-            raise CheckFailed(
-                f"{label} modified its argument `{key}` in place. Work on a copy instead.",
-                hint="mutation")
+            raise CheckFailed(_(
+                "{label} modified its argument `{key}` in place. Work on a copy instead.").format(
+                    label=label, key=key), hint="mutation")
     return result
-
-
-class no_numpy_warnings:  # noqa: N801 (a ``with`` statement, like a function)
-    """Fail if NumPy overflows, divides by zero or makes a NaN inside the block.
-
-        with no_numpy_warnings("sigmoid"):
-            check_close(sigmoid(np.array([-1e4, 1e4])), np.array([0.0, 1.0]), name="sigmoid(±1e4)")
-
-    It sets its own error state (``np.errstate(all="raise", under="ignore")``) and makes
-    every ``RuntimeWarning`` an error, so an earlier ``np.seterr(all="ignore")`` or warnings
-    filter cannot silence it. Underflow to 0.0 is harmless (``exp(-1e4) == 0``) and allowed.
-    The message's advice follows NumPy's words: "divide by zero encountered in log" gets
-    log-softmax advice, "overflow encountered in exp" gets the exp advice.
-    """
-
-    def __init__(self, name: str = "your function") -> None:
-        self.name = name
-        self._contexts: list[Any] = []
-
-    def __enter__(self) -> no_numpy_warnings:
-        warnings_context = _catch_warnings()
-        warnings_context.__enter__()
-        _simplefilter("error", RuntimeWarning)
-        error_state = _errstate(all="raise", under="ignore")
-        error_state.__enter__()
-        self._contexts.append((warnings_context, error_state))
-        return self
-
-    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> bool:
-        warnings_context, error_state = self._contexts.pop()
-        error_state.__exit__(None, None, None)
-        warnings_context.__exit__(None, None, None)
-        if isinstance(error, FloatingPointError | RuntimeWarning):
-            text = str(error)
-            code, advice = float_error_hint(text, self.name)
-            raise CheckFailed(
-                f"{self.name} raised a floating-point warning: {text}. Extreme inputs must not "
-                f"give inf or NaN: {advice}", hint=code) from error
-        return False
 
 
 def check_own_code(function: Callable[..., Any], name: str | None = None) -> None:
@@ -481,7 +466,7 @@ def check_own_code(function: Callable[..., Any], name: str | None = None) -> Non
     label = name or getattr(function, "__name__", "function")
     module = getattr(function, "__module__", None) or ""
     if module != "__main__":
-        raise CheckFailed(
-            f"{label} comes from the module '{module}', not from this notebook. Write the "
-            "exercise yourself in its cell (the course library is for later chapters).",
-            hint="not_own_code")
+        raise CheckFailed(_(
+            "{label} comes from the module '{module}', not from this notebook. Write the "
+            "exercise yourself in its cell (the course library is for later chapters).").format(
+                label=label, module=module), hint="not_own_code")

@@ -44,6 +44,7 @@ from numpy import where as _where
 from numpy.random import default_rng as _default_rng
 
 from .checks import check_shape
+from .i18n import _
 from .progress import CheckFailed
 from .tolerances import (
     GRAD_CHECK_ATOL,
@@ -88,9 +89,10 @@ def central_differences(f: Callable[[], float], x: np.ndarray, h: float = GRAD_C
     """
     if not (type(x) is _ndarray and x.dtype == _float64):
         raise TypeError(
-            f"central_differences needs a float64 NumPy array, got {type(x).__name__}"
-            f"{' of dtype ' + str(x.dtype) if isinstance(x, _ndarray) else ''}: "
-            "float32 differences are too coarse for h = 1e-5."
+            (_("central_differences needs a float64 NumPy array, got {type} of dtype {dtype}: float32 "
+               "differences are too coarse for h = 1e-5.") if isinstance(x, _ndarray) else
+             _("central_differences needs a float64 NumPy array, got {type}: float32 differences are too "
+               "coarse for h = 1e-5.")).format(type=type(x).__name__, dtype=getattr(x, "dtype", ""))
         )
     grad = _full(x.shape, float("nan"))
     for index in indices if indices is not None else checked_indices(x.shape, x.size):
@@ -124,13 +126,14 @@ def grad_check(
     """
     for name, x in inputs.items():
         if name not in analytic or analytic[name] is None:
-            raise CheckFailed(
-                f"Gradient check: no analytic gradient for '{name}'. Return a gradient for "
-                "every input and parameter, keyed by the same name.", hint="missing_gradient")
+            raise CheckFailed(_(
+                "Gradient check: no analytic gradient for '{name}'. Return a gradient for "
+                "every input and parameter, keyed by the same name.").format(name=name),
+                hint="missing_gradient")
         grad = analytic[name]
         if type(grad) in (int, float) or isinstance(grad, _generic):
             grad = _asarray(grad)
-        check_shape(grad, x.shape, f"gradient of '{name}'")
+        check_shape(grad, x.shape, _("gradient of '{name}'").format(name=name))
         indices = checked_indices(x.shape, max_entries)
         numeric = central_differences(f, x, h=h, indices=indices)
         rows = _array(indices).T if x.ndim else ()
@@ -144,11 +147,14 @@ def grad_check(
             ranked = _where(failing, _nan_to_num(per_entry, nan=float("inf")), -1.0)
             error = float(ranked.max())
             worst = indices[int(ranked.argmax())] if x.ndim else ()
-            raise CheckFailed(
-                f"Gradient check failed for '{name}': at index {worst} the analytic gradient is "
-                f"{float(_asarray(grad)[worst]):.8g} but the numerical one (central "
-                f"differences, h={h:g}) is {float(numeric[worst]):.8g}; relative error "
-                f"{error:.3g} > threshold {threshold:g} ({len(indices)} of {x.size} entries "
-                f"checked; entries within {atol:g} absolute also pass). Look at the backward "
-                f"formula for '{name}': a missing transpose, a sum over the wrong axis or a "
-                "forgotten 1/N are the usual causes.", hint="gradient")
+            raise CheckFailed(_(
+                "Gradient check failed for '{name}': at index {worst} the analytic gradient is "
+                "{analytic:.8g} but the numerical one (central "
+                "differences, h={h:g}) is {numeric:.8g}; relative error "
+                "{error:.3g} > threshold {threshold:g} ({checked} of {size} entries "
+                "checked; entries within {atol:g} absolute also pass). Look at the backward "
+                "formula for '{name}': a missing transpose, a sum over the wrong axis or a "
+                "forgotten 1/N are the usual causes.").format(
+                    name=name, worst=worst, analytic=float(_asarray(grad)[worst]), h=h,
+                    numeric=float(numeric[worst]), error=error, threshold=threshold, checked=len(indices),
+                    size=x.size, atol=atol), hint="gradient")

@@ -21,6 +21,8 @@ from numpy import abs as _abs
 from numpy import isclose as _isclose
 from numpy import isfinite as _isfinite
 
+from .i18n import N_, _
+
 # A display_data output of this type, published by ``exercise`` when its block fails, holds
 # {"exercise": name, "hint": code or None, "message": the learner's message}.
 CHECK_MIMETYPE = "application/vnd.backprop-lab.check+json"
@@ -62,51 +64,51 @@ HINT_CODES: dict[str, str] = {
     "not_implemented": "not attempted (the stub still raises NotImplementedError)",
 }
 
-WEIGHT_LAYOUT = ("a transposed weight? this course stores W as (in, out), so that X @ W reads left "
+WEIGHT_LAYOUT = N_("a transposed weight? this course stores W as (in, out), so that X @ W reads left "
                  "to right (torch.nn.Linear.weight is (out, in)).")
 
-RUNNING_STATISTICS_HINT = (
+RUNNING_STATISTICS_HINT = N_(
     "PyTorch's momentum weighs the NEW batch statistic: running = (1 - momentum) * running + "
     "momentum * batch (CS231n uses the opposite); the running variance uses the unbiased batch "
     "variance (times N / (N - 1)) and does not include eps."
 )
-FLOAT32_HINT = ("your result is {dtype}: compute in float64 (NumPy's default), e.g. don't use "
+FLOAT32_HINT = N_("your result is {dtype}: compute in float64 (NumPy's default), e.g. don't use "
                 "np.float32 / astype")
-RELU_GRAD_AT_ZERO_HINT = ("at exactly z = 0 the derivative is 0.0 (PyTorch's convention): use z > 0, "
+RELU_GRAD_AT_ZERO_HINT = N_("at exactly z = 0 the derivative is 0.0 (PyTorch's convention): use z > 0, "
                           "not z >= 0.")
-LOG_HINT = (
+LOG_HINT = N_(
     "log of 0 gives -inf: compute the log-probabilities with log-softmax / logaddexp, not "
     "log(softmax): log_softmax(z) = z - m - log(sum(exp(z - m))) with m the row's max; for a "
     "binary cross-entropy from a logit z, log(sigmoid(z)) = -np.logaddexp(0, -z)."
 )
-EXP_HINT = (
+EXP_HINT = N_(
     "exp() of a large positive number overflows to inf (np.exp(710) already does). Rewrite the "
     "formula so that exp() sees only non-positive numbers: e.g. compute np.exp(-np.abs(z)) (between "
     "0 and 1) and build the result from it, with the sign of z where the formula needs it."
 )
 # The recipe for the function the failing check names; none when the name says nothing.
 EXP_RECIPES = {
-    "sigmoid": (
+    "sigmoid": N_(
         "For a sigmoid: compute e = np.exp(-np.abs(z)) once (0 < e <= 1); then sigmoid(z) = 1 / (1 + e) "
         "for z >= 0 and e / (1 + e) for z < 0, i.e. np.where(z >= 0, 1, e) / (1 + e). Not "
         "np.where(z >= 0, 1/(1+np.exp(-z)), np.exp(z)/(1+np.exp(z))): np.where evaluates both "
         "branches, so one of them still overflows."),
-    "tanh": ("For tanh: e = np.exp(-2 * np.abs(z)) lies in (0, 1], and tanh(|z|) = (1 - e) / (1 + e); "
+    "tanh": N_("For tanh: e = np.exp(-2 * np.abs(z)) lies in (0, 1], and tanh(|z|) = (1 - e) / (1 + e); "
              "tanh is odd, so np.sign(z) gives back the sign."),
-    "softmax": "For a softmax, subtract each row's max before exp() (it changes nothing else).",
+    "softmax": N_("For a softmax, subtract each row's max before exp() (it changes nothing else)."),
 }
 EXP_RECIPE_WORDS = {"sigmoid": ("sigmoid", "logistic"), "tanh": ("tanh",),
                     "softmax": ("softmax", "cross_entropy", "cross-entropy", "logits")}
-NAN_HINT = (
+NAN_HINT = N_(
     "NaN comes from inf - inf, inf / inf, 0 * inf, 0 / 0 or the log or square root of a negative "
     "number, usually after an exp() overflowed or a log(0) gave -inf."
 )
-OVERFLOW_HINT = ("a value went past float64's largest, 1.8e308: look for a square or a product of "
+OVERFLOW_HINT = N_("a value went past float64's largest, 1.8e308: look for a square or a product of "
                  "large numbers, or an exp() (subtract a maximum first).")
-DIVIDE_HINT = ("a division by zero: a standard deviation, a norm or a count that is 0. Add the "
+DIVIDE_HINT = N_("a division by zero: a standard deviation, a norm or a count that is 0. Add the "
                "formula's eps where it has one, or handle the empty case.")
-BATCH_AXIS = "sum over axis 0, the batch (e.g. db = dout.sum(axis=0))"
-NP_MAXIMUM_HINT = ("a reduction where an element-wise result belongs? np.max(z, 0) takes the largest "
+BATCH_AXIS = N_("sum over axis 0, the batch (e.g. db = dout.sum(axis=0))")
+NP_MAXIMUM_HINT = N_("a reduction where an element-wise result belongs? np.max(z, 0) takes the largest "
                    "entry along axis 0 (it removes an axis); np.maximum(z, 0) compares each entry "
                    "with 0 and keeps z's shape.")
 # Texts a test passes as ``hint=`` that name a known mistake: their code.
@@ -116,58 +118,61 @@ TEXT_CODES = {RUNNING_STATISTICS_HINT: "batchnorm_momentum", RELU_GRAD_AT_ZERO_H
 def exp_hint(name: str) -> str:
     """The exp advice, with the recipe for the function ``name`` speaks of (if any)."""
     lowered = name.lower()
-    recipes = [EXP_RECIPES[key] for key, words in EXP_RECIPE_WORDS.items()
+    recipes = [_(EXP_RECIPES[key]) for key, words in EXP_RECIPE_WORDS.items()
                if any(word in lowered for word in words)]
-    return " ".join([EXP_HINT, *recipes[:1]])
+    return " ".join([_(EXP_HINT), *recipes[:1]])
 
 
 def float_error_hint(text: str, name: str = "") -> tuple[str, str]:
     """``(code, advice)`` matching NumPy's own words ("overflow encountered in exp")."""
     text = text.lower()
     if "log" in text and ("divide by zero" in text or "invalid value" in text):
-        return "log_zero", LOG_HINT
+        return "log_zero", _(LOG_HINT)
     if "overflow" in text and "exp" in text:
         return "overflow", exp_hint(name)
     if "overflow" in text:
-        return "overflow", OVERFLOW_HINT
+        return "overflow", _(OVERFLOW_HINT)
     if "divide by zero" in text:
-        return "divide_by_zero", DIVIDE_HINT
+        return "divide_by_zero", _(DIVIDE_HINT)
     if "invalid value" in text:
-        return "nan", NAN_HINT + " " + exp_hint(name)
-    return "nan", "rearrange the formula so that extreme inputs stay finite."
+        return "nan", _(NAN_HINT) + " " + exp_hint(name)
+    return "nan", _("rearrange the formula so that extreme inputs stay finite.")
 
 
 def shape_hint(shape: tuple[int, ...], expected: tuple[int, ...]) -> tuple[str, str | None]:
     """``(sentence, code)`` naming the mistake a wrong shape suggests; ``("", None)`` if none."""
     if len(shape) == len(expected) == 2 and shape == expected[::-1]:
-        return f" The same sizes in another order: {WEIGHT_LAYOUT}", "transposed_weight"
+        return " " + _("The same sizes in another order: {advice}").format(advice=_(WEIGHT_LAYOUT)), \
+            "transposed_weight"
     if sorted(shape) == sorted(expected):
-        return " The same sizes in another order: is a transpose missing or extra?", "transpose"
+        return " " + _("The same sizes in another order: is a transpose missing or extra?"), "transpose"
     if len(shape) == len(expected) + 1:
         for axis in range(len(shape)):
             if shape[:axis] + shape[axis + 1:] == expected:
-                where = BATCH_AXIS if axis == 0 else f"sum over axis {axis}"
-                return f" One axis too many: {where}.", "wrong_axis"
+                where = _(BATCH_AXIS) if axis == 0 else _("sum over axis {axis}").format(axis=axis)
+                return " " + _("One axis too many: {where}.").format(where=where), "wrong_axis"
     if len(shape) == len(expected) == 1:
-        return (f" A vector of another length: a sum over the wrong axis? {BATCH_AXIS[0].upper()}"
-                f"{BATCH_AXIS[1:]}; summing over axis 1 gives one number per example.", "wrong_axis")
+        batch_axis = _(BATCH_AXIS)
+        return " " + _("A vector of another length: a sum over the wrong axis? {batch_axis}; summing over "
+                       "axis 1 gives one number per example.").format(
+                           batch_axis=batch_axis[0].upper() + batch_axis[1:]), "wrong_axis"
     if math.prod(shape) == math.prod(expected):
-        return " The same number of entries: check a reshape or a keepdims.", "reshape"
+        return " " + _("The same number of entries: check a reshape or a keepdims."), "reshape"
     if len(shape) + 1 == len(expected) and any(
             expected[:axis] + expected[axis + 1:] == shape for axis in range(len(expected))):
-        return f" One axis missing: {NP_MAXIMUM_HINT}", "np_max_vs_maximum"
+        return " " + _("One axis missing: {advice}").format(advice=_(NP_MAXIMUM_HINT)), "np_max_vs_maximum"
     if len(shape) != len(expected):
-        return " A different number of axes: check a sum/mean axis or a broadcast.", "broadcast"
+        return " " + _("A different number of axes: check a sum/mean axis or a broadcast."), "broadcast"
     return "", None
 
 
 def non_finite_hint(array: np.ndarray, name: str) -> tuple[str, str]:
     """``(advice, code)`` for the kind of non-finite value: -inf, inf or NaN."""
     if (array == -np.inf).any():
-        return LOG_HINT, "log_zero"
+        return _(LOG_HINT), "log_zero"
     if (array == np.inf).any():
         return exp_hint(name), "overflow"
-    return f"{NAN_HINT} {exp_hint(name)}", "nan"
+    return f"{_(NAN_HINT)} {exp_hint(name)}", "nan"
 
 
 def _ratio_text(ratio: float) -> str:
@@ -180,18 +185,18 @@ def value_hint(actual: Any, actual_array: np.ndarray, expected_array: np.ndarray
     hints: list[tuple[str, str]] = []  # (code, sentence), the most specific first
     dtype = getattr(actual, "dtype", None)
     if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
-        hints.append(("float32", FLOAT32_HINT.format(dtype=dtype.name) + "."))
+        hints.append(("float32", _(FLOAT32_HINT).format(dtype=dtype.name) + "."))
     if (actual_array.ndim == 2 and actual_array.shape[0] == actual_array.shape[1] > 1
             and _isclose(actual_array, expected_array.T, rtol=rtol, atol=atol).all()):
-        hints.append(("transposed_weight",
-                      f"Your result equals the expected one transposed: {WEIGHT_LAYOUT}"))
+        hints.append(("transposed_weight", _("Your result equals the expected one transposed: {advice}")
+                      .format(advice=_(WEIGHT_LAYOUT))))
     if not (_isfinite(actual_array).all() and _isfinite(expected_array).all()):
         return _joined(hints)
     if not hints and _float32_sized(actual_array, expected_array):
-        hints.append(("float32", "the differences are the size of float32's rounding (about 1e-7 of the "
-                                  "values): is something computed in float32 along the way "
-                                  "(np.float32, astype(np.float32), a float32 input)? Keep every "
-                                  "step in float64."))
+        hints.append(("float32", _("the differences are the size of float32's rounding (about 1e-7 of the "
+                                    "values): is something computed in float32 along the way "
+                                    "(np.float32, astype(np.float32), a float32 input)? Keep every "
+                                    "step in float64.")))
     nonzero = expected_array != 0
     zero_agrees = _isclose(actual_array[~nonzero], 0.0, rtol=0.0, atol=atol).all()
     found_scale = False
@@ -204,34 +209,45 @@ def value_hint(actual: Any, actual_array: np.ndarray, expected_array: np.ndarray
         factor = max(abs(ratio), 1 / abs(ratio)) if ratio != 0 else 0.0
         meaningful = ratios.size > 1 or (factor >= 2 and abs(factor - round(factor)) < 1e-6 * factor
                                          ) or abs(ratio + 1) < 1e-9
-        every = "every entry is" if expected_array.size > 1 else "your value is"
+        several = expected_array.size > 1
         found_scale = constant and meaningful and abs(ratio - 1.0) >= 1e-3
         if constant and meaningful and ratio == 0:
-            hints.append(("all_zero", f"{every} 0: is an update or a term missing?"))
+            hints.append(("all_zero", _("every entry is 0: is an update or a term missing?") if several
+                          else _("your value is 0: is an update or a term missing?")))
         elif constant and meaningful and _isclose(ratio, -1.0, rtol=1e-6, atol=0.0):
-            hints.append(("sign", f"{every} the expected value with the opposite sign: a sign flipped "
-                                  "(y - t where t - y belongs, or the gradient of -loss)?"))
+            hints.append(("sign", (_("every entry is the expected value with the opposite sign: a sign "
+                                     "flipped (y - t where t - y belongs, or the gradient of -loss)?")
+                                   if several else
+                                   _("your value is the expected value with the opposite sign: a sign "
+                                     "flipped (y - t where t - y belongs, or the gradient of -loss)?"))))
         elif abs(ratio - 1.0) < 1e-3:
             pass  # the right scale, slightly off (float32 rounding, a small bug): no scale hint
         elif constant and meaningful and abs(ratio) > 1:
-            hints.append(("scale_too_large", f"{every} {_ratio_text(ratio)}x the expected value — a sum "
-                                             "where a mean belongs, or a missing 1/N?"))
+            text = (_("every entry is {ratio}x the expected value — a sum where a mean belongs, or a "
+                      "missing 1/N?") if several else
+                    _("your value is {ratio}x the expected value — a sum where a mean belongs, or a "
+                      "missing 1/N?"))
+            hints.append(("scale_too_large", text.format(ratio=_ratio_text(ratio))))
         elif constant and meaningful:
-            hints.append(("scale_too_small", f"{every} {_ratio_text(ratio)}x the expected value "
-                                             f"({_ratio_text(1 / ratio)}x too small) — a mean where a "
-                                             "sum belongs, or a 1/N too many?"))
+            text = (_("every entry is {ratio}x the expected value ({inverse}x too small) — a mean where "
+                      "a sum belongs, or a 1/N too many?") if several else
+                    _("your value is {ratio}x the expected value ({inverse}x too small) — a mean where "
+                      "a sum belongs, or a 1/N too many?"))
+            hints.append(("scale_too_small", text.format(ratio=_ratio_text(ratio),
+                                                         inverse=_ratio_text(1 / ratio))))
     if not found_scale and _offset_by_one_row(actual_array, expected_array, rtol, atol):
-        rows = "row" if actual_array.ndim > 1 else "entry"
-        hints.append(("missing_bias", f"every {rows} is off by the same amount (expected - got = "
-                                      f"{_offset_text(expected_array, actual_array)}): a missing, "
-                                      "doubled or wrong bias (+ b)?"))
+        text = (_("every row is off by the same amount (expected - got = {offset}): a missing, doubled or "
+                  "wrong bias (+ b)?") if actual_array.ndim > 1 else
+                _("every entry is off by the same amount (expected - got = {offset}): a missing, doubled "
+                  "or wrong bias (+ b)?"))
+        hints.append(("missing_bias", text.format(offset=_offset_text(expected_array, actual_array))))
     return _joined(hints)
 
 
 def _joined(hints: list[tuple[str, str]]) -> tuple[str, str | None]:
     if not hints:
         return "", None
-    return " Hint: " + " ".join(text for _, text in hints), hints[0][0]
+    return " " + _("Hint: {advice}").format(advice=" ".join(text for _code, text in hints)), hints[0][0]
 
 
 def _float32_sized(actual_array: np.ndarray, expected_array: np.ndarray) -> bool:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from .hints import CHECK_MIMETYPE, WEIGHT_LAYOUT
+from .i18n import N_, _
 
 __all__ = ["exercise", "show_progress", "results", "ExerciseResult", "CheckFailed"]
 
@@ -98,7 +99,7 @@ def _source_line(filename: str, lineno: int) -> str:
             hidden = True
         elif _HIDDEN_END in line:
             hidden = False
-    return "(a hidden test)" if hidden else lines[lineno - 1].strip()
+    return _("(a hidden test)") if hidden else lines[lineno - 1].strip()
 
 
 def _frames(error: BaseException) -> list[tuple[str, int, str]]:
@@ -109,13 +110,13 @@ def _frames(error: BaseException) -> list[tuple[str, int, str]]:
 
 def _where(filename: str, lineno: int, function: str, cell_file: str | None) -> str:
     if filename == cell_file:
-        place = f"line {lineno} of this cell"
+        place = _("line {lineno} of this cell").format(lineno=lineno)
     elif _is_cell(filename):
-        place = f"line {lineno} of the cell that defines it"
+        place = _("line {lineno} of the cell that defines it").format(lineno=lineno)
     else:
-        place = f"{filename}, line {lineno}"
+        place = _("{filename}, line {lineno}").format(filename=filename, lineno=lineno)
     if function not in ("<module>", "<lambda>") and filename != cell_file:
-        place = f"in {function}, {place}"
+        place = _("in {function}, {place}").format(function=function, place=place)
     return f"   {place}: {_source_line(filename, lineno)}"
 
 
@@ -208,13 +209,13 @@ class exercise:  # noqa: N801 (used as a statement, ``with exercise("sigmoid"):`
             _record(self.name, self._cell, ExerciseResult(self.name, True, "", seconds))
             return False
         if isinstance(error, NotImplementedError):
-            _record(self.name, self._cell, ExerciseResult(self.name, False, "not implemented yet",
+            _record(self.name, self._cell, ExerciseResult(self.name, False, _("not implemented yet"),
                                                           seconds))
             if not str(error):
-                stub = NotImplementedError(
-                    f"Exercise '{self.name}' is not implemented yet: replace the "
+                stub = NotImplementedError(_(
+                    "Exercise '{name}' is not implemented yet: replace the "
                     "`raise NotImplementedError()` under `# YOUR CODE HERE` in its cell, run that "
-                    "cell, then run this one again.")
+                    "cell, then run this one again.").format(name=self.name))
                 stub._render_traceback_ = lambda: [f"❌ {self.name} — {stub}"]
                 _publish(self.name, "not_implemented", str(stub))
                 raise stub from None
@@ -225,7 +226,8 @@ class exercise:  # noqa: N801 (used as a statement, ``with exercise("sigmoid"):`
             numpy_code, advice = _numpy_shape_hint(error)
             if numpy_code and error.args and isinstance(error.args[0], str):
                 # NumPy's words name no mistake: say which, keeping the type and the frames.
-                error.args = (f"{error.args[0].rstrip()}. Hint: {advice}", *error.args[1:])
+                error.args = (error.args[0].rstrip() + ". " + _("Hint: {advice}").format(advice=advice),
+                              *error.args[1:])
                 code = numpy_code
             first_line = (str(error).strip().splitlines() or [error_type.__name__])[0]
             _record(self.name, self._cell, ExerciseResult(
@@ -241,9 +243,9 @@ class exercise:  # noqa: N801 (used as a statement, ``with exercise("sigmoid"):`
 
 # NumPy's words for a matrix product of mismatching shapes (np.matmul / @, then np.dot).
 _MATMUL_WORDS = ("mismatch in its core dimension", "not aligned")
-MATMUL_HINT = ("the inner sizes of a matrix product must agree, (N, D) @ (D, M): is an operand "
-               "transposed, or on the wrong side? x @ w, not w @ x; X @ W, not X @ W.T: " + WEIGHT_LAYOUT)
-BROADCAST_HINT = ("these shapes cannot be combined entry by entry: check which axis a bias, a sum or "
+MATMUL_HINT = N_("the inner sizes of a matrix product must agree, (N, D) @ (D, M): is an operand "
+                 "transposed, or on the wrong side? x @ w, not w @ x; X @ W, not X @ W.T: ")
+BROADCAST_HINT = N_("these shapes cannot be combined entry by entry: check which axis a bias, a sum or "
                   "a mean runs along (a bias b of shape (M,) is added to every row of an (N, M) array).")
 
 
@@ -253,9 +255,9 @@ def _numpy_shape_hint(error: BaseException) -> tuple[str | None, str]:
         return None, ""
     text = str(error)
     if any(words in text for words in _MATMUL_WORDS):
-        return "transposed_weight", MATMUL_HINT
+        return "transposed_weight", _(MATMUL_HINT) + _(WEIGHT_LAYOUT)
     if "could not be broadcast together" in text:
-        return "broadcast", BROADCAST_HINT
+        return "broadcast", _(BROADCAST_HINT)
     return None, ""
 
 
@@ -276,12 +278,16 @@ def _publish(name: str, code: str | None, message: str) -> None:
 # --- The table -------------------------------------------------------------------------------
 
 
-NOT_CHECKED = "not checked in this kernel: run the cells again to check"
+NOT_CHECKED = N_("not checked in this kernel: run the cells again to check")
 # What a kernel that checked nothing yet says: after a restart the saved answers are still in
 # the notebook; only the record of which checks ran is gone.
-NOTHING_CHECKED = ("No exercise has been checked in this kernel yet: run the cells again to check "
+NOTHING_CHECKED = N_("No exercise has been checked in this kernel yet: run the cells again to check "
                    "(Run > Run All Cells). After a kernel restart your saved answers are still in the "
                    "notebook; the kernel only forgot which checks ran.")
+
+
+# The table's words for each status (the statuses themselves are the code's, never translated).
+STATUS_WORDS = {"passed": N_("passed"), "failed": N_("failed"), "not checked": N_("not checked")}
 
 
 def progress_table(names: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -291,7 +297,7 @@ def progress_table(names: Sequence[str]) -> list[tuple[str, str, str]]:
     for name in names:
         result = recorded.get(name)
         if result is None:
-            rows.append((name, "not checked", NOT_CHECKED))
+            rows.append((name, "not checked", _(NOT_CHECKED)))
         elif result.passed:
             rows.append((name, "passed", ""))
         else:
@@ -304,28 +310,31 @@ def show_progress(names: Sequence[str]) -> None:
     rows = progress_table(names)
     passed = sum(status == "passed" for _, status, _ in rows)
     checked = any(status != "not checked" for _, status, _ in rows)
-    headline = f"{passed} of {len(rows)} exercises pass" if checked else NOTHING_CHECKED
+    headline = (_("{passed} of {count} exercises pass").format(passed=passed, count=len(rows)) if checked
+                else _(NOTHING_CHECKED))
     try:
         from IPython.display import HTML, display
     except ImportError:  # plain Python: print instead
-        print(f"{passed}/{len(rows)} exercises pass" if checked else NOTHING_CHECKED)
+        print(_("{passed}/{count} exercises pass").format(passed=passed, count=len(rows)) if checked
+              else _(NOTHING_CHECKED))
         for name, status, detail in rows:
-            print(f"  {status:8} {name:28} {detail}")
+            print(f"  {_(STATUS_WORDS[status]):8} {name:28} {detail}")
         return
     marks = {"passed": ("&#10004;", "#1a7f37"), "failed": ("&#10008;", "#cf222e"),
              "not checked": ("&middot;", "#6e7781")}
     body = "".join(
         f"<tr><td style='color:{marks[status][1]};text-align:center'>{marks[status][0]}</td>"
         f"<td style='text-align:left'><code>{html.escape(name)}</code></td>"
-        f"<td style='text-align:left'>{status}</td>"
+        f"<td style='text-align:left'>{html.escape(_(STATUS_WORDS[status]))}</td>"
         f"<td style='text-align:left'>{html.escape(detail)}</td></tr>"
         for name, status, detail in rows
     )
     width = 100 * passed // max(1, len(rows))
+    headers = [html.escape(_("exercise")), html.escape(_("status")), html.escape(_("detail"))]
     display(HTML(
         f"<div><b>{html.escape(headline)}</b>"
         f"<div style='background:#eee;width:300px;height:10px;margin:4px 0'>"
         f"<div style='background:#1a7f37;width:{width}%;height:10px'></div></div>"
-        f"<table><tr><th></th><th>exercise</th><th>status</th><th>detail</th></tr>{body}"
+        f"<table><tr><th></th><th>{headers[0]}</th><th>{headers[1]}</th><th>{headers[2]}</th></tr>{body}"
         "</table></div>"
     ))

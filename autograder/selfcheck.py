@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .i18n import _
+
 __all__ = ["check_my_work"]
 
 
@@ -30,13 +32,13 @@ def _notebook_path(chapter: str | None) -> Path:
 def check_my_work(chapter: str | None = None) -> None:
     """Display a button that grades this chapter's saved notebook, hidden tests included."""
     if os.environ.get("BACKPROP_LAB_GRADING"):
-        print("(The self-check is not offered while a notebook is being graded.)")
+        print(_("(The self-check is not offered while a notebook is being graded.)"))
         return
     from IPython.display import display
     from ipywidgets import Button, Output, VBox
 
     path = _notebook_path(chapter)
-    button = Button(description="Check my work", tooltip="Grade the saved notebook as make grade would")
+    button = Button(description=_("Check my work"), tooltip=_("Grade the saved notebook as make grade would"))
     output = Output()
 
     def run(_button: Button) -> None:
@@ -44,8 +46,8 @@ def check_my_work(chapter: str | None = None) -> None:
 
         output.clear_output()
         with output, tempfile.TemporaryDirectory() as scratch:
-            print(f"Checking {path.name} as saved on disk (save first: Ctrl-S). This takes from a few "
-                  "seconds to a minute (docs/SPEED.md) ...", flush=True)
+            print(_("Checking {notebook} as saved on disk (save first: Ctrl-S). This takes from a few "
+                    "seconds to a minute (docs/SPEED.md) ...").format(notebook=path.name), flush=True)
             answers_file = Path(scratch) / "answers.json"
             result = subprocess.run(
                 [sys.executable, "-m", "autograder.instructor.grading.selfcheck", str(path), "--quiet-start",
@@ -54,7 +56,8 @@ def check_my_work(chapter: str | None = None) -> None:
             print(result.stdout or result.stderr[-3000:])
             answers = json.loads(answers_file.read_text()) if answers_file.is_file() else {}
             for grade_id, answer in answers.items():  # Markdown, so that its maths is typeset
-                display(Markdown(f"**Model answer, {grade_id}**\n\n{answer}"))
+                heading = _("**Model answer, {grade_id}**").format(grade_id=grade_id)
+                display(Markdown(f"{heading}\n\n{answer}"))
 
     button.on_click(run)
     display(VBox([button, output]))

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from . import set_title
+
 __all__ = ["draw_probability_map"]
 
 
@@ -22,7 +24,7 @@ def draw_probability_map(ax: Any, grid_x: np.ndarray, grid_y: np.ndarray, probab
                          alpha=0.6, vmin=0, vmax=1)
     ax.contour(grid_x, grid_y, probability, levels=[0.5], colors="k", linewidths=1)
     ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="RdBu", vmin=0, vmax=1, edgecolors="k", s=18)
-    ax.set_title(title, fontsize=10)
+    set_title(ax, title, fontsize=10)
     if axis_labels:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")

@@ -20,6 +20,9 @@ from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
+from ..i18n import _
+from . import drawn, set_title
+
 FORWARD_COLOR, BACKWARD_COLOR = "#4a6fa5", "#c0392b"
 LEAF_COLOR, NODE_COLOR = "#fdf1e6", "#eef3fb"
 
@@ -47,15 +50,16 @@ def draw_training_step(ax: Axes) -> Axes:
             ax.text(step * i - 1.05, -0.75, gradients[i], ha="center", va="top", color=BACKWARD_COLOR,
                     fontsize=10)
     for i, names in ((1, "$W_1, b_1$"), (3, "$W_2, b_2$")):
-        ax.text(step * i, 1.05, f"parameters {names}", ha="center", fontsize=10, color="#555")
-        ax.text(step * i, -1.5, rf"$\partial L/\partial$ {names}: used by the update", ha="center",
-                fontsize=10, color=BACKWARD_COLOR)
-    ax.text(-0.9, 0.6, "forward →", color=FORWARD_COLOR, fontsize=11)
-    ax.text(-0.9, -0.65, "← backward", color=BACKWARD_COLOR, fontsize=11)
+        ax.text(step * i, 1.05, drawn(_("parameters {names}"), names=names), ha="center", fontsize=10,
+                color="#555")
+        ax.text(step * i, -1.5, drawn(_(r"$\partial L/\partial$ {names}: used by the update"), names=names),
+                ha="center", fontsize=10, color=BACKWARD_COLOR)
+    ax.text(-0.9, 0.6, drawn(_("forward →")), color=FORWARD_COLOR, fontsize=11)
+    ax.text(-0.9, -0.65, drawn(_("← backward")), color=BACKWARD_COLOR, fontsize=11)
     ax.set_xlim(-1.2, 11.8)
     ax.set_ylim(-1.8, 1.3)
     ax.axis("off")
-    ax.set_title("One training step: values flow forward, gradients flow backward", fontsize=12)
+    set_title(ax, _("One training step: values flow forward, gradients flow backward"), fontsize=12)
     return ax
 
 
@@ -150,7 +154,7 @@ def draw_value_graph(ax: Axes, root: Any, names: Mapping[Any, str] | None = None
                                     boxstyle="round,pad=0,rounding_size=0.12",
                                     facecolor=NODE_COLOR if node.inputs else LEAF_COLOR,
                                     edgecolor=FORWARD_COLOR, zorder=2))
-        title = names.get(node, node.op or "leaf")
+        title = drawn(names.get(node, node.op or "leaf"))
         ax.text(x, y, f"{title}\ndata {node.data:.4f}\ngrad {node.grad:.4f}", ha="center", va="center",
                 fontsize=10, zorder=3)
     x_min, x_max, y_min, y_max = _extent(root)

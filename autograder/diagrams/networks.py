@@ -12,6 +12,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, Rectangle
 
+from ..i18n import _
+from . import drawn, set_title
+
 ARROW = dict(arrowstyle="->", color="0.4")
 INPUT_COLOR, HIDDEN_COLOR, OUTPUT_COLOR = "tab:blue", "tab:orange", "tab:green"
 
@@ -37,7 +40,7 @@ def draw_neuron(ax: Axes) -> Axes:
     ax.set_ylim(-1.7, 1.7)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("one neuron: a = φ(w · x + b)", fontsize=12)
+    set_title(ax, _("one neuron: a = φ(w · x + b)"), fontsize=12)
     return ax
 
 
@@ -52,9 +55,10 @@ def draw_network(ax: Axes, layer_sizes: Sequence[int], layer_names: Sequence[str
     top = max(layer_sizes) / 2
     for column, (ys, color, name) in enumerate(zip(heights, colors, layer_names)):
         ax.scatter(np.full(len(ys), column), ys, s=350, color=color, edgecolor="k", zorder=2)
-        ax.text(column, top + 0.3, name, ha="center", fontsize=11)
+        ax.text(column, top + 0.3, drawn(name), ha="center", fontsize=11)
     ax.set_ylim(-top - 0.3, top + 0.9)
     ax.axis("off")
     sizes = ", ".join(str(n) for n in layer_sizes)
-    ax.set_title(f"a feed-forward network (an MLP with layer sizes {sizes})", fontsize=12)
+    set_title(ax, _("a feed-forward network (an MLP with layer sizes {sizes})").format(sizes=sizes),
+              fontsize=12)
     return ax

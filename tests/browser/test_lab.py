@@ -7,7 +7,8 @@ course's own notebooks. What it proves:
 - `make lab` opens chapter 1, with nbgrader's instructor interface switched off;
 - every solution notebook runs top to bottom with Run All, and no cell errors;
 - in each chapter with a slider, moving it redraws the figure;
-- the self-check button (when chapters have one) reports a wrong exercise.
+- the self-check button (when chapters have one) reports a wrong exercise;
+- a Chinese chapter (chapters/zh/) runs, and its checks and "Check my work" answer in Chinese.
 """
 
 from __future__ import annotations
@@ -342,3 +343,56 @@ def test_self_check_reports_the_wrong_exercise(lab, page):
     assert "failed" in report, f"the self-check did not report a failure:\n{report}"
     assert "count_parameters" in report, f"the self-check did not name count_parameters:\n{report}"
     assert "BEGIN HIDDEN TESTS" not in report and "check_own_code" not in report, report
+
+
+def test_a_chinese_chapter_runs_and_check_my_work_answers_in_chinese(lab, page):
+    """The Chinese edition of chapter 1 (chapters/zh/), every exercise solved except count_parameters,
+    wrong only where the hidden tests look: its kernel speaks Chinese (the progress table, the button)
+    and "Check my work" reports the failure in Chinese (autograder/i18n.py)."""
+    student = nbformat.read(str(COURSE.chapters / "zh" / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"),
+                            as_version=4)
+    assert student.metadata["language"] == "zh_CN"
+    solution = nbformat.read(str(COURSE.solutions / FIRST_CHAPTER / f"{FIRST_CHAPTER}.ipynb"), as_version=4)
+    nb = inject_solutions(student, solution)
+    nb.cells = [c for c in nb.cells if "site-prelude" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        cell.metadata.pop("site_stub", None)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "count_parameters":
+            cell.source = BUGGY_COUNT
+    # The chapter up to its first exercise, then its last cells (the progress table, the button): Run All
+    # stays short on a busy machine; the self-check grades it whole (the rest unanswered).
+    first = next(i for i, c in enumerate(nb.cells) if "count_parameters__torch" in str(c.metadata))
+    last = [c for c in nb.cells if "show_progress(" in c.source or "check_my_work(" in c.source]
+    nb.cells = nb.cells[:first + 1] + last
+    path = f"zh-wrong/{FIRST_CHAPTER}/{FIRST_CHAPTER}.ipynb"
+    (lab.root / path).parent.mkdir(parents=True)
+    nbformat.write(nb, str(lab.root / path))
+    open_notebook(page, lab, path)
+    for _ in range(3):  # a Run All clicked while the kernel still starts does nothing
+        run_all(page)
+        try:
+            page.wait_for_function("(nb) => [...document.querySelectorAll(nb + ' .jp-InputPrompt')]"
+                                   ".some(p => /\\[\\d+\\]/.test(p.textContent))",
+                                   arg=NOTEBOOK, timeout=30_000)
+            break
+        except Exception:
+            continue
+    progress = page.locator(f"{NOTEBOOK} .jp-OutputArea-output").filter(has_text="个练习中有")
+    try:
+        progress.first.wait_for(timeout=300_000)
+    except Exception:
+        pytest.fail("the progress table is not in Chinese (or Run All stopped before it): "
+                    f"{page.locator(NOTEBOOK).inner_text()[-2000:]}")
+    button = page.get_by_role("button", name="检查我的作业")
+    button.scroll_into_view_if_needed()
+    button.click()
+    output = button.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
+    deadline = time.monotonic() + 420
+    while time.monotonic() < deadline and "有测试未通过" not in output.inner_text():
+        page.wait_for_timeout(1000)
+    report = output.inner_text()
+    assert "的自查：测试得分" in report, f"the self-check did not answer in Chinese:\n{report}"
+    assert "未通过" in report and "count_parameters" in report, report
+    assert "尚未实现" in report or "应为" in report or "练习" in report, report  # the checks' own messages
+    assert "有测试未通过：上面的消息指出了问题所在。" in report, report
+    assert "Self-check of" not in report and "BEGIN HIDDEN TESTS" not in report, report

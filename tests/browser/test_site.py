@@ -221,3 +221,23 @@ def test_every_page_renders_in_chromium(browser):
             assert broken == [], f"{path}: images that did not load: {broken}"
             no_alt = [i["src"] for i in images if not i["alt"]]
             assert no_alt == [], f"{path}: images without alt text: {no_alt}"
+
+
+ANCHOR = re.compile(r'<a\b[^>]*\bhref="([^"#]*)[^"]*"[^>]*>(.*?)</a>', re.S)
+
+
+def _links_named(page: Path, name: str) -> list[Path]:
+    """The pages that ``page`` links to with the text ``name`` (tags inside the link stripped)."""
+    return [(page.parent / href).resolve() for href, inner in ANCHOR.findall(page.read_text())
+            if href and re.sub(r"<[^>]+>", "", inner).strip() == name]
+
+
+@pytest.mark.parametrize("chapter", [*CHAPTERS, "index"])
+def test_every_page_in_both_languages_switches_to_the_other(chapter):
+    """The site is built in English and in Chinese (zh/), and every page links to itself in the other."""
+    english = SITE / "index.html" if chapter == "index" else page_path(chapter)
+    chinese = SITE / "zh" / ("index.html" if chapter == "index" else f"{chapter}/{chapter}.html")
+    assert chinese.exists(), f"no Chinese page {chinese.relative_to(SITE)}"
+    assert chinese.resolve() in _links_named(english, "中文"), f"{english.name}: no switch to Chinese"
+    assert english.resolve() in _links_named(chinese, "English"), f"{chinese.name}: no switch to English"
+    assert re.search(r"[\u4e00-\u9fff]", "".join(read_page(chinese).text)), "the Chinese page is not Chinese"

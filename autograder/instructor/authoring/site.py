@@ -16,6 +16,11 @@ reference solutions injected, then shown with the student's stubs again:
 4. every figure gets alt text from its titles (or axis labels, or the section
    it sits in).
 
+Every translated edition gets the same pages (``zh/NN_x/NN_x.html``, ``zh/index.html``): the
+English page with its markdown and stubs put through the chapter's catalog
+(``translations/<locale>/NN_x.po``, as ``make release --editions`` does), and a language switcher at
+the top of every page, English and translated alike.
+
 Sphinx with myst-nb renders the pages (configuration: ``docs/site/conf.py``);
 see docs/SITE.md for why.
 
@@ -103,13 +108,15 @@ del _site_describe_figures
 
 # -- launch links ------------------------------------------------------------------------
 
-def binder_url(repo: str, ref: str, chapter: str) -> str:
+def binder_url(repo: str, ref: str, chapter: str, edition: str = "") -> str:
+    folder = f"chapters/{edition}/" if edition else "chapters/"
     return (f"https://mybinder.org/v2/gh/{repo}/{ref}"
-            f"?urlpath=lab/tree/chapters/{chapter}/{chapter}.ipynb")
+            f"?urlpath=lab/tree/{folder}{chapter}/{chapter}.ipynb")
 
 
-def colab_url(repo: str, ref: str, chapter: str) -> str:
-    return f"https://colab.research.google.com/github/{repo}/blob/{ref}/chapters/{chapter}/{chapter}.ipynb"
+def colab_url(repo: str, ref: str, chapter: str, edition: str = "") -> str:
+    folder = f"chapters/{edition}/" if edition else "chapters/"
+    return f"https://colab.research.google.com/github/{repo}/blob/{ref}/{folder}{chapter}/{chapter}.ipynb"
 
 
 def colab_requirement(repo: str, ref: str) -> str:
@@ -243,6 +250,100 @@ On Colab, run this cell first (it installs the course's checks):
 """
 
 
+ZH_LANDING = """# Backprop Lab · 反向传播实验室
+
+{languages}
+
+用 NumPy 亲手搭建神经网络、实现反向传播，并以 PyTorch 为参照证明你的代码是对的。共六章；每一章先用
+文字、公式和图讲清一个概念，再请你动手实现它，然后检查你的代码。
+
+这些页面展示每一章在所有练习都完成之后的样子：图、表和检查的结果。练习单元格只显示你的起点（函数签名、
+文档字符串和 `# YOUR CODE HERE`），解答要由你自己来写。代码输出（检查信息、图中文字）来自英文版的运行。
+
+## 两条命令
+
+```bash
+make lab EDITION=zh   # 如果还没有环境就先创建，然后在 JupyterLab 中打开中文版第 1 章
+make test             # 如果还没有环境就先创建，然后运行全部检查
+```
+
+## 各章
+
+| 章 | 在 Binder 中打开（JupyterLab） | 在 Colab 中打开 |
+|---|---|---|
+{rows}
+
+在 Colab 上请先运行这个单元格（它会安装课程的检查程序）：
+
+```python
+{cell}
+```
+
+```{{toctree}}
+:hidden:
+:maxdepth: 1
+
+{toctree}
+```
+"""
+# The switcher's name for each language, in that language.
+LANGUAGE_NAMES = {"": "English", "zh": "中文"}
+
+
+def switcher(page: str, edition: str, editions: list[str]) -> str:
+    """The language switcher's Markdown for ``page`` ('index' or a chapter id) in ``edition`` ('' is
+    English): the current language in bold, the others linked to the same page in their language."""
+    up = "../" * ((1 if edition else 0) + (0 if page == "index" else 1))
+    target = "index.md" if page == "index" else f"{page}/{page}.ipynb"
+    links = []
+    for other in ["", *editions]:
+        name = LANGUAGE_NAMES.get(other, other)
+        folder = f"{other}/" if other else ""
+        links.append(f"**{name}**" if other == edition else f"[{name}]({up}{folder}{target})")
+    return " · ".join(links)
+
+
+def with_switcher(nb: NotebookNode, chapter: str, edition: str, editions: list[str]) -> NotebookNode:
+    """A copy of the page with the switcher as its first cell."""
+    page = copy.deepcopy(nb)
+    cell = nbformat.v4.new_markdown_cell(switcher(chapter, edition, editions),
+                                         metadata={"tags": ["language-switcher"]})
+    cell.id = "language-switcher"
+    page.cells.insert(0, cell)
+    return page
+
+
+def page_catalogs(course: Course, chapters: list[str]) -> dict[str, dict[str, object]]:
+    """edition ('zh') -> chapter -> its catalog, for every translated edition (translations/<locale>/)."""
+    from autograder.instructor.authoring.translations import (
+        TRANSLATIONS,
+        catalog_path,
+        edition_folder,
+        read_catalog,
+    )
+
+    folder = course.root / TRANSLATIONS
+    found: dict[str, dict[str, object]] = {}
+    for locale in sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+        catalogs = {chapter: read_catalog(catalog_path(folder, locale, chapter), locale)
+                    for chapter in chapters if catalog_path(folder, locale, chapter).is_file()}
+        if catalogs:
+            found[edition_folder(locale)] = catalogs
+    return found
+
+
+def translated_landing(edition: str, titles: dict[str, str], repo: str, ref: str, languages: str) -> str:
+    """A translated edition's landing page (today Chinese only: a new language adds its text here)."""
+    rows = "\n".join(
+        f"| [{title}]({chapter}/{chapter}.ipynb) "
+        f"| [Binder]({binder_url(repo, ref, chapter, edition)}) "
+        f"| [Colab]({colab_url(repo, ref, chapter, edition)}) |"
+        for chapter, title in titles.items())
+    toctree = "\n".join(f"{chapter}/{chapter}" for chapter in titles)
+    cell = colab_cell(colab_requirement(repo, ref)).rstrip()
+    return ZH_LANDING.format(rows=rows, toctree=toctree, cell=cell, languages=languages)
+
+
 def _fingerprint(*paths: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -286,22 +387,52 @@ def build(course: Course, out: Path, repo: str = PLACEHOLDER_REPO, ref: str = "m
     if source.exists():
         shutil.rmtree(source)
     source.mkdir(parents=True)
+    chapters = chapters or course.chapter_ids()
     titles, pages = {}, []
-    for chapter in chapters or course.chapter_ids():
-        nb = prepare_chapter(course, chapter, work, cache)
-        pages.append(nb)
-        titles[chapter] = chapter_title(nb, chapter)
-        (source / chapter).mkdir()
-        nbformat.write(nb, str(source / chapter / f"{chapter}.ipynb"))
-    (source / "index.md").write_text(landing_page(titles, repo, ref))
+    for chapter in chapters:
+        pages.append(prepare_chapter(course, chapter, work, cache))
+        titles[chapter] = chapter_title(pages[-1], chapter)
+    write_pages(source, dict(zip(chapters, pages)), titles, page_catalogs(course, chapters), repo, ref)
     (source / ALT_TEXT_FILE).write_text(json.dumps(alt_texts(pages), indent=1, sort_keys=True))
     (source / "site.json").write_text(json.dumps({"repo": repo, "ref": ref, "chapters": titles}, indent=1))
+    run_sphinx(course, source, work, out)
+    return out
+
+
+def write_pages(source: Path, pages: dict[str, NotebookNode], titles: dict[str, str],
+                catalogs: dict[str, dict[str, object]], repo: str, ref: str) -> None:
+    """The Sphinx sources: every chapter and the landing page, in English and in each edition with a
+    catalog for every chapter (``<edition>/``), each page with the language switcher on top."""
+    from autograder.instructor.authoring.translations import write_translated
+
+    editions = [edition for edition, found in catalogs.items() if set(found) == set(pages)]
+    for chapter, nb in pages.items():
+        (source / chapter).mkdir(parents=True)
+        nbformat.write(with_switcher(nb, chapter, "", editions), str(source / chapter / f"{chapter}.ipynb"))
+    landing = landing_page(titles, repo, ref)
+    if editions:  # the switcher, and the editions' landing pages in the (hidden) table of contents
+        languages = switcher("index", "", editions)
+        landing = landing.replace("# Backprop Lab\n", f"# Backprop Lab\n\n{languages}\n", 1)
+        landing = landing.rstrip().removesuffix("```") + "".join(f"{e}/index\n" for e in editions) + "```\n"
+    (source / "index.md").write_text(landing)
+    for edition in editions:
+        edition_titles = {}
+        for chapter, nb in pages.items():
+            page = write_translated(nb, catalogs[edition][chapter])
+            edition_titles[chapter] = chapter_title(page, chapter)
+            (source / edition / chapter).mkdir(parents=True)
+            nbformat.write(with_switcher(page, chapter, edition, editions),
+                           str(source / edition / chapter / f"{chapter}.ipynb"))
+        (source / edition / "index.md").write_text(
+            translated_landing(edition, edition_titles, repo, ref, switcher("index", edition, editions)))
+
+
+def run_sphinx(course: Course, source: Path, work: Path, out: Path) -> None:
     conf = course.root / "docs" / "site"
     # Sphinx's cache (.doctrees) goes beside the pages' sources, never into the published folder.
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going", "-E",
                     "-d", str(work / "doctrees"), "-c", str(conf), str(source), str(out)], check=True)
     shutil.rmtree(out / ".doctrees", ignore_errors=True)  # left by an older build
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

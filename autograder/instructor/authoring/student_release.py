@@ -18,6 +18,11 @@ reference solutions of a chapter still to be graded. Each later release adds the
 chapter and the library of the one before it. Without ``--chapters`` every chapter is
 released, with the library of all but the last. A released notebook that imports a module
 not shipped is listed as a warning (that cell fails with ImportError for the learner).
+
+Every translated edition ships beside the English one, for the same chapters:
+``chapters/<language>/NN_x/`` (today ``chapters/zh/``, docs/TRANSLATING.md), opened with
+``make lab EDITION=zh``; the package's compiled message catalogs (``autograder/locale/``) make the
+checks answer in the notebook's language.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ Fill in each cell marked `# YOUR CODE HERE`, then run the test cell under it: a 
 silent, a failure says what was expected, what came back and where to look. The last
 cell of each chapter shows which exercises pass. Your instructor grades your work with
 hidden tests too: passing the visible tests is a good sign, not a guarantee.
+
+中文版：`make lab EDITION=zh` 打开 `chapters/zh/` 中的中文版笔记本。代码、测试和评分与英文版
+完全相同；测试给出的信息也是中文。请只在一个版本中作答。
 """
 
 MAKEFILE = """SHELL := /bin/bash
@@ -54,6 +62,9 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# EDITION=zh: the Chinese edition, chapters/zh/.
+EDITION ?=
 
 .PHONY: lab env
 $(VENV)/.installed: pyproject.toml
@@ -64,7 +75,7 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed
 
 lab: env
-\tjupyter lab --ServerApp.root_dir=chapters $(ROOT_FLAG) $(LAB_ARGS)
+\tjupyter lab --ServerApp.root_dir=chapters$(if $(EDITION),/$(EDITION),) $(ROOT_FLAG) $(LAB_ARGS)
 """
 
 
@@ -89,6 +100,9 @@ dependencies = [
 [tool.setuptools.packages.find]
 include = ["autograder*"]
 exclude = ["autograder.instructor*"]
+
+[tool.setuptools.package-data]
+autograder = ["locale/*/LC_MESSAGES/*.mo"]
 """
 
 
@@ -125,6 +139,13 @@ def missing_imports(notebook: Path, shipped: set[str]) -> list[str]:
     return sorted(m for m in named if m in CHAPTER_OF and m not in shipped)
 
 
+def editions(course: Course) -> list[str]:
+    """The translated editions under ``chapters/``: the folders that hold chapter folders (``zh``)."""
+    ids = course.chapter_ids()
+    return sorted(folder.name for folder in course.chapters.iterdir()
+                  if folder.is_dir() and folder.name not in ids and any((folder / c).is_dir() for c in ids))
+
+
 def build(course: Course, out: Path, chapters: set[int] | None = None,
           warn=print) -> list[Path]:
     """Write ``out`` afresh (it must be absent, or a previous student release): the chapters
@@ -144,12 +165,17 @@ def build(course: Course, out: Path, chapters: set[int] | None = None,
         raise SystemExit(f"error: no chapter {', '.join(map(str, unknown))} in this course "
                          f"(chapters: {', '.join(ids)})")
     shipped = shipped_modules(max(wanted))
-    for chapter in released:
-        shutil.copytree(course.chapters / chapter, out / "chapters" / chapter, ignore=ignore)
-        missing = missing_imports(course.chapters / chapter / f"{chapter}.ipynb", shipped)
+    folders = [course.chapters / chapter for chapter in released]
+    folders += [course.chapters / edition / chapter for edition in editions(course) for chapter in released
+                if (course.chapters / edition / chapter).is_dir()]
+    for folder in folders:
+        chapter = folder.name
+        shutil.copytree(folder, out / folder.relative_to(course.root), ignore=ignore)
+        missing = missing_imports(folder / f"{chapter}.ipynb", shipped)
         if missing:
-            warn(f"warning: {chapter} imports autograder.reference.{{{', '.join(missing)}}}, not "
-                 "shipped (the reference of a chapter still to be graded): those cells fail for learners")
+            warn(f"warning: {folder.relative_to(course.root)} imports autograder.reference."
+                 f"{{{', '.join(missing)}}}, not shipped (the reference of a chapter still to be graded): "
+                 "those cells fail for learners")
     from autograder.reference import CHAPTER_OF
 
     withheld = {f"{module}.py" for module in CHAPTER_OF if module not in shipped}

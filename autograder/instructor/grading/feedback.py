@@ -34,6 +34,7 @@ from typing import Any
 
 import nbformat
 
+from autograder.i18n import _, language
 from autograder.instructor.config import COURSE_ID
 from autograder.instructor.grading.worker import SAFE_MIMETYPES, is_answer, is_test, nbgrader_meta
 
@@ -92,8 +93,9 @@ def manual_grades(root: Path, student: str, chapter: str) -> dict[str, tuple[flo
 def verdict_cell(cell: nbformat.NotebookNode, test: dict[str, Any]) -> nbformat.NotebookNode:
     grade_id = nbgrader_meta(cell)["grade_id"]
     passed = test["score"] >= test["points"]
-    mark = "passed" if passed else "failed"
-    text = f"**Test `{grade_id}`: {mark}, {test['score']:g} / {test['points']:g} points.**"
+    text = (_("**Test `{grade_id}`: passed, {score:g} / {points:g} points.**") if passed else
+            _("**Test `{grade_id}`: failed, {score:g} / {points:g} points.**")).format(
+                grade_id=grade_id, score=test["score"], points=test["points"])
     if not passed and test.get("message"):
         text += "\n\n<pre>" + html.escape(test["message"][:2000]) + "</pre>"
     return nbformat.v4.new_markdown_cell(text)
@@ -101,43 +103,60 @@ def verdict_cell(cell: nbformat.NotebookNode, test: dict[str, Any]) -> nbformat.
 
 def policy_line(violation: dict[str, Any]) -> str:
     """One stopped cell, with the rule: what the construct is and why the grader refuses it."""
-    return (f"- `{html.escape(violation['cell'])}`, line {violation['line']}: "
-            f"{html.escape(violation['construct'])}: {html.escape(violation['message'])}")
+    return _("- `{cell}`, line {line}: {construct}: {message}").format(
+        cell=html.escape(violation["cell"]), line=violation["line"],
+        construct=html.escape(violation["construct"]), message=html.escape(violation["message"]))
 
 
 def header(record: dict[str, Any], written: str) -> nbformat.NotebookNode:
     tests = record["tests"].values()
-    lines = [f"# Feedback: {html.escape(record['chapter'])}",
-             f"Student: `{html.escape(record['student'])}`  ",
-             f"Tests: **{sum(t['score'] for t in tests):g} / {sum(t['points'] for t in tests):g}** points  ",
-             f"Written answers: {written}"]
+    lines = [_("# Feedback: {chapter}").format(chapter=html.escape(record["chapter"])),
+             _("Student: `{student}`").format(student=html.escape(record["student"])) + "  ",
+             _("Tests: **{score:g} / {points:g}** points").format(
+                 score=sum(t["score"] for t in tests), points=sum(t["points"] for t in tests)) + "  ",
+             _("Written answers: {written}").format(written=written)]
     if record["status"] != "graded":
-        lines.append(f"\n**Not graded normally ({record['status']}):** {html.escape(record['reason'])}")
+        lines.append("\n" + _("**Not graded normally ({status}):** {reason}").format(
+            status=record["status"], reason=html.escape(record["reason"])))
     if record.get("policy"):
-        lines.append("\n**Code the grader did not run** (graded as unanswered):")
+        lines.append("\n" + _("**Code the grader did not run** (graded as unanswered):"))
         lines += [policy_line(v) for v in record["policy"]]
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
 def comment_cell(comment: str) -> nbformat.NotebookNode:
     quoted = "\n".join("> " + line for line in comment.splitlines())
-    return nbformat.v4.new_markdown_cell("*Your instructor's comment:*\n\n" + quoted)
+    return nbformat.v4.new_markdown_cell(_("*Your instructor's comment:*") + "\n\n" + quoted)
 
 
 def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
                   grades: dict[str, tuple[float | None, bool]],
                   comments: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """The page, in the submission's language: the autograded notebook's metadata says which (the
+    worker copies the submission's ``"language"`` there); English when it says none."""
+    lang = (nb.metadata.get("language") if nb is not None else None) or ""
+    with language(lang if isinstance(lang, str) else ""):
+        out = _page_notebook(record, nb, grades, comments or {})
+    if lang:
+        out.metadata["language"] = lang
+    return out
+
+
+def _page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
+                   grades: dict[str, tuple[float | None, bool]],
+                   comments: dict[str, str]) -> nbformat.NotebookNode:
     out = nbformat.v4.new_notebook()
-    comments = comments or {}
     answers = record["answers"]
     pending = [a for a in answers if grades.get(a, (None, True))[1] or grades.get(a, (None,))[0] is None]
     total = sum(a["points"] for a in answers.values())
     if not answers:
-        written = "none in this chapter"
+        written = _("none in this chapter")
     elif pending:
-        written = f"{len(pending)} of {len(answers)} not graded yet (out of {total:g} points)"
+        written = _("{pending} of {count} not graded yet (out of {total:g} points)").format(
+            pending=len(pending), count=len(answers), total=total)
     else:
-        written = f"**{sum(grades[a][0] for a in answers):g} / {total:g}** points"
+        written = _("**{score:g} / {total:g}** points").format(
+            score=sum(grades[a][0] for a in answers), total=total)
     out.cells.append(header(record, written))
     if nb is None:
         for index, cell in enumerate(out.cells):
@@ -150,10 +169,11 @@ def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
                                                                    {"score": 0, "points": 0})))
         elif is_answer(cell):
             score, needs = grades.get(meta["grade_id"], (None, True))
-            status = ("not graded yet" if needs or score is None
-                      else f"{score:g} / {float(meta.get('points', 0)):g} points")
+            status = (_("not graded yet") if needs or score is None
+                      else _("{score:g} / {points:g} points").format(score=score,
+                                                                      points=float(meta.get("points", 0))))
             out.cells.append(nbformat.v4.new_markdown_cell(
-                f"*Your answer ({status}):*\n\n" + cell.source))
+                _("*Your answer ({status}):*").format(status=status) + "\n\n" + cell.source))
         else:
             out.cells.append(cell)
         if meta.get("grade_id") in comments:
@@ -219,7 +239,7 @@ def render(nb: nbformat.NotebookNode) -> str:
     exporter = HTMLExporter(mathjax_url=PAGE_MATHJAX, require_js_url="",
                             extra_loaders=[jinja2.DictLoader({"feedback.html.j2": PAGE_TEMPLATE})],
                             template_file="feedback.html.j2")
-    body, _ = exporter.from_notebook_node(nb)
+    body, _resources = exporter.from_notebook_node(nb)
     # require.js is only for widgets, which a feedback page never has.
     body = body.replace('<script src=""></script>', "")
     return body.replace("<head>", "<head>\n" + MATHJAX_FONTS, 1)
@@ -234,9 +254,10 @@ def render_capped(page_json: str) -> str:
         for cell in page.cells:
             if cell.cell_type == "code":
                 cell.outputs = []
-        page.cells.insert(1, nbformat.v4.new_markdown_cell(
-            f"*This page was over {PAGE_CAP_BYTES // 1_000_000} MB, so the outputs of your "
-            "code cells were left out.*"))
+        with language(page.metadata.get("language") or ""):
+            page.cells.insert(1, nbformat.v4.new_markdown_cell(_(
+                "*This page was over {size} MB, so the outputs of your "
+                "code cells were left out.*").format(size=PAGE_CAP_BYTES // 1_000_000)))
         text = render(page)
     return f"{HASH_PREFIX}{page_sha256(page_json)} -->\n{text}"
 

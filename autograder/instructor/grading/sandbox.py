@@ -64,6 +64,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 import autograder
+from autograder.i18n import ENV_VAR, chosen_language
 
 GiB = 2**30
 MiB = 2**20
@@ -277,6 +278,8 @@ def kernel_environment(device: str, home: str, extra: Mapping[str, str] | None =
     }
     if not PACKAGE_DIR.is_relative_to(Path(sys.prefix).resolve()):
         env["PYTHONPATH"] = str(PACKAGE_DIR.parent)  # works without the editable finder too
+    if chosen_language():  # the language of the checks' messages: the submission's (autograder/i18n.py)
+        env[ENV_VAR] = chosen_language()
     env.update(extra or {})
     return env
 

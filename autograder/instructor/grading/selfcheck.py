@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.i18n import ENV_VAR, _, language, notebook_language
 from autograder.instructor.course import Course, course_for_cli
 from autograder.instructor.grading.worker import GradingRelease, grade_task, is_answer, nbgrader_meta
 
@@ -87,9 +88,26 @@ def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | No
     return GradingRelease(**data, sandbox=sandbox)
 
 
-def model_answers(course: Course, chapter: str) -> dict[str, str]:
+def model_answers(course: Course, chapter: str, lang: str = "") -> dict[str, str]:
+    """grade id -> model answer, in ``lang`` where its chapter's catalog translates it (else English)."""
     source = nbformat.read(str(course.solutions / chapter / f"{chapter}.ipynb"), as_version=4)
+    source = _translated(course, chapter, source, lang)
     return {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_answer(c)}
+
+
+def _translated(course: Course, chapter: str, source: nbformat.NotebookNode,
+                lang: str) -> nbformat.NotebookNode:
+    """The source in ``lang`` through translations/<locale>/<chapter>.po; unchanged when there is none,
+    or where Babel, an instructor's tool, is not installed (a learner's [grader] environment)."""
+    catalogs = sorted(course.root.glob(f"translations/{lang.split('_')[0]}*/{chapter}.po")) if lang else []
+    if not catalogs or lang.lower().startswith("en"):
+        return source
+    try:
+        from autograder.instructor.authoring.translations import read_catalog, write_translated
+    except ImportError:
+        return source
+    catalog = catalogs[0]
+    return write_translated(source, read_catalog(catalog, catalog.parent.name))
 
 
 def exercise_of(test_id: str) -> str:
@@ -103,36 +121,39 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
         by_exercise.setdefault(exercise_of(test_id), []).append((test_id, test))
     score = sum(t["score"] for t in record["tests"].values())
     total = sum(t["points"] for t in record["tests"].values())
-    out(f"Self-check of {record['chapter']}: {score:g} / {total:g} test points "
-        "(the hidden tests included, as at grading)")
+    out(_("Self-check of {chapter}: {score:g} / {total:g} test points "
+          "(the hidden tests included, as at grading)").format(
+              chapter=record["chapter"], score=score, total=total))
     if record["status"] != "graded":
-        out(f"\n{record['status'].upper()}: {record['reason']}")
+        out("\n" + _("{status}: {reason}").format(status=record["status"].upper(), reason=record["reason"]))
     for violation in record.get("policy", []):
-        out(f"\nNOT RUN: {violation['cell']}, line {violation['line']}: {violation['construct']}: "
-            f"{violation['message']}")
+        out("\n" + _("NOT RUN: {cell}, line {line}: {construct}: {message}").format(**violation))
     for advice in record.get("advice", []):  # two-process grading: advice, never a zero
-        out(f"\nADVICE: {advice['cell']}, line {advice['line']}: {advice['construct']}: {advice['message']}")
+        out("\n" + _("ADVICE: {cell}, line {line}: {construct}: {message}").format(**advice))
     out("")
     width = max((len(name) for name in by_exercise), default=8)
     for name, tests in by_exercise.items():
         got = sum(t["score"] for _, t in tests)
         points = sum(t["points"] for _, t in tests)
         passed = got >= points
-        out(f"  {'passed' if passed else 'failed':6}  {name:{width}}  {got:g}/{points:g}")
+        out(f"  {_('passed') if passed else _('failed'):6}  {name:{width}}  {got:g}/{points:g}")
         for test_id, test in tests:
             if test["score"] < test["points"] and test.get("message"):
                 out(f"          {test_id}: {test['message'][:600]}")
     if record["answers"] and answers:
-        out("\nWritten answers (graded by a person; compare yours with the model answer, in Markdown "
-            "with LaTeX maths as in the notebook):")
+        out("\n" + _("Written answers (graded by a person; compare yours with the model answer, in Markdown "
+                     "with LaTeX maths as in the notebook):"))
         for grade_id, answer in record["answers"].items():
-            out(f"\n  {grade_id} ({answer['points']:g} points)")
+            out("\n  " + _("{grade_id} ({points:g} points)").format(grade_id=grade_id,
+                                                                    points=answer["points"]))
             if grade_id in answers:
-                out("    model answer: " + answers[grade_id].strip().replace("\n", "\n    "))
+                out("    " + _("model answer: ") + answers[grade_id].strip().replace("\n", "\n    "))
     elif record["answers"]:
-        out(f"\nWritten answers: {len(record['answers'])}, graded by a person (model answers not shown).")
+        out("\n" + _("Written answers: {count}, graded by a person (model answers not shown).").format(
+            count=len(record["answers"])))
     all_passed = record["status"] == "graded" and score >= total
-    out("\n" + ("Every test passes." if all_passed else "Some tests fail: the messages above say where."))
+    out("\n" + (_("Every test passes.") if all_passed
+                else _("Some tests fail: the messages above say where.")))
     return all_passed
 
 
@@ -165,16 +186,26 @@ def main(argv: list[str] | None = None) -> int:
 
     if refuse_without_sandbox(sandbox):
         return 2
+    # The notebook's language (BACKPROP_LAB_LANG overrides): the report's, and the grading kernel's, which
+    # sandbox.kernel_environment hands the language in effect (autograder/i18n.py).
+    lang = os.environ.get(ENV_VAR) or notebook_language(path)
+    with language(lang):
+        return _check(args, course, chapter, path, sandbox, lang)
+
+
+def _check(args: argparse.Namespace, course: Course, chapter: str, path: Path, sandbox: bool,
+           lang: str) -> int:
     data = path.read_bytes()
     task = {"student": os.environ.get("USER", "you"), "chapter": chapter, "notebook": data,
             "submission_sha256": hashlib.sha256(data).hexdigest()}
     if not args.quiet_start:
-        print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
+        print(_("Checking {notebook} as saved (save it first if you changed it) ...").format(notebook=path),
+              flush=True)
     # The report is a table: the grading kernel draws no figure (GradingRelease.figures).
     release = dataclasses.replace(release_for(course, chapter, sandbox, args.isolation), figures=False)
     result = grade_task(task, release)
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
-    answers = model_answers(course, chapter) if show_models else {}
+    answers = model_answers(course, chapter, lang) if show_models else {}
     if args.answers_file is not None:
         args.answers_file.write_text(json.dumps(answers))
         answers = {}

@@ -48,6 +48,7 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder.i18n import submission_language
 from autograder.instructor import cells
 from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
 from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
@@ -467,16 +468,15 @@ def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -
             merged, student_written = merge(template, submitted)
             facts = PolicyFacts.from_dict(release.policy)
             record.isolation = release.isolation
-            if release.isolation == "two-process":
-                record.advice = advise(merged, student_written, facts)
-            else:
-                record.policy = apply_policy(merged, student_written, template, facts)
-            with tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch:
+            speaking = submission_language(submitted.metadata, merged.metadata)  # and its feedback page's
+            with speaking, tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch:
                 Path(scratch).chmod(0o777)  # the sandbox's user (65534) writes here
                 if release.isolation == "two-process":
+                    record.advice = advise(merged, student_written, facts)
                     record.status, record.reason, record.student_restarts = execute_two_process(
                         merged, template, student_written, release, Path(scratch))
                 else:
+                    record.policy = apply_policy(merged, student_written, template, facts)
                     record.status, record.reason = execute(merged, release, Path(scratch))
             from autograder.instructor.grading.sandbox import Limits
 

@@ -10,6 +10,7 @@ import pytest
 
 from autograder.instructor.authoring.student_release import (
     build,
+    editions,
     main,
     missing_imports,
     parse_chapters,
@@ -28,6 +29,7 @@ def secret_lines(chapter: str) -> tuple[set[str], set[str]]:
     source = nbformat.read(str(COURSE.solutions / chapter / f"{chapter}.ipynb"), as_version=4)
     # A line any student version or the package shows (a setup line, a visible test) is no secret.
     student = "".join(p.read_text() for p in [*COURSE.chapters.glob("*/*.ipynb"),
+                                               *COURSE.chapters.glob("*/*/*.ipynb"),  # an edition's prose
                                                *(REPO / "autograder").rglob("*.py")])
     solution, other = set(), set()
     for cell in source.cells:
@@ -89,8 +91,9 @@ def test_a_release_of_chapters_1_to_3_holds_no_reference_of_chapter_3_or_later(f
     dist, warnings = first_three
     from autograder.reference import CHAPTER_OF
 
-    assert sorted(p.name for p in (dist / "chapters").iterdir()) == \
-        [c for c in COURSE.chapter_ids() if int(c[:2]) <= 3]
+    first = [c for c in COURSE.chapter_ids() if int(c[:2]) <= 3]
+    assert sorted(p.name for p in (dist / "chapters").iterdir()) == [*first, "zh"]
+    assert sorted(p.name for p in (dist / "chapters" / "zh").iterdir()) == first
     library = dist / "autograder" / "reference"
     assert sorted(p.stem for p in library.glob("*.py") if p.stem != "__init__") == \
         sorted(m for m, chapter in CHAPTER_OF.items() if chapter < 3)
@@ -107,6 +110,18 @@ def test_a_release_of_chapters_1_to_3_holds_no_reference_of_chapter_3_or_later(f
     leaked = [line for line in lines if line in everything]
     assert not leaked, f"chapter 3's reference code is in the release: {leaked[:3]}"
     assert warnings == [], "every released chapter imports only shipped modules"
+
+
+def test_it_ships_the_chinese_edition_its_messages_and_the_way_to_open_it(dist):
+    assert editions(COURSE) == ["zh"]
+    for chapter in COURSE.chapter_ids():
+        notebook = dist / "chapters" / "zh" / chapter / f"{chapter}.ipynb"
+        assert nbformat.read(str(notebook), as_version=4).metadata["language"] == "zh_CN", notebook
+        assert notebook.read_bytes() == (COURSE.chapters / "zh" / chapter / f"{chapter}.ipynb").read_bytes()
+    assert (dist / "autograder" / "locale" / "zh_CN" / "LC_MESSAGES" / "backprop_lab.mo").is_file()
+    assert "--ServerApp.root_dir=chapters$(if $(EDITION),/$(EDITION),)" in (dist / "Makefile").read_text()
+    assert "make lab EDITION=zh" in (dist / "README.md").read_text()
+    assert '"locale/*/LC_MESSAGES/*.mo"' in (dist / "pyproject.toml").read_text()
 
 
 def test_chapters_are_parsed_with_a_clear_error():

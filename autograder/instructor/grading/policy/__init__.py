@@ -87,6 +87,7 @@ import sys
 
 import nbformat
 
+from autograder.i18n import _
 from autograder.instructor.grading.policy.facts import (
     PolicyFacts,
     _cell_label,
@@ -117,7 +118,7 @@ def check_cell(source: str, facts: PolicyFacts, cell: str = "cell", *,
     parsed = _parse_as_kernel(source)
     if parsed is None:
         if _automagic(source):
-            return [Violation(cell, 1 + _leading_blank_lines(source), MAGIC, MESSAGES["magic"])]
+            return [Violation(cell, 1 + _leading_blank_lines(source), MAGIC, _(MESSAGES["magic"]))]
         return []  # a genuine SyntaxError: the kernel reports it
     tree, offset, rewritten = parsed
     own = _own(tree, _trusted_modules(facts))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from autograder.i18n import N_
+
 # ---------------------------------------------------------------------------------------------
 # Rule tables
 # ---------------------------------------------------------------------------------------------
@@ -57,10 +59,10 @@ ALLOWED_CLASS_DUNDER_NAMES = ALLOWED_DUNDER_METHODS | {"__slots__"}
 READABLE_DUNDER_ATTRIBUTES = frozenset({"__name__"})
 
 # Attribute names refused on any object, and why (the reason becomes the message).
-_FILES = "reads or writes files"
-_GLOBAL_STATE = "changes global state the tests share (numpy's warnings and printing, registries)"
-_REACH = "can reach frames, code, globals or the kernel that runs the tests"
-_BY_NAME = "can read any attribute its template names (use an f-string instead)"
+_FILES = N_("reads or writes files")
+_GLOBAL_STATE = N_("changes global state the tests share (numpy's warnings and printing, registries)")
+_REACH = N_("can reach frames, code, globals or the kernel that runs the tests")
+_BY_NAME = N_("can read any attribute its template names (use an f-string instead)")
 DENIED_ATTRIBUTES: dict[str, str] = {
     **dict.fromkeys(("format", "format_map"), _BY_NAME),
     **dict.fromkeys(("load", "loads", "save", "savez", "savez_compressed", "savetxt", "loadtxt",
@@ -91,35 +93,35 @@ MAGIC = "magic or shell escape (%... / !...)"
 
 # One sentence per kind of violation: what is not allowed, and what to do instead.
 MESSAGES: dict[str, str] = {
-    "import": "Graded code may import only {detail}; use numpy, math or what the setup cell imports.",
-    "import_reference": "This chapter's exercises must be your own code, so the course library's "
-                        "module {detail} cannot be imported here; write the function yourself.",
-    "star_import": "`from ... import *` is not allowed; import the names you need one by one.",
-    "rebind": "`{detail}` is used by the setup or the test cells, so your code may not assign, define "
-              "or delete it at the top level; choose another name.",
-    "dunder_name": "Names like `{detail}` belong to Python and the kernel; your code may not assign them.",
-    "read": "`{detail}` belongs to the grader, not to your code; use numpy and your own functions instead.",
-    "test_name": "`{detail}` is also a name the test cells assign, so when a test calls your code it "
-                 "would see the test's value; pass it as an argument or rename it.",
-    "ipython": "`{detail}` is the notebook's history or shell, which graded code may not use.",
-    "builtin": "The builtin `{detail}` is not allowed in graded code; write the code directly instead.",
-    "dunder": "The attribute `{detail}` reaches Python's internals, which graded code may not use.",
-    "private": "The private attribute `{detail}` belongs to another library; use its public API, or "
-               "name your own attributes so that your class defines them.",
-    "denied": "`.{detail}` is not allowed in graded code: it {reason}.",
-    "dunder_method": "Your class may define ordinary methods and operators such as __add__ or __repr__, "
-                     "but not `{detail}`, which changes how Python or numpy treat the object.",
-    "module_store": "`{detail}` changes a module or a name the tests use; compute with your own "
-                    "variables instead.",
-    "module_value": "A module can only be used as `{detail}.something`, not stored or passed around; "
-                    "call the function you need directly.",
-    "module_chain": "`{detail}` leads to a module graded code may not use.",
-    "base": "A class may not inherit from `{detail}`; define a plain class (or subclass your own).",
-    "class_keyword": "A class statement may not pass `{detail}`; define a plain class.",
-    "type_call": "Creating a class with type(name, bases, namespace) is not allowed; use a class statement.",
-    "wraps": "functools.wraps may only be used as a decorator with the wrapped function as its one argument.",
-    "magic": "IPython magics (%...), shell escapes (!...) and ? help are not allowed in graded cells; "
-             "write plain Python.",
+    "import": N_("Graded code may import only {detail}; use numpy, math or what the setup cell imports."),
+    "import_reference": N_("This chapter's exercises must be your own code, so the course library's "
+                           "module {detail} cannot be imported here; write the function yourself."),
+    "star_import": N_("`from ... import *` is not allowed; import the names you need one by one."),
+    "rebind": N_("`{detail}` is used by the setup or the test cells, so your code may not assign, define "
+               "or delete it at the top level; choose another name."),
+    "dunder_name": N_("Names like `{detail}` belong to Python and the kernel; your code may not assign them."),
+    "read": N_("`{detail}` belongs to the grader, not to your code; use numpy and your own functions instead."),
+    "test_name": N_("`{detail}` is also a name the test cells assign, so when a test calls your code it "
+                  "would see the test's value; pass it as an argument or rename it."),
+    "ipython": N_("`{detail}` is the notebook's history or shell, which graded code may not use."),
+    "builtin": N_("The builtin `{detail}` is not allowed in graded code; write the code directly instead."),
+    "dunder": N_("The attribute `{detail}` reaches Python's internals, which graded code may not use."),
+    "private": N_("The private attribute `{detail}` belongs to another library; use its public API, or "
+                "name your own attributes so that your class defines them."),
+    "denied": N_("`.{detail}` is not allowed in graded code: it {reason}."),
+    "dunder_method": N_("Your class may define ordinary methods and operators such as __add__ or __repr__, "
+                        "but not `{detail}`, which changes how Python or numpy treat the object."),
+    "module_store": N_("`{detail}` changes a module or a name the tests use; compute with your own "
+                       "variables instead."),
+    "module_value": N_("A module can only be used as `{detail}.something`, not stored or passed around; "
+                       "call the function you need directly."),
+    "module_chain": N_("`{detail}` leads to a module graded code may not use."),
+    "base": N_("A class may not inherit from `{detail}`; define a plain class (or subclass your own)."),
+    "class_keyword": N_("A class statement may not pass `{detail}`; define a plain class."),
+    "type_call": N_("Creating a class with type(name, bases, namespace) is not allowed; use a class statement."),
+    "wraps": N_("functools.wraps may only be used as a decorator with the wrapped function as its one argument."),
+    "magic": N_("IPython magics (%...), shell escapes (!...) and ? help are not allowed in graded cells; "
+              "write plain Python."),
 }
 
 

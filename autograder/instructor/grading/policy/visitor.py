@@ -8,6 +8,7 @@ import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from autograder.i18n import _
 from autograder.instructor.grading.policy.facts import PolicyFacts, _import, _is_module_path
 from autograder.instructor.grading.policy.rules import (
     ALLOWED_CLASS_DUNDER_NAMES,
@@ -76,7 +77,8 @@ class _PolicyVisitor(ast.NodeVisitor):
     # -- reporting -------------------------------------------------------------------------
     def report(self, node: ast.AST, construct: str, kind: str, detail: str = "", **extra: str) -> None:
         line = getattr(node, "lineno", 1) + self.line_offset
-        message = MESSAGES[kind].format(detail=detail or construct, **extra)
+        # In the submission's language (autograder/i18n.py); a reason (``extra``) is one of rules.py's too.
+        message = _(MESSAGES[kind]).format(detail=detail or construct, **{k: _(v) for k, v in extra.items()})
         self.violations.append(Violation(self.cell, line, construct, message))
 
     # -- scopes ----------------------------------------------------------------------------

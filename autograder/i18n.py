@@ -1,0 +1,133 @@
+"""The language of every message a learner reads: gettext catalogs, one per language, no code per language.
+
+    from .i18n import N_, _
+
+    raise CheckFailed(_("{name}: expected {wanted}, got {got}.").format(name=..., ...))
+    HINT = N_("a constant, marked for extraction")   # translated where it is used: _(HINT)
+
+The catalogs are ``autograder/locale/<locale>/LC_MESSAGES/backprop_lab.po``, compiled to ``.mo``
+beside them and shipped in the package (``make messages`` extracts, updates and compiles them with
+Babel; docs/TRANSLATING.md). A third language is a new catalog, not new code.
+
+Which language, first match wins:
+
+1. ``language(...)`` in effect (the self-check's report, a feedback page: the submission's language);
+2. the environment variable ``BACKPROP_LAB_LANG`` (``zh``, ``zh_CN``, ``en``): the override, and how
+   the grader tells a sandboxed kernel the submission's language;
+3. the notebook this kernel runs: its metadata ``"language"`` (a Chinese edition says ``"zh_CN"``),
+   found through ``JPY_SESSION_NAME`` (JupyterLab gives a kernel its notebook's path) or as
+   ``<folder>/<folder>.ipynb`` in the working folder (nbval and nbclient start the kernel there);
+4. English, the msgids themselves: an English message is byte for byte what it was before.
+
+The shell's own ``LANG`` and ``LANGUAGE`` are never read: an English notebook stays English, and its
+stored outputs stay the same, on a machine whose desktop speaks Chinese.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import gettext
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["DOMAIN", "ENV_VAR", "LOCALE_DIR", "N_", "_", "chosen_language", "current_language", "language",
+           "metadata_language", "notebook_language", "submission_language", "translations"]
+
+DOMAIN = "backprop_lab"
+LOCALE_DIR = Path(__file__).parent / "locale"
+ENV_VAR = "BACKPROP_LAB_LANG"
+
+# A language code, nothing else: a notebook's metadata is the student's to write, and gettext joins
+# the code into a path.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(_[A-Za-z]{2,4})?")
+_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("backprop_lab_language", default=None)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, translate later")
+    """Mark a constant for extraction; it is translated where it is shown, with ``_()``."""
+    return message
+
+
+def _(message: str) -> str:
+    """``message`` in the current language; itself when the language is English or has no entry."""
+    return translations(current_language()).gettext(message)
+
+
+@functools.cache
+def translations(language_code: str) -> gettext.NullTranslations:
+    """The catalog of ``language_code`` ('zh', 'zh_CN'); English, or a language without a catalog,
+    is gettext's ``NullTranslations``, which hands every message back unchanged."""
+    if (not _LANGUAGE_CODE.fullmatch(language_code or "")
+            or language_code.split("_")[0].lower() in ("en", "c", "posix")):
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language_code], fallback=True)
+
+
+def metadata_language(metadata: object) -> str:
+    """A notebook metadata's ``"language"`` ('zh_CN'), or '' when it names none or not a language code."""
+    value = metadata.get("language", "") if isinstance(metadata, dict) else ""
+    return value if isinstance(value, str) and _LANGUAGE_CODE.fullmatch(value) else ""
+
+
+def notebook_language(path: str | os.PathLike[str]) -> str:
+    """The ``"language"`` of a notebook file's metadata, or '' (English, unreadable, not a notebook)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return metadata_language(json.load(handle).get("metadata", {}))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+@functools.cache
+def _kernel_notebook_language() -> str:
+    """The language of the notebook this process runs, read once (a kernel runs one notebook)."""
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    if session.endswith(".ipynb"):
+        return notebook_language(session)
+    folder = Path.cwd()
+    return notebook_language(folder / f"{folder.name}.ipynb")
+
+
+def chosen_language() -> str:
+    """The language set by ``language(...)`` or ``BACKPROP_LAB_LANG``; '' when neither says one. The
+    grader hands it to a grading kernel's environment (sandbox.kernel_environment)."""
+    chosen = _override.get()
+    return chosen if chosen is not None else os.environ.get(ENV_VAR, "")
+
+
+def current_language() -> str:
+    """The language messages are written in now (see the module's docstring); '' means English."""
+    chosen = _override.get()
+    if chosen is not None:
+        return chosen
+    return os.environ.get(ENV_VAR, "") or _kernel_notebook_language()
+
+
+@contextmanager
+def language(language_code: str) -> Iterator[None]:
+    """Write messages in ``language_code`` ('' or 'en': English) inside the block, in this thread only."""
+    token = _override.set(language_code or "en")
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+@contextmanager
+def submission_language(metadata: object, kept_in: dict | None = None) -> Iterator[None]:
+    """The block in a submission's language: ``BACKPROP_LAB_LANG``, else its notebook ``metadata``'s
+    ``"language"``; English when neither names one. The language is also written into ``kept_in`` (the
+    autograded notebook's metadata), so that the feedback page follows it."""
+    lang = os.environ.get(ENV_VAR) or metadata_language(metadata)
+    if not lang:
+        yield
+        return
+    if kept_in is not None:
+        kept_in["language"] = lang
+    with language(lang):
+        yield
