@@ -33,9 +33,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.instructor.authoring.release import make_course, nbgrader_env
+from autograder.instructor.cells import is_solution, nbgrader_meta
 from autograder.instructor.course import Course
 from autograder.instructor.grading.coordinator import grade
-from autograder.instructor.grading.worker import is_solution, nbgrader_meta
 
 
 def stubbed(solution: nbformat.NotebookNode, student: nbformat.NotebookNode) -> nbformat.NotebookNode:

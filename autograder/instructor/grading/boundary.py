@@ -28,7 +28,8 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.hints import HINT_CODES
-from autograder.instructor.grading.worker import STATUSES, Record, nbgrader_meta
+from autograder.instructor.cells import nbgrader_meta
+from autograder.instructor.grading.worker import STATUSES, Record
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REASON = 2000

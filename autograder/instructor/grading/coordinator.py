@@ -42,7 +42,7 @@ from autograder.instructor.classroom import studentid
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
 from autograder.instructor.authoring.release import make_course
-from autograder.instructor.grading.staging import NBGRADER_FILES, Found, find_submissions, read_submission  # noqa: F401
+from autograder.instructor.grading.staging import Found, find_submissions
 from autograder.instructor.grading.boundary import (
     clean_text,
     normalise_notebook,
@@ -61,7 +61,7 @@ DASK_CONFIG = {
 RELEASES = "releases.json"
 def grading_template(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student version, with every test cell's full source (hidden tests included)."""
-    from autograder.instructor.grading.worker import is_test, nbgrader_meta
+    from autograder.instructor.cells import is_test, nbgrader_meta
 
     full = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_test(c)}
     template = nbformat.from_dict(json.loads(json.dumps(release)))

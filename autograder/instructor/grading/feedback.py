@@ -35,7 +35,8 @@ from typing import Any
 import nbformat
 
 from autograder.instructor.config import COURSE_ID
-from autograder.instructor.grading.worker import SAFE_MIMETYPES, is_answer, is_test, nbgrader_meta
+from autograder.instructor.cells import is_answer, is_test, nbgrader_meta
+from autograder.instructor.grading.outputs import SAFE_MIMETYPES
 
 PAGE_CAP_BYTES = 4_000_000
 # Part of every page's hash: a change to how pages are made re-renders them all.

@@ -136,7 +136,7 @@ def remember_graded_answers(root: Path) -> None:
     import nbformat
     from nbgrader.api import Gradebook
 
-    from autograder.instructor.grading.worker import nbgrader_meta, sha256
+    from autograder.instructor.cells import nbgrader_meta, sha256
 
     state_path = root / STATE
     state = _load(state_path)

@@ -28,7 +28,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.instructor.course import Course, course_for_cli
-from autograder.instructor.grading.worker import GradingRelease, grade_task, is_answer, nbgrader_meta
+from autograder.instructor.cells import is_answer, nbgrader_meta
+from autograder.instructor.grading.worker import GradingRelease, grade_task
 
 
 def resolve_chapter(course: Course, what: str, edition: str = "") -> tuple[str, Path]:

@@ -49,8 +49,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
-from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
-    SAFE_MIMETYPES,
+from autograder.instructor.grading.outputs import (
     cell_seconds,
     make_outputs_safe,
     take_check_hints,

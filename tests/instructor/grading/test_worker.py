@@ -8,7 +8,9 @@ import copy
 import nbformat
 import pytest
 
-from autograder.instructor.grading.worker import GradingRelease, execute, make_outputs_safe, merge
+from autograder.instructor.grading.outputs import make_outputs_safe
+from autograder.instructor.grading.staging import Found
+from autograder.instructor.grading.worker import GradingRelease, execute, merge
 
 
 def cell(source, grade_id=None, kind="code", **nbgrader):
@@ -118,7 +120,7 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
                            "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
                            "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
 
-    todo = [grading.Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
+    todo = [Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
     import dask
 
     dask.config.set(grading.DASK_CONFIG)
