@@ -36,6 +36,7 @@ import nbformat
 
 from autograder.instructor.config import COURSE_ID
 from autograder.instructor.cells import is_answer, is_test, nbgrader_meta
+from autograder.instructor.grading.opengradebook import open_gradebook
 from autograder.instructor.grading.outputs import SAFE_MIMETYPES
 
 PAGE_CAP_BYTES = 4_000_000
@@ -60,14 +61,10 @@ def gradebook_view(root: Path) -> dict[tuple[str, str], dict[str, dict[str, Any]
 
     ``score`` is the manual score, ``needs`` whether it still waits for grading, ``comment``
     the instructor's comment (the grader's own notes left out)."""
-    from nbgrader.api import Gradebook
-
-    from autograder.instructor.grading.gradebook import gradebook_url
-
     view: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     if not (root / "gradebook.db").is_file():
         return view
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         for assignment in gradebook.assignments:
             for submission in assignment.submissions:
                 cells = view.setdefault((submission.student.id, assignment.name), {})

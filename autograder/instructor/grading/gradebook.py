@@ -29,16 +29,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from autograder.instructor.config import COURSE_ID
+from autograder.instructor.grading.opengradebook import open_gradebook
 
 STATE = "grader_state.json"
 ZERO_COMMENT = "Scored zero by the grader: "
 POLICY_COMMENT = "Not run by the grader (code policy), graded as unanswered: "
 CHANGED_COMMENT = "The answer changed since it was graded (it had {score:g} points); grade it again."
-
-
-def gradebook_url(root: Path) -> str:
-    return f"sqlite:///{root / 'gradebook.db'}"
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -53,7 +49,6 @@ def _save(path: Path, data: dict[str, Any]) -> None:
 
 def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> None:
     """Store one graded notebook in the gradebook under ``root`` (an nbgrader course folder)."""
-    from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
     student, chapter = record["student"], record["chapter"]
@@ -70,7 +65,7 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
     zeroed_before = set(state.setdefault("zeroed", {}).setdefault(chapter, {}).get(student, []))
     zeroed_now: list[str] = []
     ran = record["status"] == "graded"
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook, warnings.catch_warnings():
+    with open_gradebook(root) as gradebook, warnings.catch_warnings():
         # nbgrader warns when it creates a submission whose notebook file is absent.
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(student)
@@ -134,7 +129,6 @@ def remember_graded_answers(root: Path) -> None:
     Called before a re-grade: an answer scored since the last run is pinned to the
     text the instructor saw (the one in the autograded notebook on disk)."""
     import nbformat
-    from nbgrader.api import Gradebook
 
     from autograder.instructor.cells import nbgrader_meta, sha256
 
@@ -142,7 +136,7 @@ def remember_graded_answers(root: Path) -> None:
     state = _load(state_path)
     if not (root / "gradebook.db").is_file():
         return
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         for assignment in gradebook.assignments:
             for submission in assignment.submissions:
                 for nb in submission.notebooks:

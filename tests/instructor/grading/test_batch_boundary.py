@@ -21,7 +21,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from autograder.instructor.authoring.notebooks import py_to_notebook
 from autograder.instructor.authoring.release import generate
@@ -30,7 +29,7 @@ from autograder.instructor.classroom.handback import hand_back
 from autograder.instructor.config import COURSE_ID
 from autograder.instructor.course import Course
 from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.grading.gradebook import gradebook_url
+from autograder.instructor.grading.opengradebook import open_gradebook
 from autograder.instructor.grading.worker import grade_task
 from tests.instructor.demo_course import CHAPTER, FIXTURE, REPO
 
@@ -200,7 +199,7 @@ def test_invalid_ids_are_reported_never_enrolled_and_unicode_letters_are_ids(bat
     warning = next(line for line in said if "o'brien" in line)
     assert warning.startswith("warning: ") and "not graded" in warning and "apostrophe" in warning
     assert "Unicode letters or digits" in warning, "the message states the rule"
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         students = {s.id for s in gradebook.students}
     assert "o'brien" not in students and unicodedata.normalize("NFC", "José") in students
     for name in ("grades.csv", "summary.csv"):
@@ -252,7 +251,7 @@ def test_maths_is_typeset_from_a_local_mathjax(batch):
 
 def test_an_instructors_comment_reaches_the_returned_page(batch):
     _, root, *_ = batch
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:  # as the formgrader does
+    with open_gradebook(root) as gradebook:  # as the formgrader does
         for student in ("ada", "stray"):
             (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
             next(g for g in nb.grades if g.name == "q_why").manual_score = 1.0

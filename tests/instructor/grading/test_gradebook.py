@@ -4,11 +4,11 @@ finished manual grades survive a re-grade, a changed answer is flagged again, a 
 from __future__ import annotations
 
 import pytest
-from nbgrader.api import Gradebook
 
 from autograder.instructor.grading import coordinator as grading
 from autograder.instructor.config import COURSE_ID
-from autograder.instructor.grading.gradebook import CHANGED_COMMENT, gradebook_url
+from autograder.instructor.grading.gradebook import CHANGED_COMMENT
+from autograder.instructor.grading.opengradebook import open_gradebook
 from autograder.instructor.classroom.roster import load_roster, parse_roster
 from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
 
@@ -18,7 +18,7 @@ OPTIONS = {"cell_timeout": 10, "workers": 0, "feedback": False, "progress": Fals
 
 
 def answer_grade(root, student):
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         submission = gradebook.find_submission(CHAPTER, student)
         (nb,) = submission.notebooks
         grade = next(g for g in nb.grades if g.name == "q_why")
@@ -27,14 +27,14 @@ def answer_grade(root, student):
 
 
 def auto_comment(root, student):
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
         return next(c for c in nb.comments if c.name == "q_why").auto_comment
 
 
 def score_by_hand(root, student, points, comment=None):
     """What an instructor does in the formgrader: score the written answer (and comment)."""
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
         grade = next(g for g in nb.grades if g.name == "q_why")
         grade.manual_score = points

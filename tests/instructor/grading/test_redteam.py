@@ -204,13 +204,11 @@ def test_each_violation_is_recorded_with_its_line_and_construct(batch):
 
 
 def test_a_stopped_answer_carries_an_instructor_comment_in_the_gradebook(batch):
-    from nbgrader.api import Gradebook
-
-    from autograder.instructor.config import COURSE_ID
-    from autograder.instructor.grading.gradebook import POLICY_COMMENT, gradebook_url
+    from autograder.instructor.grading.gradebook import POLICY_COMMENT
+    from autograder.instructor.grading.opengradebook import open_gradebook
 
     _, _, base, *_ = batch
-    with Gradebook(gradebook_url(base / "grading"), COURSE_ID) as gradebook:
+    with open_gradebook(base / "grading") as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, "cheat_reference").notebooks
         comment = next(c for c in nb.comments if c.name == "square").manual_comment
     assert comment.startswith(POLICY_COMMENT) and "line 2" in comment, comment
