@@ -41,7 +41,7 @@ import nbformat
 from autograder.instructor.classroom import studentid
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
-from autograder.instructor.authoring.release import make_course
+from autograder.instructor.grading.chapter_release import release_fields
 from autograder.instructor.grading.staging import Found, find_submissions
 from autograder.instructor.grading.boundary import (
     clean_text,
@@ -59,40 +59,15 @@ DASK_CONFIG = {
     "distributed.scheduler.worker-saturation": 1.0,
 }
 RELEASES = "releases.json"
-def grading_template(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version, with every test cell's full source (hidden tests included)."""
-    from autograder.instructor.cells import is_test, nbgrader_meta
-
-    full = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_test(c)}
-    template = nbformat.from_dict(json.loads(json.dumps(release)))
-    for cell in template.cells:
-        if is_test(cell):
-            cell.source = full[nbgrader_meta(cell)["grade_id"]]
-    return template
-
-
-def chapter_number(chapter: str) -> int:
-    return int(chapter.split("_")[0])
-
-
 def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
     """nbgrader ``generate_assignment`` into the grading course (the gradebook learns each
     chapter's cells), then one ``GradingRelease`` per chapter."""
-    from autograder.instructor.grading.policy import facts_from_source
     from autograder.instructor.grading.worker import GradingRelease
 
     for folder in ("source", "release"):
         shutil.rmtree(root / folder, ignore_errors=True)
-    make_course(root, chapters, solutions, cell_timeout=int(options["cell_timeout"]))
-    releases = {}
-    for chapter in chapters:
-        source = nbformat.read(str(root / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
-        student = nbformat.read(str(root / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
-        template = grading_template(source, student)
-        releases[chapter] = GradingRelease(
-            chapter=chapter, template=nbformat.writes(template),
-            policy=facts_from_source(source, chapter_number(chapter)).to_dict(), **options)
-    return releases
+    fields = release_fields(root, chapters, solutions, cell_timeout=int(options["cell_timeout"]))
+    return {chapter: GradingRelease(**fields[chapter], **options) for chapter in chapters}
 
 
 def content_hash(solutions: Path, chapter: str) -> str:

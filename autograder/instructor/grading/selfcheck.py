@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.instructor.course import Course, course_for_cli
+from autograder.instructor.grading.chapter_release import release_fields
 from autograder.instructor.cells import is_answer, nbgrader_meta
 from autograder.instructor.grading.worker import GradingRelease, grade_task
 
@@ -56,17 +57,13 @@ def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | No
     isolation: "two-process" or "kernel"; None takes GradingRelease's default, as ``make grade``
     does, so that a learner sees the verdict the class gets.
     """
-    from autograder.instructor.authoring.release import make_course
-    from autograder.instructor.grading.coordinator import chapter_number, grading_template
-    from autograder.instructor.grading.policy import facts_from_source
-
     source_path = course.solutions / chapter / f"{chapter}.ipynb"
     # The cache is keyed by the source and by the code that turns it into a release.
     from autograder.instructor.authoring import release as release_module
-    from autograder.instructor.grading import coordinator, policy
+    from autograder.instructor.grading import chapter_release, policy
 
     # policy is a package: every file of it counts
-    makers = [*sorted(Path(policy.__file__).parent.glob("*.py")), Path(coordinator.__file__),
+    makers = [*sorted(Path(policy.__file__).parent.glob("*.py")), Path(chapter_release.__file__),
               Path(release_module.__file__)]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in [source_path, *makers])).hexdigest()[:16]
     cache = course.root / "build" / "selfcheck" / f"{chapter}-{digest}.json"
@@ -74,12 +71,7 @@ def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | No
         data = json.loads(cache.read_text())
     else:
         with tempfile.TemporaryDirectory(prefix="backprop-selfcheck-") as scratch:
-            root = Path(scratch)
-            make_course(root, [chapter], course.solutions)
-            source = nbformat.read(str(root / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
-            student = nbformat.read(str(root / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
-            data = {"chapter": chapter, "template": nbformat.writes(grading_template(source, student)),
-                    "policy": facts_from_source(source, chapter_number(chapter)).to_dict()}
+            data = release_fields(Path(scratch), [chapter], course.solutions)[chapter]
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(data))
     if isolation is not None:
