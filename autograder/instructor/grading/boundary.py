@@ -82,6 +82,23 @@ def prompt_number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def finding(raw: Any) -> dict[str, Any]:
+    """A policy violation or a piece of advice: ``cell``, ``line`` (an int), ``construct`` and
+    ``message`` always there, with any other field kept only when its key and value are strings."""
+    raw = raw if isinstance(raw, dict) else {}
+    line = raw.get("line")
+    extra = {k: v[:MAX_MESSAGE] for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
+    return {**extra,
+            "cell": str(raw.get("cell") or "")[:MAX_MESSAGE],
+            "line": line if isinstance(line, int) and not isinstance(line, bool) and line >= 0 else 0,
+            "construct": str(raw.get("construct") or "")[:MAX_MESSAGE],
+            "message": str(raw.get("message") or "")[:MAX_MESSAGE]}
+
+
 def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: str,
                      release_sha256: str) -> dict[str, Any]:
     """A record with every field typed and cleaned; the identity fields are the coordinator's own.
@@ -113,19 +130,10 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
         answer = answer if isinstance(answer, dict) else {}
         record.answers[grade_id] = {"points": max(0.0, _number(answer.get("points"))),
                                     "text_sha256": str(answer.get("text_sha256") or "")}
-    for violation in list(raw.get("policy") or []):
-        violation = violation if isinstance(violation, dict) else {}
-        line = violation.get("line")
-        record.policy.append({**{k: str(v)[:MAX_MESSAGE] for k, v in violation.items()
-                                 if isinstance(v, str)},
-                              "cell": str(violation.get("cell") or ""),
-                              "line": line if isinstance(line, int) and not isinstance(line, bool) else 0,
-                              "construct": str(violation.get("construct") or ""),
-                              "message": str(violation.get("message") or "")[:MAX_MESSAGE]})
+    record.policy = [finding(violation) for violation in _list(raw.get("policy"))]
     record.ignored_files = [shown_name(str(name)) for name in list(raw.get("ignored_files") or [])]
     record.isolation = "two-process" if raw.get("isolation") == "two-process" else "kernel"
-    record.advice = [{k: str(v)[:MAX_MESSAGE] for k, v in advice.items()}
-                     for advice in list(raw.get("advice") or []) if isinstance(advice, dict)]
+    record.advice = [finding(advice) for advice in _list(raw.get("advice")) if isinstance(advice, dict)]
     restarts = raw.get("student_restarts")
     record.student_restarts = restarts if isinstance(restarts, int) and not isinstance(restarts, bool) else 0
     return record.to_dict()

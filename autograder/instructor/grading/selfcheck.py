@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -88,6 +89,14 @@ def exercise_of(test_id: str) -> str:
     return test_id.split("__")[0]
 
 
+def finding_line(entry: Any) -> str:
+    """A policy finding as one line; a field missing or of another type (an old record, a worker
+    that is not this one) shows as ``?``, never a crash of the report."""
+    entry = entry if isinstance(entry, dict) else {}
+    cell, line, construct, message = (entry.get(k, "?") for k in ("cell", "line", "construct", "message"))
+    return f"{cell}, line {line}: {construct}: {message}"
+
+
 def report(record: dict, answers: dict[str, str], out=print) -> bool:
     """Print the verdict; True when every test passed."""
     by_exercise: dict[str, list[tuple[str, dict]]] = {}
@@ -100,10 +109,9 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
     if record["status"] != "graded":
         out(f"\n{record['status'].upper()}: {record['reason']}")
     for violation in record.get("policy", []):
-        out(f"\nNOT RUN: {violation['cell']}, line {violation['line']}: {violation['construct']}: "
-            f"{violation['message']}")
+        out(f"\nNOT RUN: {finding_line(violation)}")
     for advice in record.get("advice", []):  # two-process grading: advice, never a zero
-        out(f"\nADVICE: {advice['cell']}, line {advice['line']}: {advice['construct']}: {advice['message']}")
+        out(f"\nADVICE: {finding_line(advice)}")
     out("")
     width = max((len(name) for name in by_exercise), default=8)
     for name, tests in by_exercise.items():
