@@ -155,7 +155,8 @@ def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, 
         (submissions / student / chapter).mkdir(parents=True)
         nbformat.write(nb, str(submissions / student / chapter / f"{chapter}.ipynb"))
     records = {r["student"]: Record(**r) for r in grading.grade(
-        submissions, tmp_path / "course", COURSE, workers=0, feedback=False, progress=False)}
+        submissions, tmp_path / "course", COURSE,
+        grading.GradeSettings(workers=0, feedback=False, progress=False))}
     full = info.max_code_score
     solution, untouched, broken = records["solution"], records["untouched"], records["broken"]
     assert solution.max_code_score == full

@@ -1,6 +1,7 @@
 """Grade a folder of submissions: find, hash, skip, fan out on Dask, collect, write.
 
-    python -m autograder.instructor.grading.coordinator SUBMISSIONS [--scheduler tcp://host:8786] [--workers N]
+    python -m autograder.instructor.grading.coordinator SUBMISSIONS [--scheduler tcp://host:8786]
+        [--workers N]
 
 SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. This is the coordinator:
 
@@ -32,23 +33,21 @@ import os
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from autograder.instructor.classroom import studentid
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
-from autograder.instructor.grading.chapter_release import release_fields
-from autograder.instructor.grading.staging import Found, find_submissions
 from autograder.instructor.grading.boundary import (
     clean_text,
     normalise_notebook,
     normalise_record,
-    shown_name,
 )
+from autograder.instructor.grading.chapter_release import release_fields
+from autograder.instructor.grading.staging import Found, find_submissions
 
 NOTEBOOK_TIMEOUT_S = 900
 MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
@@ -256,15 +255,33 @@ class Progress:
 
 # -- the whole batch ------------------------------------------------------------------------
 
-def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = CELL_TIMEOUT_S,
-          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, scheduler: str | None = None,
-          workers: int | None = None, sandbox: bool = True, migrate: bool = False,
-          feedback: bool = True, limits: dict[str, Any] | None = None, progress: bool = True,
+@dataclass(frozen=True)
+class GradeSettings:
+    """How a batch is graded: the grade CLI's options, one field each."""
+
+    cell_timeout: float = CELL_TIMEOUT_S  # seconds a cell may run
+    notebook_timeout: float = NOTEBOOK_TIMEOUT_S  # seconds a whole notebook may take
+    scheduler: str | None = None  # a running Dask scheduler's address; None: a local cluster
+    workers: int | None = None  # local Dask workers (None: one per core; 0: in this process)
+    sandbox: bool = True  # bubblewrap around student code
+    migrate: bool = False  # accept a gradebook made from an earlier release, and re-grade
+    feedback: bool = True  # write the HTML feedback
+    limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
+    progress: bool = True  # a progress bar on stderr
+
+    def release_options(self) -> dict[str, Any]:
+        """The fields a ``GradingRelease`` takes from these settings."""
+        return {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
+                "sandbox": self.sandbox, "limits": dict(self.limits)}
+
+
+def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings | None = None,
           out=print, task_function: Any = None) -> list[dict[str, Any]]:
     """Grade every submission under ``submissions`` into the course folder ``root``; the records.
     ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
     from autograder.instructor.grading.worker import grade_task
 
+    settings = settings or GradeSettings()
     task_function = task_function or grade_task
     submissions, root = submissions.resolve(), root.resolve()
     if root == submissions or root.is_relative_to(submissions) or submissions.is_relative_to(root):
@@ -282,11 +299,9 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     root.mkdir(parents=True, exist_ok=True)
     from autograder.instructor.grading.gradebook import backup_before_writing, remember_graded_answers
 
-    options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
-               "sandbox": sandbox, "limits": limits or {}}
     chapters = chapters or known[:1]
     hashes = {c: content_hash(course.solutions, c) for c in chapters}
-    different = check_releases(root, hashes, migrate)
+    different = check_releases(root, hashes, settings.migrate)
     if different:
         raise ReleaseMismatch(
             f"The gradebook in {root} was made from a different release of {', '.join(different)} "
@@ -294,7 +309,7 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
             "with --migrate (make grade ... MIGRATE=1) to re-grade every submission of those chapters "
             "against the new release (a backup of the gradebook is kept), or use another --out.")
     backup_before_writing(root)
-    releases = build_releases(root, chapters, course.solutions, options)
+    releases = build_releases(root, chapters, course.solutions, settings.release_options())
     remember_graded_answers(root)
     save_releases(root, hashes)
     # Problems found while reading (symlinks, missing notebooks) for chapter "-" are
@@ -312,19 +327,19 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     skipped = len(found) - len(todo)
     if skipped:
         out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
-    bar = Progress(len(todo), enabled=progress)
+    bar = Progress(len(todo), enabled=settings.progress)
     from autograder.instructor.grading.feedback import write_feedback
 
     def all_records() -> list[dict[str, Any]]:
         records = [read_record(root, f.chapter, f.student) for f in found]
         return [r for r in records if r is not None]
 
-    if todo and (workers != 0 or scheduler):
-        client, cluster = make_client(scheduler, workers)
+    if todo and (settings.workers != 0 or settings.scheduler):
+        client, cluster = make_client(settings.scheduler, settings.workers)
         try:
             run_tasks(todo, releases, root, client, bar, task_function)
             bar.close()
-            if feedback:  # rendered on the workers too
+            if settings.feedback:  # rendered on the workers too
                 write_feedback(root, all_records(),
                                mapper=lambda f, items: client.gather(client.map(f, items, pure=False)))
         finally:
@@ -341,7 +356,7 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
         record = collect(root, item, releases[item.chapter], result, error, out=out)
         bar.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
     bar.close()
-    if feedback:
+    if settings.feedback:
         write_feedback(root, all_records())
     return all_records()
 
@@ -390,9 +405,11 @@ def main(argv: list[str] | None = None) -> int:
         limits["memory_bytes"] = int(args.memory * 2**30)
     root = (args.out or course.grading).resolve()
     try:
-        records = grade(args.submissions, root, course, args.timeout, args.notebook_timeout,
-                        args.scheduler, args.workers, sandbox, args.migrate,
-                        feedback=not args.no_feedback, limits=limits, progress=not args.no_progress)
+        settings = GradeSettings(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                                 scheduler=args.scheduler, workers=args.workers, sandbox=sandbox,
+                                 migrate=args.migrate, feedback=not args.no_feedback, limits=limits,
+                                 progress=not args.no_progress)
+        records = grade(args.submissions, root, course, settings)
     except (ReleaseMismatch, ValueError) as error:
         print(f"error: {error}")
         return 2

@@ -34,7 +34,6 @@ from typing import Any
 
 import nbformat
 
-from autograder.instructor.config import COURSE_ID
 from autograder.instructor.cells import is_answer, is_test, nbgrader_meta
 from autograder.instructor.grading.opengradebook import open_gradebook
 from autograder.instructor.grading.outputs import SAFE_MIMETYPES

@@ -28,9 +28,9 @@ from typing import Any
 
 import nbformat
 
+from autograder.instructor.cells import is_answer, nbgrader_meta
 from autograder.instructor.course import Course, course_for_cli
 from autograder.instructor.grading.chapter_release import release_fields
-from autograder.instructor.cells import is_answer, nbgrader_meta
 from autograder.instructor.grading.worker import GradingRelease, grade_task
 
 

@@ -26,7 +26,6 @@ from autograder.instructor.authoring.notebooks import py_to_notebook
 from autograder.instructor.authoring.release import generate
 from autograder.instructor.classroom.export import main as export_main
 from autograder.instructor.classroom.handback import hand_back
-from autograder.instructor.config import COURSE_ID
 from autograder.instructor.course import Course
 from autograder.instructor.grading import coordinator as grading
 from autograder.instructor.grading.opengradebook import open_gradebook
@@ -146,7 +145,8 @@ def batch(tmp_path_factory):
     write(subs / "Jose\u0301", done)  # José as a Mac writes it (NFD)
     said: list[str] = []
     root = base / "grading"
-    records = grading.grade(subs, root, course, out=said.append, task_function=tampering, **OPTIONS)
+    records = grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS), out=said.append,
+                            task_function=tampering)
     assert export_main(["--out", str(root)], out=said.append) == 0
     return {r["student"]: r for r in records}, root, said, subs, course, released
 
@@ -273,7 +273,8 @@ def test_a_noop_regrade_renders_no_page(batch):
     _, root, said, subs, course, _ = batch
     before = {p: p.stat().st_mtime_ns for p in (root / "feedback").glob(f"*/{CHAPTER}/*.html")}
     started = time.perf_counter()
-    grading.grade(subs, root, course, out=said.append, task_function=tampering, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS), out=said.append,
+                  task_function=tampering)
     seconds = time.perf_counter() - started
     after = {p: p.stat().st_mtime_ns for p in (root / "feedback").glob(f"*/{CHAPTER}/*.html")}
     changed = [p.parent.parent.name for p in before if before[p] != after[p]]

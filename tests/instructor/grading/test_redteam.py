@@ -158,7 +158,8 @@ def batch(tmp_path_factory):
     old_tmp = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(marker)  # every sandbox run dir, so every kernel's command line
     try:
-        records = grading.grade(subs, base / "grading", course, workers=2, progress=False, **OPTIONS)
+        records = grading.grade(subs, base / "grading", course,
+                                grading.GradeSettings(workers=2, progress=False, **OPTIONS))
         from autograder.instructor.classroom.export import export
 
         export(base / "grading", out=lambda *_: None)
@@ -281,9 +282,9 @@ def test_a_rerun_skips_unchanged_submissions_and_regrades_a_fixed_one(batch, tmp
         text = nbformat.writes(fixed) if student == "loop" else source.read_text()
         (again / student / CHAPTER / f"{CHAPTER}.ipynb").write_text(text)
     said = []
-    new = {r["student"]: r for r in grading.grade(again, base / "grading", course, workers=1,
-                                                  feedback=False, progress=False, out=said.append,
-                                                  **OPTIONS)}
+    new = {r["student"]: r for r in grading.grade(
+        again, base / "grading", course,
+        grading.GradeSettings(workers=1, feedback=False, progress=False, **OPTIONS), out=said.append)}
     assert (new["loop"]["status"], Record(**new["loop"]).code_score) == ("graded", 3)
     assert any("1 of 2 submissions unchanged" in line for line in said), said
     record = json.loads((base / "grading" / "records" / CHAPTER / "correct.json").read_text())

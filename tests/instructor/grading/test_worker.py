@@ -156,5 +156,6 @@ def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_wri
     nb.cells = [c, course_text, theirs]
     make_outputs_safe(nb, max_bytes=10_000, student_written={2})
     assert c.outputs[0]["data"] == {"text/plain": "sigmoid ✓ passes"}
-    assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", "the course's markdown is never escaped"
+    assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", \
+        "the course's markdown is never escaped"
     assert "<img" not in nb.cells[2].source, "what the student wrote is escaped"
