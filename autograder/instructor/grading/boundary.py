@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -29,7 +30,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.hints import HINT_CODES
 from autograder.instructor.cells import nbgrader_meta
-from autograder.instructor.grading.worker import STATUSES, Record
+from autograder.instructor.grading.records import STATUSES, Record
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REASON = 2000
@@ -100,7 +101,7 @@ def finding(raw: Any) -> dict[str, Any]:
 
 
 def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: str,
-                     release_sha256: str) -> dict[str, Any]:
+                     release_sha256: str) -> Record:
     """A record with every field typed and cleaned; the identity fields are the coordinator's own.
 
     Raises ``ValueError`` when ``raw`` is not a record at all."""
@@ -130,13 +131,30 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
         answer = answer if isinstance(answer, dict) else {}
         record.answers[grade_id] = {"points": max(0.0, _number(answer.get("points"))),
                                     "text_sha256": str(answer.get("text_sha256") or "")}
-    record.policy = [finding(violation) for violation in _list(raw.get("policy"))]
+    record.policy = [finding(v) for v in _list(raw.get("policy")) if isinstance(v, dict)]
     record.ignored_files = [shown_name(str(name)) for name in list(raw.get("ignored_files") or [])]
     record.isolation = "two-process" if raw.get("isolation") == "two-process" else "kernel"
-    record.advice = [finding(advice) for advice in _list(raw.get("advice")) if isinstance(advice, dict)]
+    record.advice = [finding(v) for v in _list(raw.get("advice")) if isinstance(v, dict)]
     restarts = raw.get("student_restarts")
     record.student_restarts = restarts if isinstance(restarts, int) and not isinstance(restarts, bool) else 0
-    return record.to_dict()
+    return record
+
+
+def load_record(path: Path) -> Record | None:
+    """The record stored at ``records/<chapter>/<student>.json``, checked as a worker's would be
+    (an old record without the newer fields included); None when it cannot be read (a torn
+    write from a crash: the next ``make grade`` grades that notebook again)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    student = raw.get("student") if isinstance(raw.get("student"), str) else path.stem
+    chapter = raw.get("chapter") if isinstance(raw.get("chapter"), str) else path.parent.name
+    return normalise_record(raw, clean_text(student), clean_text(chapter),
+                            clean_text(raw.get("submission_sha256") or ""),
+                            clean_text(raw.get("release_sha256") or ""))
 
 
 def normalise_notebook(text: Any, template: NotebookNode, output_bytes: int) -> tuple[str | None, str]:

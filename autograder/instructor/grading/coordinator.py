@@ -43,10 +43,13 @@ from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
 from autograder.instructor.grading.boundary import (
     clean_text,
+    load_record,
     normalise_notebook,
     normalise_record,
 )
 from autograder.instructor.grading.chapter_release import release_fields
+from autograder.instructor.grading.gradebook import write_record
+from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.staging import Found, find_submissions
 
 NOTEBOOK_TIMEOUT_S = 900
@@ -96,47 +99,51 @@ def record_path(root: Path, chapter: str, student: str) -> Path:
     return root / "records" / chapter / f"{student}.json"
 
 
-def read_record(root: Path, chapter: str, student: str) -> dict[str, Any] | None:
+def read_record(root: Path, chapter: str, student: str) -> Record | None:
+    """The stored record, or None: not graded yet, or a torn write from a crash (grade again)."""
     path = record_path(root, chapter, student)
-    try:
-        return json.loads(path.read_text()) if path.is_file() else None
-    except ValueError:
-        return None  # a torn write from a crash: grade again
+    return load_record(path) if path.is_file() else None
 
 
-def save(root: Path, result: dict[str, Any]) -> None:
+@dataclass
+class Stored:
+    """One notebook's outcome as the coordinator stores it: the record and the graded notebook."""
+
+    record: Record
+    notebook: str | None = None  # JSON text; None when nothing ran or it could not be kept
+
+
+def save(root: Path, stored: Stored) -> None:
     """A record, atomically, then the gradebook: the point from which a rerun resumes."""
-    from autograder.instructor.grading.gradebook import write_record
-
-    record = result["record"]
-    path = record_path(root, record["chapter"], record["student"])
+    record = stored.record
+    path = record_path(root, record.chapter, record.student)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    write_record(root, record, result.get("notebook"))
+    tmp.write_text(json.dumps(record.to_dict(), indent=1), encoding="utf-8")
+    write_record(root, record, stored.notebook)
     tmp.replace(path)
 
 
-def crashed(item: Found, release: Any, error: BaseException) -> dict[str, Any]:
-    from autograder.instructor.grading.worker import Record, zero_scores
+def crashed(item: Found, release: Any, error: BaseException) -> Stored:
+    from autograder.instructor.grading.worker import zero_scores
 
     record = Record(item.student, item.chapter, status="crashed",
                     reason=f"grading this notebook killed {MAX_CRASHES} workers ({type(error).__name__})",
                     submission_sha256=item.sha256, release_sha256=release.release_sha256,
                     sandboxed=release.sandbox, ignored_files=list(item.ignored_files))
     zero_scores(nbformat.reads(release.template, as_version=4), record)
-    return {"record": record.to_dict(), "notebook": None}
+    return Stored(record)
 
 
-def failed(item: Found, release: Any, error: BaseException, where: str) -> dict[str, Any]:
+def failed(item: Found, release: Any, error: BaseException, where: str) -> Stored:
     """The ``error`` record of one notebook whose grading or storing went wrong."""
-    result = crashed(item, release, error)
-    result["record"]["status"] = "error"
-    result["record"]["reason"] = clean_text(f"{where}: {type(error).__name__}: {error}")[:500]
-    return result
+    stored = crashed(item, release, error)
+    stored.record.status = "error"
+    stored.record.reason = clean_text(f"{where}: {type(error).__name__}: {error}")[:500]
+    return stored
 
 
-def normalised(item: Found, release: Any, result: Any) -> dict[str, Any]:
+def normalised(item: Found, release: Any, result: Any) -> Stored:
     """A worker's result as the coordinator stores it (``boundary.py``): typed, valid UTF-8,
     the notebook valid and within the cap, the instructor's markdown as written."""
     from autograder.instructor.grading.sandbox import Limits
@@ -149,12 +156,12 @@ def normalised(item: Found, release: Any, result: Any) -> dict[str, Any]:
     output_bytes = int(Limits(**release.limits).output_bytes or 0)
     notebook, dropped = normalise_notebook(result.get("notebook"), template, output_bytes)
     if dropped:
-        record["reason"] = (record["reason"] + " " if record["reason"] else "") + f"({dropped})"
-    return {"record": record, "notebook": notebook}
+        record.reason = (record.reason + " " if record.reason else "") + f"({dropped})"
+    return Stored(record, notebook)
 
 
 def collect(root: Path, item: Found, release: Any, result: Any = None,
-            error: BaseException | None = None, out=print) -> dict[str, Any] | None:
+            error: BaseException | None = None, out=print) -> Record | None:
     """Store one notebook's outcome; whatever goes wrong costs this notebook only (its record
     says ``error``). The stored record, or None when even that could not be written."""
     try:
@@ -162,7 +169,7 @@ def collect(root: Path, item: Found, release: Any, result: Any = None,
             raise error
         stored = normalised(item, release, result)
         save(root, stored)
-        return stored["record"]
+        return stored.record
     except Exception as problem:  # anything that went wrong around one notebook
         if type(problem).__name__ == "KilledWorker":  # Dask's; not imported: --workers 0 needs no Dask
             stored = crashed(item, release, problem)
@@ -171,7 +178,7 @@ def collect(root: Path, item: Found, release: Any, result: Any = None,
                             else "storing the graded notebook failed")
     try:
         save(root, stored)
-        return stored["record"]
+        return stored.record
     except Exception as problem:
         out(f"warning: {item.student}/{item.chapter}: not recorded ({type(problem).__name__}: "
             f"{clean_text(str(problem))[:300]}); the next run grades it again")
@@ -226,7 +233,7 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
         future.release()  # the result is stored below; the cluster need not hold it too
         record = collect(root, item, releases[item.chapter], result, error)
         del result
-        progress.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
+        progress.update(record or Record(item.student, item.chapter, status="error"))
 
 
 class Progress:
@@ -239,10 +246,10 @@ class Progress:
                         dynamic_ncols=True, file=sys.stderr)
         self.failures = 0
 
-    def update(self, record: dict[str, Any]) -> None:
-        if record["status"] != "graded":
+    def update(self, record: Record) -> None:
+        if record.status != "graded":
             self.failures += 1
-        self.bar.set_postfix(not_graded=self.failures, last=f"{record['student']}/{record['chapter'][:2]}",
+        self.bar.set_postfix(not_graded=self.failures, last=f"{record.student}/{record.chapter[:2]}",
                              refresh=False)
         if self.bar.n + 1 >= (self.bar.total or 0):
             self.bar.n += 1  # close() draws the 100 % line: once, not twice
@@ -276,7 +283,7 @@ class GradeSettings:
 
 
 def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings | None = None,
-          out=print, task_function: Any = None) -> list[dict[str, Any]]:
+          out=print, task_function: Any = None) -> list[Record]:
     """Grade every submission under ``submissions`` into the course folder ``root``; the records.
     ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
     from autograder.instructor.grading.worker import grade_task
@@ -320,8 +327,8 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
     todo = []
     for item in found:
         old = read_record(root, item.chapter, item.student)
-        if (old and old["submission_sha256"] == item.sha256
-                and old["release_sha256"] == releases[item.chapter].release_sha256):
+        if (old and old.submission_sha256 == item.sha256
+                and old.release_sha256 == releases[item.chapter].release_sha256):
             continue
         todo.append(item)
     skipped = len(found) - len(todo)
@@ -330,7 +337,7 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
     bar = Progress(len(todo), enabled=settings.progress)
     from autograder.instructor.grading.feedback import write_feedback
 
-    def all_records() -> list[dict[str, Any]]:
+    def all_records() -> list[Record]:
         records = [read_record(root, f.chapter, f.student) for f in found]
         return [r for r in records if r is not None]
 
@@ -354,7 +361,7 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
         except Exception as problem:
             result, error = None, problem
         record = collect(root, item, releases[item.chapter], result, error, out=out)
-        bar.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
+        bar.update(record or Record(item.student, item.chapter, status="error"))
     bar.close()
     if settings.feedback:
         write_feedback(root, all_records())

@@ -37,6 +37,7 @@ import nbformat
 from autograder.instructor.cells import is_answer, is_test, nbgrader_meta
 from autograder.instructor.grading.opengradebook import open_gradebook
 from autograder.instructor.grading.outputs import SAFE_MIMETYPES
+from autograder.instructor.grading.records import Record
 
 PAGE_CAP_BYTES = 4_000_000
 # Part of every page's hash: a change to how pages are made re-renders them all.
@@ -102,17 +103,17 @@ def policy_line(violation: dict[str, Any]) -> str:
             f"{html.escape(violation['construct'])}: {html.escape(violation['message'])}")
 
 
-def header(record: dict[str, Any], written: str) -> nbformat.NotebookNode:
-    tests = record["tests"].values()
-    lines = [f"# Feedback: {html.escape(record['chapter'])}",
-             f"Student: `{html.escape(record['student'])}`  ",
+def header(record: Record, written: str) -> nbformat.NotebookNode:
+    tests = record.tests.values()
+    lines = [f"# Feedback: {html.escape(record.chapter)}",
+             f"Student: `{html.escape(record.student)}`  ",
              f"Tests: **{sum(t['score'] for t in tests):g} / {sum(t['points'] for t in tests):g}** points  ",
              f"Written answers: {written}"]
-    if record["status"] != "graded":
-        lines.append(f"\n**Not graded normally ({record['status']}):** {html.escape(record['reason'])}")
-    if record.get("policy"):
+    if record.status != "graded":
+        lines.append(f"\n**Not graded normally ({record.status}):** {html.escape(record.reason)}")
+    if record.policy:
         lines.append("\n**Code the grader did not run** (graded as unanswered):")
-        lines += [policy_line(v) for v in record["policy"]]
+        lines += [policy_line(v) for v in record.policy]
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
@@ -121,12 +122,12 @@ def comment_cell(comment: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell("*Your instructor's comment:*\n\n" + quoted)
 
 
-def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
+def page_notebook(record: Record, nb: nbformat.NotebookNode | None,
                   grades: dict[str, tuple[float | None, bool]],
                   comments: dict[str, str] | None = None) -> nbformat.NotebookNode:
     out = nbformat.v4.new_notebook()
     comments = comments or {}
-    answers = record["answers"]
+    answers = record.answers
     pending = [a for a in answers if grades.get(a, (None, True))[1] or grades.get(a, (None,))[0] is None]
     total = sum(a["points"] for a in answers.values())
     if not answers:
@@ -143,7 +144,7 @@ def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if is_test(cell):
-            out.cells.append(verdict_cell(cell, record["tests"].get(meta["grade_id"],
+            out.cells.append(verdict_cell(cell, record.tests.get(meta["grade_id"],
                                                                    {"score": 0, "points": 0})))
         elif is_answer(cell):
             score, needs = grades.get(meta["grade_id"], (None, True))
@@ -267,7 +268,7 @@ def install_mathjax(folder: Path) -> None:
     partial.rename(target)
 
 
-def write_feedback(root: Path, records: list[dict[str, Any]], mapper=map) -> list[Path]:
+def write_feedback(root: Path, records: list[Record], mapper=map) -> list[Path]:
     """One page per record, under ``root/feedback/<student>/<chapter>/<chapter>.html``; the
     pages written (those whose inputs changed).
 
@@ -276,10 +277,10 @@ def write_feedback(root: Path, records: list[dict[str, Any]], mapper=map) -> lis
     view = gradebook_view(root)
     pages, targets = [], []
     for record in records:
-        student, chapter = record["student"], record["chapter"]
+        student, chapter = record.student, record.chapter
         path = root / "autograded" / student / chapter / f"{chapter}.ipynb"
         nb = (nbformat.read(str(path), as_version=4)
-              if record["status"] != "invalid" and path.is_file() else None)
+              if record.status != "invalid" and path.is_file() else None)
         cells = view.get((student, chapter), {})
         grades = {name: (cell.get("score"), cell.get("needs", True)) for name, cell in cells.items()
                   if "needs" in cell}

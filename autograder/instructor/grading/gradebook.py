@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.instructor.grading.opengradebook import open_gradebook
+from autograder.instructor.grading.records import Record
 
 STATE = "grader_state.json"
 ZERO_COMMENT = "Scored zero by the grader: "
@@ -47,11 +48,11 @@ def _save(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> None:
+def write_record(root: Path, record: Record, notebook: str | None) -> None:
     """Store one graded notebook in the gradebook under ``root`` (an nbgrader course folder)."""
     from sqlalchemy.exc import SAWarning
 
-    student, chapter = record["student"], record["chapter"]
+    student, chapter = record.student, record.chapter
     # The formgrader counts a chapter's submissions by the folders in submitted/ (nbgrader's
     # get_submitted_students): one per submission the gradebook holds, or it shows 0.
     (root / "submitted" / student / chapter).mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
     pinned = state.setdefault("answers", {}).setdefault(chapter, {}).setdefault(student, {})
     zeroed_before = set(state.setdefault("zeroed", {}).setdefault(chapter, {}).get(student, []))
     zeroed_now: list[str] = []
-    ran = record["status"] == "graded"
+    ran = record.status == "graded"
     with open_gradebook(root) as gradebook, warnings.catch_warnings():
         # nbgrader warns when it creates a submission whose notebook file is absent.
         warnings.simplefilter("ignore", SAWarning)
@@ -74,8 +75,8 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
             for grade in nb.grades:
                 if grade.name in zeroed_before:  # the grader's own zero: this run decides afresh
                     grade.manual_score = None
-                test = record["tests"].get(grade.name)
-                answer = record["answers"].get(grade.name)
+                test = record.tests.get(grade.name)
+                answer = record.answers.get(grade.name)
                 if test is not None:
                     grade.auto_score = float(test["score"]) if ran else 0.0
                     grade.needs_manual_grade = False
@@ -94,11 +95,11 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
                     else:
                         _auto_comment(nb, grade.name, CHANGED_COMMENT.format(score=grade.manual_score))
                         grade.needs_manual_grade = True
-            stopped = {v["cell"]: v for v in record.get("policy", [])}
+            stopped = {v["cell"]: v for v in record.policy}
             for comment in nb.comments:
                 text = comment.manual_comment or ""
                 if not ran and not text:
-                    comment.manual_comment = ZERO_COMMENT + record["reason"]
+                    comment.manual_comment = ZERO_COMMENT + record.reason
                 elif ran and text.startswith((ZERO_COMMENT, POLICY_COMMENT)):
                     comment.manual_comment = None
                 if ran and comment.name in stopped and not comment.manual_comment:
@@ -107,7 +108,7 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
                                               f"{v['message']} If this is a false alarm, score this "
                                               "exercise's test cells by hand.")
         gradebook.db.commit()
-    for grade_id, answer in record["answers"].items():
+    for grade_id, answer in record.answers.items():
         if answer["text_sha256"]:
             pinned.setdefault(grade_id, answer["text_sha256"])
     state["zeroed"][chapter][student] = zeroed_now

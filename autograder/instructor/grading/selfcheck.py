@@ -30,7 +30,9 @@ import nbformat
 
 from autograder.instructor.cells import is_answer, nbgrader_meta
 from autograder.instructor.course import Course, course_for_cli
+from autograder.instructor.grading.boundary import normalise_record
 from autograder.instructor.grading.chapter_release import release_fields
+from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.worker import GradingRelease, grade_task
 
 
@@ -97,20 +99,19 @@ def finding_line(entry: Any) -> str:
     return f"{cell}, line {line}: {construct}: {message}"
 
 
-def report(record: dict, answers: dict[str, str], out=print) -> bool:
+def report(record: Record, answers: dict[str, str], out=print) -> bool:
     """Print the verdict; True when every test passed."""
     by_exercise: dict[str, list[tuple[str, dict]]] = {}
-    for test_id, test in record["tests"].items():
+    for test_id, test in record.tests.items():
         by_exercise.setdefault(exercise_of(test_id), []).append((test_id, test))
-    score = sum(t["score"] for t in record["tests"].values())
-    total = sum(t["points"] for t in record["tests"].values())
-    out(f"Self-check of {record['chapter']}: {score:g} / {total:g} test points "
+    score, total = record.code_score, record.max_code_score
+    out(f"Self-check of {record.chapter}: {score:g} / {total:g} test points "
         "(the hidden tests included, as at grading)")
-    if record["status"] != "graded":
-        out(f"\n{record['status'].upper()}: {record['reason']}")
-    for violation in record.get("policy", []):
+    if record.status != "graded":
+        out(f"\n{record.status.upper()}: {record.reason}")
+    for violation in record.policy:
         out(f"\nNOT RUN: {finding_line(violation)}")
-    for advice in record.get("advice", []):  # two-process grading: advice, never a zero
+    for advice in record.advice:  # two-process grading: advice, never a zero
         out(f"\nADVICE: {finding_line(advice)}")
     out("")
     width = max((len(name) for name in by_exercise), default=8)
@@ -122,16 +123,16 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
         for test_id, test in tests:
             if test["score"] < test["points"] and test.get("message"):
                 out(f"          {test_id}: {test['message'][:600]}")
-    if record["answers"] and answers:
+    if record.answers and answers:
         out("\nWritten answers (graded by a person; compare yours with the model answer, in Markdown "
             "with LaTeX maths as in the notebook):")
-        for grade_id, answer in record["answers"].items():
+        for grade_id, answer in record.answers.items():
             out(f"\n  {grade_id} ({answer['points']:g} points)")
             if grade_id in answers:
                 out("    model answer: " + answers[grade_id].strip().replace("\n", "\n    "))
-    elif record["answers"]:
-        out(f"\nWritten answers: {len(record['answers'])}, graded by a person (model answers not shown).")
-    all_passed = record["status"] == "graded" and score >= total
+    elif record.answers:
+        out(f"\nWritten answers: {len(record.answers)}, graded by a person (model answers not shown).")
+    all_passed = record.status == "graded" and score >= total
     out("\n" + ("Every test passes." if all_passed else "Some tests fail: the messages above say where."))
     return all_passed
 
@@ -170,13 +171,17 @@ def main(argv: list[str] | None = None) -> int:
             "submission_sha256": hashlib.sha256(data).hexdigest()}
     if not args.quiet_start:
         print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
-    result = grade_task(task, release_for(course, chapter, sandbox, args.isolation))
+    release = release_for(course, chapter, sandbox, args.isolation)
+    result = grade_task(task, release)
+    # the same checks as make grade's coordinator, so the learner sees the record the class gets
+    record = normalise_record(result["record"], task["student"], chapter, task["submission_sha256"],
+                              release.release_sha256)
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
     answers = model_answers(course, chapter) if show_models else {}
     if args.answers_file is not None:
         args.answers_file.write_text(json.dumps(answers))
         answers = {}
-    return 0 if report(result["record"], answers) else 1
+    return 0 if report(record, answers) else 1
 
 
 if __name__ == "__main__":

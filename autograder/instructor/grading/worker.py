@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import html
 import json
 import tempfile
 import time
@@ -48,15 +46,23 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
+from autograder.instructor.cells import (
+    cell_label,
+    is_answer,
+    is_plain,
+    is_solution,
+    is_test,
+    nbgrader_meta,
+    sha256,
+)
 from autograder.instructor.grading.outputs import (
     cell_seconds,
     make_outputs_safe,
     take_check_hints,
     test_message,
 )
+from autograder.instructor.grading.records import Record
 
-STATUSES = ("graded", "invalid", "timeout", "error", "missing", "crashed")
 NOT_RUN_NOTE = "# (not run at grading: {reason})"
 ISOLATIONS = ("kernel", "two-process")
 MAX_FRAME_BYTES = 256 * 2**20  # the largest message between T and S
@@ -107,48 +113,6 @@ class GradingRelease:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class Record:
-    """The verdict on one notebook: what the gradebook, the feedback and the CSVs are built from."""
-
-    student: str
-    chapter: str
-    status: str = "graded"
-    reason: str = ""
-    submission_sha256: str = ""
-    release_sha256: str = ""
-    sandboxed: bool = True
-    tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> points, score, message
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> points, text_sha256
-    policy: list[dict[str, Any]] = field(default_factory=list)
-    ignored_files: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    isolation: str = "kernel"
-    advice: list[dict[str, Any]] = field(default_factory=list)  # two-process: the policy, never a zero
-    student_restarts: int = 0  # two-process: how often S was started again (time limit, crash)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def code_score(self) -> float:
-        return float(sum(t["score"] for t in self.tests.values()))
-
-    @property
-    def max_code_score(self) -> float:
-        return float(sum(t["points"] for t in self.tests.values()))
-
-
-
-
-
-
-
-
-
-
 
 
 # -- 2. merge -------------------------------------------------------------------------------

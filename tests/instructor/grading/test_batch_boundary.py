@@ -148,7 +148,7 @@ def batch(tmp_path_factory):
     records = grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS), out=said.append,
                             task_function=tampering)
     assert export_main(["--out", str(root)], out=said.append) == 0
-    return {r["student"]: r for r in records}, root, said, subs, course, released
+    return {r.student: r for r in records}, root, said, subs, course, released
 
 
 def test_every_breaker_costs_its_own_submission_only(batch):
@@ -157,15 +157,15 @@ def test_every_breaker_costs_its_own_submission_only(batch):
                             "count_surrogate", "huge", "raises", "garbage", "forged", "José"}
     for name in ("ada", "surrogate_md", "stray", "jslinks", "student_md", "count_html",
                  "count_surrogate", "huge", "José"):
-        assert records[name]["status"] == "graded", (name, records[name]["reason"])
-        assert sum(t["score"] for t in records[name]["tests"].values()) == 3, name
+        assert records[name].status == "graded", (name, records[name].reason)
+        assert sum(t["score"] for t in records[name].tests.values()) == 3, name
     for name in ("raises", "garbage"):
-        assert records[name]["status"] == "error" and records[name]["reason"], records[name]
-    assert "\ufffd" in records["raises"]["reason"], "the surrogate in the error is replaced"
+        assert records[name].status == "error" and records[name].reason, records[name]
+    assert "\ufffd" in records["raises"].reason, "the surrogate in the error is replaced"
     forged = json.loads((root / "records" / CHAPTER / "forged.json").read_text())
     assert forged["student"] == "forged" and sum(t["score"] for t in forged["tests"].values()) == 3, \
         "a record is filed under the submission it came from, its scores within the points"
-    assert "over the output cap" in records["huge"]["reason"]
+    assert "over the output cap" in records["huge"].reason
     assert not (root / "autograded" / "huge" / CHAPTER / f"{CHAPTER}.ipynb").exists()
 
 
@@ -188,7 +188,7 @@ def test_texts_and_prompt_numbers_are_normalised_before_they_are_stored(batch):
 
 def test_a_stray_non_utf8_file_name_is_shown_escaped_in_summary_csv(batch):
     records, root, *_ = batch
-    assert records["stray"]["ignored_files"] == ["notes\\xff.txt"]
+    assert records["stray"].ignored_files == ["notes\\xff.txt"]
     with open(root / "summary.csv", encoding="utf-8", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert rows["stray"]["ignored_files"] == "notes\\xff.txt"

@@ -83,7 +83,7 @@ def test_a_timeout_zero_is_the_graders_and_a_fixed_resubmission_clears_it(tmp_pa
     subs, root = tmp_path / "subs", tmp_path / "grading"
     submit(subs, "cy", with_cell(solution, "square", "def square(x):\n    while True:\n        pass\n"))
     (record,) = grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
-    assert record["status"] == "timeout"
+    assert record.status == "timeout"
     score, needs, comment = answer_grade(root, "cy")
     assert (score, needs) == (0.0, False) and comment.startswith("Scored zero by the grader")
     submit(subs, "cy", solution)
@@ -101,5 +101,5 @@ def test_a_gradebook_from_another_release_is_refused_unless_migrated(tmp_path):
     with pytest.raises(grading.ReleaseMismatch, match="--migrate"):
         grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
     (record,) = grading.grade(subs, root, course, grading.GradeSettings(migrate=True, **OPTIONS))
-    assert record["status"] == "graded"
+    assert record.status == "graded"
     assert list((root / "backups").glob("gradebook-*.db")), "a backup was kept before writing"

@@ -29,7 +29,6 @@ import pytest
 from autograder.instructor.authoring.notebooks import py_to_notebook
 from autograder.instructor.course import Course
 from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.grading.worker import Record
 from tests.instructor.demo_course import make_demo_course
 
 # one worker builds the graded course once
@@ -169,7 +168,7 @@ def batch(tmp_path_factory):
         else:
             os.environ["TMPDIR"] = old_tmp
     after = {name: tree_digest(path) for name, path in watched.items()}
-    return {r["student"]: Record(**r) for r in records}, expected, base, before, after, marker, solution
+    return {r.student: r for r in records}, expected, base, before, after, marker, solution
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -282,10 +281,10 @@ def test_a_rerun_skips_unchanged_submissions_and_regrades_a_fixed_one(batch, tmp
         text = nbformat.writes(fixed) if student == "loop" else source.read_text()
         (again / student / CHAPTER / f"{CHAPTER}.ipynb").write_text(text)
     said = []
-    new = {r["student"]: r for r in grading.grade(
+    new = {r.student: r for r in grading.grade(
         again, base / "grading", course,
         grading.GradeSettings(workers=1, feedback=False, progress=False, **OPTIONS), out=said.append)}
-    assert (new["loop"]["status"], Record(**new["loop"]).code_score) == ("graded", 3)
+    assert (new["loop"].status, new["loop"].code_score) == ("graded", 3)
     assert any("1 of 2 submissions unchanged" in line for line in said), said
     record = json.loads((base / "grading" / "records" / CHAPTER / "correct.json").read_text())
     assert record["submission_sha256"] == records["correct"].submission_sha256

@@ -126,7 +126,7 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
     dask.config.set(grading.DASK_CONFIG)
     saved = []
     original = grading.save
-    grading.save = lambda root, result: saved.append(result["record"])
+    grading.save = lambda root, stored: saved.append(stored.record)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     try:
@@ -139,10 +139,10 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
             cluster.close()
         except AssertionError:  # distributed's nanny may still be restarting a killed worker
             pass
-    by_student = {r["student"]: r for r in saved}
-    assert by_student["fine"]["status"] == "graded"
-    assert by_student["killer"]["status"] == "crashed"
-    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"]["reason"]
+    by_student = {r.student: r for r in saved}
+    assert by_student["fine"].status == "graded"
+    assert by_student["killer"].status == "crashed"
+    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"].reason
 
 
 def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_written():
