@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.instructor.course import add_grading_folder_option, grading_folder
+from autograder.instructor.course import parse_grading_args
 from autograder.instructor.grading.boundary import load_record
 from autograder.instructor.grading.opengradebook import open_gradebook
 
@@ -194,11 +194,10 @@ def hand_back(course_root: Path, regenerate: Callable[[Path, str, str], bool] | 
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    # The shape every classroom command opens with (export.py's too), kept on purpose: see there.
     parser = argparse.ArgumentParser(description="Copy finished feedback into grading/return/.")
-    add_grading_folder_option(parser)
-    args = parser.parse_args(argv)
-    args.out = grading_folder(args.out, out=out)
-    if args.out is None:
+    args, _ = parse_grading_args(parser, argv, out=out)
+    if args is None:
         return 2
     hand_back(args.out, out=out)
     return 0
