@@ -260,6 +260,7 @@ def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
         error_on_timeout={"ename": "NotFinished", "evalue": "This cell ran past its time limit and was "
                           "interrupted.", "traceback": []} if interrupt else None,
         shutdown_kernel="immediate",  # the sandbox ends; nothing to save
+        output_cap_bytes=limits.output_bytes,  # capped as it arrives: a flood never sits in memory
         resources={"metadata": {"path": str(scratch)}})
     try:
         with client.setup_kernel():
