@@ -152,9 +152,14 @@ def load_record(path: Path) -> Record | None:
         return None
     student = raw.get("student") if isinstance(raw.get("student"), str) else path.stem
     chapter = raw.get("chapter") if isinstance(raw.get("chapter"), str) else path.parent.name
-    return normalise_record(raw, clean_text(student), clean_text(chapter),
-                            clean_text(raw.get("submission_sha256") or ""),
-                            clean_text(raw.get("release_sha256") or ""))
+    record = normalise_record(raw, clean_text(student), clean_text(chapter),
+                              clean_text(raw.get("submission_sha256") or ""),
+                              clean_text(raw.get("release_sha256") or ""))
+    # The instructor's decisions are the coordinator's own writing (a worker's are never taken).
+    record.overrides = [{k: clean_text(v)[:MAX_MESSAGE] for k, v in entry.items()
+                         if isinstance(k, str) and isinstance(v, str)}
+                        for entry in _list(raw.get("overrides")) if isinstance(entry, dict)]
+    return record
 
 
 def normalise_notebook(text: Any, template: NotebookNode, output_bytes: int) -> tuple[str | None, str]:

@@ -33,7 +33,7 @@ import os
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from autograder.instructor.grading.boundary import (
 )
 from autograder.instructor.grading.chapter_release import release_fields
 from autograder.instructor.grading.gradebook import write_record
+from autograder.instructor.grading.overrides import load_overrides, override_for, save_override
 from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.staging import Found, find_submissions
 
@@ -130,7 +131,8 @@ def crashed(item: Found, release: Any, error: BaseException) -> Stored:
     record = Record(item.student, item.chapter, status="crashed",
                     reason=f"grading this notebook killed {MAX_CRASHES} workers ({type(error).__name__})",
                     submission_sha256=item.sha256, release_sha256=release.release_sha256,
-                    sandboxed=release.sandbox, ignored_files=list(item.ignored_files))
+                    sandboxed=release.sandbox, ignored_files=list(item.ignored_files),
+                    overrides=[dict(decision) for decision in item.decisions])
     zero_scores(nbformat.reads(release.template, as_version=4), record)
     return Stored(record)
 
@@ -152,6 +154,7 @@ def normalised(item: Found, release: Any, result: Any) -> Stored:
         raise ValueError(f"the worker returned a {type(result).__name__}, not a result")
     record = normalise_record(result.get("record"), item.student, item.chapter, item.sha256,
                               release.release_sha256)
+    record.overrides = [dict(decision) for decision in item.decisions]  # ours, never the worker's
     template = nbformat.reads(release.template, as_version=4)
     output_bytes = int(Limits(**release.limits).output_bytes or 0)
     notebook, dropped = normalise_notebook(result.get("notebook"), template, output_bytes)
@@ -275,11 +278,14 @@ class GradeSettings:
     feedback: bool = True  # write the HTML feedback
     limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
     progress: bool = True  # a progress bar on stderr
+    isolation: str | None = None  # "kernel" or "two-process"; None: GradingRelease's default
+    only: tuple[str, str] | None = None  # (student, chapter): grade that one submission only
 
     def release_options(self) -> dict[str, Any]:
         """The fields a ``GradingRelease`` takes from these settings."""
-        return {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
-                "sandbox": self.sandbox, "limits": dict(self.limits)}
+        options = {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
+                   "sandbox": self.sandbox, "limits": dict(self.limits)}
+        return options if self.isolation is None else {**options, "isolation": self.isolation}
 
 
 def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings | None = None,
@@ -300,6 +306,8 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
 
     for note in notes + roster_warnings(root, [(f.student, f.chapter) for f in found], chapters or known[:1]):
         out(f"warning: {note}")
+    if settings.only is not None:
+        found = [f for f in found if (f.student, f.chapter) == settings.only]
     if not found:
         out(f"No submissions found in {submissions} (expected <student>/<chapter>/<chapter>.ipynb).")
         return []
@@ -324,10 +332,13 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
     for item in found:
         if item.chapter == "-":
             item.chapter = chapters[0]
+    decided = load_overrides(root)
     todo = []
     for item in found:
+        override = override_for(decided, item.student, item.chapter, item.sha256)
+        item.decisions = tuple(override.entries()) if override else ()
         old = read_record(root, item.chapter, item.student)
-        if (old and old.submission_sha256 == item.sha256
+        if (old and old.submission_sha256 == item.sha256 and old.overrides == list(item.decisions)
                 and old.release_sha256 == releases[item.chapter].release_sha256):
             continue
         todo.append(item)
@@ -368,6 +379,20 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
     return all_records()
 
 
+def regrade(submissions: Path, root: Path, course: Course, settings: GradeSettings, student: str,
+            chapter: str, allow: list[str], by: str | None = None, out=print) -> list[Record]:
+    """Re-grade one submission with the cells ``allow`` running as written (``overrides.py``): the
+    instructor's decision, recorded (who, when, which cells) and kept while the submission is
+    unchanged."""
+    found, _ = find_submissions(submissions.resolve(), chapter_ids(course.solutions))
+    item = next((f for f in found if (f.student, f.chapter) == (student, chapter)), None)
+    if item is None or item.notebook is None:
+        raise ValueError(f"no submission {student}/{chapter}/{chapter}.ipynb in {submissions}: "
+                         "check STUDENT and CHAPTER (the chapter's full id, e.g. 01_neural_network_basics)")
+    save_override(root.resolve(), student, chapter, allow, item.sha256, by)
+    return grade(submissions, root, course, replace(settings, only=(student, chapter)), out=out)
+
+
 class ReleaseMismatch(RuntimeError):
     """The gradebook belongs to another release of the course."""
 
@@ -394,7 +419,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="accept a gradebook made from an earlier release and re-grade against this one")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--allow", action="append", default=[], metavar="CELL",
+                        help="with --student and --chapter: re-grade that submission with CELL (a grade "
+                             "id) run as written, recorded as the instructor's decision (repeatable)")
+    parser.add_argument("--student", default=None, help="with --allow: the student's id")
+    parser.add_argument("--chapter", default=None, help="with --allow: the chapter's id")
+    parser.add_argument("--by", default=None, help="with --allow: who decides (default: this user)")
     args = parser.parse_args(argv)
+    together = [args.allow, args.student, args.chapter]
+    if any(together) and not all(together):
+        print("error: --allow, --student and --chapter go together, e.g. `make regrade STUDENT=ada "
+              "CHAPTER=01_neural_network_basics ALLOW=sigmoid`.")
+        return 2
     course = course_for_cli(args.course)
     if course is None:
         return 2
@@ -416,7 +452,11 @@ def main(argv: list[str] | None = None) -> int:
                                  scheduler=args.scheduler, workers=args.workers, sandbox=sandbox,
                                  migrate=args.migrate, feedback=not args.no_feedback, limits=limits,
                                  progress=not args.no_progress)
-        records = grade(args.submissions, root, course, settings)
+        if args.allow:
+            records = regrade(args.submissions, root, course, settings, args.student, args.chapter,
+                              args.allow, args.by)
+        else:
+            records = grade(args.submissions, root, course, settings)
     except (ReleaseMismatch, ValueError) as error:
         print(f"error: {error}")
         return 2

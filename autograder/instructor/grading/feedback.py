@@ -114,6 +114,10 @@ def header(record: Record, written: str) -> nbformat.NotebookNode:
     if record.policy:
         lines.append("\n**Code the grader did not run** (graded as unanswered):")
         lines += [policy_line(v) for v in record.policy]
+    if record.overrides:
+        lines.append("\n**Your instructor's decision:** these cells ran as you wrote them, on review:")
+        lines += [f"- `{html.escape(d.get('cell', ''))}`, decided by {html.escape(d.get('by', ''))} "
+                  f"on {html.escape(d.get('at', ''))}" for d in record.overrides]
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 

@@ -36,6 +36,7 @@ STATE = "grader_state.json"
 ZERO_COMMENT = "Scored zero by the grader: "
 POLICY_COMMENT = "Not run by the grader (code policy), graded as unanswered: "
 CHANGED_COMMENT = "The answer changed since it was graded (it had {score:g} points); grade it again."
+OVERRIDE_COMMENT = "Run as written by the instructor's decision ({by}, {at})."
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -105,8 +106,12 @@ def write_record(root: Path, record: Record, notebook: str | None) -> None:
                 if ran and comment.name in stopped and not comment.manual_comment:
                     v = stopped[comment.name]
                     comment.manual_comment = (f"{POLICY_COMMENT}{v['construct']} on line {v['line']}: "
-                                              f"{v['message']} If this is a false alarm, score this "
-                                              "exercise's test cells by hand.")
+                                              f"{v['message']} If this is a false alarm: make regrade "
+                                              f"STUDENT={student} CHAPTER={chapter} ALLOW={comment.name}"
+                                              " runs it as written.")
+            for decision in record.overrides:  # the grader's note, beside the instructor's own
+                _auto_comment(nb, decision.get("cell", ""), OVERRIDE_COMMENT.format(
+                    by=decision.get("by", "?"), at=decision.get("at", "?")))
         gradebook.db.commit()
     for grade_id, answer in record.answers.items():
         if answer["text_sha256"]:

@@ -35,6 +35,8 @@ class Record:
     isolation: str = "kernel"
     advice: list[dict[str, Any]] = field(default_factory=list)  # two-process: the policy, never a zero
     student_restarts: int = 0  # two-process: how often S was started again (time limit, crash)
+    # the instructor's decisions (overrides.py): cell, by, at, decision; set by the coordinator only
+    overrides: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,7 +19,8 @@ def test_the_json_of_a_record_is_the_dict_it_always_was():
     record = Record("ada", "01_demo", tests={"t": {"points": 1.0, "score": 1.0, "message": ""}})
     data = json.loads(json.dumps(record.to_dict()))
     assert Record.from_dict(data) == record
-    assert set(data) == set(OLD_RECORD) | {"isolation", "advice", "student_restarts"}, sorted(data)
+    newer = {"isolation", "advice", "student_restarts", "overrides"}
+    assert set(data) == set(OLD_RECORD) | newer, sorted(data)
 
 
 def test_an_old_record_on_disk_is_still_read_with_the_new_fields_at_their_defaults(tmp_path):
@@ -31,7 +32,8 @@ def test_an_old_record_on_disk_is_still_read_with_the_new_fields_at_their_defaul
         assert (record.student, record.chapter, record.status, record.seconds) == (
             "ada", "01_demo", "graded", 4.5)
         assert (record.code_score, record.max_code_score) == (1.0, 2.0)
-        assert (record.isolation, record.advice, record.student_restarts) == ("kernel", [], 0)
+        assert (record.isolation, record.advice, record.student_restarts, record.overrides) == (
+            "kernel", [], 0, [])
         assert record.answers["q_why"]["text_sha256"] == "ef" * 32
 
 
