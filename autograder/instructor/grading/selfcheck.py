@@ -18,6 +18,7 @@ The chapter's grading release is built from ``solutions/`` once and cached in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -171,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             "submission_sha256": hashlib.sha256(data).hexdigest()}
     if not args.quiet_start:
         print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
-    release = release_for(course, chapter, sandbox, args.isolation)
+    # The report is a table: the grading kernel draws no figure (GradingRelease.figures).
+    release = dataclasses.replace(release_for(course, chapter, sandbox, args.isolation), figures=False)
     result = grade_task(task, release)
     # the same checks as make grade's coordinator, so the learner sees the record the class gets
     record = normalise_record(result["record"], task["student"], chapter, task["submission_sha256"],
