@@ -33,6 +33,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from autograder.hints import CHECK_MIMETYPE
+from autograder.instructor.grading.outputs import STREAM_CUT_NOTE
 
 POLL_SLICE_S = 1.0
 
@@ -71,9 +72,6 @@ class SlicedShellPolling:
                 self.log.warning("Timeout waiting for IOPub output")
             task_poll_kernel_alive.cancel()
             return msg
-
-
-CUT_NOTE = "\n[... output cut while the cell ran: {count} more bytes were not kept]\n"
 
 
 def message_bytes(msg_type: str, content: dict[str, t.Any]) -> int:
@@ -126,7 +124,7 @@ class CappedOutputs:
         if note is None or not any(out is note for out in outs):  # none yet, or cleared since
             note = new_output("stream", name=name, text="")
             outs.append(note)
-        note["text"] = CUT_NOTE.format(count=count)
+        note["text"] = STREAM_CUT_NOTE.format(count=count)
         notes[(cell_index, name)] = (note, count)
 
 

@@ -114,3 +114,16 @@ def test_a_cell_printing_far_past_the_cap_keeps_the_workers_memory_bounded_and_s
     assert (loud["status"], loud["score"]) == ("graded", 1.0), loud
     assert loud["cut"], "the graded notebook (and so the feedback) says the output was cut"
     assert not quiet["cut"], quiet
+
+
+def test_the_note_survives_the_notebooks_own_cap():
+    from autograder.instructor.grading.outputs import make_outputs_safe
+
+    runner, outs = client(100), []
+    for _ in range(3):
+        runner.output(outs, message("stream", name="stdout", text="x" * 60), None, 0)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('x' * 60)")]
+    nb.cells[0].outputs = outs
+    make_outputs_safe(nb, max_bytes=100)
+    assert "output cut while the cell ran: 80 more bytes" in outs[-1]["text"], outs
