@@ -36,6 +36,10 @@ NBVAL = python -m pytest -p no:cacheprovider --nbval --nbval-current-env --nbval
 SUBMISSIONS ?=
 CHAPTER ?=
 CHAPTERS ?=
+# make regrade: the submission (STUDENT, CHAPTER) and the cells allowed to run as written (ALLOW=a,b).
+STUDENT ?=
+ALLOW ?=
+COMMA := ,
 FORCE ?=
 FILE ?=
 # GitHub owner/name for the site's Binder and Colab links: a placeholder until the course is public.
@@ -51,7 +55,7 @@ HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
 .PHONY: help env env-instructor env-dev env-site env-hub lab check learner-extension \
 	test test-fast lint nbval test-pipeline test-two-process test-gpu test-hub test-site test-site-built test-fresh test-browser \
 	release check-release execute execute-editions benchmark benchmark-grading benchmark-grading-honest student-release site messages \
-	grade report formgrade roster export release-feedback clean \
+	grade regrade report formgrade roster export release-feedback clean \
 	hub hub-release hub-collect hub-grade
 
 help: ## this list
@@ -184,6 +188,11 @@ grade: env-instructor ## SUBMISSIONS=dir: grade <student>/<chapter>/<chapter>.ip
 	@test -n "$(SUBMISSIONS)" || { echo "Usage: make grade SUBMISSIONS=path/to/folder (holding <student>/<chapter>/<chapter>.ipynb)"; exit 2; }
 	python -m autograder.instructor.grading.coordinator "$(SUBMISSIONS)" --out grading $(if $(SCHEDULER),--scheduler $(SCHEDULER),) \
 		$(if $(MIGRATE),--migrate,) $(if $(NO_SANDBOX),--no-sandbox,) $(GRADE_ARGS)
+
+regrade: env-instructor ## SUBMISSIONS=dir STUDENT=id CHAPTER=id ALLOW=cell: re-grade one submission, that cell run as written (your decision, recorded)
+	@test -n "$(SUBMISSIONS)" -a -n "$(STUDENT)" -a -n "$(CHAPTER)" -a -n "$(ALLOW)" || { echo "Usage: make regrade SUBMISSIONS=path/to/folder STUDENT=ada CHAPTER=01_neural_network_basics ALLOW=sigmoid (cells: grade ids, comma-separated)"; exit 2; }
+	python -m autograder.instructor.grading.coordinator "$(SUBMISSIONS)" --out grading --student "$(STUDENT)" \
+		--chapter "$(CHAPTER)" $(foreach cell,$(subst $(COMMA), ,$(ALLOW)),--allow "$(cell)") $(if $(NO_SANDBOX),--no-sandbox,) $(GRADE_ARGS)
 
 report: env-instructor ## the class report: grading/report/index.html (make grade writes it too)
 	python -m autograder.instructor.grading.report --out grading

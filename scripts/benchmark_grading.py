@@ -38,9 +38,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.instructor.authoring.release import make_course, nbgrader_env
+from autograder.instructor.cells import is_solution, nbgrader_meta
 from autograder.instructor.course import Course
-from autograder.instructor.grading.coordinator import grade
-from autograder.instructor.grading.worker import is_solution, nbgrader_meta
+from autograder.instructor.grading.coordinator import GradeSettings, grade
 
 
 def stubbed(solution: nbformat.NotebookNode, student: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -97,8 +97,8 @@ def plain_nbgrader(course: Course, chapters: list[str], submissions: Path, root:
 def pipeline(course: Course, submissions: Path, root: Path, timeout: int, workers: int | None,
              sandbox: bool) -> float:
     started = time.perf_counter()
-    grade(submissions, root, course, cell_timeout=timeout, workers=workers, sandbox=sandbox,
-          feedback=True, progress=False, out=lambda *_: None)
+    settings = GradeSettings(cell_timeout=timeout, workers=workers, sandbox=sandbox, progress=False)
+    grade(submissions, root, course, settings, out=lambda *_: None)
     return time.perf_counter() - started
 
 

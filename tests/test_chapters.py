@@ -18,7 +18,7 @@ import pytest
 
 from autograder.instructor.authoring.release import stale_files
 from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.grading.worker import Record
+from autograder.instructor.grading.records import Record
 from tests.chapters import (
     COURSE,
     HIDDEN_REGION,
@@ -154,8 +154,9 @@ def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, 
     }.items():
         (submissions / student / chapter).mkdir(parents=True)
         nbformat.write(nb, str(submissions / student / chapter / f"{chapter}.ipynb"))
-    records = {r["student"]: Record(**r) for r in grading.grade(
-        submissions, tmp_path / "course", COURSE, workers=0, feedback=False, progress=False)}
+    records = {r.student: r for r in grading.grade(
+        submissions, tmp_path / "course", COURSE,
+        grading.GradeSettings(workers=0, feedback=False, progress=False))}
     full = info.max_code_score
     solution, untouched, broken = records["solution"], records["untouched"], records["broken"]
     assert solution.max_code_score == full

@@ -9,6 +9,7 @@ and ``solutions/``.
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,18 +55,33 @@ def course_for_cli(explicit: str | Path | None = None, out=print) -> Course | No
         return None
 
 
-def add_grading_folder_option(parser) -> None:
-    """``--out``: the grading folder holding gradebook.db (default: the course's grading/)."""
+def course_and_chapters(explicit: str | Path | None, chapters: list[str], out=print) -> Course | None:
+    """``course_for_cli``, and every chapter named on the command line a chapter of it; None, with
+    the reason and the chapters there are printed, when either is not so."""
+    course = course_for_cli(explicit, out=out)
+    if course is None:
+        return None
+    unknown = sorted(set(chapters) - set(course.chapter_ids()))
+    if unknown:
+        out(f"error: no such chapter: {', '.join(unknown)} (chapters: {', '.join(course.chapter_ids())})")
+        return None
+    return course
+
+
+def parse_grading_args(parser: argparse.ArgumentParser, argv: list[str] | None, out=print,
+                       known: bool = False) -> tuple[argparse.Namespace | None, list[str]]:
+    """Parse ``argv`` with ``--out`` added: the grading folder holding gradebook.db, by default the
+    course's grading/. ``(args, the arguments left over when known)``; args is None, with the reason
+    printed, when no folder was given and there is no course to take it from."""
     parser.add_argument("--out", type=Path, default=None,
                         help="the grading folder holding gradebook.db (default: grading/)")
-
-
-def grading_folder(out_option: Path | None, out=print) -> Path | None:
-    """The ``--out`` folder, or the course's ``grading/``; None (the reason printed) without a course."""
-    if out_option is not None:
-        return out_option
-    course = course_for_cli(out=out)
-    return None if course is None else course.grading
+    args, rest = parser.parse_known_args(argv) if known else (parser.parse_args(argv), [])
+    if args.out is None:
+        course = course_for_cli(out=out)
+        if course is None:
+            return None, rest
+        args.out = course.grading
+    return args, rest
 
 
 @dataclass(frozen=True)

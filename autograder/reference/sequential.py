@@ -35,6 +35,9 @@ from tqdm.auto import tqdm
 from ..torch_ref import torch_mirror  # noqa: F401  (re-exported)
 from .data import iterate_minibatches
 from .init import xavier_uniform
+
+# The same layer pairs as network.py imports, kept on purpose (duplicates lists the pair): each model
+# names the functions it builds on, so a learner reading one file sees where each piece comes from.
 from .layers import (
     linear_backward,
     linear_forward,

@@ -62,8 +62,8 @@ def day(tmp_path_factory, browser):
     roster.write_text("id,first_name,last_name,email\nada,Ada,Lovelace,ada@example.org\n"
                       "bob,Bob,Smith,\ncy,Cy,Young,\ndee,Dee,Jones,\n")
     assert roster_main([str(roster), "--out", str(root)], out=lambda *_: None) == 0
-    records = grading.grade(subs, root, course, **OPTIONS)
-    assert {r["student"]: sum(t["score"] for t in r["tests"].values()) for r in records} == \
+    records = grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
+    assert {r.student: r.code_score for r in records} == \
         {"ada": 3, "bob": 1, "cy": 0}
     assert answer_grade(root, "ada") == (None, True)
 
@@ -141,8 +141,8 @@ def test_release_feedback_returns_adas_page_with_her_written_score(day):
 def test_a_regrade_leaves_the_scored_answer_graded(day):
     # Ada changes her code, not her answer: the notebook is graded again, the answer is not.
     submit(day["subs"], "ada", with_cell(day["solution"], "cube", "def cube(x):\n    return x * x * x\n"))
-    records = grading.grade(day["subs"], day["root"], day["course"], **OPTIONS)
-    assert [r["student"] for r in records if r["student"] == "ada"] == ["ada"]
+    records = grading.grade(day["subs"], day["root"], day["course"], grading.GradeSettings(**OPTIONS))
+    assert [r.student for r in records if r.student == "ada"] == ["ada"]
     assert answer_grade(day["root"], "ada") == (1.0, False)
     rows = {row.student: row for row in export(day["root"], out=lambda *_: None)}
     assert (rows["ada"].written, rows["ada"].needs_manual_grade) == ("1", False)

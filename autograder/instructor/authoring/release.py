@@ -31,7 +31,7 @@ from pathlib import Path
 
 import autograder
 from autograder.instructor.cells import file_sha256
-from autograder.instructor.course import Course, chapter_ids, course_for_cli
+from autograder.instructor.course import Course, chapter_ids, course_and_chapters
 
 PACKAGE_PARENT = Path(autograder.__file__).resolve().parents[1]
 MANIFEST = "RELEASE.json"
@@ -275,12 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also the translated editions, chapters/<language>/ (docs/TRANSLATING.md)")
     parser.add_argument("--course", help="the course folder (default: found from the working directory)")
     args = parser.parse_args(argv)
-    course = course_for_cli(args.course)
+    course = course_and_chapters(args.course, args.chapters)
     if course is None:
-        return 2
-    unknown = sorted(set(args.chapters) - set(course.chapter_ids()))
-    if unknown:
-        print(f"error: no such chapter: {', '.join(unknown)} (chapters: {', '.join(course.chapter_ids())})")
         return 2
     if args.check:
         problems = stale_files(course, args.editions)

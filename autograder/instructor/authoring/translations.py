@@ -45,7 +45,7 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.instructor.authoring.messages import Message, notebook_messages, split_context, translate_cell
 from autograder.instructor.cells import write_atomic
-from autograder.instructor.course import chapter_ids, course_for_cli
+from autograder.instructor.course import chapter_ids, course_and_chapters
 
 FUZZY = "fuzzy"
 TRANSLATIONS = "translations"  # the catalogs' folder, beside solutions/
@@ -301,12 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, UnknownLocaleError) as error:
         print(f"error: {args.locale!r} is not a locale ({error}); use a tag such as zh_CN or fr_FR")
         return 2
-    course = course_for_cli(args.course)
+    course = course_and_chapters(args.course, args.chapters)
     if course is None:
-        return 2
-    unknown = sorted(set(args.chapters) - set(course.chapter_ids()))
-    if unknown:
-        print(f"error: no such chapter: {', '.join(unknown)} (chapters: {', '.join(course.chapter_ids())})")
         return 2
     command = extract if args.command == "extract" else status
     return command(course.solutions, course.root / TRANSLATIONS, args.locale, args.chapters or None)

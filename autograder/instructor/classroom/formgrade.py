@@ -42,7 +42,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.instructor.course import add_grading_folder_option, grading_folder
+from autograder.instructor.course import parse_grading_args
 
 MANUAL_GRADING_URL = "/formgrader/gradebook"
 EXCHANGE_DIR = "exchange"
@@ -188,10 +188,8 @@ def server_env(template_dir: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Open nbgrader's formgrader on the grading folder; other options go to jupyter lab.")
-    add_grading_folder_option(parser)
-    args, lab_args = parser.parse_known_args(argv)
-    args.out = grading_folder(args.out, out=print)
-    if args.out is None:
+    args, lab_args = parse_grading_args(parser, argv, known=True)
+    if args is None:
         return 2
     course_root = args.out.resolve()
     if not (course_root / "gradebook.db").is_file():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import re
 import shutil
 import sys
@@ -31,7 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.instructor.course import add_grading_folder_option, grading_folder
+from autograder.instructor.course import parse_grading_args
+from autograder.instructor.grading.boundary import load_record
 from autograder.instructor.grading.opengradebook import open_gradebook
 
 RETURN_DIR = "return"
@@ -93,11 +93,11 @@ def standings(course_root: Path) -> dict[tuple[str, str], Standing]:
 
 def regenerate_feedback(course_root: Path, chapter: str, student: str) -> bool:
     """Write one submission's page again; True when there is one."""
-    record_file = course_root / "records" / chapter / f"{student}.json"
-    if record_file.is_file():
+    record = load_record(course_root / "records" / chapter / f"{student}.json")
+    if record is not None:
         from autograder.instructor.grading.feedback import write_feedback
 
-        write_feedback(course_root, [json.loads(record_file.read_text(encoding="utf-8"))])
+        write_feedback(course_root, [record])
     elif (course_root / "autograded" / student / chapter / f"{chapter}.ipynb").is_file():
         from autograder.instructor.authoring.release import run_nbgrader
 
@@ -111,14 +111,9 @@ def refresh_pages(course_root: Path, keys: list[tuple[str, str]]) -> None:
     the rest by their hash): a comment typed in the formgrader reaches the page."""
     from autograder.instructor.grading.feedback import write_feedback
 
-    records = []
-    for student, chapter in keys:
-        path = course_root / "records" / chapter / f"{student}.json"
-        if path.is_file():
-            try:
-                records.append(json.loads(path.read_text(encoding="utf-8")))
-            except ValueError:
-                continue  # a torn record: make grade writes it again
+    # A torn record is left out: make grade writes it again.
+    loaded = [load_record(course_root / "records" / chapter / f"{student}.json") for student, chapter in keys]
+    records = [record for record in loaded if record is not None]
     if records:
         write_feedback(course_root, records)
 
@@ -199,11 +194,10 @@ def hand_back(course_root: Path, regenerate: Callable[[Path, str, str], bool] | 
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    # The shape every classroom command opens with (export.py's too), kept on purpose: see there.
     parser = argparse.ArgumentParser(description="Copy finished feedback into grading/return/.")
-    add_grading_folder_option(parser)
-    args = parser.parse_args(argv)
-    args.out = grading_folder(args.out, out=out)
-    if args.out is None:
+    args, _ = parse_grading_args(parser, argv, out=out)
+    if args is None:
         return 2
     hand_back(args.out, out=out)
     return 0

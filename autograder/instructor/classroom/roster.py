@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.instructor.classroom import studentid
-from autograder.instructor.course import add_grading_folder_option, grading_folder
+from autograder.instructor.course import parse_grading_args
 from autograder.instructor.grading.backup import backup_gradebook
 from autograder.instructor.grading.opengradebook import open_gradebook
 
@@ -167,10 +167,8 @@ def roster_warnings(course_root: Path, submitted: Iterable[tuple[str, str]],
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description="Load a class roster into the gradebook.")
     parser.add_argument("file", type=Path, help="CSV: id, first_name, last_name, email")
-    add_grading_folder_option(parser)
-    args = parser.parse_args(argv)
-    args.out = grading_folder(args.out, out=out)
-    if args.out is None:
+    args, _ = parse_grading_args(parser, argv, out=out)
+    if args is None:
         return 2
     if not args.file.is_file():
         out(f"error: no roster file at {args.file}. Usage: make roster FILE=students.csv "

@@ -22,13 +22,15 @@ import json
 import math
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.hints import HINT_CODES
-from autograder.instructor.grading.worker import STATUSES, Record, nbgrader_meta
+from autograder.instructor.cells import nbgrader_meta
+from autograder.instructor.grading.records import STATUSES, Record
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REASON = 2000
@@ -81,8 +83,25 @@ def prompt_number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def finding(raw: Any) -> dict[str, Any]:
+    """A policy violation or a piece of advice: ``cell``, ``line`` (an int), ``construct`` and
+    ``message`` always there, with any other field kept only when its key and value are strings."""
+    raw = raw if isinstance(raw, dict) else {}
+    line = raw.get("line")
+    extra = {k: v[:MAX_MESSAGE] for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
+    return {**extra,
+            "cell": str(raw.get("cell") or "")[:MAX_MESSAGE],
+            "line": line if isinstance(line, int) and not isinstance(line, bool) and line >= 0 else 0,
+            "construct": str(raw.get("construct") or "")[:MAX_MESSAGE],
+            "message": str(raw.get("message") or "")[:MAX_MESSAGE]}
+
+
 def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: str,
-                     release_sha256: str) -> dict[str, Any]:
+                     release_sha256: str) -> Record:
     """A record with every field typed and cleaned; the identity fields are the coordinator's own.
 
     Raises ``ValueError`` when ``raw`` is not a record at all."""
@@ -112,22 +131,35 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
         answer = answer if isinstance(answer, dict) else {}
         record.answers[grade_id] = {"points": max(0.0, _number(answer.get("points"))),
                                     "text_sha256": str(answer.get("text_sha256") or "")}
-    for violation in list(raw.get("policy") or []):
-        violation = violation if isinstance(violation, dict) else {}
-        line = violation.get("line")
-        record.policy.append({**{k: str(v)[:MAX_MESSAGE] for k, v in violation.items()
-                                 if isinstance(v, str)},
-                              "cell": str(violation.get("cell") or ""),
-                              "line": line if isinstance(line, int) and not isinstance(line, bool) else 0,
-                              "construct": str(violation.get("construct") or ""),
-                              "message": str(violation.get("message") or "")[:MAX_MESSAGE]})
+    record.policy = [finding(v) for v in _list(raw.get("policy")) if isinstance(v, dict)]
     record.ignored_files = [shown_name(str(name)) for name in list(raw.get("ignored_files") or [])]
     record.isolation = "two-process" if raw.get("isolation") == "two-process" else "kernel"
-    record.advice = [{k: str(v)[:MAX_MESSAGE] for k, v in advice.items()}
-                     for advice in list(raw.get("advice") or []) if isinstance(advice, dict)]
+    record.advice = [finding(v) for v in _list(raw.get("advice")) if isinstance(v, dict)]
     restarts = raw.get("student_restarts")
     record.student_restarts = restarts if isinstance(restarts, int) and not isinstance(restarts, bool) else 0
-    return record.to_dict()
+    return record
+
+
+def load_record(path: Path) -> Record | None:
+    """The record stored at ``records/<chapter>/<student>.json``, checked as a worker's would be
+    (an old record without the newer fields included); None when it cannot be read (a torn
+    write from a crash: the next ``make grade`` grades that notebook again)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    student = raw.get("student") if isinstance(raw.get("student"), str) else path.stem
+    chapter = raw.get("chapter") if isinstance(raw.get("chapter"), str) else path.parent.name
+    record = normalise_record(raw, clean_text(student), clean_text(chapter),
+                              clean_text(raw.get("submission_sha256") or ""),
+                              clean_text(raw.get("release_sha256") or ""))
+    # The instructor's decisions are the coordinator's own writing (a worker's are never taken).
+    record.overrides = [{k: clean_text(v)[:MAX_MESSAGE] for k, v in entry.items()
+                         if isinstance(k, str) and isinstance(v, str)}
+                        for entry in _list(raw.get("overrides")) if isinstance(entry, dict)]
+    return record
 
 
 def normalise_notebook(text: Any, template: NotebookNode, output_bytes: int) -> tuple[str | None, str]:

@@ -1,6 +1,7 @@
 """Grade a folder of submissions: find, hash, skip, fan out on Dask, collect, write.
 
-    python -m autograder.instructor.grading.coordinator SUBMISSIONS [--scheduler tcp://host:8786] [--workers N]
+    python -m autograder.instructor.grading.coordinator SUBMISSIONS [--scheduler tcp://host:8786]
+        [--workers N]
 
 SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. This is the coordinator:
 
@@ -32,23 +33,25 @@ import os
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from autograder.instructor.classroom import studentid
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
-from autograder.instructor.authoring.release import make_course
-from autograder.instructor.grading.staging import NBGRADER_FILES, Found, find_submissions, read_submission  # noqa: F401
 from autograder.instructor.grading.boundary import (
     clean_text,
+    load_record,
     normalise_notebook,
     normalise_record,
-    shown_name,
 )
+from autograder.instructor.grading.chapter_release import release_fields
+from autograder.instructor.grading.gradebook import write_record
+from autograder.instructor.grading.overrides import load_overrides, override_for, save_override
+from autograder.instructor.grading.records import Record
+from autograder.instructor.grading.staging import Found, find_submissions
 
 NOTEBOOK_TIMEOUT_S = 900
 MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
@@ -59,40 +62,15 @@ DASK_CONFIG = {
     "distributed.scheduler.worker-saturation": 1.0,
 }
 RELEASES = "releases.json"
-def grading_template(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version, with every test cell's full source (hidden tests included)."""
-    from autograder.instructor.grading.worker import is_test, nbgrader_meta
-
-    full = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if is_test(c)}
-    template = nbformat.from_dict(json.loads(json.dumps(release)))
-    for cell in template.cells:
-        if is_test(cell):
-            cell.source = full[nbgrader_meta(cell)["grade_id"]]
-    return template
-
-
-def chapter_number(chapter: str) -> int:
-    return int(chapter.split("_")[0])
-
-
 def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
     """nbgrader ``generate_assignment`` into the grading course (the gradebook learns each
     chapter's cells), then one ``GradingRelease`` per chapter."""
-    from autograder.instructor.grading.policy import facts_from_source
     from autograder.instructor.grading.worker import GradingRelease
 
     for folder in ("source", "release"):
         shutil.rmtree(root / folder, ignore_errors=True)
-    make_course(root, chapters, solutions, cell_timeout=int(options["cell_timeout"]))
-    releases = {}
-    for chapter in chapters:
-        source = nbformat.read(str(root / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
-        student = nbformat.read(str(root / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
-        template = grading_template(source, student)
-        releases[chapter] = GradingRelease(
-            chapter=chapter, template=nbformat.writes(template),
-            policy=facts_from_source(source, chapter_number(chapter)).to_dict(), **options)
-    return releases
+    fields = release_fields(root, chapters, solutions, cell_timeout=int(options["cell_timeout"]))
+    return {chapter: GradingRelease(**fields[chapter], **options) for chapter in chapters}
 
 
 def content_hash(solutions: Path, chapter: str) -> str:
@@ -122,47 +100,52 @@ def record_path(root: Path, chapter: str, student: str) -> Path:
     return root / "records" / chapter / f"{student}.json"
 
 
-def read_record(root: Path, chapter: str, student: str) -> dict[str, Any] | None:
+def read_record(root: Path, chapter: str, student: str) -> Record | None:
+    """The stored record, or None: not graded yet, or a torn write from a crash (grade again)."""
     path = record_path(root, chapter, student)
-    try:
-        return json.loads(path.read_text()) if path.is_file() else None
-    except ValueError:
-        return None  # a torn write from a crash: grade again
+    return load_record(path) if path.is_file() else None
 
 
-def save(root: Path, result: dict[str, Any]) -> None:
+@dataclass
+class Stored:
+    """One notebook's outcome as the coordinator stores it: the record and the graded notebook."""
+
+    record: Record
+    notebook: str | None = None  # JSON text; None when nothing ran or it could not be kept
+
+
+def save(root: Path, stored: Stored) -> None:
     """A record, atomically, then the gradebook: the point from which a rerun resumes."""
-    from autograder.instructor.grading.gradebook import write_record
-
-    record = result["record"]
-    path = record_path(root, record["chapter"], record["student"])
+    record = stored.record
+    path = record_path(root, record.chapter, record.student)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    write_record(root, record, result.get("notebook"))
+    tmp.write_text(json.dumps(record.to_dict(), indent=1), encoding="utf-8")
+    write_record(root, record, stored.notebook)
     tmp.replace(path)
 
 
-def crashed(item: Found, release: Any, error: BaseException) -> dict[str, Any]:
-    from autograder.instructor.grading.worker import Record, zero_scores
+def crashed(item: Found, release: Any, error: BaseException) -> Stored:
+    from autograder.instructor.grading.worker import zero_scores
 
     record = Record(item.student, item.chapter, status="crashed",
                     reason=f"grading this notebook killed {MAX_CRASHES} workers ({type(error).__name__})",
                     submission_sha256=item.sha256, release_sha256=release.release_sha256,
-                    sandboxed=release.sandbox, ignored_files=list(item.ignored_files))
+                    sandboxed=release.sandbox, ignored_files=list(item.ignored_files),
+                    overrides=[dict(decision) for decision in item.decisions])
     zero_scores(nbformat.reads(release.template, as_version=4), record)
-    return {"record": record.to_dict(), "notebook": None}
+    return Stored(record)
 
 
-def failed(item: Found, release: Any, error: BaseException, where: str) -> dict[str, Any]:
+def failed(item: Found, release: Any, error: BaseException, where: str) -> Stored:
     """The ``error`` record of one notebook whose grading or storing went wrong."""
-    result = crashed(item, release, error)
-    result["record"]["status"] = "error"
-    result["record"]["reason"] = clean_text(f"{where}: {type(error).__name__}: {error}")[:500]
-    return result
+    stored = crashed(item, release, error)
+    stored.record.status = "error"
+    stored.record.reason = clean_text(f"{where}: {type(error).__name__}: {error}")[:500]
+    return stored
 
 
-def normalised(item: Found, release: Any, result: Any) -> dict[str, Any]:
+def normalised(item: Found, release: Any, result: Any) -> Stored:
     """A worker's result as the coordinator stores it (``boundary.py``): typed, valid UTF-8,
     the notebook valid and within the cap, the instructor's markdown as written."""
     from autograder.instructor.grading.sandbox import Limits
@@ -171,16 +154,17 @@ def normalised(item: Found, release: Any, result: Any) -> dict[str, Any]:
         raise ValueError(f"the worker returned a {type(result).__name__}, not a result")
     record = normalise_record(result.get("record"), item.student, item.chapter, item.sha256,
                               release.release_sha256)
+    record.overrides = [dict(decision) for decision in item.decisions]  # ours, never the worker's
     template = nbformat.reads(release.template, as_version=4)
     output_bytes = int(Limits(**release.limits).output_bytes or 0)
     notebook, dropped = normalise_notebook(result.get("notebook"), template, output_bytes)
     if dropped:
-        record["reason"] = (record["reason"] + " " if record["reason"] else "") + f"({dropped})"
-    return {"record": record, "notebook": notebook}
+        record.reason = (record.reason + " " if record.reason else "") + f"({dropped})"
+    return Stored(record, notebook)
 
 
 def collect(root: Path, item: Found, release: Any, result: Any = None,
-            error: BaseException | None = None, out=print) -> dict[str, Any] | None:
+            error: BaseException | None = None, out=print) -> Record | None:
     """Store one notebook's outcome; whatever goes wrong costs this notebook only (its record
     says ``error``). The stored record, or None when even that could not be written."""
     try:
@@ -188,7 +172,7 @@ def collect(root: Path, item: Found, release: Any, result: Any = None,
             raise error
         stored = normalised(item, release, result)
         save(root, stored)
-        return stored["record"]
+        return stored.record
     except Exception as problem:  # anything that went wrong around one notebook
         if type(problem).__name__ == "KilledWorker":  # Dask's; not imported: --workers 0 needs no Dask
             stored = crashed(item, release, problem)
@@ -197,7 +181,7 @@ def collect(root: Path, item: Found, release: Any, result: Any = None,
                             else "storing the graded notebook failed")
     try:
         save(root, stored)
-        return stored["record"]
+        return stored.record
     except Exception as problem:
         out(f"warning: {item.student}/{item.chapter}: not recorded ({type(problem).__name__}: "
             f"{clean_text(str(problem))[:300]}); the next run grades it again")
@@ -252,7 +236,7 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
         future.release()  # the result is stored below; the cluster need not hold it too
         record = collect(root, item, releases[item.chapter], result, error)
         del result
-        progress.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
+        progress.update(record or Record(item.student, item.chapter, status="error"))
 
 
 class Progress:
@@ -265,10 +249,10 @@ class Progress:
                         dynamic_ncols=True, file=sys.stderr)
         self.failures = 0
 
-    def update(self, record: dict[str, Any]) -> None:
-        if record["status"] != "graded":
+    def update(self, record: Record) -> None:
+        if record.status != "graded":
             self.failures += 1
-        self.bar.set_postfix(not_graded=self.failures, last=f"{record['student']}/{record['chapter'][:2]}",
+        self.bar.set_postfix(not_graded=self.failures, last=f"{record.student}/{record.chapter[:2]}",
                              refresh=False)
         if self.bar.n + 1 >= (self.bar.total or 0):
             self.bar.n += 1  # close() draws the 100 % line: once, not twice
@@ -281,15 +265,36 @@ class Progress:
 
 # -- the whole batch ------------------------------------------------------------------------
 
-def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = CELL_TIMEOUT_S,
-          notebook_timeout: float = NOTEBOOK_TIMEOUT_S, scheduler: str | None = None,
-          workers: int | None = None, sandbox: bool = True, migrate: bool = False,
-          feedback: bool = True, limits: dict[str, Any] | None = None, progress: bool = True,
-          out=print, task_function: Any = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class GradeSettings:
+    """How a batch is graded: the grade CLI's options, one field each."""
+
+    cell_timeout: float = CELL_TIMEOUT_S  # seconds a cell may run
+    notebook_timeout: float = NOTEBOOK_TIMEOUT_S  # seconds a whole notebook may take
+    scheduler: str | None = None  # a running Dask scheduler's address; None: a local cluster
+    workers: int | None = None  # local Dask workers (None: one per core; 0: in this process)
+    sandbox: bool = True  # bubblewrap around student code
+    migrate: bool = False  # accept a gradebook made from an earlier release, and re-grade
+    feedback: bool = True  # write the HTML feedback
+    limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
+    progress: bool = True  # a progress bar on stderr
+    isolation: str | None = None  # "kernel" or "two-process"; None: GradingRelease's default
+    only: tuple[str, str] | None = None  # (student, chapter): grade that one submission only
+
+    def release_options(self) -> dict[str, Any]:
+        """The fields a ``GradingRelease`` takes from these settings."""
+        options = {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
+                   "sandbox": self.sandbox, "limits": dict(self.limits)}
+        return options if self.isolation is None else {**options, "isolation": self.isolation}
+
+
+def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings | None = None,
+          out=print, task_function: Any = None) -> list[Record]:
     """Grade every submission under ``submissions`` into the course folder ``root``; the records.
     ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
     from autograder.instructor.grading.worker import grade_task
 
+    settings = settings or GradeSettings()
     task_function = task_function or grade_task
     submissions, root = submissions.resolve(), root.resolve()
     if root == submissions or root.is_relative_to(submissions) or submissions.is_relative_to(root):
@@ -301,17 +306,17 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
 
     for note in notes + roster_warnings(root, [(f.student, f.chapter) for f in found], chapters or known[:1]):
         out(f"warning: {note}")
+    if settings.only is not None:
+        found = [f for f in found if (f.student, f.chapter) == settings.only]
     if not found:
         out(f"No submissions found in {submissions} (expected <student>/<chapter>/<chapter>.ipynb).")
         return []
     root.mkdir(parents=True, exist_ok=True)
     from autograder.instructor.grading.gradebook import backup_before_writing, remember_graded_answers
 
-    options = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
-               "sandbox": sandbox, "limits": limits or {}}
     chapters = chapters or known[:1]
     hashes = {c: content_hash(course.solutions, c) for c in chapters}
-    different = check_releases(root, hashes, migrate)
+    different = check_releases(root, hashes, settings.migrate)
     if different:
         raise ReleaseMismatch(
             f"The gradebook in {root} was made from a different release of {', '.join(different)} "
@@ -319,7 +324,7 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
             "with --migrate (make grade ... MIGRATE=1) to re-grade every submission of those chapters "
             "against the new release (a backup of the gradebook is kept), or use another --out.")
     backup_before_writing(root)
-    releases = build_releases(root, chapters, course.solutions, options)
+    releases = build_releases(root, chapters, course.solutions, settings.release_options())
     remember_graded_answers(root)
     save_releases(root, hashes)
     # Problems found while reading (symlinks, missing notebooks) for chapter "-" are
@@ -327,29 +332,32 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
     for item in found:
         if item.chapter == "-":
             item.chapter = chapters[0]
+    decided = load_overrides(root)
     todo = []
     for item in found:
+        override = override_for(decided, item.student, item.chapter, item.sha256)
+        item.decisions = tuple(override.entries()) if override else ()
         old = read_record(root, item.chapter, item.student)
-        if (old and old["submission_sha256"] == item.sha256
-                and old["release_sha256"] == releases[item.chapter].release_sha256):
+        if (old and old.submission_sha256 == item.sha256 and old.overrides == list(item.decisions)
+                and old.release_sha256 == releases[item.chapter].release_sha256):
             continue
         todo.append(item)
     skipped = len(found) - len(todo)
     if skipped:
         out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
-    bar = Progress(len(todo), enabled=progress)
+    bar = Progress(len(todo), enabled=settings.progress)
     from autograder.instructor.grading.feedback import write_feedback
 
-    def all_records() -> list[dict[str, Any]]:
+    def all_records() -> list[Record]:
         records = [read_record(root, f.chapter, f.student) for f in found]
         return [r for r in records if r is not None]
 
-    if todo and (workers != 0 or scheduler):
-        client, cluster = make_client(scheduler, workers)
+    if todo and (settings.workers != 0 or settings.scheduler):
+        client, cluster = make_client(settings.scheduler, settings.workers)
         try:
             run_tasks(todo, releases, root, client, bar, task_function)
             bar.close()
-            if feedback:  # rendered on the workers too
+            if settings.feedback:  # rendered on the workers too
                 write_feedback(root, all_records(),
                                mapper=lambda f, items: client.gather(client.map(f, items, pure=False)))
         finally:
@@ -364,11 +372,25 @@ def grade(submissions: Path, root: Path, course: Course, cell_timeout: float = C
         except Exception as problem:
             result, error = None, problem
         record = collect(root, item, releases[item.chapter], result, error, out=out)
-        bar.update(record or {"status": "error", "student": item.student, "chapter": item.chapter})
+        bar.update(record or Record(item.student, item.chapter, status="error"))
     bar.close()
-    if feedback:
+    if settings.feedback:
         write_feedback(root, all_records())
     return all_records()
+
+
+def regrade(submissions: Path, root: Path, course: Course, settings: GradeSettings, student: str,
+            chapter: str, allow: list[str], by: str | None = None, out=print) -> list[Record]:
+    """Re-grade one submission with the cells ``allow`` running as written (``overrides.py``): the
+    instructor's decision, recorded (who, when, which cells) and kept while the submission is
+    unchanged."""
+    found, _ = find_submissions(submissions.resolve(), chapter_ids(course.solutions))
+    item = next((f for f in found if (f.student, f.chapter) == (student, chapter)), None)
+    if item is None or item.notebook is None:
+        raise ValueError(f"no submission {student}/{chapter}/{chapter}.ipynb in {submissions}: "
+                         "check STUDENT and CHAPTER (the chapter's full id, e.g. 01_neural_network_basics)")
+    save_override(root.resolve(), student, chapter, allow, item.sha256, by)
+    return grade(submissions, root, course, replace(settings, only=(student, chapter)), out=out)
 
 
 class ReleaseMismatch(RuntimeError):
@@ -397,7 +419,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="accept a gradebook made from an earlier release and re-grade against this one")
     parser.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--allow", action="append", default=[], metavar="CELL",
+                        help="with --student and --chapter: re-grade that submission with CELL (a grade "
+                             "id) run as written, recorded as the instructor's decision (repeatable)")
+    parser.add_argument("--student", default=None, help="with --allow: the student's id")
+    parser.add_argument("--chapter", default=None, help="with --allow: the chapter's id")
+    parser.add_argument("--by", default=None, help="with --allow: who decides (default: this user)")
     args = parser.parse_args(argv)
+    together = [args.allow, args.student, args.chapter]
+    if any(together) and not all(together):
+        print("error: --allow, --student and --chapter go together, e.g. `make regrade STUDENT=ada "
+              "CHAPTER=01_neural_network_basics ALLOW=sigmoid`.")
+        return 2
     course = course_for_cli(args.course)
     if course is None:
         return 2
@@ -415,9 +448,15 @@ def main(argv: list[str] | None = None) -> int:
         limits["memory_bytes"] = int(args.memory * 2**30)
     root = (args.out or course.grading).resolve()
     try:
-        records = grade(args.submissions, root, course, args.timeout, args.notebook_timeout,
-                        args.scheduler, args.workers, sandbox, args.migrate,
-                        feedback=not args.no_feedback, limits=limits, progress=not args.no_progress)
+        settings = GradeSettings(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                                 scheduler=args.scheduler, workers=args.workers, sandbox=sandbox,
+                                 migrate=args.migrate, feedback=not args.no_feedback, limits=limits,
+                                 progress=not args.no_progress)
+        if args.allow:
+            records = regrade(args.submissions, root, course, settings, args.student, args.chapter,
+                              args.allow, args.by)
+        else:
+            records = grade(args.submissions, root, course, settings)
     except (ReleaseMismatch, ValueError) as error:
         print(f"error: {error}")
         return 2

@@ -35,8 +35,10 @@ from typing import Any
 import nbformat
 
 from autograder.i18n import _, language
-from autograder.instructor.config import COURSE_ID
-from autograder.instructor.grading.worker import SAFE_MIMETYPES, is_answer, is_test, nbgrader_meta
+from autograder.instructor.cells import is_answer, is_test, nbgrader_meta
+from autograder.instructor.grading.opengradebook import open_gradebook
+from autograder.instructor.grading.outputs import SAFE_MIMETYPES
+from autograder.instructor.grading.records import Record
 
 PAGE_CAP_BYTES = 4_000_000
 # Part of every page's hash: a change to how pages are made re-renders them all.
@@ -60,14 +62,10 @@ def gradebook_view(root: Path) -> dict[tuple[str, str], dict[str, dict[str, Any]
 
     ``score`` is the manual score, ``needs`` whether it still waits for grading, ``comment``
     the instructor's comment (the grader's own notes left out)."""
-    from nbgrader.api import Gradebook
-
-    from autograder.instructor.grading.gradebook import gradebook_url
-
     view: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     if not (root / "gradebook.db").is_file():
         return view
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         for assignment in gradebook.assignments:
             for submission in assignment.submissions:
                 cells = view.setdefault((submission.student.id, assignment.name), {})
@@ -108,19 +106,25 @@ def policy_line(violation: dict[str, Any]) -> str:
         construct=html.escape(violation["construct"]), message=html.escape(violation["message"]))
 
 
-def header(record: dict[str, Any], written: str) -> nbformat.NotebookNode:
-    tests = record["tests"].values()
-    lines = [_("# Feedback: {chapter}").format(chapter=html.escape(record["chapter"])),
-             _("Student: `{student}`").format(student=html.escape(record["student"])) + "  ",
+def header(record: Record, written: str) -> nbformat.NotebookNode:
+    tests = record.tests.values()
+    lines = [_("# Feedback: {chapter}").format(chapter=html.escape(record.chapter)),
+             _("Student: `{student}`").format(student=html.escape(record.student)) + "  ",
              _("Tests: **{score:g} / {points:g}** points").format(
                  score=sum(t["score"] for t in tests), points=sum(t["points"] for t in tests)) + "  ",
              _("Written answers: {written}").format(written=written)]
-    if record["status"] != "graded":
+    if record.status != "graded":
         lines.append("\n" + _("**Not graded normally ({status}):** {reason}").format(
-            status=record["status"], reason=html.escape(record["reason"])))
-    if record.get("policy"):
+            status=record.status, reason=html.escape(record.reason)))
+    if record.policy:
         lines.append("\n" + _("**Code the grader did not run** (graded as unanswered):"))
-        lines += [policy_line(v) for v in record["policy"]]
+        lines += [policy_line(v) for v in record.policy]
+    if record.overrides:
+        lines.append("\n" + _("**Your instructor's decision:** these cells ran as you wrote them, "
+                               "on review:"))
+        for decision in record.overrides:
+            cell, by, at = (html.escape(decision.get(key, "")) for key in ("cell", "by", "at"))
+            lines.append("- " + _("`{cell}`, decided by {by} on {at}").format(cell=cell, by=by, at=at))
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
@@ -129,7 +133,7 @@ def comment_cell(comment: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(_("*Your instructor's comment:*") + "\n\n" + quoted)
 
 
-def page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
+def page_notebook(record: Record, nb: nbformat.NotebookNode | None,
                   grades: dict[str, tuple[float | None, bool]],
                   comments: dict[str, str] | None = None) -> nbformat.NotebookNode:
     """The page, in the submission's language: the autograded notebook's metadata says which (the
@@ -146,7 +150,8 @@ def _page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
                    grades: dict[str, tuple[float | None, bool]],
                    comments: dict[str, str]) -> nbformat.NotebookNode:
     out = nbformat.v4.new_notebook()
-    answers = record["answers"]
+    comments = comments or {}
+    answers = record.answers
     pending = [a for a in answers if grades.get(a, (None, True))[1] or grades.get(a, (None,))[0] is None]
     total = sum(a["points"] for a in answers.values())
     if not answers:
@@ -165,7 +170,7 @@ def _page_notebook(record: dict[str, Any], nb: nbformat.NotebookNode | None,
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if is_test(cell):
-            out.cells.append(verdict_cell(cell, record["tests"].get(meta["grade_id"],
+            out.cells.append(verdict_cell(cell, record.tests.get(meta["grade_id"],
                                                                    {"score": 0, "points": 0})))
         elif is_answer(cell):
             score, needs = grades.get(meta["grade_id"], (None, True))
@@ -291,7 +296,7 @@ def install_mathjax(folder: Path) -> None:
     partial.rename(target)
 
 
-def write_feedback(root: Path, records: list[dict[str, Any]], mapper=map) -> list[Path]:
+def write_feedback(root: Path, records: list[Record], mapper=map) -> list[Path]:
     """One page per record, under ``root/feedback/<student>/<chapter>/<chapter>.html``; the
     pages written (those whose inputs changed).
 
@@ -300,10 +305,10 @@ def write_feedback(root: Path, records: list[dict[str, Any]], mapper=map) -> lis
     view = gradebook_view(root)
     pages, targets = [], []
     for record in records:
-        student, chapter = record["student"], record["chapter"]
+        student, chapter = record.student, record.chapter
         path = root / "autograded" / student / chapter / f"{chapter}.ipynb"
         nb = (nbformat.read(str(path), as_version=4)
-              if record["status"] != "invalid" and path.is_file() else None)
+              if record.status != "invalid" and path.is_file() else None)
         cells = view.get((student, chapter), {})
         grades = {name: (cell.get("score"), cell.get("needs", True)) for name, cell in cells.items()
                   if "needs" in cell}

@@ -29,16 +29,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from autograder.instructor.config import COURSE_ID
+from autograder.instructor.grading.opengradebook import open_gradebook
+from autograder.instructor.grading.records import Record
 
 STATE = "grader_state.json"
 ZERO_COMMENT = "Scored zero by the grader: "
 POLICY_COMMENT = "Not run by the grader (code policy), graded as unanswered: "
 CHANGED_COMMENT = "The answer changed since it was graded (it had {score:g} points); grade it again."
-
-
-def gradebook_url(root: Path) -> str:
-    return f"sqlite:///{root / 'gradebook.db'}"
+OVERRIDE_COMMENT = "Run as written by the instructor's decision ({by}, {at})."
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -51,12 +49,11 @@ def _save(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> None:
+def write_record(root: Path, record: Record, notebook: str | None) -> None:
     """Store one graded notebook in the gradebook under ``root`` (an nbgrader course folder)."""
-    from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
-    student, chapter = record["student"], record["chapter"]
+    student, chapter = record.student, record.chapter
     # The formgrader counts a chapter's submissions by the folders in submitted/ (nbgrader's
     # get_submitted_students): one per submission the gradebook holds, or it shows 0.
     (root / "submitted" / student / chapter).mkdir(parents=True, exist_ok=True)
@@ -69,8 +66,8 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
     pinned = state.setdefault("answers", {}).setdefault(chapter, {}).setdefault(student, {})
     zeroed_before = set(state.setdefault("zeroed", {}).setdefault(chapter, {}).get(student, []))
     zeroed_now: list[str] = []
-    ran = record["status"] == "graded"
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook, warnings.catch_warnings():
+    ran = record.status == "graded"
+    with open_gradebook(root) as gradebook, warnings.catch_warnings():
         # nbgrader warns when it creates a submission whose notebook file is absent.
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(student)
@@ -79,8 +76,8 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
             for grade in nb.grades:
                 if grade.name in zeroed_before:  # the grader's own zero: this run decides afresh
                     grade.manual_score = None
-                test = record["tests"].get(grade.name)
-                answer = record["answers"].get(grade.name)
+                test = record.tests.get(grade.name)
+                answer = record.answers.get(grade.name)
                 if test is not None:
                     grade.auto_score = float(test["score"]) if ran else 0.0
                     grade.needs_manual_grade = False
@@ -99,20 +96,24 @@ def write_record(root: Path, record: dict[str, Any], notebook: str | None) -> No
                     else:
                         _auto_comment(nb, grade.name, CHANGED_COMMENT.format(score=grade.manual_score))
                         grade.needs_manual_grade = True
-            stopped = {v["cell"]: v for v in record.get("policy", [])}
+            stopped = {v["cell"]: v for v in record.policy}
             for comment in nb.comments:
                 text = comment.manual_comment or ""
                 if not ran and not text:
-                    comment.manual_comment = ZERO_COMMENT + record["reason"]
+                    comment.manual_comment = ZERO_COMMENT + record.reason
                 elif ran and text.startswith((ZERO_COMMENT, POLICY_COMMENT)):
                     comment.manual_comment = None
                 if ran and comment.name in stopped and not comment.manual_comment:
                     v = stopped[comment.name]
                     comment.manual_comment = (f"{POLICY_COMMENT}{v['construct']} on line {v['line']}: "
-                                              f"{v['message']} If this is a false alarm, score this "
-                                              "exercise's test cells by hand.")
+                                              f"{v['message']} If this is a false alarm: make regrade "
+                                              f"STUDENT={student} CHAPTER={chapter} ALLOW={comment.name}"
+                                              " runs it as written.")
+            for decision in record.overrides:  # the grader's note, beside the instructor's own
+                _auto_comment(nb, decision.get("cell", ""), OVERRIDE_COMMENT.format(
+                    by=decision.get("by", "?"), at=decision.get("at", "?")))
         gradebook.db.commit()
-    for grade_id, answer in record["answers"].items():
+    for grade_id, answer in record.answers.items():
         if answer["text_sha256"]:
             pinned.setdefault(grade_id, answer["text_sha256"])
     state["zeroed"][chapter][student] = zeroed_now
@@ -134,15 +135,14 @@ def remember_graded_answers(root: Path) -> None:
     Called before a re-grade: an answer scored since the last run is pinned to the
     text the instructor saw (the one in the autograded notebook on disk)."""
     import nbformat
-    from nbgrader.api import Gradebook
 
-    from autograder.instructor.grading.worker import nbgrader_meta, sha256
+    from autograder.instructor.cells import nbgrader_meta, sha256
 
     state_path = root / STATE
     state = _load(state_path)
     if not (root / "gradebook.db").is_file():
         return
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         for assignment in gradebook.assignments:
             for submission in assignment.submissions:
                 for nb in submission.notebooks:

@@ -28,6 +28,10 @@ MAX_MESSAGE_CHARS = 2000
 TAG = re.compile(r"<[^>]*>")
 SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 REPR_OF_AN_OBJECT = re.compile(r"^<[\w.]+ object( at 0x[0-9a-f]+)?>$")
+# What execute.CappedOutputs leaves where it dropped a cell's output as it arrived: a line per
+# cell and stream, never cut again here (it is what tells the reader that output is missing).
+STREAM_CUT_PREFIX = "\n[... output cut while the cell ran: "
+STREAM_CUT_NOTE = STREAM_CUT_PREFIX + "{count} more bytes were not kept]\n"
 
 
 def take_check_hints(nb: NotebookNode) -> dict[str, str]:
@@ -103,6 +107,9 @@ def make_outputs_safe(nb: NotebookNode, max_bytes: int, student_written: set[int
 
 
 def _cap(output: NotebookNode, budget: int) -> int:
+    text = output.get("text")
+    if isinstance(text, str) and text.startswith(STREAM_CUT_PREFIX) and len(text) < 200:
+        return budget  # the note that output was cut as it arrived: kept whole, whatever is left
     fields: list[tuple[str, Any]] = [("text", output)] if output.get("output_type") == "stream" else []
     if "data" in output:
         fields += [(k, output["data"]) for k in list(output["data"])]

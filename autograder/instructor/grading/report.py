@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import math
 import sys
 from collections import Counter, defaultdict
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.hints import HINT_CODES
+from autograder.instructor.grading.boundary import load_record
+from autograder.instructor.grading.records import STATUSES
 from autograder.instructor.grading.report_page import page
 from autograder.instructor.grading.report_plots import (
     chapter_score_histograms,
@@ -43,7 +44,6 @@ from autograder.instructor.grading.report_plots import (
     progress_heatmap,
     status_bars,
 )
-from autograder.instructor.grading.worker import STATUSES
 
 SMALL_CLASS = 5  # fewer students than this: no student named, no one-student mistake listed
 HARD = 0.5  # a pass rate below this flags an exercise as hard
@@ -82,52 +82,20 @@ class Notebook:
         return sum(t.points for t in self.tests.values())
 
 
-def _number(value: Any) -> float:
-    """A record's number, whatever a broken record holds there (a string, None, NaN): 0.0 then."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return number if math.isfinite(number) else 0.0
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _hint(value: Any) -> str | None:
-    """A known code, a future code (a plain identifier), or None."""
-    if isinstance(value, str) and (value in HINT_CODES or (value.isidentifier() and len(value) <= 40)):
-        return value
-    return None
-
-
 def read_notebooks(grading_root: Path) -> list[Notebook]:
     """Every readable record under ``grading_root/records``, sorted by chapter and student."""
     notebooks = []
     for path in sorted((Path(grading_root) / "records").glob("*/*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a torn write: the next `make grade` grades it again
-        if not isinstance(record, dict):
-            continue
-        tests = {}
-        for grade_id, test in (record.get("tests") or {}).items():
-            if isinstance(test, dict) and isinstance(grade_id, str):
-                seconds = test.get("seconds")
-                tests[grade_id] = Test(_number(test.get("points")), _number(test.get("score")),
-                                       _text(test.get("message")), _hint(test.get("hint")),
-                                       _number(seconds) if seconds is not None else None)
-        answers = {grade_id: _text((answer or {}).get("text_sha256"))
-                   for grade_id, answer in (record.get("answers") or {}).items()
-                   if isinstance(grade_id, str) and isinstance(answer, dict | None)}
-        policy = [_text(v.get("construct")) or "(unnamed)" for v in record.get("policy") or []
-                  if isinstance(v, dict)]
-        notebooks.append(Notebook(_text(record.get("student")) or path.stem,
-                                  _text(record.get("chapter")) or path.parent.name,
-                                  _text(record.get("status")) or "error", tests, answers, policy,
-                                  _number(record.get("seconds"))))
+        record = load_record(path)  # typed as a worker's record is; None for a torn write
+        if record is None:
+            continue  # the next `make grade` grades it again
+        tests = {grade_id: Test(test["points"], test["score"], test["message"], test.get("hint"),
+                                test.get("seconds"))
+                 for grade_id, test in record.tests.items()}
+        answers = {grade_id: answer["text_sha256"] for grade_id, answer in record.answers.items()}
+        policy = [v["construct"] or "(unnamed)" for v in record.policy]
+        notebooks.append(Notebook(record.student or path.stem, record.chapter or path.parent.name,
+                                  record.status, tests, answers, policy, record.seconds))
     return sorted(notebooks, key=lambda n: (n.chapter, n.student))
 
 

@@ -25,12 +25,17 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from autograder.i18n import ENV_VAR, _, language, notebook_language
+from autograder.instructor.cells import is_answer, nbgrader_meta
 from autograder.instructor.course import Course, course_for_cli
-from autograder.instructor.grading.worker import GradingRelease, grade_task, is_answer, nbgrader_meta
+from autograder.instructor.grading.boundary import normalise_record
+from autograder.instructor.grading.chapter_release import release_fields
+from autograder.instructor.grading.records import Record
+from autograder.instructor.grading.worker import GradingRelease, grade_task
 
 
 def resolve_chapter(course: Course, what: str, edition: str = "") -> tuple[str, Path]:
@@ -57,17 +62,13 @@ def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | No
     isolation: "two-process" or "kernel"; None takes GradingRelease's default, as ``make grade``
     does, so that a learner sees the verdict the class gets.
     """
-    from autograder.instructor.authoring.release import make_course
-    from autograder.instructor.grading.coordinator import chapter_number, grading_template
-    from autograder.instructor.grading.policy import facts_from_source
-
     source_path = course.solutions / chapter / f"{chapter}.ipynb"
     # The cache is keyed by the source and by the code that turns it into a release.
     from autograder.instructor.authoring import release as release_module
-    from autograder.instructor.grading import coordinator, policy
+    from autograder.instructor.grading import chapter_release, policy
 
     # policy is a package: every file of it counts
-    makers = [*sorted(Path(policy.__file__).parent.glob("*.py")), Path(coordinator.__file__),
+    makers = [*sorted(Path(policy.__file__).parent.glob("*.py")), Path(chapter_release.__file__),
               Path(release_module.__file__)]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in [source_path, *makers])).hexdigest()[:16]
     cache = course.root / "build" / "selfcheck" / f"{chapter}-{digest}.json"
@@ -75,12 +76,7 @@ def release_for(course: Course, chapter: str, sandbox: bool, isolation: str | No
         data = json.loads(cache.read_text())
     else:
         with tempfile.TemporaryDirectory(prefix="backprop-selfcheck-") as scratch:
-            root = Path(scratch)
-            make_course(root, [chapter], course.solutions)
-            source = nbformat.read(str(root / "source" / chapter / f"{chapter}.ipynb"), as_version=4)
-            student = nbformat.read(str(root / "release" / chapter / f"{chapter}.ipynb"), as_version=4)
-            data = {"chapter": chapter, "template": nbformat.writes(grading_template(source, student)),
-                    "policy": facts_from_source(source, chapter_number(chapter)).to_dict()}
+            data = release_fields(Path(scratch), [chapter], course.solutions)[chapter]
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(data))
     if isolation is not None:
@@ -114,22 +110,30 @@ def exercise_of(test_id: str) -> str:
     return test_id.split("__")[0]
 
 
-def report(record: dict, answers: dict[str, str], out=print) -> bool:
+def finding_fields(entry: Any) -> dict[str, Any]:
+    """A policy finding's fields for its line; a field missing (an old record, a worker that is
+    not this one) shows as ``?``, never a crash of the report."""
+    entry = entry if isinstance(entry, dict) else {}
+    return {key: entry.get(key, "?") for key in ("cell", "line", "construct", "message")}
+
+
+def report(record: Record, answers: dict[str, str], out=print) -> bool:
     """Print the verdict; True when every test passed."""
     by_exercise: dict[str, list[tuple[str, dict]]] = {}
-    for test_id, test in record["tests"].items():
+    for test_id, test in record.tests.items():
         by_exercise.setdefault(exercise_of(test_id), []).append((test_id, test))
-    score = sum(t["score"] for t in record["tests"].values())
-    total = sum(t["points"] for t in record["tests"].values())
+    score, total = record.code_score, record.max_code_score
     out(_("Self-check of {chapter}: {score:g} / {total:g} test points "
           "(the hidden tests included, as at grading)").format(
-              chapter=record["chapter"], score=score, total=total))
-    if record["status"] != "graded":
-        out("\n" + _("{status}: {reason}").format(status=record["status"].upper(), reason=record["reason"]))
-    for violation in record.get("policy", []):
-        out("\n" + _("NOT RUN: {cell}, line {line}: {construct}: {message}").format(**violation))
-    for advice in record.get("advice", []):  # two-process grading: advice, never a zero
-        out("\n" + _("ADVICE: {cell}, line {line}: {construct}: {message}").format(**advice))
+              chapter=record.chapter, score=score, total=total))
+    if record.status != "graded":
+        out("\n" + _("{status}: {reason}").format(status=record.status.upper(), reason=record.reason))
+    for violation in record.policy:
+        fields = finding_fields(violation)
+        out("\n" + _("NOT RUN: {cell}, line {line}: {construct}: {message}").format(**fields))
+    for advice in record.advice:  # two-process grading: advice, never a zero
+        fields = finding_fields(advice)
+        out("\n" + _("ADVICE: {cell}, line {line}: {construct}: {message}").format(**fields))
     out("")
     width = max((len(name) for name in by_exercise), default=8)
     for name, tests in by_exercise.items():
@@ -140,18 +144,18 @@ def report(record: dict, answers: dict[str, str], out=print) -> bool:
         for test_id, test in tests:
             if test["score"] < test["points"] and test.get("message"):
                 out(f"          {test_id}: {test['message'][:600]}")
-    if record["answers"] and answers:
+    if record.answers and answers:
         out("\n" + _("Written answers (graded by a person; compare yours with the model answer, in Markdown "
                      "with LaTeX maths as in the notebook):"))
-        for grade_id, answer in record["answers"].items():
+        for grade_id, answer in record.answers.items():
             out("\n  " + _("{grade_id} ({points:g} points)").format(grade_id=grade_id,
                                                                     points=answer["points"]))
             if grade_id in answers:
                 out("    " + _("model answer: ") + answers[grade_id].strip().replace("\n", "\n    "))
-    elif record["answers"]:
+    elif record.answers:
         out("\n" + _("Written answers: {count}, graded by a person (model answers not shown).").format(
-            count=len(record["answers"])))
-    all_passed = record["status"] == "graded" and score >= total
+            count=len(record.answers)))
+    all_passed = record.status == "graded" and score >= total
     out("\n" + (_("Every test passes.") if all_passed
                 else _("Some tests fail: the messages above say where.")))
     return all_passed
@@ -204,12 +208,15 @@ def _check(args: argparse.Namespace, course: Course, chapter: str, path: Path, s
     # The report is a table: the grading kernel draws no figure (GradingRelease.figures).
     release = dataclasses.replace(release_for(course, chapter, sandbox, args.isolation), figures=False)
     result = grade_task(task, release)
+    # the same checks as make grade's coordinator, so the learner sees the record the class gets
+    record = normalise_record(result["record"], task["student"], chapter, task["submission_sha256"],
+                              release.release_sha256)
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
     answers = model_answers(course, chapter, lang) if show_models else {}
     if args.answers_file is not None:
         args.answers_file.write_text(json.dumps(answers))
         answers = {}
-    return 0 if report(result["record"], answers) else 1
+    return 0 if report(record, answers) else 1
 
 
 if __name__ == "__main__":

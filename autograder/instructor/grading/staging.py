@@ -27,6 +27,9 @@ class Found:
     problem: str = ""
     problem_status: str = "invalid"
     ignored_files: tuple[str, ...] = ()
+    # the instructor's decisions on this submission (overrides.Override.entries): the worker gets
+    # only the cells they allow; the record gets them whole, from the coordinator
+    decisions: tuple[dict[str, Any], ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -37,7 +40,8 @@ class Found:
     def task(self) -> dict[str, Any]:
         return {"student": self.student, "chapter": self.chapter, "notebook": self.notebook,
                 "problem": self.problem, "problem_status": self.problem_status,
-                "submission_sha256": self.sha256, "ignored_files": list(self.ignored_files)}
+                "submission_sha256": self.sha256, "ignored_files": list(self.ignored_files),
+                "allow": [decision["cell"] for decision in self.decisions]}
 
 
 def find_submissions(submissions: Path, known: list[str]) -> tuple[list[Found], list[str]]:

@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import html
 import json
 import tempfile
 import time
@@ -50,16 +48,23 @@ from nbformat.notebooknode import NotebookNode
 
 from autograder.i18n import submission_language
 from autograder.instructor import cells
-from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
-from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
-    SAFE_MIMETYPES,
+from autograder.instructor.cells import (
+    cell_label,
+    is_answer,
+    is_plain,
+    is_solution,
+    is_test,
+    nbgrader_meta,
+    sha256,
+)
+from autograder.instructor.grading.outputs import (
     cell_seconds,
     make_outputs_safe,
     take_check_hints,
     test_message,
 )
+from autograder.instructor.grading.records import Record
 
-STATUSES = ("graded", "invalid", "timeout", "error", "missing", "crashed")
 NOT_RUN_NOTE = "# (not run at grading: {reason})"
 ISOLATIONS = ("kernel", "two-process")
 MAX_FRAME_BYTES = 256 * 2**20  # the largest message between T and S
@@ -110,38 +115,6 @@ class GradingRelease:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class Record:
-    """The verdict on one notebook: what the gradebook, the feedback and the CSVs are built from."""
-
-    student: str
-    chapter: str
-    status: str = "graded"
-    reason: str = ""
-    submission_sha256: str = ""
-    release_sha256: str = ""
-    sandboxed: bool = True
-    tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> points, score, message
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> points, text_sha256
-    policy: list[dict[str, Any]] = field(default_factory=list)
-    ignored_files: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    isolation: str = "kernel"
-    advice: list[dict[str, Any]] = field(default_factory=list)  # two-process: the policy, never a zero
-    student_restarts: int = 0  # two-process: how often S was started again (time limit, crash)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def code_score(self) -> float:
-        return float(sum(t["score"] for t in self.tests.values()))
-
-    @property
-    def max_code_score(self) -> float:
-        return float(sum(t["points"] for t in self.tests.values()))
 
 
 # -- 2. merge -------------------------------------------------------------------------------
@@ -212,8 +185,9 @@ def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode
 # -- 3. policy ------------------------------------------------------------------------------
 
 def apply_policy(nb: NotebookNode, student_written: set[int], template: NotebookNode,
-                 facts: Any) -> list[dict[str, Any]]:
-    """Check the student's code cells; neutralise the ones that break the policy (in place)."""
+                 facts: Any, allowed: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Check the student's code cells; neutralise the ones that break the policy (in place), except
+    those the instructor ``allowed`` (overrides.py): what it finds there is left to the caller."""
     from autograder.instructor.grading.policy import check_cell
 
     stubs = {nbgrader_meta(c).get("grade_id"): c.source for c in template.cells if is_solution(c)}
@@ -226,9 +200,11 @@ def apply_policy(nb: NotebookNode, student_written: set[int], template: Notebook
         violations = check_cell(cell.source, facts, cell=label)
         if not violations:
             continue
+        found += [asdict(v) for v in violations]
+        if label in allowed:  # the instructor read it and decided: it runs as written
+            continue
         first = violations[0]
         reason = f"{first.construct} on line {first.line}: {first.message}"
-        found += [asdict(v) for v in violations]
         note = NOT_RUN_NOTE.format(reason=reason.replace("\n", " "))
         grade_id = nbgrader_meta(cell).get("grade_id")
         # The student's code stays on the page, commented out, for the instructor and the student.
@@ -260,22 +236,26 @@ class Timeout(Exception):
     """A cell, or the whole notebook, ran out of time."""
 
 
-def execute(nb: NotebookNode, release: GradingRelease, scratch: Path) -> tuple[str, str]:
+def execute(nb: NotebookNode, release: GradingRelease, scratch: Path,
+            allowed: frozenset[str] = frozenset()) -> tuple[str, str]:
     """Run every cell in a (sandboxed) kernel; ``(status, reason)``."""
     from autograder.instructor.grading.sandbox import Limits, Sandbox
 
     with Sandbox(scratch=scratch, limits=Limits(**release.limits), enabled=release.sandbox,
                  figures=release.figures) as sandbox:
-        return run_cells(nb, release, sandbox)
+        return run_cells(nb, release, sandbox, allowed=allowed)
 
 
 def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
-              index_offset: int = 0, interrupt: bool = False) -> tuple[str, str]:
+              index_offset: int = 0, interrupt: bool = False,
+              allowed: frozenset[str] = frozenset()) -> tuple[str, str]:
     """Run ``nb`` in the sandbox's kernel; a cell's label counts from ``index_offset``.
 
     interrupt: a cell past its limit is interrupted and fails alone, the others run on. Only
     for a kernel that runs trusted code (two-process grading's T): student code could ignore
     the interrupt, so the one-kernel path kills the kernel and ends the run instead.
+    allowed: cells (grade ids) the instructor let run past the per-cell limit (overrides.py);
+    the notebook's own limit still holds.
     """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -290,6 +270,7 @@ def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
         error_on_timeout={"ename": "NotFinished", "evalue": "This cell ran past its time limit and was "
                           "interrupted.", "traceback": []} if interrupt else None,
         shutdown_kernel="immediate",  # the sandbox ends; nothing to save
+        output_cap_bytes=limits.output_bytes,  # capped as it arrives: a flood never sits in memory
         resources={"metadata": {"path": str(scratch)}})
     try:
         with client.setup_kernel():
@@ -301,8 +282,10 @@ def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
                 if remaining <= 0:
                     return "timeout", (f"the notebook ran past its {release.notebook_timeout:g} s "
                                        f"limit before {cell_label(cell, index)}")
-                per_notebook = remaining < release.cell_timeout
-                client.timeout = max(1, int(min(release.cell_timeout, remaining)))
+                allowed_here = nbgrader_meta(cell).get("grade_id") in allowed
+                cell_limit = remaining if allowed_here else release.cell_timeout
+                per_notebook = remaining < cell_limit
+                client.timeout = max(1, int(min(cell_limit, remaining)))
                 try:
                     client.execute_cell(cell, position)
                 except CellTimeoutError:
@@ -327,7 +310,8 @@ BOOT_CELL = ("from autograder.instructor.grading.proxy import start_bridge as _s
 
 
 def execute_two_process(nb: NotebookNode, template: NotebookNode, student_written: set[int],
-                        release: GradingRelease, scratch: Path) -> tuple[str, str, int]:
+                        release: GradingRelease, scratch: Path,
+                        allowed: frozenset[str] = frozenset()) -> tuple[str, str, int]:
     """Run the template's cells in T and the student's in S; ``(status, reason, S restarts)``.
 
     T's notebook is ``nb`` with a first cell that starts the bridge, and each student cell's
@@ -372,7 +356,8 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
                 # micrograd test makes tens of thousands), while a loop in student code is stopped
                 # by its call's own limit: the per-cell limit is only T's backstop.
                 relaxed = dataclasses.replace(release, cell_timeout=release.cell_timeout * T_CELL_FACTOR)
-                status, reason = run_cells(run_nb, relaxed, sandbox, index_offset=-1, interrupt=True)
+                status, reason = run_cells(run_nb, relaxed, sandbox, index_offset=-1, interrupt=True,
+                                           allowed=allowed)
                 restarts = max(0, broker.restarts - 1)
         finally:
             for index, source in originals.items():
@@ -468,16 +453,19 @@ def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -
             merged, student_written = merge(template, submitted)
             facts = PolicyFacts.from_dict(release.policy)
             record.isolation = release.isolation
+            allowed = frozenset(task.get("allow") or ())  # the instructor's decision (overrides.py)
             speaking = submission_language(submitted.metadata, merged.metadata)  # and its feedback page's
             with speaking, tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch:
                 Path(scratch).chmod(0o777)  # the sandbox's user (65534) writes here
                 if release.isolation == "two-process":
                     record.advice = advise(merged, student_written, facts)
                     record.status, record.reason, record.student_restarts = execute_two_process(
-                        merged, template, student_written, release, Path(scratch))
+                        merged, template, student_written, release, Path(scratch), allowed)
                 else:
-                    record.policy = apply_policy(merged, student_written, template, facts)
-                    record.status, record.reason = execute(merged, release, Path(scratch))
+                    found = apply_policy(merged, student_written, template, facts, allowed)
+                    record.policy = [v for v in found if v.get("cell") not in allowed]
+                    record.advice = [v for v in found if v.get("cell") in allowed]
+                    record.status, record.reason = execute(merged, release, Path(scratch), allowed)
             from autograder.instructor.grading.sandbox import Limits
 
             # Verdicts and messages are read before the outputs are capped: a flood of printing

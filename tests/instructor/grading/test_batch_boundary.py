@@ -21,16 +21,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
 from autograder.instructor.authoring.notebooks import py_to_notebook
 from autograder.instructor.authoring.release import generate
 from autograder.instructor.classroom.export import main as export_main
 from autograder.instructor.classroom.handback import hand_back
-from autograder.instructor.config import COURSE_ID
 from autograder.instructor.course import Course
 from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.grading.gradebook import gradebook_url
+from autograder.instructor.grading.opengradebook import open_gradebook
 from autograder.instructor.grading.worker import grade_task
 from tests.instructor.demo_course import CHAPTER, FIXTURE, REPO
 
@@ -147,9 +145,10 @@ def batch(tmp_path_factory):
     write(subs / "Jose\u0301", done)  # José as a Mac writes it (NFD)
     said: list[str] = []
     root = base / "grading"
-    records = grading.grade(subs, root, course, out=said.append, task_function=tampering, **OPTIONS)
+    records = grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS), out=said.append,
+                            task_function=tampering)
     assert export_main(["--out", str(root)], out=said.append) == 0
-    return {r["student"]: r for r in records}, root, said, subs, course, released
+    return {r.student: r for r in records}, root, said, subs, course, released
 
 
 def test_every_breaker_costs_its_own_submission_only(batch):
@@ -158,15 +157,15 @@ def test_every_breaker_costs_its_own_submission_only(batch):
                             "count_surrogate", "huge", "raises", "garbage", "forged", "José"}
     for name in ("ada", "surrogate_md", "stray", "jslinks", "student_md", "count_html",
                  "count_surrogate", "huge", "José"):
-        assert records[name]["status"] == "graded", (name, records[name]["reason"])
-        assert sum(t["score"] for t in records[name]["tests"].values()) == 3, name
+        assert records[name].status == "graded", (name, records[name].reason)
+        assert sum(t["score"] for t in records[name].tests.values()) == 3, name
     for name in ("raises", "garbage"):
-        assert records[name]["status"] == "error" and records[name]["reason"], records[name]
-    assert "\ufffd" in records["raises"]["reason"], "the surrogate in the error is replaced"
+        assert records[name].status == "error" and records[name].reason, records[name]
+    assert "\ufffd" in records["raises"].reason, "the surrogate in the error is replaced"
     forged = json.loads((root / "records" / CHAPTER / "forged.json").read_text())
     assert forged["student"] == "forged" and sum(t["score"] for t in forged["tests"].values()) == 3, \
         "a record is filed under the submission it came from, its scores within the points"
-    assert "over the output cap" in records["huge"]["reason"]
+    assert "over the output cap" in records["huge"].reason
     assert not (root / "autograded" / "huge" / CHAPTER / f"{CHAPTER}.ipynb").exists()
 
 
@@ -189,7 +188,7 @@ def test_texts_and_prompt_numbers_are_normalised_before_they_are_stored(batch):
 
 def test_a_stray_non_utf8_file_name_is_shown_escaped_in_summary_csv(batch):
     records, root, *_ = batch
-    assert records["stray"]["ignored_files"] == ["notes\\xff.txt"]
+    assert records["stray"].ignored_files == ["notes\\xff.txt"]
     with open(root / "summary.csv", encoding="utf-8", newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert rows["stray"]["ignored_files"] == "notes\\xff.txt"
@@ -200,7 +199,7 @@ def test_invalid_ids_are_reported_never_enrolled_and_unicode_letters_are_ids(bat
     warning = next(line for line in said if "o'brien" in line)
     assert warning.startswith("warning: ") and "not graded" in warning and "apostrophe" in warning
     assert "Unicode letters or digits" in warning, "the message states the rule"
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         students = {s.id for s in gradebook.students}
     assert "o'brien" not in students and unicodedata.normalize("NFC", "José") in students
     for name in ("grades.csv", "summary.csv"):
@@ -252,7 +251,7 @@ def test_maths_is_typeset_from_a_local_mathjax(batch):
 
 def test_an_instructors_comment_reaches_the_returned_page(batch):
     _, root, *_ = batch
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:  # as the formgrader does
+    with open_gradebook(root) as gradebook:  # as the formgrader does
         for student in ("ada", "stray"):
             (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
             next(g for g in nb.grades if g.name == "q_why").manual_score = 1.0
@@ -274,7 +273,8 @@ def test_a_noop_regrade_renders_no_page(batch):
     _, root, said, subs, course, _ = batch
     before = {p: p.stat().st_mtime_ns for p in (root / "feedback").glob(f"*/{CHAPTER}/*.html")}
     started = time.perf_counter()
-    grading.grade(subs, root, course, out=said.append, task_function=tampering, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS), out=said.append,
+                  task_function=tampering)
     seconds = time.perf_counter() - started
     after = {p: p.stat().st_mtime_ns for p in (root / "feedback").glob(f"*/{CHAPTER}/*.html")}
     changed = [p.parent.parent.name for p in before if before[p] != after[p]]

@@ -4,12 +4,11 @@ finished manual grades survive a re-grade, a changed answer is flagged again, a 
 from __future__ import annotations
 
 import pytest
-from nbgrader.api import Gradebook
 
-from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.config import COURSE_ID
-from autograder.instructor.grading.gradebook import CHANGED_COMMENT, gradebook_url
 from autograder.instructor.classroom.roster import load_roster, parse_roster
+from autograder.instructor.grading import coordinator as grading
+from autograder.instructor.grading.gradebook import CHANGED_COMMENT
+from autograder.instructor.grading.opengradebook import open_gradebook
 from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gradebook")]
@@ -18,7 +17,7 @@ OPTIONS = {"cell_timeout": 10, "workers": 0, "feedback": False, "progress": Fals
 
 
 def answer_grade(root, student):
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         submission = gradebook.find_submission(CHAPTER, student)
         (nb,) = submission.notebooks
         grade = next(g for g in nb.grades if g.name == "q_why")
@@ -27,14 +26,14 @@ def answer_grade(root, student):
 
 
 def auto_comment(root, student):
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
         return next(c for c in nb.comments if c.name == "q_why").auto_comment
 
 
 def score_by_hand(root, student, points, comment=None):
     """What an instructor does in the formgrader: score the written answer (and comment)."""
-    with Gradebook(gradebook_url(root), COURSE_ID) as gradebook:
+    with open_gradebook(root) as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, student).notebooks
         grade = next(g for g in nb.grades if g.name == "q_why")
         grade.manual_score = points
@@ -54,7 +53,7 @@ def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_pa
     load_roster(root, parse_roster("id,first_name,last_name,email\nada,Ada,L,\nbob,Bob,B,\ndee,Dee,D,\n",
                                    "students.csv"))
     said = []
-    grading.grade(subs, root, course, out=said.append, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS), out=said.append)
     assert any("not on the roster (1): eve" in line for line in said), said
     assert any("no submission in this folder or an earlier run (1): dee" in line for line in said), said
     assert answer_grade(root, "ada")[:2] == (None, True), "a new written answer waits for grading"
@@ -65,7 +64,7 @@ def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_pa
     changed = next(c for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q_why")
     bob = with_cell(solution, "q_why", changed.source + " And a second thought.")
     submit(subs, "bob", bob)
-    grading.grade(subs, root, course, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
     assert answer_grade(root, "ada") == (1.0, False, None), "an unchanged answer stays graded"
     score, needs, comment = answer_grade(root, "bob")
     assert (score, needs) == (0.5, True), "a changed answer is flagged again, its old score kept"
@@ -74,7 +73,7 @@ def test_regrading_keeps_finished_manual_grades_and_flags_changed_answers(tmp_pa
     # Once re-scored, a third run leaves it finished.
     score_by_hand(root, "bob", 1.0)
     submit(subs, "bob", with_cell(bob, "cube", "def cube(x):\n    return x ** 3\n"))
-    grading.grade(subs, root, course, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
     assert answer_grade(root, "bob")[:2] == (1.0, False)
     assert auto_comment(root, "bob") is None, "the note goes once the answer is graded again"
 
@@ -83,12 +82,12 @@ def test_a_timeout_zero_is_the_graders_and_a_fixed_resubmission_clears_it(tmp_pa
     course, solution, _ = make_demo_course(tmp_path)
     subs, root = tmp_path / "subs", tmp_path / "grading"
     submit(subs, "cy", with_cell(solution, "square", "def square(x):\n    while True:\n        pass\n"))
-    (record,) = grading.grade(subs, root, course, **OPTIONS)
-    assert record["status"] == "timeout"
+    (record,) = grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
+    assert record.status == "timeout"
     score, needs, comment = answer_grade(root, "cy")
     assert (score, needs) == (0.0, False) and comment.startswith("Scored zero by the grader")
     submit(subs, "cy", solution)
-    grading.grade(subs, root, course, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
     assert answer_grade(root, "cy") == (None, True, None)
 
 
@@ -96,11 +95,11 @@ def test_a_gradebook_from_another_release_is_refused_unless_migrated(tmp_path):
     course, solution, _ = make_demo_course(tmp_path)
     subs, root = tmp_path / "subs", tmp_path / "grading"
     submit(subs, "ada", solution)
-    grading.grade(subs, root, course, **OPTIONS)
+    grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
     source = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
     source.write_text(source.read_text().replace("square of a negative number", "square of -3"))
     with pytest.raises(grading.ReleaseMismatch, match="--migrate"):
-        grading.grade(subs, root, course, **OPTIONS)
-    (record,) = grading.grade(subs, root, course, migrate=True, **OPTIONS)
-    assert record["status"] == "graded"
+        grading.grade(subs, root, course, grading.GradeSettings(**OPTIONS))
+    (record,) = grading.grade(subs, root, course, grading.GradeSettings(migrate=True, **OPTIONS))
+    assert record.status == "graded"
     assert list((root / "backups").glob("gradebook-*.db")), "a backup was kept before writing"

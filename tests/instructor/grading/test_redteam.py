@@ -29,7 +29,6 @@ import pytest
 from autograder.instructor.authoring.notebooks import py_to_notebook
 from autograder.instructor.course import Course
 from autograder.instructor.grading import coordinator as grading
-from autograder.instructor.grading.worker import Record
 from tests.instructor.demo_course import make_demo_course
 
 # one worker builds the graded course once
@@ -158,7 +157,8 @@ def batch(tmp_path_factory):
     old_tmp = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(marker)  # every sandbox run dir, so every kernel's command line
     try:
-        records = grading.grade(subs, base / "grading", course, workers=2, progress=False, **OPTIONS)
+        records = grading.grade(subs, base / "grading", course,
+                                grading.GradeSettings(workers=2, progress=False, **OPTIONS))
         from autograder.instructor.classroom.export import export
 
         export(base / "grading", out=lambda *_: None)
@@ -168,7 +168,7 @@ def batch(tmp_path_factory):
         else:
             os.environ["TMPDIR"] = old_tmp
     after = {name: tree_digest(path) for name, path in watched.items()}
-    return {r["student"]: Record(**r) for r in records}, expected, base, before, after, marker, solution
+    return {r.student: r for r in records}, expected, base, before, after, marker, solution
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -204,13 +204,11 @@ def test_each_violation_is_recorded_with_its_line_and_construct(batch):
 
 
 def test_a_stopped_answer_carries_an_instructor_comment_in_the_gradebook(batch):
-    from nbgrader.api import Gradebook
-
-    from autograder.instructor.config import COURSE_ID
-    from autograder.instructor.grading.gradebook import POLICY_COMMENT, gradebook_url
+    from autograder.instructor.grading.gradebook import POLICY_COMMENT
+    from autograder.instructor.grading.opengradebook import open_gradebook
 
     _, _, base, *_ = batch
-    with Gradebook(gradebook_url(base / "grading"), COURSE_ID) as gradebook:
+    with open_gradebook(base / "grading") as gradebook:
         (nb,) = gradebook.find_submission(CHAPTER, "cheat_reference").notebooks
         comment = next(c for c in nb.comments if c.name == "square").manual_comment
     assert comment.startswith(POLICY_COMMENT) and "line 2" in comment, comment
@@ -283,10 +281,10 @@ def test_a_rerun_skips_unchanged_submissions_and_regrades_a_fixed_one(batch, tmp
         text = nbformat.writes(fixed) if student == "loop" else source.read_text()
         (again / student / CHAPTER / f"{CHAPTER}.ipynb").write_text(text)
     said = []
-    new = {r["student"]: r for r in grading.grade(again, base / "grading", course, workers=1,
-                                                  feedback=False, progress=False, out=said.append,
-                                                  **OPTIONS)}
-    assert (new["loop"]["status"], Record(**new["loop"]).code_score) == ("graded", 3)
+    new = {r.student: r for r in grading.grade(
+        again, base / "grading", course,
+        grading.GradeSettings(workers=1, feedback=False, progress=False, **OPTIONS), out=said.append)}
+    assert (new["loop"].status, new["loop"].code_score) == ("graded", 3)
     assert any("1 of 2 submissions unchanged" in line for line in said), said
     record = json.loads((base / "grading" / "records" / CHAPTER / "correct.json").read_text())
     assert record["submission_sha256"] == records["correct"].submission_sha256

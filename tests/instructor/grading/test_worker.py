@@ -8,7 +8,9 @@ import copy
 import nbformat
 import pytest
 
-from autograder.instructor.grading.worker import GradingRelease, execute, make_outputs_safe, merge
+from autograder.instructor.grading.outputs import make_outputs_safe
+from autograder.instructor.grading.staging import Found
+from autograder.instructor.grading.worker import GradingRelease, execute, merge
 
 
 def cell(source, grade_id=None, kind="code", **nbgrader):
@@ -118,13 +120,13 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
                            "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
                            "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
 
-    todo = [grading.Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
+    todo = [Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
     import dask
 
     dask.config.set(grading.DASK_CONFIG)
     saved = []
     original = grading.save
-    grading.save = lambda root, result: saved.append(result["record"])
+    grading.save = lambda root, stored: saved.append(stored.record)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     try:
@@ -137,10 +139,10 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
             cluster.close()
         except AssertionError:  # distributed's nanny may still be restarting a killed worker
             pass
-    by_student = {r["student"]: r for r in saved}
-    assert by_student["fine"]["status"] == "graded"
-    assert by_student["killer"]["status"] == "crashed"
-    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"]["reason"]
+    by_student = {r.student: r for r in saved}
+    assert by_student["fine"].status == "graded"
+    assert by_student["killer"].status == "crashed"
+    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"].reason
 
 
 def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_written():
@@ -154,7 +156,8 @@ def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_wri
     nb.cells = [c, course_text, theirs]
     make_outputs_safe(nb, max_bytes=10_000, student_written={2})
     assert c.outputs[0]["data"] == {"text/plain": "sigmoid ✓ passes"}
-    assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", "the course's markdown is never escaped"
+    assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", \
+        "the course's markdown is never escaped"
     assert "<img" not in nb.cells[2].source, "what the student wrote is escaped"
 
 

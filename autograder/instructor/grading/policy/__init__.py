@@ -142,7 +142,7 @@ def check_notebook(nb: nbformat.NotebookNode, facts: PolicyFacts) -> list[Violat
     cells = [(index, cell) for index, cell in enumerate(nb.cells) if cell.get("cell_type") == "code"
              and (editable(cell) or ids[index] not in facts.locked_ids or ids.count(ids[index]) > 1)]
     own = _Own()
-    for _, cell in cells:
+    for _index, cell in cells:
         parsed = _parse_as_kernel(cell.source)
         if parsed is not None:
             own.update(_own(parsed[0], _trusted_modules(facts)))
@@ -156,7 +156,7 @@ def check_cells(cells: list[tuple[str, str]], facts: PolicyFacts) -> list[Violat
     """The violations in the given ``(label, source)`` cells, each knowing what the others define
     (a helper or a base class from another cell is the student's own)."""
     own = _Own()
-    for _, source in cells:
+    for _index, source in cells:
         parsed = _parse_as_kernel(source)
         if parsed is not None:
             own.update(_own(parsed[0], _trusted_modules(facts)))

@@ -99,8 +99,10 @@ MESSAGES: dict[str, str] = {
     "star_import": N_("`from ... import *` is not allowed; import the names you need one by one."),
     "rebind": N_("`{detail}` is used by the setup or the test cells, so your code may not assign, define "
                "or delete it at the top level; choose another name."),
-    "dunder_name": N_("Names like `{detail}` belong to Python and the kernel; your code may not assign them."),
-    "read": N_("`{detail}` belongs to the grader, not to your code; use numpy and your own functions instead."),
+    "dunder_name": N_("Names like `{detail}` belong to Python and the kernel; your code may not "
+                      "assign them."),
+    "read": N_("`{detail}` belongs to the grader, not to your code; use numpy and your own functions "
+               "instead."),
     "test_name": N_("`{detail}` is also a name the test cells assign, so when a test calls your code it "
                   "would see the test's value; pass it as an argument or rename it."),
     "ipython": N_("`{detail}` is the notebook's history or shell, which graded code may not use."),
@@ -118,8 +120,10 @@ MESSAGES: dict[str, str] = {
     "module_chain": N_("`{detail}` leads to a module graded code may not use."),
     "base": N_("A class may not inherit from `{detail}`; define a plain class (or subclass your own)."),
     "class_keyword": N_("A class statement may not pass `{detail}`; define a plain class."),
-    "type_call": N_("Creating a class with type(name, bases, namespace) is not allowed; use a class statement."),
-    "wraps": N_("functools.wraps may only be used as a decorator with the wrapped function as its one argument."),
+    "type_call": N_("Creating a class with type(name, bases, namespace) is not allowed; use a class "
+                    "statement."),
+    "wraps": N_("functools.wraps may only be used as a decorator with the wrapped function as its one "
+                "argument."),
     "magic": N_("IPython magics (%...), shell escapes (!...) and ? help are not allowed in graded cells; "
               "write plain Python."),
 }
