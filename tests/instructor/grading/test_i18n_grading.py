@@ -12,14 +12,16 @@ import pytest
 from autograder import i18n
 from autograder.instructor.grading import feedback, sandbox, selfcheck
 from autograder.instructor.grading.policy import check_cell, facts_from_source
+from autograder.instructor.grading.records import Record
 
 REPO = Path(__file__).resolve().parents[3]
 CJK = re.compile(r"[\u4e00-\u9fff]")
-RECORD = {"student": "ada", "chapter": "01_neural_network_basics", "status": "graded", "reason": "",
+RECORD = Record.from_dict({
+          "student": "ada", "chapter": "01_neural_network_basics", "status": "graded", "reason": "",
           "tests": {"sigmoid__tests": {"score": 0.0, "points": 2.0, "message": "x: expected 1, got 2."},
                     "relu__tests": {"score": 1.0, "points": 1.0}},
           "answers": {}, "policy": [{"cell": "sigmoid", "line": 2, "construct": "import os",
-                                     "message": "Graded code may import only numpy."}]}
+                                     "message": "Graded code may import only numpy."}]})
 
 
 @pytest.fixture(autouse=True)
