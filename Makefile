@@ -50,7 +50,7 @@ HUB_ARGS = --exchange "$(HUB_EXCHANGE)" --course-dir "$(HUB_COURSE)"
 
 .PHONY: help env env-instructor env-dev env-site env-hub lab check learner-extension \
 	test test-fast lint nbval test-pipeline test-two-process test-gpu test-hub test-site test-site-built test-fresh test-browser \
-	release check-release execute benchmark benchmark-grading student-release site \
+	release check-release execute benchmark benchmark-grading benchmark-grading-honest student-release site \
 	grade report formgrade roster export release-feedback clean \
 	hub hub-release hub-collect hub-grade
 
@@ -166,6 +166,9 @@ benchmark: env-instructor ## time every solution notebook, its slowest test cell
 
 benchmark-grading: env-instructor ## plain serial nbgrader against this pipeline, notebooks per minute
 	python scripts/benchmark_grading.py $(BENCH_ARGS)
+
+benchmark-grading-honest: env-instructor ## the same for 8 correct chapter-1 notebooks (no timeout to flatter it)
+	python scripts/benchmark_grading.py --honest 8 --chapter 01 $(BENCH_ARGS)
 
 student-release: env-instructor ## [CHAPTERS=1-3] write dist/student/ (no solutions, no hidden tests)
 	python -m autograder.instructor.authoring.student_release $(if $(CHAPTERS),--chapters $(CHAPTERS),)

@@ -38,6 +38,7 @@ __all__ = [
     "value_and_grad",
     "labels",
     "count_flops",
+    "torch_mirror",
 ]
 
 
@@ -195,3 +196,27 @@ def count_flops(model_or_fn: Callable[..., Any], *inputs: Any) -> int:
     with FlopCounterMode(display=False) as counter:
         model_or_fn(*args)
     return int(counter.get_total_flops())
+
+
+def torch_mirror(model: Any) -> torch.nn.Sequential:
+    """A float64 ``torch.nn.Sequential`` on the reference device with ``model``'s current weights.
+
+    ``model``: a Keras-like model of chapter 6 (``model.layers``, each with ``params`` and
+    ``activation``).
+
+    Reads only the protocol (``layer.params``, ``layer.activation``), so it mirrors any
+    conforming model. It computes the LOGITS of the last layer: a final softmax is left
+    out, as ``torch.nn.functional.cross_entropy`` expects. Weights are copied through
+    ``linear_from_numpy`` (course W: (in, out) -> torch weight: (out, in)).
+    """
+    import torch
+
+    modules = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh,
+               "softmax": lambda: torch.nn.Softmax(dim=1)}
+    stack = []
+    for index, layer in enumerate(model.layers):
+        stack.append(linear_from_numpy(layer.params["W"], layer.params["b"]))
+        last_softmax = index == len(model.layers) - 1 and layer.activation == "softmax"
+        if layer.activation != "linear" and not last_softmax:
+            stack.append(modules[layer.activation]())
+    return torch.nn.Sequential(*stack)

@@ -1,6 +1,7 @@
 """Grade a synthetic class both ways and compare: plain serial `nbgrader autograde` against this pipeline.
 
     python scripts/benchmark_grading.py [--per-kind 1] [--timeout 10] [--workers N]
+    python scripts/benchmark_grading.py --honest 8 [--chapter 01]    (make benchmark-grading-honest)
 
 For every chapter the class holds, per kind, ``--per-kind`` submissions: a correct
 one (the solution), a buggy one (one exercise back to its stub), a looping one (an
@@ -11,6 +12,10 @@ graded three times, each into a fresh course folder, with the same per-cell time
    serial, no sandbox, no policy, no feedback);
 2. this pipeline with the sandbox (``make grade``'s path, on a local Dask cluster);
 3. this pipeline with ``--no-sandbox``.
+
+``--honest N`` grades N correct notebooks of one chapter instead: the class an instructor hopes
+for, where no timeout flatters parallel grading (a looping notebook costs plain nbgrader its
+full timeout in series, and the pipeline the same timeout on one of several workers).
 
 It prints notebooks per minute for each, the ratio of the pipeline's wall time to
 plain nbgrader's, and an estimate for 1000 students x 6 chapters on 32 workers
@@ -69,11 +74,21 @@ def synthetic_class(course: Course, out: Path, per_kind: int) -> int:
     return count
 
 
-def plain_nbgrader(course: Course, submissions: Path, root: Path, timeout: int) -> float:
-    make_course(root, course.chapter_ids(), course.solutions, cell_timeout=timeout)
+def honest_class(course: Course, out: Path, count: int, chapter: str) -> int:
+    """``count`` copies of the chapter's solution, each under its own student id."""
+    solution = (course.solutions / chapter / f"{chapter}.ipynb").read_bytes()
+    for n in range(count):
+        folder = out / f"honest{n:03d}" / chapter
+        folder.mkdir(parents=True)
+        (folder / f"{chapter}.ipynb").write_bytes(solution)
+    return count
+
+
+def plain_nbgrader(course: Course, chapters: list[str], submissions: Path, root: Path, timeout: int) -> float:
+    make_course(root, chapters, course.solutions, cell_timeout=timeout)
     shutil.copytree(submissions, root / "submitted")
     started = time.perf_counter()
-    for chapter in course.chapter_ids():
+    for chapter in chapters:
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", chapter, "--force"],
                        cwd=root, env=nbgrader_env(), capture_output=True, check=False)
     return time.perf_counter() - started
@@ -92,16 +107,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-kind", type=int, default=1)
     parser.add_argument("--timeout", type=int, default=10, help="seconds a cell may run (both ways)")
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
+    parser.add_argument("--honest", type=int, default=0, metavar="N",
+                        help="grade N correct notebooks of one chapter instead of the mixed class")
+    parser.add_argument("--chapter", default="01", help="with --honest: the chapter (number or id)")
     args = parser.parse_args(argv)
     course = Course.find()
+    chapters = course.chapter_ids()
+    if args.honest:
+        matches = [c for c in chapters if c == args.chapter or c.startswith(args.chapter + "_")]
+        if len(matches) != 1:
+            parser.error(f"--chapter {args.chapter!r}: expected one of {', '.join(chapters)}")
+        chapters = matches
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as scratch:
         base = Path(scratch)
-        n = synthetic_class(course, base / "submissions", args.per_kind)
-        print(f"{n} notebooks ({len(course.chapter_ids())} chapters x 4 kinds x {args.per_kind}), "
-              f"cell timeout {args.timeout} s, {os.cpu_count()} cores", flush=True)
-        times = {"plain nbgrader (serial)": plain_nbgrader(course, base / "submissions", base / "plain",
-                                                           args.timeout)}
+        if args.honest:
+            n = honest_class(course, base / "submissions", args.honest, chapters[0])
+            print(f"{n} correct notebooks of {chapters[0]}, cell timeout {args.timeout} s, "
+                  f"{os.cpu_count()} cores", flush=True)
+        else:
+            n = synthetic_class(course, base / "submissions", args.per_kind)
+            print(f"{n} notebooks ({len(course.chapter_ids())} chapters x 4 kinds x {args.per_kind}), "
+                  f"cell timeout {args.timeout} s, {os.cpu_count()} cores", flush=True)
+        plain = plain_nbgrader(course, chapters, base / "submissions", base / "plain", args.timeout)
+        times = {"plain nbgrader (serial)": plain}
         print(f"  plain nbgrader: {times['plain nbgrader (serial)']:.0f} s", flush=True)
         for label, sandbox in (("pipeline, sandboxed", True), ("pipeline, no sandbox", False)):
             times[label] = pipeline(course, base / "submissions", base / label.replace(" ", "_"),
@@ -114,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:28} {seconds:7.0f} {60 * n / seconds:14.1f} {seconds / plain:8.2f}")
     per_notebook = times["pipeline, sandboxed"] * workers / n  # one worker's seconds per notebook
     estimate_h = 1000 * 6 * per_notebook / 32 / 3600
+    print(f"plain nbgrader: {times['plain nbgrader (serial)'] / n:.1f} s per notebook (one process)")
     print(f"\nmeasured cost per notebook on one worker (sandboxed, this mix): {per_notebook:.1f} s; "
           f"1000 students x 6 chapters on 32 workers: about {estimate_h:.1f} h")
-    out = course.root / "build" / "benchmark-grading.json"
+    name = "benchmark-grading-honest.json" if args.honest else "benchmark-grading.json"
+    out = course.root / "build" / name
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"notebooks": n, "timeout": args.timeout, "workers": workers,
+    out.write_text(json.dumps({"notebooks": n, "honest": bool(args.honest), "timeout": args.timeout,
+                               "workers": workers,
                                "seconds": times, "per_notebook_s": per_notebook,
                                "estimate_1000x6_on_32_workers_h": estimate_h}, indent=1))
     return 0

@@ -114,7 +114,7 @@ def solution_namespace(cells: dict[str, str]) -> dict:
     notebook = read(source_path(CHAPTER))
     for cell in notebook.cells:
         meta = nbgrader_meta(cell)
-        if cell.cell_type == "code" and (meta.get("grade_id") in ("setup", "Sequential_class")
+        if cell.cell_type == "code" and (meta.get("grade_id") in ("setup", "Sequential_class", "test_models")
                                          or (meta.get("solution") and not meta.get("grade"))):
             exec(compile(cell.source, meta["grade_id"], "exec"), namespace)  # noqa: S102
     return namespace

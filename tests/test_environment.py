@@ -3,6 +3,7 @@
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -138,3 +139,12 @@ def test_every_make_stamp_marks_only_what_its_rule_installed():
 
 def test_the_site_extra_brings_what_the_site_build_imports():
     assert "grader" in extras_closure({"site"}), "make site generates a release with nbgrader"
+
+
+def test_importing_nbformat_does_not_build_a_grammar():
+    """jsonschema 4.25+ (through jupyter-events' format-nongpl extra) imports rfc3987-syntax, which
+    builds a Lark grammar at import: 2-10 s in every process that reads a notebook. pyproject.toml
+    holds jsonschema below 4.25; this proves the environment it built has no such import."""
+    code = "import sys, nbformat, nbclient; print('rfc3987_syntax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False", "nbformat's import pulled in rfc3987_syntax: is jsonschema >= 4.25?"

@@ -1,7 +1,10 @@
 """Helpers every room shares, written once: nbgrader cell kinds, hashes, JSON files.
 
-The cell predicates follow nbgrader's own (``nbgrader.utils.is_grade``, ``is_solution``,
-``is_locked``) and add the kinds this course needs by name:
+The cell predicates are nbgrader's own (``nbgrader.utils``: ``is_grade``, ``is_solution``,
+``determine_grade``), taken by ``nbgrader_utils()`` without the ``nbgrader`` package's
+``__init__``, which loads its server extensions, SQLAlchemy and nbconvert: 1.1 s of CPU in every
+``make check`` and every grading process, which need none of them. On top of them, the kinds this
+course needs by name:
 
     test cell      graded code, not a solution: ``### BEGIN HIDDEN TESTS`` lives here
     solution cell  the student's answer (code), or a written answer (markdown, graded by hand)
@@ -12,18 +15,51 @@ The cell predicates follow nbgrader's own (``nbgrader.utils.is_grade``, ``is_sol
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
+import sys
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from nbformat.notebooknode import NotebookNode
-from nbgrader.utils import is_grade, is_solution
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:
     """The cell's nbgrader metadata, ``{}`` for a plain cell."""
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+@cache
+def nbgrader_utils() -> ModuleType:
+    """``nbgrader.utils``, nbgrader's own code, loaded without running ``nbgrader/__init__.py``.
+
+    The module imports only the standard library, dateutil, tornado.log, setuptools and nbformat
+    (tests/instructor/test_cells.py checks that it still has no relative import). Where the
+    package is loaded already (the instructor's tools), its module is used as it is.
+    """
+    if "nbgrader.utils" in sys.modules:
+        return sys.modules["nbgrader.utils"]
+    package = importlib.util.find_spec("nbgrader")
+    if package is None or not package.submodule_search_locations:
+        raise ModuleNotFoundError("nbgrader is not installed: `make env-grader` installs it")
+    path = Path(package.submodule_search_locations[0]) / "utils.py"
+    spec = importlib.util.spec_from_file_location("backprop_lab_nbgrader_utils", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def is_grade(cell: NotebookNode) -> bool:
+    """nbgrader's ``is_grade``: the cell carries points (a test, or an answer graded by hand)."""
+    return bool(nbgrader_utils().is_grade(cell))
+
+
+def is_solution(cell: NotebookNode) -> bool:
+    """nbgrader's ``is_solution``: the student writes in this cell."""
+    return bool(nbgrader_utils().is_solution(cell))
 
 
 def grade_id(cell: NotebookNode) -> str | None:

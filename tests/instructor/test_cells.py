@@ -54,3 +54,37 @@ def test_json_files_are_written_whole_and_read_or_defaulted(tmp_path):
     write_atomic(target, '{"a": 1}')
     assert read_json(target) == {"a": 1}
     assert [p.name for p in target.parent.iterdir()] == ["record.json"]  # no temporary file left
+
+
+def test_nbgraders_rules_come_without_loading_the_nbgrader_package():
+    """``make check`` and every grading process use nbgrader's scoring rule, but importing the
+    package costs 1.1 s of CPU (its server extensions); cells.nbgrader_utils() takes the module
+    alone. It must stay loadable alone (no relative import), and grading must not load the rest."""
+    import ast
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    utils = Path(importlib.util.find_spec("nbgrader").submodule_search_locations[0]) / "utils.py"
+    tree = ast.parse(utils.read_text())
+    relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    assert not relative, "nbgrader/utils.py now imports from its package: load nbgrader.utils normally"
+    code = ("import sys\nimport autograder.instructor.grading.selfcheck\n"
+            "from autograder.instructor.cells import nbgrader_utils\n"
+            "assert nbgrader_utils().determine_grade.__module__\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'nbgrader'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"make check's path imports the nbgrader package: {out}"
+
+
+def test_the_predicates_agree_with_nbgrader_on_every_chapter():
+    from pathlib import Path
+
+    from nbgrader import utils
+
+    from autograder.instructor.cells import is_grade, is_solution
+
+    for path in sorted((Path(__file__).resolve().parents[2] / "solutions").glob("*/*.ipynb")):
+        for c in nbformat.read(str(path), as_version=4).cells:
+            assert (is_grade(c), is_solution(c)) == (bool(utils.is_grade(c)), bool(utils.is_solution(c)))

@@ -18,6 +18,7 @@ The chapter's grading release is built from ``solutions/`` once and cached in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -169,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             "submission_sha256": hashlib.sha256(data).hexdigest()}
     if not args.quiet_start:
         print(f"Checking {path} as saved (save it first if you changed it) ...", flush=True)
-    result = grade_task(task, release_for(course, chapter, sandbox, args.isolation))
+    # The report is a table: the grading kernel draws no figure (GradingRelease.figures).
+    release = dataclasses.replace(release_for(course, chapter, sandbox, args.isolation), figures=False)
+    result = grade_task(task, release)
     show_models = not args.no_model_answers and os.environ.get("BACKPROP_LAB_MODEL_ANSWERS", "1") != "0"
     answers = model_answers(course, chapter) if show_models else {}
     if args.answers_file is not None:

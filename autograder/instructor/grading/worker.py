@@ -48,6 +48,7 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from autograder.instructor import cells
 from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
 from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
     SAFE_MIMETYPES,
@@ -77,7 +78,6 @@ def default_isolation() -> str:
     return os.environ.get("BACKPROP_LAB_ISOLATION", "kernel")
 
 
-
 @dataclass
 class GradingRelease:
     """What a worker needs to grade one chapter: plain data, shippable to any host."""
@@ -96,6 +96,7 @@ class GradingRelease:
     # two-process: the limit of one call into S (a cell, a function), S's own time only. Measured:
     # chapter 5's random_search test calls back into T 3000 times in one call, 3 to 10 s of S's.
     call_timeout: float = 30.0
+    figures: bool = True  # False: the kernel draws none (make check's table; see Sandbox)
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
@@ -140,16 +141,6 @@ class Record:
     @property
     def max_code_score(self) -> float:
         return float(sum(t["points"] for t in self.tests.values()))
-
-
-
-
-
-
-
-
-
-
 
 
 # -- 2. merge -------------------------------------------------------------------------------
@@ -272,7 +263,8 @@ def execute(nb: NotebookNode, release: GradingRelease, scratch: Path) -> tuple[s
     """Run every cell in a (sandboxed) kernel; ``(status, reason)``."""
     from autograder.instructor.grading.sandbox import Limits, Sandbox
 
-    with Sandbox(scratch=scratch, limits=Limits(**release.limits), enabled=release.sandbox) as sandbox:
+    with Sandbox(scratch=scratch, limits=Limits(**release.limits), enabled=release.sandbox,
+                 figures=release.figures) as sandbox:
         return run_cells(nb, release, sandbox)
 
 
@@ -350,7 +342,8 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
     indices = student_cells(nb, student_written)
     chapter_number = int(release.chapter[:2]) if release.chapter[:2].isdigit() else 0
     with tempfile.TemporaryDirectory(prefix="backprop-s-") as s_root, \
-            Sandbox(scratch=scratch, limits=limits, enabled=release.sandbox) as sandbox:
+            Sandbox(scratch=scratch, limits=limits, enabled=release.sandbox,
+                    figures=release.figures) as sandbox:
         Path(s_root).chmod(0o755)
         folders = StudentFolders.create(Path(s_root) / "s", chapter_number)
         run_dir = sandbox.run_dir
@@ -402,8 +395,7 @@ def mark_not_finished(cell: NotebookNode, why: str) -> None:
 
 def score(nb: NotebookNode, record: Record, hints: dict[str, str] | None = None) -> None:
     """Each test cell scored by nbgrader's own rule, with its message and hint code when it failed."""
-    from nbgrader.utils import determine_grade
-
+    determine_grade = cells.nbgrader_utils().determine_grade  # nbgrader's rule, without its package
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if is_test(cell):

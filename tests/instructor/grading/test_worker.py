@@ -156,3 +156,19 @@ def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_wri
     assert c.outputs[0]["data"] == {"text/plain": "sigmoid ✓ passes"}
     assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", "the course's markdown is never escaped"
     assert "<img" not in nb.cells[2].source, "what the student wrote is escaped"
+
+
+@pytest.mark.slow
+def test_without_figures_the_kernel_draws_nothing_and_warns_of_nothing():
+    """``make check`` grades with ``figures=False``: matplotlib's do-nothing backend, and 25 figures
+    left open inside a warnings-as-errors block change nothing (no RuntimeWarning from the 21st)."""
+    draw = ("import warnings\nimport matplotlib.pyplot as plt\nwith warnings.catch_warnings():\n"
+            "    warnings.simplefilter('error')\n    for _ in range(25):\n        plt.plot([1, 2])\n"
+            "        plt.figure()\n    plt.show()\nprint(plt.get_backend())")
+    (status, reason), nb = run([draw], cell_timeout=60, figures=False)
+    outputs = nb.cells[0].outputs
+    assert status == "graded", reason
+    assert [o.get("text", "").strip() for o in outputs] == ["template"], outputs
+    (status, reason), nb = run([draw], cell_timeout=60)
+    assert status == "graded", reason
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), "figures are drawn by default"
