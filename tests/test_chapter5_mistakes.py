@@ -45,6 +45,29 @@ MISTAKES = {
         def minibatch_gradients(X, y, w, batch_size, n_draws, rng):
             return solution_minibatch_gradients(X, y, w, min(batch_size, len(X)), n_draws, rng)
     """),
+    "sgd_at_budget takes budget steps, not budget // batch_size": ("sgd_at_budget", """
+        solution_sgd_at_budget = sgd_at_budget
+        def sgd_at_budget(X, y, w, batch_size, budget, lr, rng):
+            return solution_sgd_at_budget(X, y, w, batch_size, budget * batch_size, lr, rng)
+    """),
+    "sgd_at_budget sums the batch's gradients instead of averaging": ("sgd_at_budget", """
+        solution_sgd_at_budget = sgd_at_budget
+        def sgd_at_budget(X, y, w, batch_size, budget, lr, rng):
+            return solution_sgd_at_budget(X, y, w, batch_size, budget, lr * batch_size, rng)
+    """),
+    "sgd_at_budget updates the caller's w in place": ("sgd_at_budget", """
+        solution_sgd_at_budget = sgd_at_budget
+        def sgd_at_budget(X, y, w, batch_size, budget, lr, rng):
+            w_final, losses = solution_sgd_at_budget(X, y, w, batch_size, budget, lr, rng)
+            w[...] = w_final
+            return w, losses
+    """),
+    "sgd_at_budget leaves out the loss before the first step": ("sgd_at_budget", """
+        solution_sgd_at_budget = sgd_at_budget
+        def sgd_at_budget(X, y, w, batch_size, budget, lr, rng):
+            w_final, losses = solution_sgd_at_budget(X, y, w, batch_size, budget, lr, rng)
+            return w_final, losses[1:]
+    """),
     "standardize_fit finds constant columns by std == 0": ("standardize_fit", """
         def standardize_fit(X):
             X = np.asarray(X, dtype=np.float64)
