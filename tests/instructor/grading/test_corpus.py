@@ -36,9 +36,16 @@ FUTURE_FLAGS = ("S compiles each cell with dont_inherit=True and keeps no __futu
 # after the restart did not bring back the later answer cells.
 SLOW = ("fit__digits ran past S's 30 s per-call limit under load (S <-> T round trips per batch); "
         "after the restart input_gradient and transfer_layers were not defined in S")
+# The whole chapter-6 notebook ran past the worker's 900 s limit under load (load ~8 on 2 cores);
+# executed directly (nbclient, no sandbox) the same notebooks pass every visible and hidden test in
+# about 60-80 s, so the time goes to two-process round trips, not to the learners' code.
+NOTEBOOK_LIMIT = ("the chapter-6 notebook ran past the worker's 900 s limit on a loaded machine; run "
+                  "directly it passes every test in about 80 s")
 UNSTABLE = {
     "06-cs231n_loops": SLOW,
     "06-keras_dispatch": SLOW,
+    "06-closures_registry": NOTEBOOK_LIMIT,
+    "06-dataclass_match": NOTEBOOK_LIMIT,
 }
 REJECTED = {
     "02-typed_dataclass_perceptron": FUTURE_FLAGS,
