@@ -6,16 +6,19 @@ are on main, each attack compared with its control (the untouched student versio
 - chapter 6 (``test_models``: ``TorchDense``/``TorchModel``, built on the course's ``Sequential``):
   the tests hand T's own models to the student's functions, and a student's cell may read a locked
   cell's class as a handle. Attacks: an exercise answered by calling the test model's own method
-  (``model.predict(x)``), and a student's cell that writes into T's locked classes (``setattr`` on
-  ``TorchModel``, ``setitem`` on ``TorchDense.TORCH_ACTIVATIONS``), which every later test's
-  reference then uses;
+  (``model.predict(x)``, ``compute_loss``, ``evaluate``, ``train_on_batch``), and a student's cell
+  that writes into T's locked classes (``setattr`` on ``TorchModel``, ``setitem`` on
+  ``TorchDense.TORCH_ACTIVATIONS``), which every later test's reference then uses;
+- chapter 4 (``network_harness``): ``network_forward``, ``network_backward`` and ``train_step``
+  answered by calling the locked helpers ``reference_caches``, ``torch_parameter_grads`` and
+  ``torch_sgd_run``, which S receives as handles and which compute the answers in T with torch;
 - chapter 1: output forged to look like a pass (a line naming the test "passed", the check hint's
   mimetype as text, HTML) earns nothing and changes no message.
 
-The attacks that succeed are ``xfail(strict=True)`` with what they do and why they work; when
-one is fixed its xfail fails: drop the mark.
+The attacks that succeed are ``xfail(strict=True, raises=AssertionError)`` with what they do and
+why they work; when one is fixed its xfail fails: drop the mark.
 
-Runtime: about 5 minutes on two cores (two graded notebooks).
+Runtime: about 10 minutes on two busy cores (three graded notebooks).
 """
 
 from __future__ import annotations
