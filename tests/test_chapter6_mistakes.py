@@ -141,3 +141,23 @@ def test_each_classic_mistake_fails_its_exercise(mistake, cells):
     exec(compile(textwrap.dedent(code), mistake, "exec"), namespace)  # noqa: S102
     with pytest.raises(Exception):  # noqa: B017  (a failed check, or the error it provokes)
         run_tests_of(exercise, cells, namespace)
+
+
+# An answer that hands the work back to the model the test passed: that model's method of the same
+# name is the reference (PyTorch's arithmetic, or the course library's), so the test models refuse it.
+DELEGATIONS = {
+    "predict": "def predict(model, x):\n    return model.predict(x)\n",
+    "compute_loss": "def compute_loss(model, out, y):\n    return model.compute_loss(out, y)\n",
+    "train_on_batch": "def train_on_batch(model, x, y):\n    return model.train_on_batch(x, y)\n",
+    "evaluate": "def evaluate(model, x, y):\n    return model.evaluate(x, y)\n",
+    "fit": "def fit(model, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1):\n"
+           "    return model.fit(x, y, epochs, batch_size, validation_data, callbacks, verbose)\n",
+}
+
+
+@pytest.mark.parametrize("exercise", list(DELEGATIONS))
+def test_calling_the_test_models_own_method_is_refused(exercise, cells):
+    namespace = solution_namespace(cells)
+    exec(compile(DELEGATIONS[exercise], f"{exercise} delegated", "exec"), namespace)  # noqa: S102
+    with pytest.raises(Exception, match=f"may not call the model's own {exercise}"):
+        run_tests_of(exercise, cells, namespace)
