@@ -45,12 +45,14 @@ T's handles are random 128-bit tokens, so S cannot name an object of T's it was 
 from __future__ import annotations
 
 import builtins
+import copy
 import math
 import operator
 import os
 import secrets
 import struct
 import traceback
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -686,8 +688,16 @@ class Endpoint:
                 if op == "dunder":
                     raise TypeError(f"the grader's {type(target).__name__} can only be called by your code "
                                     f"(an operator, {name}, was asked of it)")
+            if self.restricted and op in ("setattr", "delattr") and isinstance(target, READ_ONLY_KINDS):
+                # A class of the grader's is shared by its tests: S writing into one would change
+                # what later tests compute (red team 2). Instances (a model S trains) stay writable.
+                raise AttributeError(f"{name}: the grader's classes and functions are read-only to your "
+                                     "code; set attributes on your own objects")
             if op == "getattr":
-                return getattr(target, name)
+                value = getattr(target, name)
+                if self.restricted and isinstance(target, type) and is_container(value):
+                    return copy.deepcopy(value)  # a class's table is S's to read, never to write
+                return value
             if op == "setattr":
                 setattr(target, name, self.decode(body.get("value")))
                 return None
@@ -703,6 +713,7 @@ class Endpoint:
 
 
 COURSE_MODULES = ("__main__", "autograder.reference")
+READ_ONLY_KINDS = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)
 
 
 def is_course_object(value: Any) -> bool:

@@ -9,8 +9,10 @@
   that is valid Python is never changed: IPython's prefilter does not exist in S, so a line such
   as ``ls -la`` is the Python expression it reads as.
 - ``instructor_names``: from the template, the names its cells bind in T: those bound by setup,
-  locked and plain cells (never by a test cell) may be sent to S as data when a student's cell
-  reads them; those bound by a setup, locked or test cell are never rebound from S.
+  locked and plain cells (never by a test cell, nor by a locked cell tagged ``tests-only``) may be
+  sent to S as data when a student's cell reads them; those bound by a setup, locked or test cell
+  are never rebound from S. A ``tests-only`` cell holds the tests' own helpers (references built
+  with torch): sent to S, they would answer the exercise for the student.
 - ``setup_imports``: the plain imports of the setup cell, each in its own ``try``, so S starts
   with ``np``, ``plt``, ``math`` and the course library's earlier modules, and silently without
   what it does not have (torch, the harness).
@@ -25,6 +27,7 @@ from typing import Any
 from nbformat.notebooknode import NotebookNode
 
 IPYTHON_LINE = re.compile(r"^\s*([%!]|[\w.,\s()\[\]]+=\s*[%!])|\?\s*$")
+TESTS_ONLY = "tests-only"  # a cell tag: its names stay in T (docs/AUTHORING.md)
 NOTE = "# (not run at grading, line {line}: {text!r} is IPython syntax, and grading runs plain Python)"
 
 
@@ -114,7 +117,8 @@ def bound_names(source: str) -> set[str]:
 
 def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
     """``(sendable, protected)``: names S may be given from T (bound by the template's setup, locked
-    and plain cells, and by none of its test cells: a test's input stays T's), and names S may never
+    and plain cells, and by none of its test or ``tests-only`` cells: a test's input and helpers
+    stay T's), and names S may never
     rebind in T (bound by a setup, locked or test cell). A plain cell's names are not protected: the
     student may edit that cell, which then runs in S and must bind them in T itself."""
     in_tests: set[str] = set()
@@ -125,7 +129,9 @@ def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         names = bound_names(cell.source)
-        (in_tests if meta.get("grade") else locked if meta.get("grade_id") else plain).update(names)
+        tests_only = TESTS_ONLY in (cell.get("metadata", {}).get("tags") or [])
+        kind = in_tests if meta.get("grade") or tests_only else locked if meta.get("grade_id") else plain
+        kind.update(names)
     private = {name for name in in_tests | locked | plain if name.startswith("_")}
     return sorted((locked | plain) - in_tests - private), sorted(in_tests | locked)
 

@@ -266,3 +266,24 @@ def test_t_handles_are_unguessable_and_names_are_sent_as_data_only(pair):
     with pytest.raises(TypeError, match="not plain data"):
         t.encode({"slider": Widget()}, data_only=True)
     assert t.encode([1.0, "x"], data_only=True) == t.encode([1.0, "x"])
+
+
+def test_the_graders_classes_are_read_only_to_s_and_their_instances_are_not(pair):
+    """Red team 2: S wrote into a locked class of T's (``TorchModel.mark = ...``,
+    ``TorchDense.TORCH_ACTIVATIONS["relu"] = f``), changing what later tests compute. A class or
+    function of the course's is read-only to S, a table read from a class is a copy; an
+    instance S is handed (a model its ``fit`` trains) stays writable."""
+    t, s, run = pair
+    model_class = type("TorchModel", (), {"__module__": "__main__", "TABLE": {"relu": 1}})
+    names = run("def mark(cls):\n    cls.mark = 'written by S'\n"
+                "def unmark(cls):\n    del cls.TABLE\n"
+                "def table(cls):\n    cls.TABLE['relu'] = 'mine'\n    return cls.TABLE['relu']\n"
+                "def build(model):\n    model.built = True\n    return model.built\n")
+    with pytest.raises(AttributeError, match="read-only"):
+        names["mark"](model_class)
+    with pytest.raises(AttributeError, match="read-only"):
+        names["unmark"](model_class)
+    assert names["table"](model_class) == 1, "each read of a class's table is a fresh copy"
+    assert model_class.TABLE == {"relu": 1} and not hasattr(model_class, "mark"), "T's class is untouched"
+    model = model_class()
+    assert names["build"](model) is True and model.built is True

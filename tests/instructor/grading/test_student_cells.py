@@ -46,6 +46,20 @@ def test_s_is_given_only_names_of_non_test_cells_and_never_rebinds_an_instructor
     assert "demo" not in protected and "sigmoid" not in protected, "a plain cell's and an answer's names"
 
 
+def test_a_tests_only_cells_helpers_are_never_sent_to_s():
+    """A locked cell tagged ``tests-only`` holds the tests' own helpers (a torch reference model):
+    sent to S, they would answer the exercise for the student (red team 2, chapters 4 and 6)."""
+    nb = template()
+    helpers = cell("def reference_forward(x):\n    return x\nclass TorchModel:\n    pass",
+                   grade_id="test_models", locked=True)
+    helpers.metadata["tags"] = ["tests-only"]
+    nb.cells.insert(3, helpers)
+    sendable, protected = instructor_names(nb)
+    assert "reference_forward" not in sendable and "TorchModel" not in sendable
+    assert {"reference_forward", "TorchModel"} <= set(protected), "and S may not rebind them either"
+    assert "check_same_distribution" in sendable, "an untagged locked cell's names are still sent"
+
+
 def test_bindable_keeps_instructor_names_and_values_t_rebound():
     bridge = object.__new__(Bridge)
     _, protected = instructor_names(template())
