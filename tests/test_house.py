@@ -198,8 +198,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "through the report: tests/instructor/grading/test_report.py; not moved yet",
     "autograder/instructor/grading/report_plots.py":
         "tests/instructor/grading/test_report.py; not moved yet",
-    "autograder/instructor/grading/sandbox_exec.py":
-        "tests/instructor/grading/test_sandbox.py; not moved yet",
     "autograder/instructor/grading/staging.py":
         "tests/instructor/grading/test_worker.py and test_grade_cli.py; not moved yet",
     "autograder/instructor/grading/student_sandbox.py":
