@@ -154,22 +154,14 @@ def test_make_lab_edition_zh_opens_the_chinese_chapter_one():
 # Modules whose tests do not live in their mirror file tests/instructor/<room>/test_<module>.py (issue 24),
 # each with where it is tested and why not there. Shrink this table; never grow it without a reason.
 MIRROR_EXEMPT: dict[str, str] = {
-    "autograder/instructor/authoring/messages.py":
-        "tests/instructor/authoring/test_translations.py; not moved yet",
     "autograder/instructor/authoring/notebooks.py":
         "py_to_notebook/execute build every test course: test_release.py, demo_course.py; not moved yet",
-    "autograder/instructor/authoring/preprocessors.py":
-        "tests/instructor/authoring/test_translations.py; not moved yet",
     "autograder/instructor/authoring/site.py":
         "built pages: tests/instructor/authoring/test_site_pages.py, in a browser tests/browser/test_site.py",
     "autograder/instructor/authoring/site_static.py":
         "the site's static files, checked through the built pages in test_site_pages.py and tests/browser",
     "autograder/instructor/classroom/hub.py":
         "end to end only, a JupyterHub on loopback: tests/deploy/test_hub.py (make test-hub)",
-    "autograder/instructor/classroom/studentid.py":
-        "through roster.id_problem: tests/instructor/classroom/test_roster.py; not moved yet",
-    "autograder/instructor/config.py":
-        "no test yet",
     "autograder/instructor/grading/broker.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
     "autograder/instructor/grading/chapter_release.py":
