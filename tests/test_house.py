@@ -172,8 +172,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "tests/instructor/grading/test_i18n_grading.py, classroom/test_handback.py; not moved yet",
     "autograder/instructor/grading/opengradebook.py":
         "tests/instructor/gradebooks.py helpers, test_gradebook.py, test_formgrade.py; not moved yet",
-    "autograder/instructor/grading/outputs.py":
-        "tests/instructor/grading/test_worker.py and tests/instructor/test_execute.py; not moved yet",
     "autograder/instructor/grading/policy/facts.py":
         "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
     "autograder/instructor/grading/policy/ipython.py":
