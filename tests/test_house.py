@@ -165,9 +165,7 @@ MIRROR_EXEMPT: dict[str, str] = {
     "autograder/instructor/grading/broker.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
     "autograder/instructor/grading/chapter_release.py":
-        "end to end through grading: test_grade_cli.py, test_selfcheck.py; not moved yet",
-    "autograder/instructor/grading/coordinator.py":
-        "the grade command: tests/instructor/grading/test_grade_cli.py; not moved yet",
+        "end to end through grading: test_coordinator.py, test_selfcheck.py; not moved yet",
     "autograder/instructor/grading/feedback.py":
         "tests/instructor/grading/test_i18n_grading.py, classroom/test_handback.py; not moved yet",
     "autograder/instructor/grading/opengradebook.py":
@@ -189,7 +187,7 @@ MIRROR_EXEMPT: dict[str, str] = {
     "autograder/instructor/grading/report_plots.py":
         "tests/instructor/grading/test_report.py; not moved yet",
     "autograder/instructor/grading/staging.py":
-        "tests/instructor/grading/test_worker.py and test_grade_cli.py; not moved yet",
+        "tests/instructor/grading/test_worker.py and test_coordinator.py; not moved yet",
     "autograder/instructor/grading/student_sandbox.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
 }
