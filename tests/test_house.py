@@ -166,8 +166,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
     "autograder/instructor/grading/chapter_release.py":
         "end to end through grading: test_coordinator.py, test_selfcheck.py; not moved yet",
-    "autograder/instructor/grading/feedback.py":
-        "tests/instructor/grading/test_i18n_grading.py, classroom/test_handback.py; not moved yet",
     "autograder/instructor/grading/opengradebook.py":
         "tests/instructor/gradebooks.py helpers, test_gradebook.py, test_formgrade.py; not moved yet",
     "autograder/instructor/grading/policy/facts.py":
@@ -186,8 +184,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "through the report: tests/instructor/grading/test_report.py; not moved yet",
     "autograder/instructor/grading/report_plots.py":
         "tests/instructor/grading/test_report.py; not moved yet",
-    "autograder/instructor/grading/staging.py":
-        "tests/instructor/grading/test_worker.py and test_coordinator.py; not moved yet",
     "autograder/instructor/grading/student_sandbox.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
 }
