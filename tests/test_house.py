@@ -180,10 +180,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
     "autograder/instructor/grading/proxy.py":
         "grading/test_student_cells.py, test_student_process.py (another task owns them now)",
-    "autograder/instructor/grading/report_page.py":
-        "through the report: tests/instructor/grading/test_report.py; not moved yet",
-    "autograder/instructor/grading/report_plots.py":
-        "tests/instructor/grading/test_report.py; not moved yet",
     "autograder/instructor/grading/student_sandbox.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
 }
