@@ -168,16 +168,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "end to end through grading: test_coordinator.py, test_selfcheck.py; not moved yet",
     "autograder/instructor/grading/opengradebook.py":
         "tests/instructor/gradebooks.py helpers, test_gradebook.py, test_formgrade.py; not moved yet",
-    "autograder/instructor/grading/policy/facts.py":
-        "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
-    "autograder/instructor/grading/policy/ipython.py":
-        "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
-    "autograder/instructor/grading/policy/rules.py":
-        "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
-    "autograder/instructor/grading/policy/scopes.py":
-        "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
-    "autograder/instructor/grading/policy/visitor.py":
-        "the policy package, through its entry point: tests/instructor/grading/test_policy.py; not split yet",
     "autograder/instructor/grading/proxy.py":
         "grading/test_student_cells.py, test_student_process.py (another task owns them now)",
     "autograder/instructor/grading/student_sandbox.py":
