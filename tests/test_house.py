@@ -154,8 +154,6 @@ def test_make_lab_edition_zh_opens_the_chinese_chapter_one():
 # Modules whose tests do not live in their mirror file tests/instructor/<room>/test_<module>.py (issue 24),
 # each with where it is tested and why not there. Shrink this table; never grow it without a reason.
 MIRROR_EXEMPT: dict[str, str] = {
-    "autograder/instructor/authoring/notebooks.py":
-        "py_to_notebook/execute build every test course: test_release.py, demo_course.py; not moved yet",
     "autograder/instructor/authoring/site.py":
         "built pages: tests/instructor/authoring/test_site_pages.py, in a browser tests/browser/test_site.py",
     "autograder/instructor/authoring/site_static.py":
@@ -164,10 +162,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "end to end only, a JupyterHub on loopback: tests/deploy/test_hub.py (make test-hub)",
     "autograder/instructor/grading/broker.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
-    "autograder/instructor/grading/chapter_release.py":
-        "end to end through grading: test_coordinator.py, test_selfcheck.py; not moved yet",
-    "autograder/instructor/grading/opengradebook.py":
-        "tests/instructor/gradebooks.py helpers, test_gradebook.py, test_formgrade.py; not moved yet",
     "autograder/instructor/grading/proxy.py":
         "grading/test_student_cells.py, test_student_process.py (another task owns them now)",
     "autograder/instructor/grading/student_sandbox.py":
