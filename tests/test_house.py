@@ -154,10 +154,6 @@ def test_make_lab_edition_zh_opens_the_chinese_chapter_one():
 # Modules whose tests do not live in their mirror file tests/instructor/<room>/test_<module>.py (issue 24),
 # each with where it is tested and why not there. Shrink this table; never grow it without a reason.
 MIRROR_EXEMPT: dict[str, str] = {
-    "autograder/instructor/authoring/site.py":
-        "built pages: tests/instructor/authoring/test_site_pages.py, in a browser tests/browser/test_site.py",
-    "autograder/instructor/authoring/site_static.py":
-        "the site's static files, checked through the built pages in test_site_pages.py and tests/browser",
     "autograder/instructor/classroom/hub.py":
         "end to end only, a JupyterHub on loopback: tests/deploy/test_hub.py (make test-hub)",
     "autograder/instructor/grading/broker.py":
