@@ -158,8 +158,6 @@ MIRROR_EXEMPT: dict[str, str] = {
         "end to end only, a JupyterHub on loopback: tests/deploy/test_hub.py (make test-hub)",
     "autograder/instructor/grading/broker.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
-    "autograder/instructor/grading/proxy.py":
-        "grading/test_student_cells.py, test_student_process.py (another task owns them now)",
     "autograder/instructor/grading/student_sandbox.py":
         "tests/instructor/grading/test_student_process.py (owned by another task now)",
 }

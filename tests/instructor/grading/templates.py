@@ -1,5 +1,5 @@
-"""A small chapter template (setup, one exercise, its test, a demo cell), shared by the worker's and the
-coordinator's tests."""
+"""Small chapter templates shared by the grading tests: one for the worker and the coordinator (setup, one
+exercise, its test, a demo cell), one for two-process grading (what S is given and may bind)."""
 
 from __future__ import annotations
 
@@ -23,4 +23,28 @@ def template():
         cell("print('a demo')"),
     ]
     nb.cells[3].id = "demo-1"
+    return nb
+
+
+def nbgrader_cell(source: str, **nbgrader) -> nbformat.NotebookNode:
+    """A code cell with exactly the nbgrader metadata given (none if none)."""
+    code = nbformat.v4.new_code_cell(source)
+    if nbgrader:
+        code.metadata["nbgrader"] = nbgrader
+    return code
+
+
+def two_process_template() -> nbformat.NotebookNode:
+    """Setup, an answer, a harness cell, its test, a plain demo cell: what S is given and may bind."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbgrader_cell("import numpy as np\nfrom ipywidgets import FloatSlider\nX_train = np.ones(3)",
+                      grade_id="setup"),
+        nbgrader_cell("def sigmoid(z):\n    raise NotImplementedError", grade_id="sigmoid", solution=True),
+        nbgrader_cell("def check_same_distribution(a, b):\n    return None\nz = np.zeros(2)",
+                      grade_id="harness", locked=True),
+        nbgrader_cell("z = np.linspace(-40, 40, 161)\nsecret = sigmoid(z)\n"
+                      "check_same_distribution(secret, z)", grade_id="sigmoid__tests", grade=True, points=1),
+        nbgrader_cell("demo = sigmoid(X_train)\n_hidden = 1"),
+    ]
     return nb
