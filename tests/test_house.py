@@ -156,10 +156,6 @@ def test_make_lab_edition_zh_opens_the_chinese_chapter_one():
 MIRROR_EXEMPT: dict[str, str] = {
     "autograder/instructor/classroom/hub.py":
         "end to end only, a JupyterHub on loopback: tests/deploy/test_hub.py (make test-hub)",
-    "autograder/instructor/grading/broker.py":
-        "tests/instructor/grading/test_student_process.py (owned by another task now)",
-    "autograder/instructor/grading/student_sandbox.py":
-        "tests/instructor/grading/test_student_process.py (owned by another task now)",
 }
 
 
