@@ -25,11 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite]  # each file: one
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 FILES = sorted(CORPUS.glob("*/*.py"))
-# Honest code the grader still rejects: "<chapter prefix>-<stem>" -> why (xfail strict: fixing the
-# grader turns these into failures until the entry leaves this list).
-FUTURE_FLAGS = ("S compiles each cell with dont_inherit=True and keeps no __future__ flags, so "
-                "`from __future__ import annotations` in an earlier cell does not reach this one "
-                "(it does in IPython): a `-> ClassName` hint inside the class fails with NameError")
 # Load-dependent, so not strict: fit__digits (15 epochs of fit on the digits, every layer and
 # optimizer call crossing S <-> T) ran past S's 30 s per-call limit on a loaded 2-core machine, and
 # after that timeout input_gradient / transfer_layers were missing from S (NameError): the replay
@@ -39,10 +34,6 @@ SLOW = ("fit__digits ran past S's 30 s per-call limit under load (S <-> T round 
 UNSTABLE = {
     "06-cs231n_loops": SLOW,
     "06-keras_dispatch": SLOW,
-}
-REJECTED = {
-    "02-typed_dataclass_perceptron": FUTURE_FLAGS,
-    "03-typed_future_annotations": FUTURE_FLAGS,
 }
 MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
 
@@ -66,7 +57,7 @@ def learner_notebook(path: Path) -> nbformat.NotebookNode:
 
 def entry(path: Path):
     name = f"{path.parent.name[:2]}-{path.stem}"
-    marks = [pytest.mark.xfail(strict=True, reason=REJECTED[name])] if name in REJECTED else []
+    marks = []
     if name in UNSTABLE:
         marks = [pytest.mark.xfail(strict=False, reason=UNSTABLE[name])]
     return pytest.param(path, id=name, marks=marks)

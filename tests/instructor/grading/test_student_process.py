@@ -138,3 +138,21 @@ def test_an_object_of_a_lost_process_fails_alone_and_starts_nothing_again():
         namespace["old_box"] = box
         run(bridge, "2")  # the stale object is not sent: the cell runs
         assert namespace["take"](1) == 1 and broker.restarts == 2, "one restart, for the time limit only"
+
+
+def test_a_future_import_reaches_the_later_cells_as_in_ipython_and_survives_a_restart():
+    cells = {"plain": "def before(x: int) -> int:\n    return x\nplain_hints = before.__annotations__\n",
+             "future": "from __future__ import annotations\n",
+             "typed": "class Node:\n    def add(self, other: Node) -> Node:\n        return self\n"
+                      "def loop():\n    while True:\n        pass\n",
+             "later": "def child(node: Node) -> Undefined:\n    return node\nhints = child.__annotations__\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        run(bridge, "plain")  # S's own `annotations` (student_process.py) is not the cells' flag
+        assert namespace["plain_hints"] == {"x": int, "return": int}
+        run(bridge, "future")
+        run(bridge, "typed")  # without the flag: NameError, Node is not yet bound in its own body
+        with pytest.raises(StudentTimeout):
+            namespace["loop"]()
+        run(bridge, "later")  # in the fresh S, after the replay of "future"
+        assert namespace["hints"] == {"node": "Node", "return": "Undefined"}
+        assert broker.restarts == 2
