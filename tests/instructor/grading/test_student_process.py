@@ -156,3 +156,23 @@ def test_a_future_import_reaches_the_later_cells_as_in_ipython_and_survives_a_re
         run(bridge, "later")  # in the fresh S, after the replay of "future"
         assert namespace["hints"] == {"node": "Node", "return": "Undefined"}
         assert broker.restarts == 2
+
+
+def test_a_cell_that_loses_s_in_its_replay_is_left_out_and_the_later_cells_come_back():
+    # "flaky" loops only when it runs again (its first run leaves a file in S's scratch folder):
+    # the replay after the first time limit loses S in it, and "later" must still be replayed.
+    cells = {"early": "def double(x):\n    return 2 * x\n",
+             "flaky": "import os\nwhile os.path.exists('ran-once'):\n    pass\n"
+                      "open('ran-once', 'w').close()\n",
+             "later": "def triple(x):\n    return 3 * x\ndef loop():\n    while True:\n        pass\n",
+             "uses": "def sextuple(x):\n    return double(triple(x))\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        for key in ("early", "flaky", "later"):
+            run(bridge, key)
+        with pytest.raises(StudentTimeout):
+            namespace["loop"]()
+        assert namespace["triple"](2) == 6 and namespace["double"](2) == 4
+        run(bridge, "uses")  # S itself has the replayed names
+        assert namespace["sextuple"](1) == 6
+        assert bridge.ran == ["early", "later", "uses"]
+        assert broker.restarts == 3 and broker.timeouts == 2, "the loop's limit, then flaky's replay"
