@@ -77,11 +77,25 @@ def reads(source: str) -> set[str]:
     return names
 
 
+_FILTERS_SEEN: list[Any] = [None, False]  # the filters last looked at (kept alive), and the answer
+
+
 def runtime_warnings_are_errors() -> bool:
-    for action, message, category, module, _ in warnings.filters:
-        if issubclass(RuntimeWarning, category) and message is None and module is None:
-            return action == "error"
-    return False
+    """Whether T's warning filters turn a RuntimeWarning into an error (``no_numpy_warnings``).
+
+    Asked at every message to S; worked out again only when the filters changed (T's filters,
+    IPython's and torch's, are a long list: 50 us a walk, against 1 us to compare the entries,
+    which are the same objects until a filter is added or removed).
+    """
+    seen = tuple(warnings.filters)
+    if seen != _FILTERS_SEEN[0]:
+        answer = False
+        for action, message, category, module, _ in warnings.filters:
+            if issubclass(RuntimeWarning, category) and message is None and module is None:
+                answer = action == "error"
+                break
+        _FILTERS_SEEN[:] = [seen, answer]
+    return _FILTERS_SEEN[1]
 
 
 class Bridge:
