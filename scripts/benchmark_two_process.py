@@ -69,6 +69,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--corpus", type=Path, help="a corpus entry (tests/fixtures/corpus/...) instead")
     parser.add_argument("--isolation", default="two-process")
     parser.add_argument("--top", type=int, default=8)
+    parser.add_argument("--save", type=Path, help="write the graded notebook here (what each cell showed)")
     options = parser.parse_args(argv)
     count_frames()
     if options.corpus is not None:
@@ -85,6 +86,8 @@ def main(argv: list[str]) -> None:
     seconds = time.perf_counter() - started
     record = result["record"]
     graded = nbformat.reads(result["notebook"], as_version=4)
+    if options.save is not None:
+        nbformat.write(graded, str(options.save))
     cells = sorted(((cell_seconds(c), c.metadata.get("nbgrader", {}).get("grade_id") or c.source[:40])
                     for c in graded.cells if c.cell_type == "code"), reverse=True)
     lost = {k: t["message"][:200] for k, t in record["tests"].items() if t["score"] < t["points"]}

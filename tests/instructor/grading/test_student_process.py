@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from autograder.instructor.grading.broker import Broker
+from autograder.instructor.grading.broker import WALL_FACTOR, Broker
 from autograder.instructor.grading.protocol import StudentCodeError, StudentProcessLost, StudentTimeout
 from autograder.instructor.grading.proxy import Bridge
 from autograder.instructor.grading.sandbox import Limits, bwrap_problem
@@ -176,3 +177,17 @@ def test_a_cell_that_loses_s_in_its_replay_is_left_out_and_the_later_cells_come_
         assert namespace["sextuple"](1) == 6
         assert bridge.ran == ["early", "later", "uses"]
         assert broker.restarts == 3 and broker.timeouts == 2, "the loop's limit, then flaky's replay"
+
+
+def test_the_limit_is_s_on_the_cpu_so_a_wait_gets_more_time_up_to_a_backstop():
+    # A loaded machine makes S wait for a core: that must not fail an honest call. A loop burns
+    # CPU and is stopped at the limit (above); a wait is stopped at WALL_FACTOR x the limit.
+    cells = {"1": "import time\ndef wait(seconds):\n    time.sleep(seconds)\n    return seconds\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        run(bridge, "1")
+        assert namespace["wait"](2.5) == 2.5, "past the limit in wall time, but S was not running"
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match="ran past the 1.5 s limit"):
+            namespace["wait"](60)
+        assert time.monotonic() - started < 1.5 * WALL_FACTOR + 2
+        assert broker.timeouts == 1
