@@ -25,12 +25,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite]  # each file: one
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 FILES = sorted(CORPUS.glob("*/*.py"))
-# Load-dependent, so not strict: fit__digits (15 epochs of fit on the digits, every layer and
-# optimizer call crossing S <-> T) ran past S's 30 s per-call limit on a loaded 2-core machine, and
-# after that timeout input_gradient / transfer_layers were missing from S (NameError): the replay
-# after the restart did not bring back the later answer cells.
-SLOW = ("fit__digits ran past S's 30 s per-call limit under load (S <-> T round trips per batch); "
-        "after the restart input_gradient and transfer_layers were not defined in S")
+# Load-dependent, so not strict yet: chapter 6's notebook makes about 70,000 S <-> T round trips
+# in this style (tens a batch: the learner's train_on_batch walks the course's model itself). On a
+# loaded 2-core machine (load 7 to 10) it ran past the notebook's 900 s before every cell ran. The
+# per-call limit (now S's CPU time) and the replay after a restart (later cells were lost) are
+# fixed; make these strict once they pass on a quiet machine (docs/SPEED.md, two-process grading).
+SLOW = ("chapter 6 in this style is ~70,000 S <-> T round trips: on a loaded 2-core machine the "
+        "notebook can run past its 900 s limit")
 UNSTABLE = {
     "06-cs231n_loops": SLOW,
     "06-keras_dispatch": SLOW,
