@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import html
 import json
 import tempfile
 import time
@@ -46,15 +48,7 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from autograder.instructor.cells import (
-    cell_label,
-    is_answer,
-    is_plain,
-    is_solution,
-    is_test,
-    nbgrader_meta,
-    sha256,
-)
+from autograder.instructor.cells import cell_label, is_answer, is_plain, is_solution, is_test, nbgrader_meta, sha256
 from autograder.instructor.grading.outputs import (  # noqa: F401 (make_outputs_safe: tests import it here)
     SAFE_MIMETYPES,
     cell_seconds,
