@@ -74,15 +74,14 @@ T_CELL_FACTOR = 10
 
 
 def default_isolation() -> str:
-    """The isolation a release gets unless it names one: BACKPROP_LAB_ISOLATION, else "kernel".
+    """The isolation a release gets unless it names one: BACKPROP_LAB_ISOLATION, else "two-process".
 
-    (``make check`` names "two-process"; ``make grade`` takes this default until the two-process
-    path has replaced the one-kernel path everywhere.)
+    (``make grade`` and ``make check`` take it; ``BACKPROP_LAB_ISOLATION=kernel`` grades with the
+    one-kernel path, kept to compare the two.)
     """
     import os
 
-    return os.environ.get("BACKPROP_LAB_ISOLATION", "kernel")
-
+    return os.environ.get("BACKPROP_LAB_ISOLATION", "two-process")
 
 @dataclass
 class GradingRelease:
@@ -96,8 +95,9 @@ class GradingRelease:
     limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
     sandbox: bool = True
     release_sha256: str = ""
-    # "kernel": every cell in one sandboxed kernel, the code policy zeroes what it refuses.
-    # "two-process": the student's cells in S, the verdict in T (see proxy.py); policy is advice.
+    # "two-process" (the default): the student's cells in S, the verdict in T (see proxy.py); the
+    # code policy is advice. "kernel": every cell in one sandboxed kernel; the policy zeroes what
+    # it refuses.
     isolation: str = field(default_factory=lambda: default_isolation())
     # two-process: the limit of one call into S (a cell, a function), S's own time only. Measured:
     # chapter 5's random_search test calls back into T 3000 times in one call, 3 to 10 s of S's.
