@@ -34,7 +34,7 @@ from autograder.instructor.grading.coordinator import build_releases
 from autograder.instructor.grading.worker import grade_task
 from tests.chapters import COURSE, nbgrader_meta, read, source_path, student_path
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redteam_two_process")]  # in make test: the proof
+pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
 
 CHAPTER = "01_neural_network_basics"
 OPTIONS = {"cell_timeout": 30, "notebook_timeout": 600, "isolation": "two-process", "call_timeout": 5.0,
