@@ -129,7 +129,7 @@ nbval: env-dev ## execute every solution notebook, English and translated, on an
 test-pipeline: env-dev ## the pytest suite (tests/), grading pipeline included
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m "not two_process_suite" tests
 
-test-two-process: env-dev ## the opt-in two-process grader on every chapter, and the red team's attacks on it
+test-two-process: env-dev ## the two-process grader: every chapter, the red teams' attacks, the honest corpus (slow)
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m two_process_suite tests
 
 # BACKPROP_LAB_DEVICE=cuda makes a missing GPU an error.

@@ -3,9 +3,9 @@
 - chapters/ is exactly what solutions/ generates (byte for byte);
 - student versions hold no solution code, no hidden test and no written answer;
 - nbgrader's validator: each solution passes all its tests, each student version fails them;
-- real nbgrader autograde: the solution scores full marks, the untouched student
-  version zero, and a notebook with one exercise broken loses exactly that
-  exercise's points.
+- real nbgrader autograde through `make grade`'s path, two-process (the default): the solution
+  scores full marks, the untouched student version zero, and a notebook with one exercise broken
+  loses exactly that exercise's points.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from autograder.instructor.authoring.release import stale_files
 from autograder.instructor.grading import coordinator as grading
 from autograder.instructor.grading.records import Record
+from autograder.instructor.grading.worker import default_isolation
 from tests.chapters import (
     COURSE,
     HIDDEN_REGION,
@@ -162,6 +163,8 @@ def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, 
     assert solution.max_code_score == full
     assert (solution.status, solution.code_score, failed(solution), solution.policy) == (
         "graded", full, [], []), f"the solution must score full marks: {solution}"
+    assert solution.isolation == default_isolation(), "make grade's default"
+    assert solution.student_restarts == 0, f"S never ran past a limit or crashed: {solution}"
     assert untouched.code_score == 0, f"the untouched student version must score zero: {untouched}"
     lost = sum(info.tests[t] for t in info.tests_of(exercise))
     assert sorted(failed(broken)) == sorted(info.tests_of(exercise)), (

@@ -149,3 +149,26 @@ def test_make_lab_edition_zh_opens_the_chinese_chapter_one():
     dry_check = subprocess.run(["make", "-n", "check", "CHAPTER=01", "EDITION=zh"], cwd=REPO,
                                capture_output=True, text=True, check=True).stdout
     assert "--edition zh" in dry_check
+
+
+# Modules whose tests do not live in their mirror file tests/instructor/<room>/test_<module>.py (issue 24),
+# each with where it is tested and why not there (none today: the hub's end-to-end run is in
+# tests/deploy/test_hub.py, its unit tests in the mirror). Add an entry only with a reason.
+MIRROR_EXEMPT: dict[str, str] = {}
+
+
+def mirror_test(module: Path) -> Path:
+    """Where the tests of ``autograder/instructor/<room>/<name>.py`` live."""
+    relative = module.relative_to(PACKAGE / "instructor")
+    return REPO / "tests" / "instructor" / relative.parent / f"test_{relative.stem}.py"
+
+
+def test_every_instructor_module_has_its_mirror_test_file():
+    modules = sorted(p for p in (PACKAGE / "instructor").rglob("*.py") if p.name != "__init__.py")
+    missing = [f"{m.relative_to(REPO)} -> {mirror_test(m).relative_to(REPO)}" for m in modules
+               if str(m.relative_to(REPO)) not in MIRROR_EXEMPT and not mirror_test(m).is_file()]
+    assert not missing, ("these modules have no mirror test file (add it, or an entry in MIRROR_EXEMPT "
+                         "saying where they are tested):\n" + "\n".join(missing))
+    stale = [path for path in MIRROR_EXEMPT
+             if not (REPO / path).is_file() or mirror_test(REPO / path).is_file()]
+    assert not stale, f"MIRROR_EXEMPT lists modules that are gone or now have a mirror file: {stale}"

@@ -10,6 +10,10 @@ T's uid and PID namespace. So the worker, which starts T, also runs this broker 
 - The broker reads only the fixed-size frame headers (``protocol.HEADER``): it never decodes what
   S sends. It forwards frames both ways and tracks whose turn it is: while a request of T is
   waiting for S, the request's time limit runs; while T serves a callback of S, it is paused.
+- The limit is S's own time: a loaded machine must not fail an honest call. When a call's time
+  is up but S's processes used less than ``BUSY_SHARE`` of it on the CPU (S waited for a core or
+  for a frame), the call gets the difference again, up to ``WALL_FACTOR`` times the limit in all;
+  a loop burns CPU and is stopped at the limit on a quiet machine, at that backstop on a loaded one.
 - When the limit passes, or S exits, crashes, sends an oversized frame or answers out of turn,
   the broker kills S (its whole sandbox) and answers each of T's waiting requests with an error
   (``StudentTimeout`` "ran past N s", or ``StudentProcessLost``). T then asks for a fresh S
@@ -33,6 +37,29 @@ import msgpack
 
 from autograder.instructor.grading.protocol import CONTROL, HEADER, REPLY, REQUEST
 
+BUSY_SHARE = 0.9  # a call whose S used at least this share of its limit on the CPU is stopped
+WALL_FACTOR = 4.0  # and no call's S turn lasts more than this many times its limit
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) of ``pid`` and every process under it, from /proc; None if unknown."""
+    total, todo, seen = 0.0, [pid], 0
+    while todo and seen < 64:
+        current = todo.pop()
+        seen += 1
+        try:
+            with open(f"/proc/{current}/stat", "rb") as stat_file:
+                stat = stat_file.read()
+            fields = stat[stat.rindex(b")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            with open(f"/proc/{current}/task/{current}/children", "rb") as children:
+                todo += [int(child) for child in children.read().split()]
+        except (OSError, ValueError, IndexError):
+            if current == pid:
+                return None
+    return total
+
 
 class Broker:
     """Relay between T's socket and one S process at a time; ``with Broker(...) as broker:``.
@@ -47,7 +74,8 @@ class Broker:
         self.env = env
         self.generation = 0
         self.process: subprocess.Popen[bytes] | None = None
-        # [who asked ("t"/"s"), msgid, deadline (None while paused), seconds left, the limit]
+        # [who asked ("t"/"s"), msgid, deadline (None while paused), seconds left, the limit,
+        #  S's CPU seconds when the call began (None: unknown), seconds granted beyond the limit]
         self.stack: list[list[Any]] = []
         self.dead_reason = "the student's process has not started"
         self.timeouts = 0
@@ -160,6 +188,8 @@ class Broker:
             wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
             ready, _, _ = select.select(watched, [], [], wait)
             if deadline is not None and time.monotonic() >= deadline and self.process is not None:
+                if self._waited_more_than_it_ran(self.stack[-1]):
+                    continue
                 self.timeouts += 1
                 self._lost(f"ran past the {self.stack[-1][4]:g} s limit for one call (an infinite loop?)",
                            timed_out=True)
@@ -178,6 +208,17 @@ class Broker:
                 self.s_buffer += chunk
                 self._frames_from_s()
 
+    def _waited_more_than_it_ran(self, call: list[Any]) -> bool:
+        """At a call's deadline: if S was on the CPU for less than BUSY_SHARE of the limit, give it
+        the rest again (within WALL_FACTOR x the limit) and say so; else it is stopped."""
+        limit, before, granted = call[4], call[5], call[6]
+        now = tree_cpu_seconds(self.process.pid) if before is not None else None  # type: ignore[union-attr]
+        if now is None or now - before >= BUSY_SHARE * limit or granted >= (WALL_FACTOR - 1) * limit:
+            return False
+        extra = min(max(1.0, limit - (now - before)), (WALL_FACTOR - 1) * limit - granted)
+        call[2], call[6] = time.monotonic() + extra, granted + extra
+        return True
+
     def _frames_from_t(self, buffer: bytes) -> bytes:
         while len(buffer) >= HEADER.size:
             length, kind, msgid, limit = HEADER.unpack_from(buffer)
@@ -195,7 +236,9 @@ class Broker:
                     self._to_t(REPLY, msgid, {"error": {"type": "StudentProcessLost",
                                                         "message": self.dead_reason, "traceback": ""}})
                     continue
-                self.stack.append(["t", msgid, time.monotonic() + limit if limit > 0 else None, limit, limit])
+                cpu = tree_cpu_seconds(self.process.pid) if limit > 0 else None
+                self.stack.append(["t", msgid, time.monotonic() + limit if limit > 0 else None, limit, limit,
+                                   cpu, 0.0])
                 self._to_s(frame)
             elif kind == REPLY:
                 if self.stack and self.stack[-1][:2] == ["s", msgid]:
@@ -232,7 +275,7 @@ class Broker:
                 if top[2] is not None:
                     top[3] = max(0.0, top[2] - time.monotonic())  # paused while T serves the callback
                     top[2] = None
-                self.stack.append(["s", msgid, None, 0.0, 0.0])
+                self.stack.append(["s", msgid, None, 0.0, 0.0, None, 0.0])
             else:
                 self._lost("the student's process broke the protocol (a message out of turn)")
                 return

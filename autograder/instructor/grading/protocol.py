@@ -173,14 +173,23 @@ class Channel:
             view = view[os.write(self.write_fd, view):]
 
 
+# Arrays up to this size are kept as their bytes: ``tobytes() ==`` takes 0.1 to 4 us for the
+# layers' weights, batches and gradients every message compares (measured: 15 to 20 us for the
+# 8-bytes-at-a-time comparison below, which wins only for large arrays).
+SMALL_ARRAY_BYTES = 1 << 16
+
+
 def snapshot(value: np.ndarray | np.random.Generator) -> Any:
     """What a mirrored value holds now, kept to find at the next message whether it changed.
 
-    A copy of an array (compared 8 bytes at a time: measured 0.12 ms for 735 KB, against 0.32 ms
-    for comparing ``tobytes()`` and 1 ms for a CRC), a generator's state as text.
+    A small array's bytes with its shape and dtype; a copy of a large array (compared 8 bytes at
+    a time: measured 0.12 ms for 735 KB, against 0.32 ms for comparing ``tobytes()`` and 1 ms for
+    a CRC); a generator's state as text.
     """
     if type(value) is np.random.Generator:
         return repr(value.bit_generator.state)
+    if value.nbytes <= SMALL_ARRAY_BYTES:
+        return (value.shape, value.dtype, value.tobytes())
     return np.array(value, order="C", copy=True)
 
 
@@ -188,6 +197,8 @@ def unchanged(value: np.ndarray | np.random.Generator, kept: Any) -> bool:
     """Whether ``value`` still holds what ``snapshot`` kept (bit for bit: NaN equals NaN)."""
     if type(value) is np.random.Generator:
         return kept == repr(value.bit_generator.state)
+    if type(kept) is tuple:
+        return kept[0] == value.shape and kept[1] == value.dtype and kept[2] == value.tobytes()
     if type(kept) is not np.ndarray or kept.shape != value.shape or kept.dtype != value.dtype:
         return False
     now = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
@@ -499,7 +510,8 @@ class Endpoint:
             raise ProtocolError("an array whose buffer does not match its shape")
         if type(mine) is np.ndarray and mine.shape == tuple(shape) and mine.dtype == dtype:
             fresh = np.frombuffer(data, dtype=dtype).reshape(shape)
-            if not unchanged(mine, fresh):
+            same = mine.tobytes() == data if mine.nbytes <= SMALL_ARRAY_BYTES else unchanged(mine, fresh)
+            if not same:
                 try:
                     mine[...] = fresh
                 except ValueError:  # a read-only array: the values it had stay

@@ -77,11 +77,25 @@ def reads(source: str) -> set[str]:
     return names
 
 
+_FILTERS_SEEN: list[Any] = [None, False]  # the filters last looked at (kept alive), and the answer
+
+
 def runtime_warnings_are_errors() -> bool:
-    for action, message, category, module, _ in warnings.filters:
-        if issubclass(RuntimeWarning, category) and message is None and module is None:
-            return action == "error"
-    return False
+    """Whether T's warning filters turn a RuntimeWarning into an error (``no_numpy_warnings``).
+
+    Asked at every message to S; worked out again only when the filters changed (T's filters,
+    IPython's and torch's, are a long list: 50 us a walk, against 1 us to compare the entries,
+    which are the same objects until a filter is added or removed).
+    """
+    seen = tuple(warnings.filters)
+    if seen != _FILTERS_SEEN[0]:
+        answer = False
+        for action, message, category, module, _ in warnings.filters:
+            if issubclass(RuntimeWarning, category) and message is None and module is None:
+                answer = action == "error"
+                break
+        _FILTERS_SEEN[:] = [seen, answer]
+    return _FILTERS_SEEN[1]
 
 
 class Bridge:
@@ -142,35 +156,50 @@ class Bridge:
 
     # ---- S's life
     def restart(self) -> None:
-        """A fresh S: the setup imports, then every cell that ran, again (output not shown)."""
+        """A fresh S: the setup imports, then every cell that ran, again (output not shown).
+
+        A cell whose replay loses S again (it loops, or it crashes S) is left out, and the others
+        are replayed into another fresh S: a cell costs its time limit once. Whatever stops the
+        replay itself (an interruption, a setup that does not start), ``self.ran`` keeps every cell
+        not yet replayed, so the next restart brings them back.
+        """
         self.replaying = True
+        pending = list(self.ran)
         try:
-            msgid = self.endpoint._next_msg
-            self.endpoint._next_msg += 1
-            self.endpoint.channel.write(CONTROL, msgid, {"op": "restart"})
-            while True:  # frames of the S before (an interrupted call's answer) are dropped
-                kind, got, _, body = self.endpoint.channel.read()
-                if kind == REPLY and got == msgid:
-                    break
-            if type(body.get("ok")) is not int:
-                raise rebuild_error(body.get("error", {"type": "ProtocolError", "message": "no restart"}))
-            self.endpoint.reset_peer(body["ok"])
-            self.needs_restart = False
-            setup = self._exec("setup imports", self.cells.get("setup", ""), bind=False,
-                               limit=max(self.call_limit, STARTUP_LIMIT_S))
-            self.s_names = set(setup)
-            ran, self.ran = self.ran, []
-            for key in ran:
-                cell = self.cells["cells"][key]
-                try:
-                    self._exec(cell["label"], cell["source"], bind=True)
-                    self.ran.append(key)
-                except Exception:  # it failed the first time too, or S was lost again: go on
-                    if self.needs_restart:
-                        raise
-                    self.ran.append(key)
+            while True:
+                self._fresh_process()
+                replayed = []
+                for key in pending:
+                    cell = self.cells["cells"][key]
+                    try:
+                        self._exec(cell["label"], cell["source"], bind=True)
+                    except Exception:  # it failed the first time too, or S was lost again
+                        if self.needs_restart:
+                            break
+                    replayed.append(key)
+                else:
+                    return
+                pending = replayed + pending[len(replayed) + 1:]
         finally:
+            self.ran = pending
             self.replaying = False
+
+    def _fresh_process(self) -> None:
+        """Ask the broker for a fresh S and run the setup imports in it."""
+        msgid = self.endpoint._next_msg
+        self.endpoint._next_msg += 1
+        self.endpoint.channel.write(CONTROL, msgid, {"op": "restart"})
+        while True:  # frames of the S before (an interrupted call's answer) are dropped
+            kind, got, _, body = self.endpoint.channel.read()
+            if kind == REPLY and got == msgid:
+                break
+        if type(body.get("ok")) is not int:
+            raise rebuild_error(body.get("error", {"type": "ProtocolError", "message": "no restart"}))
+        self.endpoint.reset_peer(body["ok"])
+        self.needs_restart = False
+        setup = self._exec("setup imports", self.cells.get("setup", ""), bind=False,
+                           limit=max(self.call_limit, STARTUP_LIMIT_S))
+        self.s_names = set(setup)
 
     def _exec(self, label: str, source: str, bind: bool, limit: float | None = None) -> dict[str, Any]:
         given = {}

@@ -18,6 +18,7 @@ Standard library, numpy and msgpack only; never imported by the grader itself, o
 """
 
 from __future__ import annotations
+import __future__
 
 import argparse
 import builtins
@@ -29,6 +30,9 @@ import sys
 import warnings
 from typing import Any
 
+# The compiler flags of every __future__ feature: a cell's ``from __future__ import ...`` holds
+# for the cells after it, as in IPython (and as in a module).
+FUTURE_FLAGS = tuple(getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
 BLOCKED = ("torch", "torchgen", "functorch", "triton", "IPython", "ipykernel", "ipywidgets", "nbgrader",
            "jupyter_client", "nbclient", "nbformat")
 BLOCK_MESSAGE = ("No module named {name!r} at grading: your answers run with NumPy, matplotlib and the "
@@ -81,6 +85,7 @@ class Student:
         self.stderr = CappedText(output_bytes)
         self.warnings: list[list[Any]] = []
         self.output_bytes = output_bytes
+        self.future_flags = 0  # the __future__ features the cells so far imported
         sys.stdout, sys.stderr = self.stdout, self.stderr
         warnings.showwarning = self._warning
 
@@ -135,6 +140,15 @@ class Student:
                 warnings.simplefilter("error", RuntimeWarning)
             yield
 
+    def compile(self, source: str, filename: str) -> Any:
+        """Compile a cell with the __future__ features of the cells before it, and keep its own
+        (what ``codeop.Compile`` does for IPython; not this file's own ``annotations``)."""
+        code = compile(source, filename, "exec", flags=self.future_flags, dont_inherit=True)
+        for flag in FUTURE_FLAGS:
+            if code.co_flags & flag:
+                self.future_flags |= flag
+        return code
+
     def serve_exec(self, endpoint: Any, body: dict[str, Any]) -> dict[str, Any]:
         """Run one cell; answer with the names it bound (data, or handles to objects)."""
         source, label = body.get("source"), body.get("label")
@@ -151,7 +165,8 @@ class Student:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         error = None
         try:
-            exec(compile(source, filename, "exec", dont_inherit=True), self.namespace)
+            code = self.compile(source, filename)
+            exec(code, self.namespace)
         except BaseException as raised:  # SystemExit too: the cell failed, S lives on
             error = raised
         defined = {}

@@ -76,8 +76,10 @@ T_CELL_FACTOR = 10
 def default_isolation() -> str:
     """The isolation a release gets unless it names one: BACKPROP_LAB_ISOLATION, else "kernel".
 
-    (``make check`` names "two-process"; ``make grade`` takes this default until the two-process
-    path has replaced the one-kernel path everywhere.)
+    Not yet "two-process": chapter 6 makes 70,000 to 270,000 S <-> T round trips (the learner's
+    training loop walks the course's model), 800 s a notebook on this 2-core machine against
+    about 20 s in one kernel (docs/SPEED.md), so a class, ``make check`` and ``make test`` would
+    time out. ``BACKPROP_LAB_ISOLATION=two-process`` grades every chapter with it today.
     """
     import os
 
@@ -96,8 +98,9 @@ class GradingRelease:
     limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
     sandbox: bool = True
     release_sha256: str = ""
-    # "kernel": every cell in one sandboxed kernel, the code policy zeroes what it refuses.
-    # "two-process": the student's cells in S, the verdict in T (see proxy.py); policy is advice.
+    # "two-process" (the default): the student's cells in S, the verdict in T (see proxy.py); the
+    # code policy is advice. "kernel": every cell in one sandboxed kernel; the policy zeroes what
+    # it refuses.
     isolation: str = field(default_factory=lambda: default_isolation())
     # two-process: the limit of one call into S (a cell, a function), S's own time only. Measured:
     # chapter 5's random_search test calls back into T 3000 times in one call, 3 to 10 s of S's.

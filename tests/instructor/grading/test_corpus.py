@@ -25,17 +25,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite]  # each file: one
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 FILES = sorted(CORPUS.glob("*/*.py"))
-# Honest code the grader still rejects: "<chapter prefix>-<stem>" -> why (xfail strict: fixing the
-# grader turns these into failures until the entry leaves this list).
-FUTURE_FLAGS = ("S compiles each cell with dont_inherit=True and keeps no __future__ flags, so "
-                "`from __future__ import annotations` in an earlier cell does not reach this one "
-                "(it does in IPython): a `-> ClassName` hint inside the class fails with NameError")
-# Load-dependent, so not strict: fit__digits (15 epochs of fit on the digits, every layer and
-# optimizer call crossing S <-> T) ran past S's 30 s per-call limit on a loaded 2-core machine, and
-# after that timeout input_gradient / transfer_layers were missing from S (NameError): the replay
-# after the restart did not bring back the later answer cells.
-SLOW = ("fit__digits ran past S's 30 s per-call limit under load (S <-> T round trips per batch); "
-        "after the restart input_gradient and transfer_layers were not defined in S")
+# Load-dependent, so not strict yet: chapter 6's notebook makes about 70,000 S <-> T round trips
+# in this style (tens a batch: the learner's train_on_batch walks the course's model itself). On a
+# loaded 2-core machine (load 7 to 10) it ran past the notebook's 900 s before every cell ran. The
+# per-call limit (now S's CPU time) and the replay after a restart (later cells were lost) are
+# fixed; make these strict once they pass on a quiet machine (docs/SPEED.md, two-process grading).
+SLOW = ("chapter 6 in this style is ~70,000 S <-> T round trips: on a loaded 2-core machine the "
+        "notebook can run past its 900 s limit")
 # The whole chapter-6 notebook ran past the worker's 900 s limit under load (load ~8 on 2 cores);
 # executed directly (nbclient, no sandbox) the same notebooks pass every visible and hidden test in
 # about 60-80 s, so the time goes to two-process round trips, not to the learners' code.
@@ -46,10 +42,6 @@ UNSTABLE = {
     "06-keras_dispatch": SLOW,
     "06-closures_registry": NOTEBOOK_LIMIT,
     "06-dataclass_match": NOTEBOOK_LIMIT,
-}
-REJECTED = {
-    "02-typed_dataclass_perceptron": FUTURE_FLAGS,
-    "03-typed_future_annotations": FUTURE_FLAGS,
 }
 MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
 
@@ -73,7 +65,7 @@ def learner_notebook(path: Path) -> nbformat.NotebookNode:
 
 def entry(path: Path):
     name = f"{path.parent.name[:2]}-{path.stem}"
-    marks = [pytest.mark.xfail(strict=True, reason=REJECTED[name])] if name in REJECTED else []
+    marks = []
     if name in UNSTABLE:
         marks = [pytest.mark.xfail(strict=False, reason=UNSTABLE[name])]
     return pytest.param(path, id=name, marks=marks)

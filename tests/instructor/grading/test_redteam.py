@@ -10,6 +10,9 @@ feedback -> CSVs):
   environment, the submissions and the other students' records;
 - no process outlives the batch; the batch completes and writes its CSVs;
 - no feedback page holds a hidden-test line, live script, or an unbounded output.
+
+It tests the one-kernel path (``BACKPROP_LAB_ISOLATION=kernel``, where the code policy decides
+what runs); the default two-process path has its own red team (test_redteam_two_process.py).
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ REPO = Path(__file__).resolve().parents[3]
 OPTIONS = {"cell_timeout": 10, "notebook_timeout": 120,
            "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_kernel_path():
+    """Every grade of this module takes the one-kernel path (make grade's default is two-process)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BACKPROP_LAB_ISOLATION", "kernel")
+        yield
 
 
 def answer(nb, grade_id: str, source: str):
@@ -192,6 +203,7 @@ def test_every_submission_gets_its_honest_score_and_status(batch):
     got = {name: (r.code_score, r.status) for name, r in records.items()}
     assert got == expected
     assert all(r.max_code_score == 3 for r in records.values()), "a forged test cell added points"
+    assert {r.isolation for r in records.values() if r.status == "graded"} == {"kernel"}
 
 
 def test_each_violation_is_recorded_with_its_line_and_construct(batch):

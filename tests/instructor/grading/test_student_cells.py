@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import nbformat
-
-from autograder.instructor.grading.proxy import Bridge
 from autograder.instructor.grading.student_cells import bound_names, instructor_names
 
-
-def cell(source: str, **nbgrader) -> nbformat.NotebookNode:
-    code = nbformat.v4.new_code_cell(source)
-    if nbgrader:
-        code.metadata["nbgrader"] = nbgrader
-    return code
-
-
-def template() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        cell("import numpy as np\nfrom ipywidgets import FloatSlider\nX_train = np.ones(3)",
-             grade_id="setup"),
-        cell("def sigmoid(z):\n    raise NotImplementedError", grade_id="sigmoid", solution=True),
-        cell("def check_same_distribution(a, b):\n    return None\nz = np.zeros(2)", grade_id="harness",
-             locked=True),
-        cell("z = np.linspace(-40, 40, 161)\nsecret = sigmoid(z)\ncheck_same_distribution(secret, z)",
-             grade_id="sigmoid__tests", grade=True, points=1),
-        cell("demo = sigmoid(X_train)\n_hidden = 1"),
-    ]
-    return nb
+from .templates import nbgrader_cell as cell
+from .templates import two_process_template as template
 
 
 def test_bound_names_are_the_module_level_bindings():
@@ -58,16 +36,3 @@ def test_a_tests_only_cells_helpers_are_never_sent_to_s():
     assert "reference_forward" not in sendable and "TorchModel" not in sendable
     assert {"reference_forward", "TorchModel"} <= set(protected), "and S may not rebind them either"
     assert "check_same_distribution" in sendable, "an untagged locked cell's names are still sent"
-
-
-def test_bindable_keeps_instructor_names_and_values_t_rebound():
-    bridge = object.__new__(Bridge)
-    _, protected = instructor_names(template())
-    bridge.protected, bridge.namespace, bridge.s_bound = frozenset(protected), {}, {}
-    assert bridge.bindable("sigmoid") and not bridge.bindable("check_same_distribution")
-    assert not bridge.bindable("In") and not bridge.bindable("_private") and not bridge.bindable("len")
-    mine = object()
-    bridge.namespace["demo"] = bridge.s_bound["demo"] = mine
-    assert bridge.bindable("demo"), "S rebinds the value it bound itself"
-    bridge.namespace["demo"] = object()  # an instructor's cell (a plain one) rebound it in T
-    assert not bridge.bindable("demo")

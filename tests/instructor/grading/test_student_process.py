@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from autograder.instructor.grading.broker import Broker
+from autograder.instructor.grading.broker import WALL_FACTOR, Broker
 from autograder.instructor.grading.protocol import StudentCodeError, StudentProcessLost, StudentTimeout
 from autograder.instructor.grading.proxy import Bridge
 from autograder.instructor.grading.sandbox import Limits, bwrap_problem
@@ -138,3 +139,55 @@ def test_an_object_of_a_lost_process_fails_alone_and_starts_nothing_again():
         namespace["old_box"] = box
         run(bridge, "2")  # the stale object is not sent: the cell runs
         assert namespace["take"](1) == 1 and broker.restarts == 2, "one restart, for the time limit only"
+
+
+def test_a_future_import_reaches_the_later_cells_as_in_ipython_and_survives_a_restart():
+    cells = {"plain": "def before(x: int) -> int:\n    return x\nplain_hints = before.__annotations__\n",
+             "future": "from __future__ import annotations\n",
+             "typed": "class Node:\n    def add(self, other: Node) -> Node:\n        return self\n"
+                      "def loop():\n    while True:\n        pass\n",
+             "later": "def child(node: Node) -> Undefined:\n    return node\nhints = child.__annotations__\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        run(bridge, "plain")  # S's own `annotations` (student_process.py) is not the cells' flag
+        assert namespace["plain_hints"] == {"x": int, "return": int}
+        run(bridge, "future")
+        run(bridge, "typed")  # without the flag: NameError, Node is not yet bound in its own body
+        with pytest.raises(StudentTimeout):
+            namespace["loop"]()
+        run(bridge, "later")  # in the fresh S, after the replay of "future"
+        assert namespace["hints"] == {"node": "Node", "return": "Undefined"}
+        assert broker.restarts == 2
+
+
+def test_a_cell_that_loses_s_in_its_replay_is_left_out_and_the_later_cells_come_back():
+    # "flaky" loops only when it runs again (its first run leaves a file in S's scratch folder):
+    # the replay after the first time limit loses S in it, and "later" must still be replayed.
+    cells = {"early": "def double(x):\n    return 2 * x\n",
+             "flaky": "import os\nwhile os.path.exists('ran-once'):\n    pass\n"
+                      "open('ran-once', 'w').close()\n",
+             "later": "def triple(x):\n    return 3 * x\ndef loop():\n    while True:\n        pass\n",
+             "uses": "def sextuple(x):\n    return double(triple(x))\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        for key in ("early", "flaky", "later"):
+            run(bridge, key)
+        with pytest.raises(StudentTimeout):
+            namespace["loop"]()
+        assert namespace["triple"](2) == 6 and namespace["double"](2) == 4
+        run(bridge, "uses")  # S itself has the replayed names
+        assert namespace["sextuple"](1) == 6
+        assert bridge.ran == ["early", "later", "uses"]
+        assert broker.restarts == 3 and broker.timeouts == 2, "the loop's limit, then flaky's replay"
+
+
+def test_the_limit_is_s_on_the_cpu_so_a_wait_gets_more_time_up_to_a_backstop():
+    # A loaded machine makes S wait for a core: that must not fail an honest call. A loop burns
+    # CPU and is stopped at the limit (above); a wait is stopped at WALL_FACTOR x the limit.
+    cells = {"1": "import time\ndef wait(seconds):\n    time.sleep(seconds)\n    return seconds\n"}
+    with student(cells, call_limit=1.5) as (bridge, namespace, broker):
+        run(bridge, "1")
+        assert namespace["wait"](2.5) == 2.5, "past the limit in wall time, but S was not running"
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match="ran past the 1.5 s limit"):
+            namespace["wait"](60)
+        assert time.monotonic() - started < 1.5 * WALL_FACTOR + 2
+        assert broker.timeouts == 1

@@ -228,6 +228,27 @@ def test_honest_code_the_old_policy_refused_scores_full_marks(demo):
     assert "IPython syntax" in result["notebook"], "the skipped %timeit line is named in the feedback"
 
 
+def test_make_grade_with_two_process_grades_the_honest_styles_full_marks(tmp_path, monkeypatch):
+    """Through make grade's own path (coordinator.grade, isolation from BACKPROP_LAB_ISOLATION, as
+    an instructor selects it today): a helper class from another cell, `from builtins import
+    range`, `import sys`, `from __future__ import annotations`."""
+    monkeypatch.setenv("BACKPROP_LAB_ISOLATION", "two-process")
+    from autograder.instructor.grading.coordinator import GradeSettings
+    from autograder.instructor.grading.coordinator import grade as make_grade
+
+    course, solution, _ = make_demo_course(tmp_path / "demo")
+    nb = add_cell(answer(answer(solution, "square", HONEST["square"]), "cube", HONEST["cube"]), HELPER)
+    folder = tmp_path / "submitted" / "learner" / CHAPTER
+    folder.mkdir(parents=True)
+    nbformat.write(nb, str(folder / f"{CHAPTER}.ipynb"))
+    options = {k: v for k, v in OPTIONS.items() if k in ("cell_timeout", "notebook_timeout", "limits")}
+    [record] = make_grade(tmp_path / "submitted", tmp_path / "grading", course,
+                          GradeSettings(workers=0, feedback=False, progress=False, **options))
+    assert record.isolation == "two-process", "BACKPROP_LAB_ISOLATION selects it"
+    assert record.status == "graded" and record.policy == [], record
+    assert record.code_score == 3, record.tests
+
+
 def test_a_slow_instructor_cell_is_interrupted_and_the_notebook_goes_on():
     """T runs only trusted code, so a T cell past its limit is interrupted, not the run ended."""
     from autograder.instructor.grading.policy import facts_from_source

@@ -8,29 +8,9 @@ import copy
 import nbformat
 import pytest
 
-from autograder.instructor.grading.outputs import make_outputs_safe
-from autograder.instructor.grading.staging import Found
 from autograder.instructor.grading.worker import GradingRelease, execute, merge
 
-
-def cell(source, grade_id=None, kind="code", **nbgrader):
-    new = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-    c = new(source)
-    if grade_id:
-        c.metadata["nbgrader"] = {"grade_id": grade_id, "schema_version": 3, **nbgrader}
-    return c
-
-
-def template():
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        cell("import numpy as np", "setup", solution=False, grade=False, locked=True),
-        cell("def f(x):\n    raise NotImplementedError()", "f", solution=True, grade=False, locked=False),
-        cell("assert f(2) == 4", "f__tests", solution=False, grade=True, locked=True, points=1),
-        cell("print('a demo')"),
-    ]
-    nb.cells[3].id = "demo-1"
-    return nb
+from .templates import cell, template
 
 
 def test_merge_takes_answers_and_added_cells_but_never_the_students_tests():
@@ -85,80 +65,6 @@ def test_a_notebook_past_its_own_limit_is_a_timeout_even_if_each_cell_is_quick()
     sleep = "import time\ntime.sleep(3)"
     (status, reason), _ = run([sleep] * 6, cell_timeout=20, notebook_timeout=8)
     assert status == "timeout" and "notebook ran past its 8 s limit" in reason, reason
-
-
-def test_outputs_become_text_and_are_capped_with_a_note():
-    nb = nbformat.v4.new_notebook()
-    c = nbformat.v4.new_code_cell("x")
-    c.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<script>alert(1)</script>",
-                                                              "text/plain": "<HTML object>"}),
-                 nbformat.v4.new_output("stream", name="stdout", text="y" * 5000)]
-    nb.cells = [c, nbformat.v4.new_markdown_cell("<script>alert(2)</script>")]
-    nb.cells[1].metadata["nbgrader"] = {"grade_id": "q", "solution": True, "grade": True, "points": 1}
-    make_outputs_safe(nb, max_bytes=1000)
-    assert c.outputs[0]["data"] == {"text/plain": "<HTML object>"}
-    assert len(c.outputs[1]["text"]) < 1100 and "output cut" in c.outputs[1]["text"]
-    assert "<script>" not in nb.cells[1].source
-
-
-@pytest.mark.slow
-def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
-    from distributed import Client, LocalCluster
-
-    from autograder.instructor.grading import coordinator as grading
-
-    t = template()
-    release = GradingRelease(chapter="00_demo", template=nbformat.writes(t), policy={}, sandbox=False)
-
-    def kill_or_grade(task, release):  # pickled by value: the workers need not import this file
-        import os
-
-        if task["student"] == "killer":
-            os._exit(1)
-        return {"record": {"student": task["student"], "chapter": task["chapter"], "status": "graded",
-                           "reason": "", "submission_sha256": task["submission_sha256"],
-                           "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
-                           "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
-
-    todo = [Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
-    import dask
-
-    dask.config.set(grading.DASK_CONFIG)
-    saved = []
-    original = grading.save
-    grading.save = lambda root, stored: saved.append(stored.record)
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    try:
-        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
-                          grading.Progress(2, enabled=False), task_function=kill_or_grade)
-    finally:
-        grading.save = original
-        client.close()
-        try:
-            cluster.close()
-        except AssertionError:  # distributed's nanny may still be restarting a killed worker
-            pass
-    by_student = {r.student: r for r in saved}
-    assert by_student["fine"].status == "graded"
-    assert by_student["killer"].status == "crashed"
-    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"].reason
-
-
-def test_an_html_output_shows_its_text_and_the_instructors_markdown_stays_as_written():
-    nb = nbformat.v4.new_notebook()
-    c = nbformat.v4.new_code_cell("show_progress()")
-    c.outputs = [nbformat.v4.new_output("display_data", data={
-        "text/html": "<table><tr><td>sigmoid</td><td>&#10003; passes</td></tr></table><script>x()</script>",
-        "text/plain": "<IPython.core.display.HTML object>"})]
-    course_text = nbformat.v4.new_markdown_cell("Set `z[z < 0] = 0` -> no: $a \\\\& b$")
-    theirs = nbformat.v4.new_markdown_cell("<img src=x onerror=alert(1)>")
-    nb.cells = [c, course_text, theirs]
-    make_outputs_safe(nb, max_bytes=10_000, student_written={2})
-    assert c.outputs[0]["data"] == {"text/plain": "sigmoid ✓ passes"}
-    assert nb.cells[1].source == "Set `z[z < 0] = 0` -> no: $a \\\\& b$", \
-        "the course's markdown is never escaped"
-    assert "<img" not in nb.cells[2].source, "what the student wrote is escaped"
 
 
 @pytest.mark.slow

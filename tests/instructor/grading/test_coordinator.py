@@ -1,14 +1,20 @@
-"""`make grade`'s command line: a progress bar, an existing Dask cluster (SCHEDULER=), and the
-warning that --no-sandbox grades carry."""
+"""`make grade`'s coordinator (autograder/instructor/grading/coordinator.py): its command line (a progress
+bar, an existing Dask cluster (SCHEDULER=), the warning that --no-sandbox grades carry) and a batch that
+goes on when a notebook kills its workers. Whole batches: test_batch_boundary.py, test_resume.py."""
 
 from __future__ import annotations
 
 import json
 
+import nbformat
 import pytest
 
 from autograder.instructor.grading import coordinator as grading
+from autograder.instructor.grading.staging import Found
+from autograder.instructor.grading.worker import GradingRelease
 from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
+
+from .templates import template
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grade-cli")]
 
@@ -62,3 +68,46 @@ def test_a_second_local_cluster_does_not_fight_for_the_dashboard_port():
         cluster.close()
     taken.close()
     assert not [w for w in caught if "8787" in str(w.message)], [str(w.message) for w in caught]
+
+
+@pytest.mark.slow
+def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
+    from distributed import Client, LocalCluster
+
+
+    t = template()
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(t), policy={}, sandbox=False)
+
+    def kill_or_grade(task, release):  # pickled by value: the workers need not import this file
+        import os
+
+        if task["student"] == "killer":
+            os._exit(1)
+        return {"record": {"student": task["student"], "chapter": task["chapter"], "status": "graded",
+                           "reason": "", "submission_sha256": task["submission_sha256"],
+                           "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
+                           "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
+
+    todo = [Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
+    import dask
+
+    dask.config.set(grading.DASK_CONFIG)
+    saved = []
+    original = grading.save
+    grading.save = lambda root, stored: saved.append(stored.record)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
+                          grading.Progress(2, enabled=False), task_function=kill_or_grade)
+    finally:
+        grading.save = original
+        client.close()
+        try:
+            cluster.close()
+        except AssertionError:  # distributed's nanny may still be restarting a killed worker
+            pass
+    by_student = {r.student: r for r in saved}
+    assert by_student["fine"].status == "graded"
+    assert by_student["killer"].status == "crashed"
+    assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"].reason

@@ -1,0 +1,70 @@
+"""The broker between T and S: it relays frames, starts S on T's request and keeps the time limit
+(autograder/instructor/grading/broker.py). S and T for real, through it: test_student_process.py."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from autograder.instructor.grading.broker import Broker
+from autograder.instructor.grading.protocol import CONTROL, HEADER, REPLY, REQUEST
+
+# A stand-in S: answers each request with its own body; with "sleep" in the body it never answers.
+ECHO_S = f"""
+import struct, sys, time
+HEADER = struct.Struct({HEADER.format!r})
+while True:
+    head = sys.stdin.buffer.read(HEADER.size)
+    if len(head) < HEADER.size:
+        break
+    length, kind, msgid, limit = HEADER.unpack(head)
+    body = sys.stdin.buffer.read(length)
+    if b"sleep" in body:
+        time.sleep(60)
+    sys.stdout.buffer.write(HEADER.pack(length, {REPLY}, msgid, 0.0) + body)
+    sys.stdout.buffer.flush()
+"""
+
+
+def _send(t: socket.socket, kind: int, msgid: int, body: dict, limit: float = 0.0) -> dict:
+    data = msgpack.packb(body, use_bin_type=True)
+    t.sendall(HEADER.pack(len(data), kind, msgid, limit) + data)
+    head = b""
+    while len(head) < HEADER.size:
+        head += t.recv(HEADER.size - len(head))
+    length, kind, answered, _ = HEADER.unpack(head)
+    data = b""
+    while len(data) < length:
+        data += t.recv(length - len(data))
+    assert (kind, answered) == (REPLY, msgid)
+    return msgpack.unpackb(data, raw=False)
+
+
+@pytest.fixture
+def folder():
+    path = Path(tempfile.mkdtemp(prefix="brk-"))  # short: a Unix socket's path has 107 bytes at most
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_broker_relays_starts_s_and_ends_a_call_past_its_limit(folder):
+    with Broker(folder / "b.sock", lambda generation: [sys.executable, "-c", ECHO_S], max_frame=1 << 20,
+                log=folder / "log") as broker, socket.socket(socket.AF_UNIX) as t:
+        t.connect(str(folder / "b.sock"))
+        t.settimeout(30)
+        lost = _send(t, REQUEST, 1, {"op": "call"})
+        assert lost["error"]["type"] == "StudentProcessLost", "no S before T asks for one"
+        assert _send(t, CONTROL, 2, {"op": "restart"}) == {"ok": 1}
+        assert _send(t, REQUEST, 3, {"op": "call", "x": 7}) == {"op": "call", "x": 7}
+        late = _send(t, REQUEST, 4, {"op": "sleep"}, limit=0.5)
+        assert late["error"]["type"] == "StudentTimeout" and "0.5 s limit" in late["error"]["message"], late
+        assert (broker.timeouts, broker.restarts) == (1, 1)
+        assert _send(t, REQUEST, 5, {"op": "call"})["error"]["type"] == "StudentProcessLost"
+        assert _send(t, CONTROL, 6, {"op": "restart"}) == {"ok": 2}
+        assert _send(t, REQUEST, 7, {"op": "again"}) == {"op": "again"}

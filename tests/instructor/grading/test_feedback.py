@@ -1,0 +1,53 @@
+"""A student's feedback page: verdicts and refusals escaped, markdown sanitised, no script or image from
+the web, a hash that says when a page is unchanged (autograder/instructor/grading/feedback.py).
+The page in the submission's language: test_i18n_grading.py; a whole batch's pages: test_batch_boundary.py."""
+
+from __future__ import annotations
+
+import nbformat
+
+from autograder import i18n
+from autograder.instructor.grading import feedback
+from autograder.instructor.grading.records import Record
+
+RECORD = Record.from_dict({
+    "student": "ada", "chapter": "01_demo", "status": "graded", "reason": "",
+    "tests": {"f__tests": {"score": 0.0, "points": 2.0, "message": "f: expected <b>1</b>, got 2."}},
+    "answers": {}, "policy": [{"cell": "f", "line": 3, "construct": "import <os>", "message": "only numpy"}]})
+
+
+def _test_cell() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("assert f(1) == 1")
+    cell.metadata["nbgrader"] = {"grade_id": "f__tests", "grade": True, "solution": False, "locked": True,
+                                 "points": 2, "schema_version": 3}
+    return cell
+
+
+def test_a_failed_test_shows_its_message_escaped_and_a_refused_construct_its_rule():
+    with i18n.language(""):
+        verdict = feedback.verdict_cell(_test_cell(), RECORD.tests["f__tests"]).source
+        head = feedback.header(RECORD, "none in this chapter").source
+    assert verdict.startswith("**Test `f__tests`: failed, 0 / 2 points.**"), verdict
+    assert "&lt;b&gt;1&lt;/b&gt;" in verdict and "<b>1" not in verdict
+    assert "- `f`, line 3: import &lt;os&gt;: only numpy" in head, head
+    assert "Tests: **0 / 2** points" in head
+
+
+def test_markdown_is_sanitised_and_may_show_only_images_the_page_holds():
+    html = feedback.sanitised_markdown("**bold** <script>alert(1)</script> ![a](https://e.org/a.png) "
+                                       "![b](data:image/png;base64,AAAA) ![c](local.png)")
+    assert "<strong>bold</strong>" in html and "<script" not in html
+    assert "e.org" not in html and "data:image" not in html and "local.png" in html, html
+    raw = feedback.raw_as_text(nbformat.v4.new_raw_cell("<img src=x onerror=alert(1)>"))
+    assert raw.source == "<pre>&lt;img src=x onerror=alert(1)&gt;</pre>"
+
+
+def test_a_rendered_page_names_the_hash_it_was_rendered_from(tmp_path):
+    with i18n.language(""):
+        page = feedback.page_notebook(RECORD, nbformat.v4.new_notebook(cells=[_test_cell()]), {})
+    page_json = nbformat.writes(page)
+    text = feedback.render_capped(page_json)
+    (tmp_path / "page.html").write_text(text, encoding="utf-8")
+    assert feedback.rendered_sha256(tmp_path / "page.html") == feedback.page_sha256(page_json)
+    assert feedback.rendered_sha256(tmp_path / "absent.html") is None
+    assert "failed, 0 / 2 points" in text and "<script>alert" not in text

@@ -1,0 +1,22 @@
+"""T's side of two-process grading: what the bridge lets S bind (autograder/instructor/grading/proxy.py).
+The bridge at work against a student process: test_student_process.py and test_two_process.py."""
+
+from __future__ import annotations
+
+from autograder.instructor.grading.proxy import Bridge
+from autograder.instructor.grading.student_cells import instructor_names
+
+from .templates import two_process_template as template
+
+
+def test_bindable_keeps_instructor_names_and_values_t_rebound():
+    bridge = object.__new__(Bridge)
+    _, protected = instructor_names(template())
+    bridge.protected, bridge.namespace, bridge.s_bound = frozenset(protected), {}, {}
+    assert bridge.bindable("sigmoid") and not bridge.bindable("check_same_distribution")
+    assert not bridge.bindable("In") and not bridge.bindable("_private") and not bridge.bindable("len")
+    mine = object()
+    bridge.namespace["demo"] = bridge.s_bound["demo"] = mine
+    assert bridge.bindable("demo"), "S rebinds the value it bound itself"
+    bridge.namespace["demo"] = object()  # an instructor's cell (a plain one) rebound it in T
+    assert not bridge.bindable("demo")

@@ -1,0 +1,44 @@
+"""The student process's folders and command line (autograder/instructor/grading/student_sandbox.py).
+S started from them and driven by T's bridge: test_student_process.py."""
+
+from __future__ import annotations
+
+import sys
+
+from autograder.instructor.grading.sandbox import Limits
+from autograder.instructor.grading.student_sandbox import (
+    LIB_FILES,
+    StudentFolders,
+    hidden_paths,
+    site_packages,
+    student_command,
+)
+from autograder.reference import CHAPTER_OF
+
+
+def test_s_gets_the_course_library_of_earlier_chapters_only(tmp_path):
+    folders = StudentFolders.create(tmp_path / "s", chapter_number=4)
+    shipped = {p.stem for p in (folders.lib / "autograder" / "reference").glob("*.py")} - {"__init__"}
+    assert shipped == {module for module, chapter in CHAPTER_OF.items() if chapter < 4}, shipped
+    assert all((folders.lib / name).is_file() for name in LIB_FILES)
+    assert (folders.scratch.stat().st_mode & 0o777, folders.run.stat().st_mode & 0o777) == (0o777, 0o777)
+    assert (folders.lib / "protocol.py").stat().st_mode & 0o777 == 0o644, "S may not change its library"
+
+
+def test_without_the_sandbox_s_is_launched_by_sandbox_exec_with_its_own_environment(tmp_path):
+    folders = StudentFolders.create(tmp_path / "s", chapter_number=1)
+    argv = student_command(folders, Limits(), enabled=False, generation=3, max_frame=1024)
+    assert argv[:4] == [sys.executable, "-I", "-S", str(folders.lib / "sandbox_exec.py")]
+    program = argv[argv.index("--") + 1:]
+    assert program[:4] == [sys.executable, "-I", "-S", str(folders.lib / "student_process.py")]
+    assert program[program.index("--generation") + 1] == "3" and program[-2:] == ["--max-frame", "1024"]
+    assert program[program.index("--site") + 1] == str(site_packages())
+    assert not any(value.startswith("PYTHONPATH=") for value in argv), "T's import path never reaches S"
+    assert "NPROC=" not in " ".join(argv), "NPROC counts the grader's own user outside a sandbox"
+
+
+def test_torch_and_the_grader_are_hidden_from_s_where_they_are_installed():
+    site = site_packages()
+    hidden = hidden_paths()
+    assert all(path.is_dir() for path in hidden)
+    assert (site / "torch" in hidden) == (site / "torch").is_dir()
