@@ -250,6 +250,9 @@ On Colab, run this cell first (it installs the course's checks):
 """
 
 
+# The Chinese landing page: LANDING's layout, translated whole. Kept as a second template on
+# purpose (`duplicates` pairs their shared MyST toctree block): a translator reads and edits one
+# page, not a template assembled from translated fragments.
 ZH_LANDING = """# Backprop Lab · 反向传播实验室
 
 {languages}
