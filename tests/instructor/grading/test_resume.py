@@ -40,12 +40,12 @@ def with_wait(solution: nbformat.NotebookNode, wait: str) -> nbformat.NotebookNo
     return slow
 
 
-def start(course: Path, subs: Path, root: Path, timeout: float = 30) -> subprocess.Popen:
+def start(course: Path, subs: Path, root: Path, timeout: float = 30, out=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "autograder.instructor.grading.coordinator", str(subs), "--out", str(root),
          "--course", str(course), "--workers", "2", "--no-progress", "--no-feedback",
          "--timeout", str(timeout)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def records(root: Path) -> dict[str, dict]:
@@ -82,7 +82,11 @@ def cmdline(pid: int) -> str:
 
 def test_a_killed_worker_costs_nothing(tmp_path):
     course, subs, root, _ = slow_class(tmp_path)
-    process = start(course, subs, root)
+    # Output to a file, and wait for the coordinator itself: once, in a fresh clone's CI run, a
+    # process outlived the coordinator (exit 0, every record written) and held an inherited pipe
+    # open for 600 s, so `communicate` never saw its end (issue #19's note: find that survivor).
+    log = (tmp_path / "coordinator.log").open("w")
+    process = start(course, subs, root, out=log)
     try:
         def busy_worker() -> int | None:
             for pid in children(process.pid):
@@ -93,10 +97,12 @@ def test_a_killed_worker_costs_nothing(tmp_path):
 
         wait_for(lambda: busy_worker() is not None, 240, "a worker grading a notebook")
         os.kill(busy_worker(), signal.SIGKILL)
-        output, _ = process.communicate(timeout=600)
+        process.wait(timeout=600)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+    output = (tmp_path / "coordinator.log").read_text()
     assert process.returncode == 0, output
     got = records(root)
     assert sorted(got) == STUDENTS
