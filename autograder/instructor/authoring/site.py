@@ -30,6 +30,7 @@ see docs/SITE.md for why.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import hashlib
 import json
@@ -153,9 +154,17 @@ def solution_code(solution_nb: NotebookNode) -> dict[str, str]:
 
 
 def stub_for_page(source: str) -> str:
-    """The student's stub as the page shows it: without the ``raise NotImplementedError()``."""
+    """The student's stub as the page shows it: without the ``raise NotImplementedError()``, or
+    with ``pass`` in its place where a body would be left with only a comment (the page must stay
+    valid Python: the Chinese edition's pages find docstrings and comments with ``ast``)."""
     lines = [line for line in source.splitlines() if not STUB_RAISE.match(line)]
-    return "\n".join(lines).rstrip() or STUB_NOTE
+    stub = "\n".join(lines).rstrip() or STUB_NOTE
+    try:
+        ast.parse(stub)
+    except SyntaxError:
+        stub = "\n".join(re.sub(r"raise NotImplementedError(\(\))?", "pass", line) if STUB_RAISE.match(line)
+                         else line for line in source.splitlines()).rstrip()
+    return stub
 
 
 def inject_solutions(student_nb: NotebookNode, solution_nb: NotebookNode) -> NotebookNode:
