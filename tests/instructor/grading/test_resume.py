@@ -95,8 +95,16 @@ def test_a_killed_worker_costs_nothing(tmp_path):
                     return pid
             return None
 
-        wait_for(lambda: busy_worker() is not None, 240, "a worker grading a notebook")
-        os.kill(busy_worker(), signal.SIGKILL)
+        # Keep the pid that was found: asked twice, the worker may have finished its notebook in between
+        # (CI once saw None on the second call).
+        victim: list[int | None] = [None]
+
+        def found_one() -> bool:
+            victim[0] = busy_worker()
+            return victim[0] is not None
+
+        wait_for(found_one, 240, "a worker grading a notebook")
+        os.kill(victim[0], signal.SIGKILL)
         process.wait(timeout=600)
     finally:
         if process.poll() is None:
