@@ -40,7 +40,7 @@ from pathlib import Path
 import nbformat
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import normalize, read_po, unescape, write_po
 from nbformat.notebooknode import NotebookNode
 
 from autograder.instructor.authoring.messages import Message, notebook_messages, split_context, translate_cell
@@ -78,22 +78,59 @@ def new_catalog(locale: str | Locale, **dates) -> Catalog:
                    language_team=f"{Locale.parse(locale).english_name} translators of Backprop Lab", **dates)
 
 
+# Babel (2.19) reads ``#|`` lines as translator comments and writes a multi-line previous msgid
+# as one wrapped comment, so a round trip loses it. The previous msgid is written and read here,
+# in GNU gettext's form, which Poedit shows as a diff:  #| msgid ""  /  #| "first line\n" ...
+_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_CONTEXT_LINE = re.compile(r'^msgctxt (".*")$')
+
+
+def _previous_lines(text: str) -> list[str]:
+    lines = normalize(text, width=0).split("\n")
+    return [f"#| msgid {lines[0]}", *(f"#| {line}" for line in lines[1:])]
+
+
+def _literals(lines: list[str]) -> str:
+    return "".join(unescape(f'"{m}"') for line in lines for m in _LITERAL.findall(line))
+
+
 def read_catalog(path: Path, locale: str) -> Catalog:
     """The catalog in ``path``; an empty one for ``locale`` when there is none yet."""
     if not path.is_file():
         return new_catalog(locale)
-    with open(path, "rb") as handle:
-        try:
-            return read_po(handle, locale=locale, abort_invalid=True)
-        except Exception as error:  # babel's PoFileError, or a decoding error
-            raise SystemExit(f"{path} is not a valid .po file ({error}); open it in Poedit, which "
-                             "shows the line, or restore it from git.") from None
+    kept, previous, block = [], {}, []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#|"):
+            block.append(line[2:].strip().removeprefix("msgid ").strip())
+            continue
+        context = _CONTEXT_LINE.match(line)
+        if block and context:
+            previous[unescape(context.group(1))] = _literals(block)
+        block = [] if not line.startswith("#") or context else block
+        kept.append(line)
+    try:
+        catalog = read_po(io.BytesIO("\n".join(kept).encode("utf-8")), locale=locale, abort_invalid=True)
+    except Exception as error:  # babel's PoFileError, or a decoding error
+        raise SystemExit(f"{path} is not a valid .po file ({error}); open it in Poedit, which "
+                         "shows the line, or restore it from git.") from None
+    for entry in catalog:
+        if entry.context in previous:
+            entry.previous_id = (previous[entry.context],)
+    return catalog
 
 
 def catalog_text(catalog: Catalog) -> str:
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=0, include_previous=True, sort_output=False)
-    return buffer.getvalue().decode("utf-8")
+    write_po(buffer, catalog, width=0, include_previous=False, sort_output=False)
+    previous = {entry.context: entry.previous_id[0] for entry in catalog
+                if entry.context and entry.previous_id and entry.previous_id[0]}
+    out = []
+    for line in buffer.getvalue().decode("utf-8").split("\n"):
+        context = _CONTEXT_LINE.match(line)
+        if context and unescape(context.group(1)) in previous:
+            out += _previous_lines(previous[unescape(context.group(1))])
+        out.append(line)
+    return "\n".join(out)
 
 
 def current_translations(catalog: Catalog) -> dict[str, str]:

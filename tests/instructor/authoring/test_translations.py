@@ -289,3 +289,22 @@ def test_the_same_answers_get_the_same_score_in_both_editions_through_the_grader
     assert verdicts["zh"] == verdicts["en"], verdicts
     assert "expected" in messages[0] and "应为" in messages[1], messages  # the kernel's checks, in Chinese
     assert ("failed", "relu_grad", "0/2") in verdicts["en"][2] and verdicts["en"][0] == 1
+
+
+def test_a_stale_entrys_previous_english_survives_a_round_trip(tmp_path):
+    """Babel reads ``#|`` lines as comments and wraps a long previous msgid inside its quotes, so
+    an extract after an extract lost it; the catalog keeps it in GNU gettext's form (Poedit's diff)."""
+    from autograder.instructor.authoring.translations import catalog_text, new_catalog, read_catalog
+
+    catalog = new_catalog("zh_CN")
+    old = 'the old "English"\nover two lines, ' + "long " * 30
+    catalog.add("the new English\nover two lines", "译文", flags={"fuzzy"}, previous_id=(old,),
+                context="cell-1/md@abc")
+    text = catalog_text(catalog)
+    assert '#| msgid ""\n#| "the old \\"English\\"\\n"\n' in text, text
+    path = tmp_path / "01.po"
+    path.write_text(text, encoding="utf-8")
+    again = read_catalog(path, "zh_CN")
+    entry = next(e for e in again if e.id)
+    assert entry.previous_id == (old,) and entry.fuzzy and entry.user_comments == []
+    assert catalog_text(again) == text
