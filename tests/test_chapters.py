@@ -165,6 +165,12 @@ def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, 
         "graded", full, [], []), f"the solution must score full marks: {solution}"
     assert solution.isolation == default_isolation(), "make grade's default"
     assert solution.student_restarts == 0, f"S never ran past a limit or crashed: {solution}"
+    graded_path = tmp_path / "course" / "autograded" / "solution" / chapter / f"{chapter}.ipynb"
+    graded = nbformat.read(str(graded_path), as_version=4)
+    errors = [(index, output.get("ename"), str(output.get("evalue"))[:200])
+              for index, cell in enumerate(graded.cells) if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert errors == [], f"cells of the solution failed at grading (a demo in S that needs T?): {errors}"
     assert untouched.code_score == 0, f"the untouched student version must score zero: {untouched}"
     lost = sum(info.tests[t] for t in info.tests_of(exercise))
     assert sorted(failed(broken)) == sorted(info.tests_of(exercise)), (

@@ -18,7 +18,6 @@ lost themselves are not replayed: a cell that loops forever costs its own time l
 
 from __future__ import annotations
 
-import ast
 import builtins
 import json
 import socket
@@ -36,9 +35,11 @@ from autograder.instructor.grading.protocol import (
     Channel,
     Endpoint,
     Proxy,
+    is_claim_check,
     is_course_object,
     rebuild_error,
 )
+from autograder.instructor.grading.student_cells import reads
 
 # Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
 PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
@@ -60,21 +61,6 @@ def start_bridge(socket_path: str, cells_path: str, call_limit: float, max_frame
     bridge = Bridge(socket_path, json.loads(Path(cells_path).read_text()), call_limit, max_frame, namespace)
     bridge.before_request()
     return bridge
-
-
-def reads(source: str) -> set[str]:
-    """Names a cell may read from the module namespace (loaded anywhere, or declared global)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names.update(node.names)
-    return names
 
 
 _FILTERS_SEEN: list[Any] = [None, False]  # the filters last looked at (kept alive), and the answer
@@ -116,6 +102,7 @@ class Bridge:
         # names S may never rebind in T (bound by any instructor cell).
         self.sendable = frozenset(cells.get("sendable", ())) - T_NAMES
         self.protected = frozenset(cells.get("protected", ()))
+        self.also = frozenset(cells.get("also", ()))  # the instructor's definitions S runs as well as T
         self.needs_restart = True
         self.replaying = False
         self.pending_warnings: list[Any] = []
@@ -172,7 +159,8 @@ class Bridge:
                 for key in pending:
                     cell = self.cells["cells"][key]
                     try:
-                        self._exec(cell["label"], cell["source"], bind=True)
+                        self._exec(cell["label"], cell["source"], bind=key not in self.also,
+                                   limit=cell.get("limit"))
                     except Exception:  # it failed the first time too, or S was lost again
                         if self.needs_restart:
                             break
@@ -201,7 +189,8 @@ class Bridge:
                            limit=max(self.call_limit, STARTUP_LIMIT_S))
         self.s_names = set(setup)
 
-    def _exec(self, label: str, source: str, bind: bool, limit: float | None = None) -> dict[str, Any]:
+    def _exec(self, label: str, source: str, bind: bool, limit: float | None = None,
+              quiet: bool = False) -> dict[str, Any]:
         given = {}
         for name in sorted(reads(source) - self.s_names):
             # Only names the instructor's non-test cells bind (never In, a test's variables, _ names)
@@ -215,8 +204,9 @@ class Bridge:
                 continue
             module = getattr(type(value), "__module__", "") or ""
             own = getattr(value, "__module__", "") if callable(value) else ""
-            if type(value).__name__ == "module" or any(
-                    str(m).startswith(PRIVATE_MODULES) for m in (module, own or "")):
+            if type(value).__name__ == "module" or (any(
+                    str(m).startswith(PRIVATE_MODULES) for m in (module, own or ""))
+                    and not is_claim_check(value)):
                 continue
             try:  # plain data; a handle only to the course's own functions and classes (History)
                 given[name] = self.endpoint.encode(value, data_only=not is_course_object(value))
@@ -237,7 +227,7 @@ class Bridge:
                     self.s_bound[name] = value
                 else:
                     kept.append(name)
-            if kept and not self.replaying:
+            if kept and not self.replaying and not quiet:
                 print(NOT_BOUND.format(names=", ".join(sorted(kept))))
         self.s_names |= set(defined)
         if answer.get("error"):
@@ -263,9 +253,23 @@ class Bridge:
         for note in cell.get("notes", []):
             print(note)
         try:
-            self._exec(cell["label"], cell["source"], bind=True)
+            self._exec(cell["label"], cell["source"], bind=True, limit=cell.get("limit"),
+                       quiet="limit" in cell)  # the instructor's demo: no note to the student
         except Exception:
             if not self.needs_restart:  # a plain error: the cell's definitions before it count
                 self.ran.append(str(key))
             raise
+        self.ran.append(str(key))
+
+    def define_in_s(self, key: int | str) -> None:
+        """Run the instructor's cell ``key`` in S as well (its classes, for the demos that run in S);
+        T runs its own copy next, and keeps it: nothing S defines here is bound in T."""
+        if self.needs_restart:
+            self.restart()
+        cell = self.cells["cells"][str(key)]
+        try:
+            self._exec(cell["label"], cell["source"], bind=False, limit=cell.get("limit"))
+        except Exception:  # S's copy failed: the demos in S will say so; T's copy still runs
+            if self.needs_restart:
+                return
         self.ran.append(str(key))

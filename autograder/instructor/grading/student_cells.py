@@ -16,23 +16,44 @@
 - ``setup_imports``: the plain imports of the setup cell, each in its own ``try``, so S starts
   with ``np``, ``plt``, ``math`` and the course library's earlier modules, and silently without
   what it does not have (torch, the harness).
+- ``demo_cells``: the instructor's untouched cells that S runs too, beside the student's: demos
+  whose names no test reads and that read nothing S cannot have (torch, the harness, a test's or
+  a ``tests-only`` cell's names, a function or class T defined). A demo that trains the
+  student's network then runs where the network is, instead of crossing to S at every layer
+  of every batch (chapter 6's capstone: 130,000 round trips). It decides nothing: no test
+  reads what it binds, so what student code does to it in S reaches no verdict. A cell tagged
+  ``runs-in-t`` stays in T (docs/AUTHORING.md).
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
-from typing import Any
+import symtable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from nbformat.notebooknode import NotebookNode
+from autograder.instructor.grading.protocol import CLAIM_CHECKS
+
+if TYPE_CHECKING:  # T's bridge imports this module: it needs no nbformat at run time
+    from nbformat.notebooknode import NotebookNode
 
 IPYTHON_LINE = re.compile(r"^\s*([%!]|[\w.,\s()\[\]]+=\s*[%!])|\?\s*$")
 TESTS_ONLY = "tests-only"  # a cell tag: its names stay in T (docs/AUTHORING.md)
+RUNS_IN_T = "runs-in-t"  # a cell tag: a demo that S must not run (docs/AUTHORING.md)
+# What S may import of the course's package (student_sandbox.StudentFolders): the library of
+# earlier chapters and the message catalogs. Everything else under ``autograder`` is T's.
+S_PACKAGE_MODULES = ("autograder.reference", "autograder.i18n", "autograder.fonts")
 NOTE = "# (not run at grading, line {line}: {text!r} is IPython syntax, and grading runs plain Python)"
 
 
 def _meta(cell: NotebookNode) -> dict[str, Any]:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    return cell.get("metadata", {}).get("tags") or []
 
 
 def student_cells(nb: NotebookNode, student_written: set[int]) -> list[int]:
@@ -115,6 +136,269 @@ def bound_names(source: str) -> set[str]:
     return names
 
 
+def reads(source: str) -> set[str]:
+    """Names a cell may read from the module namespace (loaded anywhere, or declared global).
+
+    Over-counted on purpose (a function's own locals too): T's bridge sends S only what it has.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return names
+
+
+def global_reads(source: str) -> set[str]:
+    """Names a cell reads from the module namespace, exactly: Python's own ``symtable`` (a
+    function's locals and parameters are not counted; its globals and a class body's free names are)."""
+    try:
+        top = symtable.symtable(source, "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return set()
+    names = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    todo = list(top.get_children())
+    while todo:
+        table = todo.pop()
+        todo.extend(table.get_children())
+        for symbol in table.get_symbols():
+            if not symbol.is_referenced():
+                continue
+            if symbol.is_global() or (table.get_type() == "class" and not symbol.is_local()
+                                      and not symbol.is_free()):
+                names.add(symbol.get_name())
+    return names
+
+
+def reads_before_binding(source: str) -> set[str]:
+    """Names a cell reads that it has not bound itself by then: statement by statement, into the
+    bodies of ``with``, ``for``, ``if`` and ``try`` (a test cell is one ``with exercise(...)``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    bound: set[str] = set()
+    found: set[str] = set()
+
+    def walk(statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            bodies = [getattr(statement, field) for field in ("body", "orelse", "finalbody")
+                      if isinstance(getattr(statement, field, None), list)]
+            handlers = getattr(statement, "handlers", None) or []
+            if isinstance(statement, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.If
+                          | ast.While | ast.Try):
+                head = [n for field, n in ast.iter_fields(statement)
+                        if field not in ("body", "orelse", "finalbody", "handlers", "target")]
+                for part in head:
+                    for node in part if isinstance(part, list) else [part]:
+                        if isinstance(node, ast.AST):
+                            code = ast.unparse(node.context_expr if isinstance(node, ast.withitem)
+                                               else node)
+                            found.update(global_reads(code) - bound)
+                for item in getattr(statement, "items", []):
+                    if item.optional_vars is not None:
+                        bound.update(bound_names(ast.unparse(item.optional_vars) + " = None"))
+                if isinstance(statement, ast.For | ast.AsyncFor):
+                    bound.update(bound_names(ast.unparse(statement.target) + " = None"))
+                for body in bodies:
+                    walk(body)
+                for handler in handlers:
+                    walk(handler.body)
+                continue
+            code = ast.unparse(statement)
+            found.update(global_reads(code) - bound)
+            bound.update(bound_names(code))
+
+    walk(tree.body)
+    return found
+
+
+def defined_objects(source: str) -> set[str]:
+    """Names a cell binds to what is never plain data: its functions, classes and imports."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _module_in_s(module: str, chapter_number: int) -> bool:
+    """Whether S can import ``module``: not torch, and of the course's package only what S has."""
+    root = module.split(".")[0]
+    if root in ("torch", "torchvision", "IPython", "ipywidgets"):
+        return False
+    if root != "autograder":
+        return True
+    if not module.startswith(S_PACKAGE_MODULES):
+        return False
+    from autograder.reference import CHAPTER_OF  # only the worker asks; T's bridge never needs it
+
+    parts = module.split(".")
+    if parts[:2] == ["autograder", "reference"] and len(parts) > 2:
+        return CHAPTER_OF.get(parts[2], chapter_number) < chapter_number
+    return True
+
+
+def setup_names_not_in_s(setup_source: str, chapter_number: int) -> set[str]:
+    """The setup cell's names S lacks: its imports S cannot make, its functions and classes."""
+    try:
+        tree = ast.parse(setup_source)
+    except (SyntaxError, ValueError):
+        return set()
+    missing: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            missing.update((a.asname or a.name).split(".")[0] for a in node.names
+                           if not _module_in_s(a.name, chapter_number))
+        elif isinstance(node, ast.ImportFrom):
+            if node.module == "autograder" and not node.level:  # the claims' checks: T's, callable from S
+                missing.update(a.asname or a.name for a in node.names
+                               if a.name not in CLAIM_CHECKS or a.asname)
+            elif node.level or not _module_in_s(node.module or "", chapter_number):
+                missing.update(a.asname or a.name for a in node.names)
+            # ``from autograder.reference import data``: a submodule, checked on its own
+            elif node.module == "autograder.reference":
+                missing.update(a.asname or a.name for a in node.names
+                               if not _module_in_s(f"autograder.reference.{a.name}", chapter_number))
+        else:  # its assignments are data, sent when read, as a locked cell's are
+            missing |= defined_objects(ast.unparse(node))
+    return missing
+
+
+def only_definitions(source: str) -> bool:
+    """Whether a cell only defines: functions, classes, imports, constants and docstrings."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    plain = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return all(isinstance(node, plain)
+               or (isinstance(node, ast.Expr | ast.Assign | ast.AnnAssign)
+                   and node.value is not None and isinstance(node.value, ast.Constant))
+               for node in tree.body)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which of the instructor's untouched cells S runs: ``in_s`` instead of T (T gets the names
+    they bind as it gets a student's), ``also_in_s`` as well as T (definitions, so S has its own
+    copy: T's stays T's)."""
+
+    in_s: tuple[int, ...] = ()
+    also_in_s: tuple[int, ...] = ()
+
+
+def demo_cells(template: NotebookNode, nb: NotebookNode, student_written: set[int],
+               chapter_number: int) -> Placement:
+    """Where the instructor's untouched code cells run (see the module's doc).
+
+    In order, a cell stays in T when it is the setup, a test, tagged ``tests-only`` or
+    ``runs-in-t``, or reads a name S cannot be given: the setup's torch and harness, a name a test
+    or ``tests-only`` cell binds, a function, class or import of a cell that stays in T (names a T
+    cell binds by assignment are data: S is sent them when it reads them). Else a cell a test may
+    depend on (``_feeding_the_tests``) runs in T, and in S as well when it only defines (the
+    course's ``Sequential``: the tests build theirs in T, the demos theirs in S); any other cell
+    runs in S alone, unless a
+    cell that stays in T reads a function, class or import it defines (then it stays in T too, and
+    the placement is worked out again).
+    """
+    instructor = [(i, c) for i, c in enumerate(nb.cells)
+                  if c.cell_type == "code" and i not in student_written and not _meta(c).get("solution")]
+    # The names the template's answer cells bind (never the student's cells': a name a student's
+    # cell binds must not take a test's input out of the tests' reach).
+    answers = set().union(*(bound_names(c.source) for c in template.cells
+                            if c.cell_type == "code" and _meta(c).get("solution")))
+    feeding, read_by_trusted = _feeding_the_tests(instructor, answers)
+    kept_in_t: set[int] = set()
+    while True:
+        placement, wanted = _place(instructor, feeding, read_by_trusted, kept_in_t, chapter_number)
+        if wanted <= kept_in_t:
+            return placement
+        kept_in_t |= wanted
+
+
+def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
+                       answers: set[str]) -> tuple[set[int], set[str]]:
+    """The cells a test may depend on: those that bind or read (and so may change) a name a test or
+    ``tests-only`` cell reads, then those that bind or read a name those read, and so on. The
+    setup's names do not count (T's setup binds them and S may never rebind them in T), nor the
+    student's (``answers``: they are S's anyway), nor Python's builtins, nor the functions and
+    classes of a cell that only defines (S runs its own copy, or is given T's read-only).
+    ``(those cells, every name they and the tests read)``."""
+    setup = next((c for _, c in instructor if _meta(c).get("grade_id") == "setup"), None)
+    from_setup = (bound_names(setup.source) if setup is not None else set()) | answers | set(dir(builtins))
+    for _, cell in instructor:
+        if only_definitions(cell.source) and not (_meta(cell).get("grade") or TESTS_ONLY in _tags(cell)):
+            from_setup |= defined_objects(cell.source)
+    needed: set[str] = set()
+    read_by_trusted: set[str] = set()
+    rest = []
+    for index, cell in instructor:
+        if _meta(cell).get("grade") or TESTS_ONLY in _tags(cell):
+            needed |= reads_before_binding(cell.source)
+            read_by_trusted |= reads_before_binding(cell.source)
+        elif cell is not setup:
+            rest.append((index, bound_names(cell.source) | reads_before_binding(cell.source),
+                         reads_before_binding(cell.source)))
+    needed -= from_setup
+    feeding: set[int] = set()
+    grown = True
+    while grown:
+        grown = False
+        for index, touched, read in rest:
+            if index not in feeding and touched & needed:
+                feeding.add(index)
+                needed |= read - from_setup
+                read_by_trusted |= read
+                grown = True
+    return feeding, read_by_trusted
+
+
+def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_by_trusted: set[str],
+           kept_in_t: set[int], chapter_number: int) -> tuple[Placement, set[int]]:
+    """One pass of ``demo_cells``: the placement, and the cells in S whose definitions T reads."""
+    not_in_s: set[str] = set()
+    in_s: list[int] = []
+    also: list[int] = []
+    defined_in_s: dict[str, int] = {}  # a function, class or import of a cell in S alone -> that cell
+    wanted: set[int] = set()
+    for index, cell in instructor:
+        meta, tags, source = _meta(cell), _tags(cell), cell.source
+        if meta.get("grade_id") == "setup":
+            not_in_s |= setup_names_not_in_s(source, chapter_number)
+            continue
+        if meta.get("grade") or TESTS_ONLY in tags:
+            not_in_s |= bound_names(source)
+            continue
+        s_can = RUNS_IN_T not in tags and _parses(source) and not reads_before_binding(source) & not_in_s
+        if s_can and only_definitions(source):
+            if index in kept_in_t or defined_objects(source) & read_by_trusted:
+                also.append(index)  # T's copy for the tests (and T's demos), S's for S's demos
+            else:
+                in_s.append(index)
+                defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+            continue
+        if s_can and index not in feeding and index not in kept_in_t:
+            in_s.append(index)
+            defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+            continue
+        # T runs it: it must not need S's functions, classes or imports
+        wanted.update(defined_in_s[name] for name in reads_before_binding(source) if name in defined_in_s)
+        not_in_s |= defined_objects(source)
+    return Placement(tuple(in_s), tuple(also)), wanted
+
+
 def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
     """``(sendable, protected)``: names S may be given from T (bound by the template's setup, locked
     and plain cells, and by none of its test or ``tests-only`` cells: a test's input and helpers
@@ -141,12 +425,22 @@ def label(cell: NotebookNode, index: int) -> str:
     return f"cell {grade_id}" if grade_id else f"cell {index}"
 
 
-def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int]) -> dict[str, Any]:
-    """What T's bridge reads: the setup imports and, per cell index, the source S runs."""
+def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
+               placement: Placement = Placement(), demo_limit: float | None = None) -> dict[str, Any]:
+    """What T's bridge reads: the setup imports and, per cell index, the source S runs (the
+    student's cells and ``placement.in_s``; ``placement.also_in_s`` under ``"also"``)."""
     cells = {}
-    for index in indices:
+    for index in [*indices, *placement.in_s, *placement.also_in_s]:
         text = nb.cells[index].source.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
         source, notes = without_ipython(text)
         cells[str(index)] = {"source": source, "notes": notes, "label": label(nb.cells[index], index)}
+        if index not in indices and demo_limit is not None:  # the instructor's: a cell's limit
+            cells[str(index)]["limit"] = demo_limit  # (and its key marks it the instructor's)
     sendable, protected = instructor_names(template)
-    return {"setup": setup_imports(template), "cells": cells, "sendable": sendable, "protected": protected}
+    # What only S binds is S's to bind in T (a demo's figure and results), so not protected.
+    only_in_s = set().union(*(bound_names(nb.cells[i].source) for i in placement.in_s))
+    rest = set().union(*(bound_names(c.source) for i, c in enumerate(nb.cells)
+                         if c.cell_type == "code" and i not in placement.in_s and i not in indices))
+    protected = sorted(set(protected) - (only_in_s - rest))
+    return {"setup": setup_imports(template), "cells": cells, "sendable": sendable, "protected": protected,
+            "also": [str(i) for i in placement.also_in_s]}

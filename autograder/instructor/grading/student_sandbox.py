@@ -6,7 +6,8 @@
 S sees, read-only: the system, the interpreter, the environment's site-packages with torch's
 folders made empty (``HIDDEN_PACKAGES``), and ``lib/``: ``protocol.py``, ``student_process.py``,
 ``sandbox_exec.py`` and an ``autograder`` package that holds only ``autograder/reference``'s
-modules of chapters before this one (``CHAPTER_OF``). The repository's ``autograder`` folder
+modules of chapters before this one (``CHAPTER_OF``), the message catalogs (``i18n.py`` and the
+compiled ``.mo`` files) and ``fonts.py``. The repository's ``autograder`` folder
 (harness, instructor tools) is not mounted; if the package is installed into site-packages
 instead, its folder there is hidden too. Writable: its own scratch folder, its ``run/`` folder
 (matplotlib's cache, the passwd files) and a capped ``/tmp``. It never sees T's run folder,
@@ -52,6 +53,14 @@ class StudentFolders:
         (folders.lib / "autograder" / "__init__.py").write_text(
             '"""At grading, the student\'s process has only the course library of earlier chapters."""\n')
         shutil.copy(reference / "__init__.py", target / "__init__.py")
+        # The message catalogs and the figure fonts: the demos S runs label their figures with
+        # ``tr`` in the submission's language (student_cells.S_PACKAGE_MODULES).
+        for name in ("i18n.py", "fonts.py"):
+            shutil.copy(PACKAGE_DIR / name, folders.lib / "autograder" / name)
+        for catalog in (PACKAGE_DIR / "locale").rglob("*.mo"):
+            copied = folders.lib / "autograder" / catalog.relative_to(PACKAGE_DIR)
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(catalog, copied)
         from autograder.reference import CHAPTER_OF
 
         for module, chapter in CHAPTER_OF.items():

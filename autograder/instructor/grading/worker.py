@@ -74,16 +74,16 @@ T_CELL_FACTOR = 10
 
 
 def default_isolation() -> str:
-    """The isolation a release gets unless it names one: BACKPROP_LAB_ISOLATION, else "kernel".
+    """The isolation a release gets unless it names one: BACKPROP_LAB_ISOLATION, else "two-process".
 
-    Not yet "two-process": chapter 6 makes 70,000 to 270,000 S <-> T round trips (the learner's
-    training loop walks the course's model), 800 s a notebook on this 2-core machine against
-    about 20 s in one kernel (docs/SPEED.md), so a class, ``make check`` and ``make test`` would
-    time out. ``BACKPROP_LAB_ISOLATION=two-process`` grades every chapter with it today.
+    "kernel" (one sandboxed kernel, the code policy as the wall) remains for comparison and for a
+    machine without bubblewrap's user namespaces; it is the path issue #18's red team broke.
+    Chapter 6 once took 800 s a notebook two-process (the demos trained the student's layers from
+    T, 70,000+ round trips); its demos now run in S (student_cells.demo_cells): about 50 s.
     """
     import os
 
-    return os.environ.get("BACKPROP_LAB_ISOLATION", "kernel")
+    return os.environ.get("BACKPROP_LAB_ISOLATION", "two-process")
 
 
 @dataclass
@@ -98,9 +98,9 @@ class GradingRelease:
     limits: dict[str, Any] = field(default_factory=dict)  # sandbox.Limits fields
     sandbox: bool = True
     release_sha256: str = ""
-    # "two-process" (the default): the student's cells in S, the verdict in T (see proxy.py); the
-    # code policy is advice. "kernel": every cell in one sandboxed kernel; the policy zeroes what
-    # it refuses.
+    # "two-process" (the default): the student's cells (and the demos S can run) in S, the verdict
+    # in T (see proxy.py); the code policy is advice. "kernel": every cell in one sandboxed kernel;
+    # the policy zeroes what it refuses.
     isolation: str = field(default_factory=lambda: default_isolation())
     # two-process: the limit of one call into S (a cell, a function), S's own time only. Measured:
     # chapter 5's random_search test calls back into T 3000 times in one call, 3 to 10 s of S's.
@@ -323,7 +323,7 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
     """
     from autograder.instructor.grading.broker import Broker
     from autograder.instructor.grading.sandbox import Limits, Sandbox
-    from autograder.instructor.grading.student_cells import cells_file, student_cells
+    from autograder.instructor.grading.student_cells import cells_file, demo_cells, student_cells
     from autograder.instructor.grading.student_sandbox import StudentFolders, student_command
 
     limits = Limits(**release.limits)
@@ -336,7 +336,9 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
         folders = StudentFolders.create(Path(s_root) / "s", chapter_number)
         run_dir = sandbox.run_dir
         cells_path = run_dir / "cells.json"
-        cells_path.write_text(json.dumps(cells_file(template, nb, indices)))
+        placement = demo_cells(template, nb, student_written, chapter_number)
+        cells_path.write_text(json.dumps(cells_file(template, nb, indices, placement,
+                                                    demo_limit=float(release.cell_timeout))))
         cells_path.chmod(0o644)
         socket_path = run_dir / "bridge.sock"
 
@@ -344,12 +346,15 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
             return student_command(folders, limits, enabled=release.sandbox, generation=generation,
                                    max_frame=MAX_FRAME_BYTES)
 
-        originals = {index: nb.cells[index].source for index in indices}
+        originals = {index: nb.cells[index].source
+                     for index in [*indices, *placement.in_s, *placement.also_in_s]}
         boot = nbformat.v4.new_code_cell(BOOT_CELL.format(
             socket=str(socket_path), cells=str(cells_path), call_timeout=float(release.call_timeout),
             max_frame=MAX_FRAME_BYTES))
-        for index in indices:
+        for index in [*indices, *placement.in_s]:
             nb.cells[index].source = f"__bridge__.run_cell({index})"
+        for index in placement.also_in_s:
+            nb.cells[index].source = f"__bridge__.define_in_s({index})\n{originals[index]}"
         run_nb = nbformat.v4.new_notebook(metadata=nb.metadata)
         run_nb.cells = [boot, *nb.cells]
         try:

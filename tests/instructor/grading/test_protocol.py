@@ -5,8 +5,11 @@ Two endpoints over a socket pair, S's served by a thread: no sandbox, no broker,
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
+import time
 
 import msgpack
 import numpy as np
@@ -14,6 +17,7 @@ import pytest
 
 from autograder.instructor.grading import protocol
 from autograder.instructor.grading.protocol import (
+    HEADER,
     REQUEST,
     T_ARRAY,
     T_HANDLE,
@@ -287,3 +291,29 @@ def test_the_graders_classes_are_read_only_to_s_and_their_instances_are_not(pair
     assert model_class.TABLE == {"relu": 1} and not hasattr(model_class, "mark"), "T's class is untouched"
     model = model_class()
     assert names["build"](model) is True and model.built is True
+
+
+def test_an_interrupt_never_splits_a_frame():
+    """T's cell interrupted (its time limit) while a frame arrives: the interruption comes once the
+    frame is read whole, so the next frame is read in step (once a split frame read as 2 GB)."""
+    read_fd, write_fd = os.pipe()
+    channel = Channel(read_fd, -1, 1 << 20)
+    data = msgpack.packb({"x": 1})
+    raw = HEADER.pack(len(data), REQUEST, 7, 0.0) + data
+    os.write(write_fd, raw[:5])
+
+    def rest() -> None:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)
+        os.write(write_fd, raw[5:] + raw)
+
+    threading.Thread(target=rest).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            channel.read()
+        kind, msgid, _, body = channel.read()
+        assert (kind, msgid, body) == (REQUEST, 7, {"x": 1})
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)

@@ -281,3 +281,31 @@ def test_a_slow_instructor_cell_is_interrupted_and_the_notebook_goes_on():
     assert record["status"] == "graded" and record["tests"]["f__tests"]["score"] == 1, record
     shown = outputs(result)
     assert "KeyboardInterrupt" in shown or "was interrupted" in shown, shown[:500]
+
+
+WHERE = "'T' if 'exercise' in globals() else 'S'"  # the harness is T's alone
+
+
+def test_a_demo_runs_in_s_beside_the_students_code_and_a_tests_input_stays_in_t(tmp_path):
+    """The instructor's demo that calls the student's code runs in S, where that code is (no round
+    trip a call: chapter 6's capstone); a demo whose result a test reads runs in T (S could forge it)."""
+    course, solution, _ = make_demo_course(tmp_path)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    at = 1 + next(i for i, c in enumerate(template.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    template.cells[at:at] = [
+        nbformat.v4.new_code_cell(f"print('the demo runs in', {WHERE})\n"
+                                  "squares = [square(float(k)) for k in range(2000)]"),
+        nbformat.v4.new_code_cell(f"print('the input is made in', {WHERE})\ngiven = np.array([5.0])"),
+    ]
+    tests = next(c for c in template.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "cube__tests")
+    tests.source = tests.source.replace("with exercise(\"cube\"):",
+                                        "with exercise(\"cube\"):\n    check_close(given, np.array([5.0]))")
+    nbformat.write(template, str(path))
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(solution).encode()}
+    result = grade_task(task, release.to_dict())
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    shown = outputs(result)
+    assert "the demo runs in S" in shown and "the input is made in T" in shown, shown
