@@ -43,8 +43,10 @@ IPYTHON_LINE = re.compile(r"^\s*([%!]|[\w.,\s()\[\]]+=\s*[%!])|\?\s*$")
 TESTS_ONLY = "tests-only"  # a cell tag: its names stay in T (docs/AUTHORING.md)
 RUNS_IN_T = "runs-in-t"  # a cell tag: a demo that S must not run (docs/AUTHORING.md)
 # What S may import of the course's package (student_sandbox.StudentFolders): the library of
-# earlier chapters and the message catalogs. Everything else under ``autograder`` is T's.
-S_PACKAGE_MODULES = ("autograder.reference", "autograder.i18n", "autograder.fonts")
+# earlier chapters, the message catalogs, the fonts and the figures' drawing code (a learner's own
+# cell draws with the setup's ``draw_network`` as in JupyterLab; drawing decides nothing).
+# Everything else under ``autograder`` is T's.
+S_PACKAGE_MODULES = ("autograder.reference", "autograder.i18n", "autograder.fonts", "autograder.diagrams")
 NOTE = "# (not run at grading, line {line}: {text!r} is IPython syntax, and grading runs plain Python)"
 
 

@@ -3,15 +3,15 @@
     folder = StudentFolders.create(root, chapter_number=4)
     argv = student_command(folder, Limits(), enabled=True, generation=1, max_frame=256 * MiB)
 
-S sees, read-only: the system, the interpreter, the environment's site-packages with torch's
-folders made empty (``HIDDEN_PACKAGES``), and ``lib/``: ``protocol.py``, ``student_process.py``,
-``sandbox_exec.py`` and an ``autograder`` package that holds only ``autograder/reference``'s
-modules of chapters before this one (``CHAPTER_OF``), the message catalogs (``i18n.py`` and the
-compiled ``.mo`` files) and ``fonts.py``. The repository's ``autograder`` folder
-(harness, instructor tools) is not mounted; if the package is installed into site-packages
-instead, its folder there is hidden too. Writable: its own scratch folder, its ``run/`` folder
-(matplotlib's cache, the passwd files) and a capped ``/tmp``. It never sees T's run folder,
-T's scratch, the template or the tests.
+S sees, read-only: the system, the interpreter, the environment's site-packages with torch's folders
+made empty (``HIDDEN_PACKAGES``), and ``lib/``: ``protocol.py``, ``student_process.py``,
+``sandbox_exec.py`` and an ``autograder`` package that holds only ``autograder/reference``'s modules
+of chapters before this one (``CHAPTER_OF``), the message catalogs (``i18n.py`` and the compiled
+``.mo`` files), ``fonts.py`` and ``diagrams/`` (the figures' drawing code). The repository's
+``autograder`` folder (harness, instructor tools) is not mounted; if the package is installed into
+site-packages instead, its folder there is hidden too. Writable: its own scratch folder, its
+``run/`` folder (matplotlib's cache, the passwd files) and a capped ``/tmp``. It never sees T's run
+folder, T's scratch, the template or the tests.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ class StudentFolders:
         # ``tr`` in the submission's language (student_cells.S_PACKAGE_MODULES).
         for name in ("i18n.py", "fonts.py"):
             shutil.copy(PACKAGE_DIR / name, folders.lib / "autograder" / name)
+        # The figures' drawing code (``draw_network``, ``draw_value_graph``...): a learner's cell
+        # and the demos S runs draw with it, as in JupyterLab.
+        shutil.copytree(PACKAGE_DIR / "diagrams", folders.lib / "autograder" / "diagrams",
+                        ignore=shutil.ignore_patterns("__pycache__"))
         for catalog in (PACKAGE_DIR / "locale").rglob("*.mo"):
             copied = folders.lib / "autograder" / catalog.relative_to(PACKAGE_DIR)
             copied.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import nbformat
 
-from autograder.instructor.grading.student_cells import bound_names, demo_cells, instructor_names
+from autograder.instructor.grading.student_cells import (
+    bound_names,
+    demo_cells,
+    instructor_names,
+    setup_names_not_in_s,
+)
 
 from .templates import nbgrader_cell as cell
 from .templates import two_process_template as template
@@ -136,3 +141,17 @@ def test_a_demo_that_asserts_its_claims_with_the_harness_comparisons_runs_in_s()
     and then asserts what the prose claims still runs where the student's code is."""
     placed = placement_of(cell("history = fit(None, np.ones(3))\ncheck_close(history, None)"))
     assert placed.in_s == (2,), placed
+
+
+def test_the_course_drawings_are_s_s_too():
+    """The setup's drawing helpers (``draw_network``...) are imported in S as well: a learner's own
+    cell that draws with them works as in JupyterLab, and a demo that only draws runs in S."""
+    setup = ("import numpy as np\nimport torch\nfrom autograder import exercise\n"
+             "from autograder.diagrams.networks import draw_network, draw_neuron\n")
+    assert setup_names_not_in_s(setup, 1) == {"torch", "exercise"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell(setup, grade_id="setup"),
+                cell("def fit(model, x):\n    raise NotImplementedError", grade_id="fit", solution=True),
+                cell("fig, ax = plt.subplots()\ndraw_network(ax, [2, 1], ['in', 'out'])", grade_id="sketch",
+                     locked=True)]
+    assert demo_cells(nb, nb, set(), 1).in_s == (2,)

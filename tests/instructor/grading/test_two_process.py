@@ -228,6 +228,20 @@ def test_honest_code_the_old_policy_refused_scores_full_marks(demo):
     assert "IPython syntax" in result["notebook"], "the skipped %timeit line is named in the feedback"
 
 
+def test_a_learners_own_cell_draws_with_the_course_figures(demo):
+    """The setup's ``draw_network`` and friends work in a learner's own cell at grading as in
+    JupyterLab: S has the course's drawing code (the figure comes back, no error in the feedback)."""
+    grade, solution, _ = demo
+    drawing = ("import matplotlib.pyplot as plt\nfrom autograder.diagrams.networks import draw_network\n"
+               "fig, ax = plt.subplots()\ndraw_network(ax, [2, 3, 1], ['in', 'hidden', 'out'])\nplt.show()\n"
+               "print('my network is drawn')\n")
+    result = grade(add_cell(solution, drawing, after="square"))
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    shown = outputs(result)
+    assert "my network is drawn" in shown and '"output_type": "error"' not in shown, shown[:2000]
+    assert "image/png" in shown, "the learner's figure comes back"
+
+
 def test_make_grade_with_two_process_grades_the_honest_styles_full_marks(tmp_path, monkeypatch):
     """Through make grade's own path (coordinator.grade, isolation from BACKPROP_LAB_ISOLATION, as
     an instructor selects it today): a helper class from another cell, `from builtins import
