@@ -86,6 +86,12 @@ class Student:
         self.warnings: list[list[Any]] = []
         self.output_bytes = output_bytes
         self.future_flags = 0  # the __future__ features the cells so far imported
+        # Figures leave S when a cell ends (or a call from T returns), never in a frame S sends
+        # while a cell runs (a call into T, a claim check): drawn then, a figure would come back
+        # half made and closed, and the cell's later drawing would land on a new, empty figure.
+        # ``plt.show()`` draws the open figures now and closes them, as Jupyter's inline backend.
+        self.cells_running = 0
+        self.shown: list[bytes] = []
         sys.stdout, sys.stderr = self.stdout, self.stderr
         warnings.showwarning = self._warning
 
@@ -102,16 +108,24 @@ class Student:
                 output[key] = text.encode("utf-8", "replace").decode("utf-8")
         if self.warnings:
             output["warnings"], self.warnings = self.warnings, []
-        figures = self._figures()
+        figures = self._figures() if not self.cells_running else []
         if figures:
             output["figures"] = figures
         return {"output": output} if output else {}
 
+    def _show(self, *args: Any, **kwargs: Any) -> None:
+        self.shown.extend(self._draw_open_figures(self.output_bytes - sum(map(len, self.shown))))
+
     def _figures(self) -> list[bytes]:
+        shown, self.shown = self.shown, []
+        return shown + self._draw_open_figures(self.output_bytes - sum(map(len, shown)))
+
+    def _draw_open_figures(self, budget: int) -> list[bytes]:
+        """PNGs of the open figures, within ``budget`` bytes; the figures are closed."""
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is None:
             return []
-        pngs, budget = [], self.output_bytes
+        pngs = []
         for number in pyplot.get_fignums():
             buffer = io.BytesIO()
             try:
@@ -159,16 +173,19 @@ class Student:
             self.namespace.update({k: v for k, v in given.items() if type(k) is str})
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:  # figures come back after the cell; Agg's show() would only warn
-            pyplot.show = lambda *args, **kwargs: None
+            pyplot.show = self._show
         before = {name: id(value) for name, value in self.namespace.items()}
         filename = f"<{label}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         error = None
+        self.cells_running += 1
         try:
             code = self.compile(source, filename)
             exec(code, self.namespace)
         except BaseException as raised:  # SystemExit too: the cell failed, S lives on
             error = raised
+        finally:
+            self.cells_running -= 1
         defined = {}
         for name, value in list(self.namespace.items()):
             if name.startswith("__") or type(value).__name__ == "module":

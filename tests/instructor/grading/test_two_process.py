@@ -242,6 +242,30 @@ def test_a_learners_own_cell_draws_with_the_course_figures(demo):
     assert "image/png" in shown, "the learner's figure comes back"
 
 
+def test_a_figure_comes_back_whole_when_its_cell_calls_into_t_midway(demo):
+    """A cell in S that calls into T while it draws (a claim check, a callback) still shows its one
+    figure as drawn at plt.show(): the frame to T carried the half-drawn figure and closed it, so
+    the labels set after the call were lost and plt.show() showed an extra, empty figure (chapter
+    5's schedule demo); and two plt.show() in a cell show two figures, as in JupyterLab."""
+    grade, solution, _ = demo
+    drawing = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [0, 1])\n"
+               "check_close(np.array([1.0]), np.array([1.0]), name='a claim, checked in T')\n"
+               "ax.set_title('titled after the call')\nplt.tight_layout()\nplt.show()\n"
+               "print('figure', len(fig.axes[0].get_title()) > 0)\n")
+    twice = "plt.plot([1, 2])\nplt.show()\nplt.plot([2, 1])\nplt.show()\n"
+    result = grade(add_cell(add_cell(solution, twice, after="square"), drawing, after="square"))
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    cells = json.loads(result["notebook"])["cells"]
+    drawn = next(c for c in cells if "titled after the call" in "".join(c["source"]))
+    shown = next(c for c in cells if "".join(c["source"]).startswith("plt.plot([1, 2])"))
+
+    def pngs(cell) -> int:
+        return sum("image/png" in o.get("data", {}) for o in cell["outputs"])
+
+    assert pngs(drawn) == 1 and "figure True" in json.dumps(drawn["outputs"]), drawn["outputs"]
+    assert pngs(shown) == 2, shown["outputs"]
+
+
 def test_make_grade_with_two_process_grades_the_honest_styles_full_marks(tmp_path, monkeypatch):
     """Through make grade's own path (coordinator.grade, isolation from BACKPROP_LAB_ISOLATION, as
     an instructor selects it today): a helper class from another cell, `from builtins import
