@@ -113,8 +113,14 @@ class Student:
             output["figures"] = figures
         return {"output": output} if output else {}
 
-    def _show(self, *args: Any, **kwargs: Any) -> None:
-        self.shown.extend(self._draw_open_figures(self.output_bytes - sum(map(len, self.shown))))
+    def _show_function(self) -> Any:
+        """S's ``plt.show``: a plain function, since matplotlib sets ``show.__signature__`` when
+        it picks its backend at the first figure (a bound method would refuse the attribute)."""
+
+        def show(*args: Any, **kwargs: Any) -> None:
+            self.shown.extend(self._draw_open_figures(self.output_bytes - sum(map(len, self.shown))))
+
+        return show
 
     def _figures(self) -> list[bytes]:
         shown, self.shown = self.shown, []
@@ -173,7 +179,7 @@ class Student:
             self.namespace.update({k: v for k, v in given.items() if type(k) is str})
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:  # figures come back after the cell; Agg's show() would only warn
-            pyplot.show = self._show
+            pyplot.show = self._show_function()
         before = {name: id(value) for name, value in self.namespace.items()}
         filename = f"<{label}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
