@@ -232,7 +232,9 @@ class Bridge:
                     and not is_claim_check(value)):
                 continue
             try:  # plain data; a handle only to the course's own functions and classes (History)
-                if is_course_object(value):
+                # Never an instance a locked cell made: S could write into what a test then uses.
+                definition = isinstance(value, type) or type(value).__name__ == "function"
+                if definition and is_course_object(value):
                     given[name] = self.endpoint.encode(value)
                 else:  # a copy: arrays and generators are mirrored, and T's must not change with S's
                     given[name] = self.endpoint.encode(data_copy(value), data_only=True)

@@ -233,3 +233,45 @@ def test_the_claims_checks_share_only_their_calls(tmp_path):
                     "'defaults': 'AttributeError'"):
         assert refused in found, found
     assert "'fails': 'StudentCodeError'" in found and "'passes': 'None'" in found, "a check runs, on S's data"
+
+
+# ---- an instance of the course's class, held by T, given to a student's cell by name ------------------
+
+REFERENCE = ("class Reference:\n"
+             "    \"\"\"x ** power, the test's reference.\"\"\"\n"
+             "    def __init__(self, power):\n"
+             "        self.power = power\n"
+             "        self.seen = []\n"
+             "    def __call__(self, x):\n"
+             "        self.seen.append(len(x))\n"
+             "        return x ** self.power\n"
+             "\n"
+             "reference = Reference(3)\n")
+CUBE_BY_REFERENCE = ('with exercise("cube"):\n'
+                     '    two = np.array([2.0])\n'
+                     '    check_close(cube(two), reference(two), name="cube([2])")\n')
+ONES_CUBE = "def cube(x):\n    return np.ones_like(x)\n"
+WRITE_REFERENCE = '''done = []
+for what, attempt in [("power", lambda: setattr(reference, "power", 0)),
+                      ("list", lambda: reference.seen.append(1)),
+                      ("class", lambda: setattr(Reference, "__call__", lambda self, x: x ** 0))]:
+    try:
+        attempt()
+        done.append(what)
+    except Exception as error:
+        done.append(type(error).__name__)
+print("WROTE", done)
+'''
+
+
+def test_a_locked_cells_object_given_by_name_is_not_s_to_change(tmp_path):
+    grade, template = grader(tmp_path, {"setup": [instructor_cell(REFERENCE, grade_id="reference")]},
+                             CUBE_BY_REFERENCE)
+    control = answer(template, "cube", ONES_CUBE)
+    attack = add_after_cell(control, template.cells[_index(template, "cube")].id, WRITE_REFERENCE)
+    assert score(grade(template)) == 3, "the solution earns full marks"
+    assert score(grade(control)) == 2
+    result = grade(attack)
+    shown = outputs(result)
+    assert "WROTE" in shown, shown[:2000]
+    assert score(result) == 2, ("S changed the test's reference object", shown[shown.find("WROTE"):][:300])
