@@ -275,3 +275,30 @@ def test_a_locked_cells_object_given_by_name_is_not_s_to_change(tmp_path):
     shown = outputs(result)
     assert "WROTE" in shown, shown[:2000]
     assert score(result) == 2, ("S changed the test's reference object", shown[shown.find("WROTE"):][:300])
+
+
+def test_the_placement_follows_a_tests_helper_into_its_globals():
+    """Unit view of the first attack: the demo that binds what a locked helper reads stays in T, and so
+    does the cell that binds what that helper's own helper reads (transitively); a demo that binds
+    nothing a test can reach still runs in S."""
+    from autograder.instructor.grading.student_cells import demo_cells
+
+    def code(source, **nbgrader):
+        new = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            new.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
+        return new
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code("import numpy as np\nfrom autograder import check_close, exercise", grade_id="setup"),
+                code("def cube(x):\n    raise NotImplementedError", grade_id="cube", solution=True),
+                code("def expected_cube(x):\n    return power_of(x) * SCALE", grade_id="ref", locked=True),
+                code("def power_of(x):\n    return x**POWER", grade_id="ref2", locked=True),
+                code("SCALE = 1.0\nprint(cube(np.ones(1)))"),
+                code("POWER = 3\nprint(cube(np.ones(1)))"),
+                code("figure = cube(np.arange(3.0))"),
+                code("with exercise('cube'):\n    check_close(cube(np.ones(1)), expected_cube(np.ones(1)))",
+                     grade_id="cube__tests", grade=True, points=1)]
+    placed = demo_cells(nb, nb, set(), 0)
+    assert placed.in_s == (6,), placed
+    assert set(placed.also_in_s) == {2, 3}, placed
