@@ -14,12 +14,19 @@ submission without the attack (a wrong ``cube``, which loses ``cube__tests``: 2 
 - an instructor's array sent to S as data (a student's cell reads ``expected``) was mirrored: S
   writing into it in place wrote into T's copy, the one the test compares with (fixed: names are
   sent as copies, ``Bridge._exec``); a random generator the tests draw from likewise;
+- an instance of the course's class a locked cell made (``reference = Reference(3)``, the test's
+  reference) was given to a student's cell by name as a handle, and instances are writable from S:
+  ``reference.power = 0`` changed the test's expected value (fixed: only the course's functions and
+  classes are given by name, ``Bridge._exec``);
 - a name bound by S in the demo's run (a student's function, called by the demo, assigns a global):
   T binds only what is not the template's to bind, and a test's names stay T's (defended);
 - the claims' checks called from S: their private attributes, writes into them, a failing check
   caught, a check asked to compare T's own objects: nothing of T is read or changed (defended).
 
-Runtime: about 2 minutes (a handful of demo-chapter notebooks).
+Each attack was first seen to score 3 of 3 against its control's 2 (the generator's: to move T's
+draws); the fixes are in student_cells.py and proxy.py.
+
+Runtime: about 3 minutes (a dozen demo-chapter notebooks).
 """
 
 from __future__ import annotations
