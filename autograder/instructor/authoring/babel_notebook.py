@@ -12,8 +12,9 @@ same ``backprop_lab`` catalog as the package's own messages. Wired in ``babel.cf
     keywords = tr
 
 It follows Babel's extraction API (``(lineno, funcname, message, comments)`` per message): each code
-cell goes through Babel's own Python extractor, line numbers count the notebook's code lines in order,
-and every message names its cell for the translator (``#. cell <id>``).
+cell goes through Babel's own Python extractor, hidden tests left out (the catalog ships to learners);
+line numbers count the notebook's code lines in order, and every message names its cell for the
+translator (``#. cell <id>``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from babel.messages.extract import extract_python
 
 # IPython's own syntax (`%matplotlib inline`, `!pip ...`): not Python; blanked so the tokenizer keeps going.
 _IPYTHON_LINE = re.compile(r"^\s*[%!]")
+# The catalog ships in the package, to learners: a hidden test's text must never reach it.
+_HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*", re.M | re.S)
 
 
 def _python_only(source: str) -> str:
+    """The cell's visible Python, line for line: hidden tests and IPython lines blanked."""
+    source = _HIDDEN_TESTS.sub(lambda hidden: "\n" * hidden.group().count("\n"), source)
     return "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.split("\n"))
 
 

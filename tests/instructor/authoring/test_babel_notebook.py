@@ -55,6 +55,13 @@ def test_only_literals_are_extracted_and_other_calls_are_not():
     assert [message for _line, message, _comments, _context in _found(nb)] == ["kept"]
 
 
+def test_a_hidden_tests_text_never_reaches_the_catalog_that_ships_to_learners():
+    nb = _notebook(_code(["check(x, hint=tr('visible'))\n", "    ### BEGIN HIDDEN TESTS\n",
+                          "    check(y, hint=tr('hidden'))\n", "    ### END HIDDEN TESTS\n", "tr('after')"]))
+    assert [(line, message) for line, message, _comments, _context in _found(nb)] == [(1, "visible"),
+                                                                                       (5, "after")]
+
+
 def test_a_file_that_is_not_a_notebook_is_refused_by_name():
     fileobj = io.BytesIO(b'{"cells": 3}')
     fileobj.name = "broken.ipynb"
@@ -88,6 +95,17 @@ def test_every_tr_literal_of_the_solutions_has_a_current_translation(po):
             problems.append(f"left in English: {message!r}")
     assert not problems, (f"{po}: " + "; ".join(problems[:8]) + f" ({len(problems)} in all). Run `make "
                           "messages`, then translate the new entries.")
+
+
+@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parts[-3])
+def test_no_translation_puts_cjk_into_a_mathtext_string(po):
+    """matplotlib draws a text with $...$ in it all with mathtext, whose fonts have no CJK glyphs: boxes.
+    Such a translation writes its maths in Unicode instead ('隐藏空间 (h₁, h₂)')."""
+    with open(po, "rb") as handle:
+        catalog = {m.id: m.string for m in read_po(handle, locale=po.parts[-3]) if m.id}
+    boxes = [message for message in _solution_messages()
+             if CJK.search(catalog.get(message) or "") and re.search(r"\$[^$]+\$", catalog[message])]
+    assert not boxes, f"{po}: CJK beside $maths$ in the translations of {boxes}: write the maths in Unicode."
 
 
 def test_the_solutions_mark_their_figure_text():
