@@ -45,7 +45,8 @@ def extract_notebook(fileobj: IO[bytes], keywords: Mapping[str, Any] | Collectio
     code cells of the notebook ``fileobj`` (markdown and raw cells hold no calls)."""
     notebook = json.loads(fileobj.read().decode(options.get("encoding", "utf-8")))
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise ValueError(f"{getattr(fileobj, 'name', 'this file')} is not a notebook (no list of cells)")
+        raise ValueError(f"{getattr(fileobj, 'name', 'this file')} is not a notebook (no list of cells): "
+                         "babel.cfg's [notebook: ...] pattern should match only .ipynb files")
     offset = 0
     for cell in notebook["cells"]:
         if cell.get("cell_type") != "code":
