@@ -235,9 +235,9 @@ hub-grade: hub-collect ## [CHAPTER=01] collect, then grade them
 MESSAGES_DIR := autograder/locale
 MESSAGES_POT := $(MESSAGES_DIR)/backprop_lab.pot
 
-messages: env-instructor ## extract the checks' and tools' messages (Babel), update each catalog, compile the .mo files
+messages: env-instructor ## extract the messages of the checks, the tools and the solutions' tr() calls (Babel), update each catalog, compile the .mo files
 	pybabel extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap --project="Backprop Lab" \
 		--version=1 --copyright-holder="the Backprop Lab authors" --msgid-bugs-address="the course's issue tracker" \
-		--omit-header -o $(MESSAGES_POT) autograder
+		--omit-header -o $(MESSAGES_POT) autograder solutions
 	pybabel update -D backprop_lab -i $(MESSAGES_POT) -d $(MESSAGES_DIR) --no-wrap --ignore-obsolete --ignore-pot-creation-date
 	pybabel compile -D backprop_lab -d $(MESSAGES_DIR) --statistics

@@ -5,6 +5,12 @@
     raise CheckFailed(_("{name}: expected {wanted}, got {got}.").format(name=..., ...))
     HINT = N_("a constant, marked for extraction")   # translated where it is used: _(HINT)
 
+A notebook's code cells use ``tr`` (the same lookup; IPython keeps ``_`` for the last result), so a figure's
+title or a sentence a test cell prints is the same code in both editions and Chinese in a Chinese kernel:
+
+    ax.set_title(tr("step h"))
+    print(tr("{n} parameters").format(n=count))     # placeholders, never an f-string inside tr()
+
 The catalogs are ``autograder/locale/<locale>/LC_MESSAGES/backprop_lab.po``, compiled to ``.mo``
 beside them and shipped in the package (``make messages`` extracts, updates and compiles them with
 Babel; docs/TRANSLATING.md). A third language is a new catalog, not new code.
@@ -36,7 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["DOMAIN", "ENV_VAR", "LOCALE_DIR", "N_", "_", "chosen_language", "current_language", "language",
-           "metadata_language", "notebook_language", "submission_language", "translations"]
+           "metadata_language", "notebook_language", "submission_language", "tr", "translations"]
 
 DOMAIN = "backprop_lab"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -56,6 +62,15 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, transl
 def _(message: str) -> str:
     """``message`` in the current language; itself when the language is English or has no entry."""
     return translations(current_language()).gettext(message)
+
+
+def tr(message: str) -> str:
+    """``_`` for notebooks' code cells: ``message`` in the kernel's language, itself in English.
+
+    Its own name because IPython binds ``_`` to the last result; ``make messages`` extracts the literal
+    ``tr("...")`` calls of ``solutions/*/*.ipynb`` (authoring/babel_notebook.py) into this catalog.
+    """
+    return _(message)
 
 
 @functools.cache

@@ -19,6 +19,7 @@ lost themselves are not replayed: a cell that loops forever costs its own time l
 from __future__ import annotations
 
 import builtins
+import copy
 import json
 import socket
 import sys
@@ -30,6 +31,7 @@ import numpy as np
 
 from autograder.instructor.grading.protocol import (
     CONTROL,
+    MAX_DEPTH,
     REPLY,
     T_DICT,
     Channel,
@@ -48,6 +50,7 @@ NOT_BOUND = ("(grading: the tests keep their own {names}; your cell's definition
              "by your own code only)")
 T_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display"})
 STARTUP_LIMIT_S = 60.0  # importing numpy and matplotlib on a busy machine
+MAX_COPY_DEPTH = MAX_DEPTH + 1
 WARNING_TYPES = {cls.__name__: cls for cls in vars(builtins).values()
                  if isinstance(cls, type) and issubclass(cls, Warning)}
 
@@ -82,6 +85,26 @@ def runtime_warnings_are_errors() -> bool:
                 break
         _FILTERS_SEEN[:] = [seen, answer]
     return _FILTERS_SEEN[1]
+
+
+def data_copy(value: Any, depth: int = 0) -> Any:
+    """``value`` with its arrays and random generators copied (lists, tuples, dicts and sets rebuilt).
+
+    Every array or generator that crosses is mirrored: S writing into its copy (``x[...] = 0``,
+    ``rng.normal()``) writes into T's at the next message. A name S is given is T's data (a test's
+    input, the generator a test draws from): S gets copies, so what S does to them stays in S."""
+    kind = type(value)
+    if depth > MAX_COPY_DEPTH:  # deeper than the wire allows: encode refuses it anyway
+        return value
+    if kind is np.ndarray:
+        return value.copy()
+    if kind is np.random.Generator:
+        return copy.deepcopy(value)
+    if kind in (list, tuple, set, frozenset):
+        return kind(data_copy(item, depth + 1) for item in value)
+    if kind is dict:
+        return {key: data_copy(item, depth + 1) for key, item in value.items()}
+    return value
 
 
 class Bridge:
@@ -209,7 +232,12 @@ class Bridge:
                     and not is_claim_check(value)):
                 continue
             try:  # plain data; a handle only to the course's own functions and classes (History)
-                given[name] = self.endpoint.encode(value, data_only=not is_course_object(value))
+                # Never an instance a locked cell made: S could write into what a test then uses.
+                definition = isinstance(value, type) or type(value).__name__ == "function"
+                if definition and is_course_object(value):
+                    given[name] = self.endpoint.encode(value)
+                else:  # a copy: arrays and generators are mirrored, and T's must not change with S's
+                    given[name] = self.endpoint.encode(data_copy(value), data_only=True)
             except (TypeError, ValueError):  # an object of T's (a widget class): S is not given it
                 continue
         body = {"op": "exec", "label": label, "source": source,

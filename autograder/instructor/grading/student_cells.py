@@ -336,13 +336,22 @@ def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
     ``tests-only`` cell reads, then those that bind or read a name those read, and so on. The
     setup's names do not count (T's setup binds them and S may never rebind them in T), nor the
     student's (``answers``: they are S's anyway), nor Python's builtins, nor the functions and
-    classes of a cell that only defines (S runs its own copy, or is given T's read-only).
+    classes of a cell that only defines (S runs its own copy, or is given T's read-only); but what
+    the bodies of those functions and classes (and the setup's) read from the module counts, once a
+    test or such a cell names them: a test's helper reads its globals when the test calls it.
     ``(those cells, every name they and the tests read)``."""
     setup = next((c for _, c in instructor if _meta(c).get("grade_id") == "setup"), None)
     from_setup = (bound_names(setup.source) if setup is not None else set()) | answers | set(dir(builtins))
+    # The functions and classes of the setup and of the cells that only define: what their bodies
+    # read from the module is read by whoever calls them (a test's helper reads a global at call time).
+    definers: list[tuple[set[str], set[str]]] = []
     for _, cell in instructor:
-        if only_definitions(cell.source) and not (_meta(cell).get("grade") or TESTS_ONLY in _tags(cell)):
-            from_setup |= defined_objects(cell.source)
+        if (cell is setup or only_definitions(cell.source)) \
+                and not (_meta(cell).get("grade") or TESTS_ONLY in _tags(cell)):
+            defined = defined_objects(cell.source)
+            if cell is not setup:
+                from_setup |= defined
+            definers.append((defined, global_reads(cell.source) - defined))
     needed: set[str] = set()
     read_by_trusted: set[str] = set()
     rest = []
@@ -355,6 +364,7 @@ def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
                          reads_before_binding(cell.source)))
     needed -= from_setup
     feeding: set[int] = set()
+    called: set[int] = set()  # definers whose functions a test (or a cell feeding one) may call
     grown = True
     while grown:
         grown = False
@@ -363,6 +373,12 @@ def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
                 feeding.add(index)
                 needed |= read - from_setup
                 read_by_trusted |= read
+                grown = True
+        for number, (defined, body_reads) in enumerate(definers):
+            if number not in called and defined & read_by_trusted:
+                called.add(number)
+                needed |= body_reads - from_setup
+                read_by_trusted |= body_reads
                 grown = True
     return feeding, read_by_trusted
 

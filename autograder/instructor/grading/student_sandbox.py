@@ -91,11 +91,11 @@ def hidden_paths() -> list[Path]:
 
 
 def student_command(folders: StudentFolders, limits: Limits, *, enabled: bool, generation: int,
-                    max_frame: int) -> list[str]:
+                    max_frame: int, figures: bool = True) -> list[str]:
     """S's argv: bwrap (if enabled), sandbox_exec.py, then ``python -I -S student_process.py``."""
     home = "/tmp" if enabled else str(folders.run / "tmp")
     env = sandbox.kernel_environment("cpu", home, {"MPLCONFIGDIR": str(folders.run / "matplotlib"),
-                                                   "MPLBACKEND": "Agg"})
+                                                   "MPLBACKEND": "Agg" if figures else "template"})
     env.pop("PYTHONPATH", None)
     launcher = [sys.executable, "-I", "-S", str(folders.lib / "sandbox_exec.py"),
                 "--chdir", str(folders.scratch)]
@@ -106,7 +106,8 @@ def student_command(folders: StudentFolders, limits: Limits, *, enabled: bool, g
         launcher += ["--setenv", f"{name}={value}"]
     program = [sys.executable, "-I", "-S", str(folders.lib / "student_process.py"), "--lib", str(folders.lib),
                "--site", str(site_packages()), "--generation", str(generation),
-               "--output-bytes", str(limits.output_bytes or 2 * sandbox.MiB), "--max-frame", str(max_frame)]
+               "--output-bytes", str(limits.output_bytes or 2 * sandbox.MiB), "--max-frame", str(max_frame),
+               "--figures", "draw" if figures else "none"]
     if not enabled:
         return [*launcher, "--", *program]
     bwrap = sandbox.bwrap_executable()

@@ -344,7 +344,7 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
 
         def command(generation: int) -> list[str]:
             return student_command(folders, limits, enabled=release.sandbox, generation=generation,
-                                   max_frame=MAX_FRAME_BYTES)
+                                   max_frame=MAX_FRAME_BYTES, figures=release.figures)
 
         originals = {index: nb.cells[index].source
                      for index in [*indices, *placement.in_s, *placement.also_in_s]}
