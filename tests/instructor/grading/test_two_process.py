@@ -95,6 +95,9 @@ def attacks(solution, untouched) -> dict[str, tuple[object, float]]:
 
 # The student's code looks everywhere it can for T's test code, and prints what it finds.
 SNOOP = '''import os, glob
+# What only the demo chapter's tests hold (the hidden test's marker, input and name, a test's call):
+# not words that S's own library may hold (its drawings' HIDDEN_COLOR, a coordinate -3.0).
+MARKS = (b"BEGIN HIDDEN TESTS", b"np.array([-3.0])", b"square of a negative number", b"check_close(square")
 def square(x):
     found = []
     places = ["/tmp/**", "/proc/*/cmdline", "/proc/*/environ", os.getcwd() + "/**",
@@ -106,7 +109,7 @@ def square(x):
                     data = handle.read(2_000_000)
             except OSError:
                 continue
-            if b"HIDDEN" in data or b"-3.0" in data or b"check_close(square" in data:
+            if any(mark in data for mark in MARKS):
                 found.append(path)
     print("found:", found, dict(os.environ))
     return x * 2
