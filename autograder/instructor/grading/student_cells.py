@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 import symtable
 from dataclasses import dataclass
@@ -106,13 +107,16 @@ def setup_imports(template: NotebookNode) -> str:
     return "\n".join(blocks)
 
 
-def bound_names(source: str) -> set[str]:
+# Each analysis of a cell's source is a pure function of that text, worked out once: demo_cells asks
+# it of every cell in each pass of its fixed point, and T's bridge of every cell it sends.
+@functools.lru_cache(maxsize=4096)
+def bound_names(source: str) -> frozenset[str]:
     """Names a cell may bind in the module namespace (over-counted: comprehension variables too)."""
     source, _ = without_ipython(source)
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     names: set[str] = set()
     todo: list[ast.AST] = [tree]
     while todo:
@@ -135,10 +139,11 @@ def bound_names(source: str) -> set[str]:
             elif isinstance(child, ast.ExceptHandler) and child.name:
                 names.add(child.name)
             todo.append(child)
-    return names
+    return frozenset(names)
 
 
-def reads(source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def reads(source: str) -> frozenset[str]:
     """Names a cell may read from the module namespace (loaded anywhere, or declared global).
 
     Over-counted on purpose (a function's own locals too): T's bridge sends S only what it has.
@@ -146,23 +151,24 @@ def reads(source: str) -> set[str]:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             names.add(node.id)
         elif isinstance(node, ast.Global | ast.Nonlocal):
             names.update(node.names)
-    return names
+    return frozenset(names)
 
 
-def global_reads(source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def global_reads(source: str) -> frozenset[str]:
     """Names a cell reads from the module namespace, exactly: Python's own ``symtable`` (a
     function's locals and parameters are not counted; its globals and a class body's free names are)."""
     try:
         top = symtable.symtable(source, "<cell>", "exec")
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     names = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
     todo = list(top.get_children())
     while todo:
@@ -174,16 +180,17 @@ def global_reads(source: str) -> set[str]:
             if symbol.is_global() or (table.get_type() == "class" and not symbol.is_local()
                                       and not symbol.is_free()):
                 names.add(symbol.get_name())
-    return names
+    return frozenset(names)
 
 
-def reads_before_binding(source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def reads_before_binding(source: str) -> frozenset[str]:
     """Names a cell reads that it has not bound itself by then: statement by statement, into the
     bodies of ``with``, ``for``, ``if`` and ``try`` (a test cell is one ``with exercise(...)``)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     bound: set[str] = set()
     found: set[str] = set()
 
@@ -217,22 +224,23 @@ def reads_before_binding(source: str) -> set[str]:
             bound.update(bound_names(code))
 
     walk(tree.body)
-    return found
+    return frozenset(found)
 
 
-def defined_objects(source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def defined_objects(source: str) -> frozenset[str]:
     """Names a cell binds to what is never plain data: its functions, classes and imports."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
+    return frozenset(names)
 
 
 def _module_in_s(module: str, chapter_number: int) -> bool:
@@ -278,6 +286,7 @@ def setup_names_not_in_s(setup_source: str, chapter_number: int) -> set[str]:
     return missing
 
 
+@functools.lru_cache(maxsize=4096)
 def only_definitions(source: str) -> bool:
     """Whether a cell only defines: functions, classes, imports, constants and docstrings."""
     try:
