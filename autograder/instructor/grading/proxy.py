@@ -62,6 +62,9 @@ def start_bridge(socket_path: str, cells_path: str, call_limit: float, max_frame
     shell = get_ipython()
     namespace = shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
     bridge = Bridge(socket_path, json.loads(Path(cells_path).read_text()), call_limit, max_frame, namespace)
+    if shell is not None:  # what a test cell binds is never sent to S (Bridge.tainted)
+        shell.events.register("pre_run_cell", bridge.before_cell)
+        shell.events.register("post_run_cell", bridge.after_cell)
     bridge.before_request()
     return bridge
 
@@ -126,6 +129,11 @@ class Bridge:
         self.sendable = frozenset(cells.get("sendable", ())) - T_NAMES
         self.protected = frozenset(cells.get("protected", ()))
         self.also = frozenset(cells.get("also", ()))  # the instructor's definitions S runs as well as T
+        # A name a test cell binds may be bound by a locked cell too (chapter 2's X_train: a test's
+        # own input, then the digits): its value is sent only if no test cell bound that value.
+        self.test_sources = frozenset(cells.get("tests", ()))
+        self.tainted: dict[str, Any] = {}  # name -> the value a test cell last bound there
+        self._before_test: dict[str, Any] | None = None
         self.needs_restart = True
         self.replaying = False
         self.pending_warnings: list[Any] = []
@@ -163,6 +171,24 @@ class Bridge:
             category = WARNING_TYPES.get(str(kind), UserWarning)
             line = lineno if type(lineno) is int else 0
             warnings.warn_explicit(str(message), category, str(filename), line)
+
+    # ---- IPython's events around each cell T runs
+    def before_cell(self, info: Any) -> None:
+        self._before_test = dict(self.namespace) if getattr(info, "raw_cell", None) in self.test_sources \
+            else None
+
+    def after_cell(self, result: Any) -> None:
+        before, self._before_test = self._before_test, None
+        if before is None:
+            return
+        missing = object()
+        for name, value in self.namespace.items():
+            if before.get(name, missing) is not value:
+                self.tainted[name] = value
+
+    def from_a_test(self, name: str) -> bool:
+        """Whether T's value of ``name`` is one a test cell bound (its input, its expected values)."""
+        return name in self.tainted and self.tainted[name] is self.namespace.get(name)
 
     # ---- S's life
     def restart(self) -> None:
@@ -218,7 +244,7 @@ class Bridge:
         for name in sorted(reads(source) - self.s_names):
             # Only names the instructor's non-test cells bind (never In, a test's variables, _ names)
             if name not in self.sendable or name not in self.namespace or name.startswith("_") \
-                    or hasattr(builtins, name):
+                    or hasattr(builtins, name) or self.from_a_test(name):
                 continue
             value = self.namespace[name]
             if isinstance(value, Proxy):  # first: any other question would be a request to S

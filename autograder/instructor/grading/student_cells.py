@@ -9,9 +9,10 @@
   that is valid Python is never changed: IPython's prefilter does not exist in S, so a line such
   as ``ls -la`` is the Python expression it reads as.
 - ``instructor_names``: from the template, the names its cells bind in T: those bound by setup,
-  locked and plain cells (never by a test cell, nor by a locked cell tagged ``tests-only``) may be
-  sent to S as data when a student's cell reads them; those bound by a setup, locked or test cell
-  are never rebound from S. A ``tests-only`` cell holds the tests' own helpers (references built
+  locked and plain cells (never by a locked cell tagged ``tests-only``) may be sent to S as data
+  when a student's cell reads them, unless T's value there is one a test cell bound (the bridge
+  knows those cells by ``sources_of_tests``); those bound by a setup, locked or test cell are never
+  rebound from S. A ``tests-only`` cell holds the tests' own helpers (references built
   with torch): sent to S, they would answer the exercise for the student.
 - ``setup_imports``: the plain imports of the setup cell, each in its own ``try``, so S starts
   with ``np``, ``plt``, ``math`` and the course library's earlier modules, and silently without
@@ -428,11 +429,15 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
 
 def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
     """``(sendable, protected)``: names S may be given from T (bound by the template's setup, locked
-    and plain cells, and by none of its test or ``tests-only`` cells: a test's input and helpers
-    stay T's), and names S may never
-    rebind in T (bound by a setup, locked or test cell). A plain cell's names are not protected: the
-    student may edit that cell, which then runs in S and must bind them in T itself."""
+    and plain cells, and by none of its ``tests-only`` cells: the tests' own helpers stay T's), and
+    names S may never rebind in T (bound by a setup, locked or test cell). A name a test cell binds
+    too is sent only while T holds the value a non-test cell bound there: the bridge never sends a
+    value a test cell bound (``Bridge.tainted``), so a learner's cell after the instructor's data
+    cell reads that data even when a test used the same name for its own input. A plain cell's
+    names are not protected: the student may edit that cell, which then runs in S and must bind
+    them in T itself."""
     in_tests: set[str] = set()
+    tests_only: set[str] = set()
     locked: set[str] = set()
     plain: set[str] = set()
     for cell in template.cells:
@@ -440,11 +445,25 @@ def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         names = bound_names(cell.source)
-        tests_only = TESTS_ONLY in (cell.get("metadata", {}).get("tags") or [])
-        kind = in_tests if meta.get("grade") or tests_only else locked if meta.get("grade_id") else plain
-        kind.update(names)
-    private = {name for name in in_tests | locked | plain if name.startswith("_")}
-    return sorted((locked | plain) - in_tests - private), sorted(in_tests | locked)
+        if TESTS_ONLY in (cell.get("metadata", {}).get("tags") or []):
+            tests_only.update(names)
+        elif meta.get("grade"):
+            in_tests.update(names)
+        elif meta.get("grade_id"):
+            locked.update(names)
+        else:
+            plain.update(names)
+    private = {name for name in in_tests | tests_only | locked | plain if name.startswith("_")}
+    return sorted((locked | plain) - tests_only - private), sorted(in_tests | tests_only | locked)
+
+
+def sources_of_tests(nb: NotebookNode, student_written: set[int] | list[int] = ()) -> list[str]:
+    """The sources of ``nb``'s test and ``tests-only`` cells, as T runs them: the bridge knows a
+    test cell by its source, and never sends S a value such a cell bound."""
+    return sorted({cell.source for index, cell in enumerate(nb.cells)
+                   if cell.cell_type == "code" and index not in student_written
+                   and (_meta(cell).get("grade") and not _meta(cell).get("solution")
+                        or TESTS_ONLY in (cell.get("metadata", {}).get("tags") or []))})
 
 
 def label(cell: NotebookNode, index: int) -> str:
@@ -470,4 +489,4 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
                          if c.cell_type == "code" and i not in placement.in_s and i not in indices))
     protected = sorted(set(protected) - (only_in_s - rest))
     return {"setup": setup_imports(template), "cells": cells, "sendable": sendable, "protected": protected,
-            "also": [str(i) for i in placement.also_in_s]}
+            "also": [str(i) for i in placement.also_in_s], "tests": sources_of_tests(nb, indices)}

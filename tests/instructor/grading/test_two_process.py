@@ -353,3 +353,28 @@ def test_a_demo_runs_in_s_beside_the_students_code_and_a_tests_input_stays_in_t(
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     shown = outputs(result)
     assert "the demo runs in S" in shown and "the input is made in T" in shown, shown
+
+
+def test_a_learners_cell_reads_the_instructors_data_but_never_a_tests_value_of_the_same_name(tmp_path):
+    """Chapter 2's ``X_train`` is a test's own input, then the digits a locked cell splits: a
+    learner's cell after the digits reads the digits (it used to get a NameError in the feedback);
+    one between the test and the digits is never given the test's value."""
+    course, _, _ = make_demo_course(tmp_path)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    tests = next(c for c in template.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "cube__tests")
+    tests.source = "data = np.array([7.0, 11.0])  # the test's own input\n" + tests.source
+    at = 1 + template.cells.index(tests)
+    template.cells[at:at] = [nbformat.v4.new_code_cell("data = np.arange(3.0)  # the instructor's data")]
+    nbformat.write(template, str(path))
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    submitted = copy.deepcopy(template)
+    submitted.cells.insert(at + 1, nbformat.v4.new_code_cell("print('after the data:', data.sum())"))
+    submitted.cells.insert(at, nbformat.v4.new_code_cell("print('after the test:', data)"))
+    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(submitted).encode()}
+    result = grade_task(task, release.to_dict())
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    shown = outputs(result)
+    assert "after the data: 3.0" in shown, shown
+    assert "NameError" in shown and "name 'data' is not defined" in shown, shown
+    assert "7. 11." not in shown, "the test's input reached S"
