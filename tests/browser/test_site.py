@@ -241,3 +241,22 @@ def test_every_page_in_both_languages_switches_to_the_other(chapter):
     assert chinese.resolve() in _links_named(english, "中文"), f"{english.name}: no switch to Chinese"
     assert english.resolve() in _links_named(chinese, "English"), f"{chinese.name}: no switch to English"
     assert re.search(r"[\u4e00-\u9fff]", "".join(read_page(chinese).text)), "the Chinese page is not Chinese"
+
+
+def test_a_chinese_page_shows_what_its_code_printed_in_chinese():
+    """`make site` runs each edition's page in its own language (site.prepare_chapter): the Chinese
+    page's printed lines, figures and widgets are Chinese, not the English run's outputs."""
+    chapter = CHAPTERS[0]
+    english = " ".join(read_page(page_path(chapter)).text)
+    chinese = " ".join(read_page(SITE / "zh" / chapter / f"{chapter}.html").text)
+    assert "4097 parameters" in english, "chapter 1 prints the source's parameter count"
+    assert "4097 个参数" in chinese and "4097 parameters" not in chinese, "the Chinese page shows English output"
+
+
+@pytest.mark.parametrize("edition", ["", "zh"])
+def test_no_figure_text_is_drawn_as_boxes(edition):
+    """matplotlib warns "Glyph ... missing from font(s)" where it draws a box instead of a character."""
+    for chapter in CHAPTERS:
+        page = SITE / edition / chapter / f"{chapter}.html"
+        text = page.read_text()
+        assert "missing from font" not in text and "Glyph" not in text, f"{page.relative_to(SITE)}: a box"

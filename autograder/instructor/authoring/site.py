@@ -34,6 +34,7 @@ import ast
 import copy
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -187,11 +188,14 @@ def inject_solutions(student_nb: NotebookNode, solution_nb: NotebookNode) -> Not
     return nb
 
 
-def execute(nb: NotebookNode, cwd: Path, timeout: int = 600) -> None:
+def execute(nb: NotebookNode, cwd: Path, timeout: int = 600, language: str = "") -> None:
+    """Run ``nb`` in a kernel started in ``cwd``; ``language`` (an edition, ``zh``): the language the
+    kernel answers in (``BACKPROP_LAB_LANG``, autograder/i18n.py), so its figures and prints are too."""
     from autograder.instructor.execute import RobustNotebookClient
 
+    env = {**os.environ, "BACKPROP_LAB_LANG": language} if language else None
     RobustNotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                         resources={"metadata": {"path": str(cwd)}}).execute()
+                         resources={"metadata": {"path": str(cwd)}}).execute(**({"env": env} if env else {}))
 
 
 # -- making a page static -----------------------------------------------------------------
@@ -325,20 +329,15 @@ def with_switcher(nb: NotebookNode, chapter: str, edition: str, editions: list[s
     return page
 
 
-def page_catalogs(course: Course, chapters: list[str]) -> dict[str, dict[str, object]]:
-    """edition ('zh') -> chapter -> its catalog, for every translated edition (translations/<locale>/)."""
-    from autograder.instructor.authoring.translations import (
-        TRANSLATIONS,
-        catalog_path,
-        edition_folder,
-        read_catalog,
-    )
+def edition_catalogs(course: Course, chapters: list[str]) -> dict[str, dict[str, Path]]:
+    """edition ('zh') -> chapter -> its catalog's path, for every translated edition (translations/<locale>/)."""
+    from autograder.instructor.authoring.translations import TRANSLATIONS, catalog_path, edition_folder
 
     folder = course.root / TRANSLATIONS
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, dict[str, Path]] = {}
     for locale in sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
-        catalogs = {chapter: read_catalog(catalog_path(folder, locale, chapter), locale)
-                    for chapter in chapters if catalog_path(folder, locale, chapter).is_file()}
+        catalogs = {chapter: catalog_path(folder, locale, chapter) for chapter in chapters
+                    if catalog_path(folder, locale, chapter).is_file()}
         if catalogs:
             found[edition_folder(locale)] = catalogs
     return found
@@ -365,29 +364,39 @@ def _fingerprint(*paths: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def prepare_chapter(course: Course, chapter: str, work: Path, cache: Path) -> NotebookNode:
-    """The chapter's page notebook, from the cache when no input changed."""
+def prepare_chapter(course: Course, chapter: str, work: Path, cache: Path, edition: str = "",
+                    catalog: Path | None = None) -> NotebookNode:
+    """The chapter's page notebook, from the cache when no input changed.
+
+    ``edition`` (``zh``) with its chapter ``catalog`` (``translations/<locale>/NN_x.po``): the page of
+    that edition, translated before it runs (as ``make release --editions`` translates) and run in
+    its language, so its figures, printed lines and widgets are in that language too."""
+    from autograder.instructor.authoring.translations import read_catalog, write_translated
+
     solution = course.solutions / chapter / f"{chapter}.ipynb"
-    package = Path(__file__).resolve().parents[2]
-    key = _fingerprint(solution, package)
-    cached = cache / f"{chapter}-{key}.ipynb"
+    package = Path(__file__).resolve().parents[2]  # autograder/
+    inputs = [solution, package] + ([catalog, *sorted((package / "locale").rglob("*.mo"))] if catalog else [])
+    key = _fingerprint(*inputs)
+    name = f"{edition}-{chapter}" if edition else chapter
+    cached = cache / f"{name}-{key}.ipynb"
     if cached.exists():
         return nbformat.read(str(cached), as_version=4)
     started = time.monotonic()
-    released = work / "release"
+    released = work / "release" / (edition or "en")
     generate(released, course.solutions, [chapter])
-    student = released / chapter / f"{chapter}.ipynb"
-    nb = inject_solutions(nbformat.read(str(student), as_version=4),
-                          nbformat.read(str(solution), as_version=4))
-    run_dir = work / "run" / chapter
+    student = nbformat.read(str(released / chapter / f"{chapter}.ipynb"), as_version=4)
+    if catalog is not None:
+        student = write_translated(student, read_catalog(catalog, catalog.parent.name))
+    nb = inject_solutions(student, nbformat.read(str(solution), as_version=4))
+    run_dir = work / "run" / name
     run_dir.mkdir(parents=True, exist_ok=True)
-    execute(nb, run_dir)
+    execute(nb, run_dir, language=edition)
     nb = make_static(nb)
     cache.mkdir(parents=True, exist_ok=True)
-    for stale in cache.glob(f"{chapter}-*.ipynb"):
+    for stale in cache.glob(f"{name}-*.ipynb"):
         stale.unlink()
     nbformat.write(nb, str(cached))
-    print(f"  {chapter}: executed in {time.monotonic() - started:.1f} s", flush=True)
+    print(f"  {name}: executed in {time.monotonic() - started:.1f} s", flush=True)
     return nb
 
 
@@ -404,20 +413,24 @@ def build(course: Course, out: Path, repo: str = PLACEHOLDER_REPO, ref: str = "m
     for chapter in chapters:
         pages.append(prepare_chapter(course, chapter, work, cache))
         titles[chapter] = chapter_title(pages[-1], chapter)
-    write_pages(source, dict(zip(chapters, pages)), titles, page_catalogs(course, chapters), repo, ref)
-    (source / ALT_TEXT_FILE).write_text(json.dumps(alt_texts(pages), indent=1, sort_keys=True))
+    translated = {edition: {chapter: prepare_chapter(course, chapter, work, cache, edition, catalog)
+                            for chapter, catalog in catalogs.items()}
+                  for edition, catalogs in edition_catalogs(course, chapters).items()}
+    write_pages(source, dict(zip(chapters, pages)), titles, translated, repo, ref)
+    (source / ALT_TEXT_FILE).write_text(json.dumps(
+        alt_texts([*pages, *(nb for found in translated.values() for nb in found.values())]),
+        indent=1, sort_keys=True))
     (source / "site.json").write_text(json.dumps({"repo": repo, "ref": ref, "chapters": titles}, indent=1))
     run_sphinx(course, source, work, out)
     return out
 
 
 def write_pages(source: Path, pages: dict[str, NotebookNode], titles: dict[str, str],
-                catalogs: dict[str, dict[str, object]], repo: str, ref: str) -> None:
-    """The Sphinx sources: every chapter and the landing page, in English and in each edition with a
-    catalog for every chapter (``<edition>/``), each page with the language switcher on top."""
-    from autograder.instructor.authoring.translations import write_translated
-
-    editions = [edition for edition, found in catalogs.items() if set(found) == set(pages)]
+                translated: dict[str, dict[str, NotebookNode]], repo: str, ref: str) -> None:
+    """The Sphinx sources: every chapter and the landing page, in English and in each edition that
+    has every chapter (``translated``: edition -> chapter -> its page, ``prepare_chapter(...,
+    edition)``, in ``<edition>/``), each page with the language switcher on top."""
+    editions = [edition for edition, found in translated.items() if set(found) == set(pages)]
     for chapter, nb in pages.items():
         (source / chapter).mkdir(parents=True)
         nbformat.write(with_switcher(nb, chapter, "", editions), str(source / chapter / f"{chapter}.ipynb"))
@@ -429,8 +442,8 @@ def write_pages(source: Path, pages: dict[str, NotebookNode], titles: dict[str, 
     (source / "index.md").write_text(landing)
     for edition in editions:
         edition_titles = {}
-        for chapter, nb in pages.items():
-            page = write_translated(nb, catalogs[edition][chapter])
+        for chapter in pages:
+            page = translated[edition][chapter]
             edition_titles[chapter] = chapter_title(page, chapter)
             (source / edition / chapter).mkdir(parents=True)
             nbformat.write(with_switcher(page, chapter, edition, editions),

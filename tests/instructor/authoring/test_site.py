@@ -1,7 +1,8 @@
 """`make site` in two languages (authoring/site.py): every page, English and Chinese, has the language
 switcher, its links reach the same page in the other language, and the Chinese pages are translated.
 Built from the chapters' notebooks without executing them or running Sphinx (the built site is checked
-in a browser by tests/browser/test_site.py)."""
+in a browser by tests/browser/test_site.py, which also checks that a Chinese page's outputs are Chinese:
+`make site` runs each edition's page in its own language)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor.authoring.site import page_catalogs, switcher, write_pages
+from autograder.instructor.authoring.site import edition_catalogs, switcher, write_pages
+from autograder.instructor.authoring.translations import read_catalog, write_translated
 from autograder.instructor.course import Course
 
 REPO = Path(__file__).resolve().parents[3]
@@ -26,7 +28,10 @@ def pages(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("site") / "pages"
     notebooks = {c: nbformat.read(str(COURSE.chapters / c / f"{c}.ipynb"), as_version=4) for c in CHAPTERS}
     titles = {c: c for c in CHAPTERS}
-    write_pages(source, notebooks, titles, page_catalogs(COURSE, CHAPTERS), "OWNER/backprop-lab", "main")
+    translated = {edition: {c: write_translated(notebooks[c], read_catalog(path, path.parent.name))
+                            for c, path in catalogs.items()}
+                  for edition, catalogs in edition_catalogs(COURSE, CHAPTERS).items()}
+    write_pages(source, notebooks, titles, translated, "OWNER/backprop-lab", "main")
     return source
 
 
