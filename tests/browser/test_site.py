@@ -250,7 +250,7 @@ def test_a_chinese_page_shows_what_its_code_printed_in_chinese():
     english = " ".join(read_page(page_path(chapter)).text)
     chinese = " ".join(read_page(SITE / "zh" / chapter / f"{chapter}.html").text)
     assert "4097 parameters" in english, "chapter 1 prints the source's parameter count"
-    assert "4097 个参数" in chinese and "4097 parameters" not in chinese, "the Chinese page shows English output"
+    assert "4097 个参数" in chinese and "4097 parameters" not in chinese, "the Chinese page shows English"
 
 
 @pytest.mark.parametrize("edition", ["", "zh"])

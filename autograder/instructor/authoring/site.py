@@ -330,7 +330,7 @@ def with_switcher(nb: NotebookNode, chapter: str, edition: str, editions: list[s
 
 
 def edition_catalogs(course: Course, chapters: list[str]) -> dict[str, dict[str, Path]]:
-    """edition ('zh') -> chapter -> its catalog's path, for every translated edition (translations/<locale>/)."""
+    """edition ('zh') -> chapter -> its catalog's path (translations/<locale>/NN_x.po), per edition."""
     from autograder.instructor.authoring.translations import TRANSLATIONS, catalog_path, edition_folder
 
     folder = course.root / TRANSLATIONS

@@ -228,6 +228,61 @@ def reads_before_binding(source: str) -> frozenset[str]:
     return frozenset(found)
 
 
+IN_PLACE_FUNCTIONS = frozenset({"shuffle", "at", "copyto", "put", "place", "putmask", "fill_diagonal"})
+# Methods of arrays, lists, dicts and strings that change nothing (any other method call may:
+# ``rng.normal()`` advances the generator, ``model.fit()`` trains it).
+READING_METHODS = frozenset({
+    "all", "any", "argmax", "argmin", "argsort", "astype", "copy", "count", "cumprod", "cumsum", "dot",
+    "flatten", "format", "get", "index", "item", "items", "join", "keys", "max", "mean", "min", "nonzero",
+    "prod", "ravel", "reshape", "round", "split", "squeeze", "startswith", "std", "sum", "take", "tolist",
+    "transpose", "values", "var"})
+
+
+@functools.lru_cache(maxsize=4096)
+def changed_in_place(source: str) -> frozenset[str]:
+    """Names whose object a cell may change without rebinding the name: the root of a subscript or
+    attribute it assigns or deletes (``X[:] = 0``, ``model.w += 1``, ``del d[k]``), the object of
+    any method it calls but the reading ones (``X.sort()``, ``rng.normal()``, ``h.append(1)``; not
+    ``X.mean()``), the first argument of NumPy's in-place functions (``rng.shuffle(X)``,
+    ``np.add.at(X, i, v)``) and a ufunc's ``out=``, in its functions' bodies too (over-counted: a
+    local of the same name counts). Not an alias's (``Z = X; Z[:] = 0``) nor what a function the
+    cell calls does to its argument: docs/AUTHORING.md, ``runs-in-t``."""
+    source, _ = without_ipython(source)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+
+    def root(node: ast.AST) -> str | None:
+        while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign | ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Call):
+            # NumPy's in-place functions change their first argument (rng.shuffle(X), np.add.at(X, ...)),
+            # and any ufunc its ``out=``
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                node.func.id if isinstance(node.func, ast.Name) else ""
+            targets = [*([node.func.value] if isinstance(node.func, ast.Attribute)
+                         and called not in READING_METHODS else []),
+                       *(node.args[:1] if called in IN_PLACE_FUNCTIONS else []),
+                       *(k.value for k in node.keywords if k.arg == "out")]
+        for target in targets:
+            for part in ast.walk(target) if isinstance(target, ast.Tuple | ast.List) else [target]:
+                if isinstance(part, ast.Subscript | ast.Attribute) or isinstance(node, ast.Call):
+                    name = root(part)
+                    if name is not None:
+                        names.add(name)
+    return frozenset(names)
+
+
 @functools.lru_cache(maxsize=4096)
 def defined_objects(source: str) -> frozenset[str]:
     """Names a cell binds to what is never plain data: its functions, classes and imports."""
@@ -297,7 +352,11 @@ def only_definitions(source: str) -> bool:
     plain = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
     return all(isinstance(node, plain)
                or (isinstance(node, ast.Expr | ast.Assign | ast.AnnAssign)
-                   and node.value is not None and isinstance(node.value, ast.Constant))
+                   and node.value is not None and isinstance(node.value, ast.Constant)
+                   # a name, not ``X[:] = 0`` (that changes X in place)
+                   and all(isinstance(target, ast.Name)
+                           for target in getattr(node, "targets", [getattr(node, "target", None)])
+                           if target is not None))
                for node in tree.body)
 
 
@@ -342,8 +401,10 @@ def demo_cells(template: NotebookNode, nb: NotebookNode, student_written: set[in
 
 def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
                        answers: set[str]) -> tuple[set[int], set[str]]:
-    """The cells a test may depend on: those that bind or read (and so may change) a name a test or
-    ``tests-only`` cell reads, then those that bind or read a name those read, and so on. The
+    """The cells a test may depend on: those that bind, or change in place (``changed_in_place``), a
+    name a test or ``tests-only`` cell reads, then those that bind or change a name those read, and
+    so on. A cell that only reads such a name (a demo training on ``X_train``) does not: in S it is
+    given a copy, so whatever it or the student's code does there never reaches T. The
     setup's names do not count (T's setup binds them and S may never rebind them in T), nor the
     student's (``answers``: they are S's anyway), nor Python's builtins, nor the functions and
     classes of a cell that only defines (S runs its own copy, or is given T's read-only); but what
@@ -370,7 +431,7 @@ def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
             needed |= reads_before_binding(cell.source)
             read_by_trusted |= reads_before_binding(cell.source)
         elif cell is not setup:
-            rest.append((index, bound_names(cell.source) | reads_before_binding(cell.source),
+            rest.append((index, bound_names(cell.source) | changed_in_place(cell.source),
                          reads_before_binding(cell.source)))
     needed -= from_setup
     feeding: set[int] = set()

@@ -157,3 +157,18 @@ def test_the_course_drawings_are_s_s_too():
                 cell("fig, ax = plt.subplots()\ndraw_network(ax, [2, 1], ['in', 'out'])", grade_id="sketch",
                      locked=True)]
     assert demo_cells(nb, nb, set(), 1).in_s == (2,)
+
+
+def test_a_demo_that_only_reads_a_tests_data_runs_in_s_and_one_that_changes_it_in_place_stays_in_t():
+    """S is given copies, so a demo that trains on ``X_train`` cannot change what a test reads:
+    it runs in S (chapter 4's optimizer race and initialisation demos: 18,000 round trips fewer).
+    One that changes that data in place (``X[:] = ...``, ``X.sort()``, ``rng.shuffle(X)``,
+    ``np.add.at(X, ...)``, ``out=X``, drawing from the tests' generator) stays in T."""
+    data = cell("X = np.ones(3)\nrng = np.random.default_rng(0)", grade_id="data", locked=True)
+    trains = cell("history = fit(None, X)\nprint(X.mean())")
+    changes = [cell("X[:] = 0"), cell("X.sort()"), cell("np.random.default_rng(1).shuffle(X)"),
+               cell("np.add.at(X, [0], 1.0)"), cell("np.exp(X, out=X)"), cell("noise = rng.normal()")]
+    test = cell("with exercise('fit'):\n    assert fit(None, X + rng.normal()) is None",
+                grade_id="fit__tests", grade=True, points=1)
+    placed = placement_of(data, trains, *changes, test)
+    assert placed.in_s == (3,), placed
