@@ -378,3 +378,27 @@ def test_a_learners_cell_reads_the_instructors_data_but_never_a_tests_value_of_t
     assert "after the data: 3.0" in shown, shown
     assert "NameError" in shown and "name 'data' is not defined" in shown, shown
     assert "7. 11." not in shown, "the test's input reached S"
+
+
+def test_a_timing_cell_is_not_run_at_grading_and_says_why(tmp_path):
+    """A cell tagged ``timing`` would time the grader (the sandbox, the load, a round trip to S at
+    every call: chapter 6's epoch took 6,600 ms instead of 10): it prints a note instead, and the
+    feedback still shows its code."""
+    course, _, _ = make_demo_course(tmp_path)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    at = 1 + next(i for i, c in enumerate(template.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    timing = nbformat.v4.new_code_cell("import time\nprint('TIMED', time.perf_counter())",
+                                       metadata={"tags": ["timing"]})
+    template.cells.insert(at, timing)
+    nbformat.write(template, str(path))
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(template).encode()}
+    result = grade_task(task, release.to_dict())
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    graded = json.loads(result["notebook"])["cells"]
+    cell = next(c for c in graded if "TIMED" in "".join(c["source"]))
+    assert cell["metadata"]["tags"] == ["timing"], "the feedback shows the cell as written"
+    shown = json.dumps(cell["outputs"])
+    assert "It is not run at grading" in shown and "TIMED" not in shown, shown
