@@ -2,7 +2,6 @@
 
 - chapters/ is exactly what solutions/ generates (byte for byte);
 - student versions hold no solution code, no hidden test and no written answer;
-- nbgrader's validator: each solution passes all its tests, each student version fails them;
 - real nbgrader autograde through `make grade`'s path, two-process (the default): the solution
   scores full marks, the untouched student version zero, and a notebook with one exercise broken
   loses exactly that exercise's points.
@@ -117,18 +116,6 @@ def test_student_version_holds_no_solution_and_no_hidden_test(chapter):
     assert not leaked, f"solution or hidden-test lines in the student version: {leaked[:5]}"
     for cell in student.cells:
         assert not cell.get("outputs"), "student versions carry no outputs"
-
-
-def _validate(path, invert: bool) -> dict:
-    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
-    from nbgrader.validator import Validator
-
-    from autograder.instructor.execute import RobustExecute
-
-    validator = Validator()
-    validator.preprocessors = [CheckCellMetadata, ClearOutput, RobustExecute]
-    validator.invert = invert
-    return validator.validate(str(path))
 
 
 def broken_copy(chapter: str, exercise: str) -> nbformat.NotebookNode:
