@@ -32,7 +32,7 @@ def _code(source: str | list[str], cell_id: str = "c") -> dict:
             "execution_count": None}
 
 
-# babel.cfg's [notebook: **.ipynb] keywords: tr() translates at run time; N_() marks a label that is also a key.
+# babel.cfg's [notebook: **.ipynb] keywords: tr() translates at run time; N_() marks a label that is a key.
 NOTEBOOK_KEYWORDS = {"tr": None, "N_": None}
 
 
