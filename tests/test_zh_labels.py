@@ -26,7 +26,8 @@ LABELS = {
         "no clipping", "clipped to norm 1",
     ],
     "05_training_and_tuning": [
-        "labels:", "constant 1e-2", "step decay", "warm-up + cosine", "lowest validation loss",
+        "mean radius", "mean area", "mean fractal dimension", "worst area", "labels:",
+        "constant 1e-2", "step decay", "warm-up + cosine", "lowest validation loss",
         "over-fitting: 128-128, 60 points", "L2, lambda = 0.01", "dropout, p = 0.5", "early stopping (epoch",
         "more data: 1060 points", "smaller model: 16-8", "too small: 2-2 (under-fits)",
         "training loss", "validation loss", "validation acc",
