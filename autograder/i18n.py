@@ -55,7 +55,8 @@ _override: contextvars.ContextVar[str | None] = contextvars.ContextVar("backprop
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, translate later")
-    """Mark a constant for extraction; it is translated where it is shown, with ``_()``."""
+    """Mark a constant for extraction; it is translated where it is shown, with ``_()`` (``tr()`` in a
+    notebook's code cell, where the constant stays English as a key: ``{N_("He normal"): he_normal}``)."""
     return message
 
 

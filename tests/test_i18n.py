@@ -39,14 +39,14 @@ def _placeholders(text: str) -> list[tuple[str, str]]:
 
 
 def _source_messages() -> set[str]:
-    """The msgids that ``make messages`` would extract now (babel.cfg: _ and N_ in the package, tr in the
-    solutions' code cells)."""
+    """The msgids that ``make messages`` would extract now (babel.cfg: _ and N_ in the package, tr and N_
+    in the solutions' code cells)."""
     from autograder.instructor.authoring.babel_notebook import extract_notebook
 
     found = [*extract_from_dir(str(ROOT / "autograder"), method_map=[("**.py", "python")],
                                keywords={"_": None, "N_": None}),
              *extract_from_dir(str(ROOT / "solutions"), method_map=[("**.ipynb", extract_notebook)],
-                               keywords={"tr": None})]
+                               keywords={"tr": None, "N_": None})]
     return {message for _file, _line, message, _comments, _context in found if message}
 
 

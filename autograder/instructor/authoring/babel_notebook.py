@@ -1,15 +1,18 @@
-"""A Babel extractor for notebooks: the ``tr("...")`` calls of their code cells.
+"""A Babel extractor for notebooks: the ``tr("...")`` and ``N_("...")`` calls of their code cells.
 
 Code cells are byte-identical in every edition, so text they draw or print (a figure's title, an axis
 label, a widget's label, a sentence a test cell prints) is translated when it runs, through
 ``autograder.i18n.tr``; this extractor gives Babel those literals, so ``make messages`` puts them in the
-same ``backprop_lab`` catalog as the package's own messages. Wired in ``babel.cfg``:
+same ``backprop_lab`` catalog as the package's own messages. A label that is also a key or data (an
+optimizer's name keying its color, a dict key a test looks up) is marked where it is defined with
+``N_("...")``, which returns it unchanged, and translated where it is shown, ``tr(label)``. Wired in
+``babel.cfg``:
 
     [extractors]
     notebook = autograder.instructor.authoring.babel_notebook:extract_notebook
 
     [notebook: **.ipynb]
-    keywords = tr
+    keywords = tr N_
 
 It follows Babel's extraction API (``(lineno, funcname, message, comments)`` per message): each code
 cell goes through Babel's own Python extractor, hidden tests left out (the catalog ships to learners);

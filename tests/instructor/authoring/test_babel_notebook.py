@@ -32,8 +32,12 @@ def _code(source: str | list[str], cell_id: str = "c") -> dict:
             "execution_count": None}
 
 
+# babel.cfg's [notebook: **.ipynb] keywords: tr() translates at run time; N_() marks a label that is a key.
+NOTEBOOK_KEYWORDS = {"tr": None, "N_": None}
+
+
 def _found(fileobj: io.BytesIO) -> list[tuple]:
-    return list(extract(extract_notebook, fileobj, keywords={"tr": None}))
+    return list(extract(extract_notebook, fileobj, keywords=NOTEBOOK_KEYWORDS))
 
 
 def test_literal_tr_calls_of_code_cells_are_extracted_with_their_cell_and_line():
@@ -55,6 +59,24 @@ def test_only_literals_are_extracted_and_other_calls_are_not():
     assert [message for _line, message, _comments, _context in _found(nb)] == ["kept"]
 
 
+def test_a_label_that_is_a_key_is_extracted_from_its_n_marker_and_keeps_its_english_value():
+    nb = _notebook(_code('COLORS = {N_("He normal"): "#a6611a", "N(0, 1²)": "#7b3294"}\n'
+                         'for label in COLORS:\n    ax.plot(x, label=tr(label))', "init"))
+    assert _found(nb) == [(1, "He normal", ["cell init"], None)]
+    assert i18n.N_("He normal") == "He normal"  # the key stays English in every edition
+    with i18n.language("zh_CN"):
+        assert i18n.N_("He normal") == "He normal"
+
+
+def test_babel_cfg_extracts_the_same_keywords_from_notebooks_as_these_tests():
+    config = (ROOT / "babel.cfg").read_text(encoding="utf-8")
+    section = re.search(r"^\[notebook: \*\*\.ipynb\]\n(.*?)(?=^\[|\Z)", config, re.M | re.S)
+    keywords = re.search(r"^keywords\s*=\s*(.*)$", section.group(1) if section else "", re.M)
+    assert keywords and set(keywords.group(1).split()) == set(NOTEBOOK_KEYWORDS), (
+        f"babel.cfg's notebook keywords are {keywords.group(1) if keywords else None!r}, expected "
+        f"{' '.join(NOTEBOOK_KEYWORDS)}: `make messages` and these tests must extract the same calls")
+
+
 def test_a_hidden_tests_text_never_reaches_the_catalog_that_ships_to_learners():
     nb = _notebook(_code(["check(x, hint=tr('visible'))\n", "    ### BEGIN HIDDEN TESTS\n",
                           "    check(y, hint=tr('hidden'))\n", "    ### END HIDDEN TESTS\n", "tr('after')"]))
@@ -72,7 +94,7 @@ def test_a_file_that_is_not_a_notebook_is_refused_by_name():
 def _solution_messages() -> set[str]:
     """What ``make messages`` extracts from the solutions (babel.cfg's notebook section)."""
     found = extract_from_dir(str(ROOT / "solutions"), method_map=[("**.ipynb", extract_notebook)],
-                             keywords={"tr": None})
+                             keywords=NOTEBOOK_KEYWORDS)
     return {message for _file, _line, message, _comments, _context in found if message}
 
 
