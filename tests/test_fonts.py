@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -70,13 +71,17 @@ def test_an_english_diagram_leaves_matplotlibs_font_settings_alone(monkeypatch):
     assert titles[2] == "A network as a stack of layers: values flow right, gradients flow left"
 
 
-def test_a_chinese_diagram_is_drawn_in_chinese_with_every_glyph():
+def test_a_chinese_diagram_is_drawn_in_chinese_with_every_glyph(caplog):
     if not has_cjk_font():
         pytest.skip(f"{CJK_FAMILY} is not installed (see test_chinese_figure_text_finds_every_glyph)")
-    with matplotlib.rc_context(), i18n.language("zh_CN"), warnings.catch_warnings():
+    with matplotlib.rc_context(), i18n.language("zh_CN"), warnings.catch_warnings(), \
+            caplog.at_level(logging.WARNING, logger="matplotlib"):
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)": a box
         titles = _draw_every_diagram()
         assert list(matplotlib.rcParams["font.family"]) == FONT_FAMILY
+    # mathtext logs instead: "Font 'default' does not have a glyph for '参'" (CJK beside $maths$)
+    boxes = [r.getMessage() for r in caplog.records if "glyph" in r.getMessage()]
+    assert not boxes, boxes[:3]
     assert titles[2] == "把网络看作层的堆叠：数值向右流动，梯度向左流动"
     assert titles[0] == "单个神经元：a = φ(w · x + b)"
 
@@ -94,3 +99,11 @@ def test_a_chinese_kernel_gets_the_fallback_when_it_imports_autograder(language,
     chinese = language and has_cjk_font()
     expected = FONT_FAMILY if chinese else list(matplotlib.rcParamsDefault["font.family"])
     assert shown == repr(expected), shown
+
+
+def test_a_chinese_label_writes_its_maths_in_unicode_and_an_english_one_keeps_mathtext():
+    from autograder.diagrams import drawn, plain_maths
+
+    assert plain_maths(r"$\partial L/\partial$ $W_1, b_1$：供参数更新使用") == "∂L/∂ W₁, b₁：供参数更新使用"
+    assert plain_maths(r"$\mathrm{relu}(Z_{12})$, $x^T$, $\sigma(z)$") == "relu(Z₁₂), xᵀ, σ(z)"
+    assert drawn("parameters {names}", names="$W_1, b_1$") == "parameters $W_1, b_1$"

@@ -83,3 +83,17 @@ def test_every_label_that_is_a_whole_message_has_a_chinese_translation():
                         if label not in FRAGMENTS and i18n.tr(label) == label]
     assert not untranslated, (f"no Chinese translation for {untranslated} in backprop_lab.po: run "
                               "`make messages` and translate them")
+
+
+ZH_BUILDS = ROOT / "tests" / "fixtures" / "editions" / "zh"
+
+
+@pytest.mark.parametrize("chapter", sorted(p.name for p in ZH_BUILDS.iterdir()))
+def test_no_stored_chinese_build_draws_a_box(chapter):
+    """matplotlib says where it drew a box instead of a character: "Glyph ... missing from font(s)"
+    (a warning), "Font 'default' does not have a glyph for '参'" (mathtext, logged to stderr)."""
+    nb = json.loads((ZH_BUILDS / chapter / f"{chapter}.ipynb").read_text())
+    said = [("".join(c.get("source", "")).split("\n")[0], json.dumps(o)[:200]) for c in nb["cells"]
+            for o in c.get("outputs", [])
+            if "does not have a glyph" in json.dumps(o) or "missing from font" in json.dumps(o)]
+    assert not said, f"{chapter}: boxes drawn in {said[:3]}"
