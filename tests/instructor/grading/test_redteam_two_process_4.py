@@ -1,0 +1,165 @@
+"""Red team on the two-process grader, fourth pass: the values of a name a test and a locked cell share.
+
+Since commit 9828ef0, a name bound by a locked or plain cell may be sent to a student's cell even when
+a test cell binds it too; the bridge (``proxy.Bridge``) never sends a VALUE a test cell bound, known
+from IPython's ``pre_run_cell``/``post_run_cell`` events. Each attack goes through the real worker
+(``grade_task``, isolation "two-process") on the demo chapter (tests/fixtures/00_demo.py) with a few
+instructor cells added to its template, and is compared with its control.
+
+The attacks share one notebook (they read different names):
+
+- a test adds its expected values into a locked cell's array (``acc += ...``): the array is the same
+  object, so no name changed, and a student's cell after the test read the test's values; with them
+  the student's ``cube`` answered the next test (3 points against the control's 2) (fixed: what a test
+  cell's source binds or stores into is the test's, ``Bridge.after_cell``);
+- a test writes into a locked cell's dict (``box["n"] = ...``) (fixed, likewise);
+- a locked cell after the test gives the test's array another name, or puts it in a list, or takes a
+  view of it: T sent it under that name (fixed: a value that holds a test's object is not sent,
+  ``Bridge.holds_a_tests_value``);
+- a test's helper binds a ``global`` when a locked cell calls it later (the name a locked cell binds
+  too): the value was bound outside any test cell (fixed, likewise: the helper's value is the test's);
+- S lost and replayed: a student's cell that read the array before the test is replayed with T's
+  CURRENT values (fixed with the first: the array is the test's then);
+- names only a test binds (``for`` targets, ``with`` bodies, imports) are never sent (defended);
+- a locked cell that fails before rebinding a test's name leaves the test's value: not sent (defended).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+import pytest
+
+from autograder.instructor.grading.coordinator import build_releases
+from autograder.instructor.grading.worker import grade_task
+from tests.instructor.demo_course import CHAPTER, make_demo_course
+
+pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
+
+OPTIONS = {"cell_timeout": 20, "notebook_timeout": 240, "isolation": "two-process", "call_timeout": 4.0,
+           "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
+WRONG_CUBE = "def cube(x):\n    return x * 0.0\n"
+
+
+def _meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def _index(nb, grade_id: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id)
+
+
+def locked_cell(source: str, grade_id: str):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "locked": True, "solution": False, "grade": False,
+                                 "schema_version": 3}
+    return cell
+
+
+def release_of(tmp_path, after: dict[str, list], tests: dict[str, str]):
+    """The demo chapter with ``after[grade_id]`` cells inserted after that cell and each test cell
+    ``tests[grade_id]`` replaced; ``(grade(nb) -> result, the template)``."""
+    course, _, _ = make_demo_course(tmp_path)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    for grade_id, source in tests.items():
+        template.cells[_index(template, grade_id)].source = source
+    for grade_id, cells in after.items():
+        at = 1 + _index(template, grade_id)
+        template.cells[at:at] = cells
+    nbformat.write(template, str(path))
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    assert release.isolation == "two-process"
+
+    def grade(nb) -> dict:
+        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
+        return grade_task(task, release.to_dict())
+
+    return grade, template
+
+
+def answer(nb, grade_id: str, source: str):
+    nb = copy.deepcopy(nb)
+    nb.cells[_index(nb, grade_id)].source = source
+    return nb
+
+
+def add_after(nb, grade_id: str, *sources: str):
+    nb = copy.deepcopy(nb)
+    at = 1 + _index(nb, grade_id)
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
+    return nb
+
+
+def score(result: dict) -> float:
+    assert result["record"]["status"] == "graded", result["record"]
+    return sum(t["score"] for t in result["record"]["tests"].values())
+
+
+def outputs(result: dict, sources: tuple[str, ...] = ()) -> str:
+    """The outputs of the graded notebook's cells (of those with one of ``sources`` if given)."""
+    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
+    return json.dumps([c.get("outputs", []) for c in cells
+                       if not sources or "".join(c.get("source", "")) in sources])
+
+
+# ---- one notebook: a test's values in names a locked cell binds too ---------------------------------
+
+DATA = "acc = np.zeros(1)  # the tests add into it\nbox = {'n': 0.0}\nstashed = None\nbroken = None\n"
+# The square test (unchanged checks) binds its own values in every way Python has.
+SQUARE_TEST = """hidden_in = np.array([7.0])  # the next test's input
+acc += hidden_in**3  # its expected value, added into the locked cell's array
+box["n"] = 2468.0
+broken = np.array([1122.0])
+for loop_secret in [np.array([3579.0])]:
+    pass
+import fractions as imported_secret
+def stash():
+    global stashed
+    stashed = np.array([9753.0])
+with exercise("square"):
+    in_with = np.array([8642.0])
+    check_close(square(np.array([2.0])), np.array([4.0]), name="square([2])")
+"""
+AFTER = """alias = hidden_in  # the test's array under another name
+bag = [in_with]
+view = hidden_in[:]
+stash()  # the test's helper binds `stashed`, in this cell
+"""
+FAILS_FIRST = "raise RuntimeError('the locked cell fails before it rebinds')\nbroken = np.zeros(1)\n"
+CUBE_TEST = 'with exercise("cube"):\n    check_close(cube(hidden_in), acc, name="cube(hidden)")\n'
+NAMES = ["acc", "box", "alias", "bag", "view", "stashed", "broken", "hidden_in", "in_with", "loop_secret",
+         "imported_secret", "stash"]
+SHOW = ("def show(name, get):\n    try:\n        print('GOT', name, repr(get()))\n"
+        "    except NameError:\n        print('NONE', name)\n"
+        + "".join(f"show({name!r}, lambda: {name})\n" for name in NAMES))
+LEAK_CUBE = "leak = acc.copy()\ndef cube(x):\n    return leak + 0.0 * x\n"
+EARLY = "early = acc  # read before the test\n"
+LOSE_S = "while True:  # S is lost at its call limit, and replayed\n    pass\n"
+REPLAYED = "print('replayed', early)\n"
+# With a dot: the tracebacks T shows hold line numbers such as 343.
+SECRETS = ["343.", "2468.", "1122.", "3579.", "9753.", "8642.", "[7.", "fractions"]
+
+
+def test_no_value_a_test_bound_or_wrote_into_reaches_a_students_cell(tmp_path):
+    grade, template = release_of(
+        tmp_path,
+        {"setup": [locked_cell(DATA, "data")],
+         "square__tests": [locked_cell(AFTER, "after"), locked_cell(FAILS_FIRST, "fails")]},
+        {"square__tests": SQUARE_TEST, "cube__tests": CUBE_TEST})
+    control = answer(template, "cube", WRONG_CUBE)
+    attack = add_after(add_after(add_after(control, "square", EARLY), "fails", SHOW, LOSE_S, REPLAYED),
+                       "cube", LEAK_CUBE)
+    assert score(grade(template)) == 3, "the solution earns full marks"
+    assert score(grade(control)) == 2
+    result = grade(attack)
+    shown = outputs(result)
+    assert "NONE stash" in shown, ("the attack ran", shown)
+    assert score(result) == 2, ("a test's expected values answered it", result["record"]["tests"])
+    # S keeps the copy of ``acc`` it was given before the test (zeros): nothing else is given.
+    got = [line.split("GOT ")[-1] for line in shown.split("\\n") if "GOT" in line]
+    assert got == ["acc array([0.])"], ("a test's values reached a student's cell", got)
+    theirs = outputs(result, (EARLY, SHOW, LOSE_S, REPLAYED, LEAK_CUBE))
+    assert not [s for s in SECRETS if s in theirs], ("a test's values reached S's output", theirs)
