@@ -212,6 +212,8 @@ class Bridge:
 
     # ---- IPython's events around each cell T runs
     def before_cell(self, info: Any) -> None:
+        if self._before is not None:  # the cell before ended without its event: its bindings first
+            self.after_cell(None)
         self._cell = str(getattr(info, "raw_cell", None) or "")
         self._before = dict(self.namespace)
         self._states = {name: state_of(value) for name, value in self._before.items() if state_of(value)}

@@ -163,3 +163,73 @@ def test_no_value_a_test_bound_or_wrote_into_reaches_a_students_cell(tmp_path):
     assert got == ["acc array([0.])"], ("a test's values reached a student's cell", got)
     theirs = outputs(result, (EARLY, SHOW, LOSE_S, REPLAYED, LEAK_CUBE))
     assert not [s for s in SECRETS if s in theirs], ("a test's values reached S's output", theirs)
+
+
+# ---- the bridge's bookkeeping, alone (no process) ----------------------------------------------------
+
+class Info:
+    def __init__(self, source: str) -> None:
+        self.raw_cell = source
+
+
+def bridge_with(tests: list[str], namespace: dict):
+    """A ``proxy.Bridge`` without its socket: the cell events and ``from_a_test`` only."""
+    import numpy as np  # noqa: F401  (the namespace's arrays)
+
+    from autograder.instructor.grading.proxy import Bridge
+    from autograder.instructor.grading.student_cells import written_names
+
+    bridge = Bridge.__new__(Bridge)
+    bridge.namespace, bridge.test_sources = namespace, frozenset(tests)
+    bridge.tainted, bridge.test_objects = {}, {}
+    bridge.tests_write = frozenset().union(*(written_names(s) for s in tests))
+    bridge._before, bridge._states, bridge._cell = None, {}, ""
+    return bridge
+
+
+def run(bridge, source: str, effect, event_after: bool = True) -> None:
+    bridge.before_cell(Info(source))
+    effect(bridge.namespace)
+    if event_after:
+        bridge.after_cell(None)
+
+
+def test_what_a_test_writes_into_is_named_statically():
+    from autograder.instructor.grading.student_cells import written_names
+
+    source = "acc += h\nbox['n'] = 1\nm.w[0].x = 3\nlst.append(1)\nnp.add(a, b, out=c)\n(p[0], q.r) = 1, 2\n"
+    assert written_names(source) >= {"acc", "box", "m", "lst", "c", "p", "q"}
+    assert not written_names("print(X_train.shape, model.predict(X_train))\n") & {"X_train", "model"}
+
+
+def test_a_test_that_only_names_the_instructors_data_leaves_it_sendable():
+    import numpy as np
+
+    digits = np.arange(6.0)
+    test = "x = X_train\npair = (X_train, y)\nwith exercise('f'):\n    check_close(f(x), x)\n"
+    bridge = bridge_with([test], {"X_train": digits, "y": np.ones(2)})
+    run(bridge, test, lambda ns: ns.update(x=ns["X_train"], pair=(ns["X_train"], ns["y"])))
+    assert bridge.from_a_test("x") and bridge.from_a_test("pair")
+    assert not bridge.from_a_test("X_train") and not bridge.from_a_test("y"), "the instructor's digits"
+
+
+def test_a_test_whose_end_event_never_came_is_still_a_test():
+    """A cell interrupted in a way IPython's ``post_run_cell`` did not see: the next cell's start
+    settles its bindings first."""
+    import numpy as np
+
+    test = "hidden = np.array([7.0])\n"
+    bridge = bridge_with([test], {"hidden": np.zeros(1)})
+    run(bridge, test, lambda ns: ns.update(hidden=np.array([7.0])), event_after=False)
+    run(bridge, "alias = hidden\n", lambda ns: ns.update(alias=ns["hidden"]))
+    assert bridge.from_a_test("hidden") and bridge.from_a_test("alias")
+
+
+def test_a_generator_a_test_drew_from_is_the_tests():
+    import numpy as np
+
+    test = "inputs = draw(3)\n"
+    bridge = bridge_with([test], {"rng": np.random.default_rng(0)})
+    bridge.namespace["draw"] = bridge.namespace["rng"].normal
+    run(bridge, test, lambda ns: ns.update(inputs=ns["draw"](3)))
+    assert bridge.from_a_test("rng"), "S could step the generator back to the test's draws"
