@@ -153,6 +153,10 @@ class Bridge:
         self.cells, self.call_limit, self.namespace = cells, call_limit, namespace
         self.ran: list[str] = []  # keys of cells.json that ran in this S, in order: replayed after a restart
         self.s_names: set[str] = set()  # names S binds (its setup imports, the student's definitions)
+        # Names of S that a cell of T bound again since: a student's cell is given T's newer value (in
+        # JupyterLab the last cell to bind a name wins), not S's older one (a demo's `params` in S).
+        self.t_newer: set[str] = set()
+        self.setup_names: frozenset[str] = frozenset()
         self.s_bound: dict[str, Any] = {}  # names of T's namespace that hold S's values: the value
         # Worked out from the template (student_cells.instructor_names): the names of T a student's
         # cell may be given (bound by setup, locked and plain cells; never by a test cell), and the
@@ -225,6 +229,9 @@ class Bridge:
             return
         missing = object()
         changed = {name for name, value in self.namespace.items() if before.get(name, missing) is not value}
+        if not source.startswith(("__bridge__.run_cell(", "__bridge__.define_in_s(")):
+            # a cell of T's own (not S's answers bound here, nor a definition S has its copy of)
+            self.t_newer |= (changed & self.s_names) - self.setup_names
         if source in self.test_sources:  # a test: what it bound, wrote into or drew from is its own
             moved = {name for name, state in states.items()
                      if name in self.namespace and state_of(self.namespace[name]) != state}
@@ -296,11 +303,12 @@ class Bridge:
         setup = self._exec("setup imports", self.cells.get("setup", ""), bind=False,
                            limit=max(self.call_limit, STARTUP_LIMIT_S))
         self.s_names = set(setup)
+        self.setup_names = frozenset(setup)  # S's own imports: T's setup cell binds them too
 
     def _exec(self, label: str, source: str, bind: bool, limit: float | None = None,
               quiet: bool = False) -> dict[str, Any]:
         given = {}
-        for name in sorted(reads(source) - self.s_names):
+        for name in sorted(reads(source) - (self.s_names - self.t_newer)):
             # Only names the instructor's non-test cells bind (never In, a test's variables, _ names)
             if name not in self.sendable or name not in self.namespace or name.startswith("_") \
                     or hasattr(builtins, name) or self.from_a_test(name):
@@ -343,6 +351,8 @@ class Bridge:
             if kept and not self.replaying and not quiet:
                 print(NOT_BOUND.format(names=", ".join(sorted(kept))))
         self.s_names |= set(defined)
+        if not self.replaying:  # a replayed cell binds what S held before, T's later values stay newer
+            self.t_newer -= set(defined)
         if answer.get("error"):
             raise rebuild_error(answer["error"])
         return defined

@@ -165,6 +165,29 @@ def test_no_value_a_test_bound_or_wrote_into_reaches_a_students_cell(tmp_path):
     assert not [s for s in SECRETS if s in theirs], ("a test's values reached S's output", theirs)
 
 
+
+# ---- an honest learner: the last cell to bind a name wins, as in JupyterLab ---------------------------
+
+def test_a_learners_cell_reads_ts_newer_value_not_ss_older_one(tmp_path):
+    """Chapter 2's ``params`` and ``b``: a demo in S bound the name, a later instructor cell in T bound
+    it again; a learner's cell after that read S's older value (JupyterLab shows the newer one)."""
+    demo = nbformat.v4.new_code_cell("grid = square(np.arange(3.0))  # a demo: it runs in S\n")
+    in_t = locked_cell("grid = np.arange(5.0)\n", "grid")
+    in_t.metadata["tags"] = ["runs-in-t"]  # as chapter 2's timing cell, which reads torch
+    grade, template = release_of(tmp_path, {"square": [demo], "cube": [in_t]}, {})
+    from autograder.instructor.grading.student_cells import demo_cells
+
+    assert template.cells.index(demo) in demo_cells(template, template, set(), 0).in_s, "the demo runs in S"
+    look = "print('the learner sees', grid.tolist())\n"
+    learner = add_after(template, "grid", look)
+    learner.cells.insert(1 + template.cells.index(demo), nbformat.v4.new_code_cell(look))
+    result = grade(learner)
+    assert score(result) == 3, result["record"]
+    shown = outputs(result)
+    assert "the learner sees [0.0, 1.0, 4.0]" in shown, shown
+    assert "the learner sees [0.0, 1.0, 2.0, 3.0, 4.0]" in shown, ("S's older value", shown)
+
+
 # ---- the bridge's bookkeeping, alone (no process) ----------------------------------------------------
 
 class Info:
@@ -184,6 +207,7 @@ def bridge_with(tests: list[str], namespace: dict):
     bridge.tainted, bridge.test_objects = {}, {}
     bridge.tests_write = frozenset().union(*(written_names(s) for s in tests))
     bridge._before, bridge._states, bridge._cell = None, {}, ""
+    bridge.s_names, bridge.t_newer, bridge.setup_names = set(), set(), frozenset()
     return bridge
 
 
