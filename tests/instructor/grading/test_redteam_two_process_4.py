@@ -188,6 +188,53 @@ def test_a_learners_cell_reads_ts_newer_value_not_ss_older_one(tmp_path):
     assert "the learner sees [0.0, 1.0, 2.0, 3.0, 4.0]" in shown, ("S's older value", shown)
 
 
+
+# Chapter 2 as a curious learner explores it in JupyterLab: cells after the instructor's data, timing
+# and ablation cells read their variables, print and draw. Each line is what JupyterLab printed.
+CHAPTER_2 = "02_deep_learning"
+EXPLORING_2 = {
+    "flops_timing": ("print('timing input', X_timing.shape, len(seconds), 'widths', len(flops))\n"
+                     "print('its first weights', np.round(params[0][0][0, :2], 4).tolist())\n"
+                     "plt.figure(figsize=(3, 2))\nplt.plot(seconds)\nplt.show()\n"),
+    "data_hunger": ("print('digits', X_train.shape, X_test.shape, y_train.shape)\n"
+                    "print('pixels', round(float(X_train.sum()), 4))\n"
+                    "plt.figure(figsize=(2, 2))\nplt.imshow(X_train[0].reshape(8, 8), cmap='gray')\n"
+                    "plt.show()\n"),
+    "weight_images": "print('hidden weights', hidden_weights.shape, digit)\n",
+    "ablation_demo": ("print('ablation', drops.shape, round(float(test_accuracy), 4), len(mlp_params))\n"
+                      "plt.figure(figsize=(3, 2))\nplt.bar(range(len(drops)), drops)\nplt.show()\n"),
+}
+SEEN_2 = ["timing input (512, 64) 6 widths 6",
+          "its first weights [-0.1384, 0.2257]",  # the timing cell's, not an older demo's in S
+          "digits (1347, 64) (450, 64) (1347,)",
+          "pixels 26312.8125",
+          "hidden weights (64, 32) 9",
+          "ablation (32,) 0.9711 2"]
+
+
+def test_a_learner_explores_chapter_2_as_in_jupyterlab(tmp_path):
+    from tests.chapters import COURSE, read
+
+    options = {"cell_timeout": 30, "notebook_timeout": 600, "isolation": "two-process", "call_timeout": 5.0,
+               "limits": {"memory_bytes": 3 * 2**30, "output_bytes": 2_000_000}}
+    release = build_releases(tmp_path / "build", [CHAPTER_2], COURSE.solutions, options)[CHAPTER_2]
+    solution = read(COURSE.solutions / CHAPTER_2 / f"{CHAPTER_2}.ipynb")
+    learner = solution
+    for grade_id, source in EXPLORING_2.items():
+        learner = add_after(learner, grade_id, source)
+    task = {"student": "s", "chapter": CHAPTER_2, "notebook": nbformat.writes(learner).encode()}
+    result = grade_task(task, release.to_dict())
+    assert score(result) == sum(t["points"] for t in result["record"]["tests"].values()), result["record"]
+    cells = json.loads(result["notebook"])["cells"]
+    theirs = [c for c in cells if "".join(c.get("source", "")) in EXPLORING_2.values()]
+    printed = "".join("".join(o.get("text", "")) for c in theirs for o in c.get("outputs", []))
+    errors = [o for c in theirs for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, [(e["ename"], e["evalue"]) for e in errors]
+    assert [line for line in SEEN_2 if line not in printed] == [], printed
+    figures = sum("image/png" in o.get("data", {}) for c in theirs for o in c.get("outputs", []))
+    assert figures == 3, f"the learner drew 3 figures, the feedback shows {figures}"
+
+
 # ---- the bridge's bookkeeping, alone (no process) ----------------------------------------------------
 
 class Info:
