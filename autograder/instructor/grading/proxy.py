@@ -240,7 +240,8 @@ class Bridge:
             taken = (changed & self.tests_write) - bound_names(source)
         if not taken:
             return
-        earlier = {id(value) for name, value in before.items() if name not in taken}
+        # What T held before under other names (and what that holds: a view's base) stays the instructor's.
+        earlier = {id(part) for name, value in before.items() if name not in taken for part in parts(value)}
         for name in taken:
             value = self.namespace[name]
             self.tainted[name] = value

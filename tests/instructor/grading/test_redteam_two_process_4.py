@@ -276,11 +276,12 @@ def test_what_a_test_writes_into_is_named_statically():
 def test_a_test_that_only_names_the_instructors_data_leaves_it_sendable():
     import numpy as np
 
-    digits = np.arange(6.0)
-    test = "x = X_train\npair = (X_train, y)\nwith exercise('f'):\n    check_close(f(x), x)\n"
+    digits = np.arange(6.0)[:4]  # itself a view
+    test = "x = X_train\npair = (X_train, y)\nfew = X_train[:2]\ncheck_close(f(x), x)\n"
     bridge = bridge_with([test], {"X_train": digits, "y": np.ones(2)})
-    run(bridge, test, lambda ns: ns.update(x=ns["X_train"], pair=(ns["X_train"], ns["y"])))
-    assert bridge.from_a_test("x") and bridge.from_a_test("pair")
+    run(bridge, test, lambda ns: ns.update(x=ns["X_train"], pair=(ns["X_train"], ns["y"]),
+                                           few=ns["X_train"][:2]))
+    assert bridge.from_a_test("x") and bridge.from_a_test("pair") and bridge.from_a_test("few")
     assert not bridge.from_a_test("X_train") and not bridge.from_a_test("y"), "the instructor's digits"
 
 
