@@ -21,7 +21,17 @@ The attacks share one notebook (they read different names):
 - S lost and replayed: a student's cell that read the array before the test is replayed with T's
   CURRENT values (fixed with the first: the array is the test's then);
 - names only a test binds (``for`` targets, ``with`` bodies, imports) are never sent (defended);
-- a locked cell that fails before rebinding a test's name leaves the test's value: not sent (defended).
+- a locked cell that fails before rebinding a test's name leaves the test's value: not sent (defended);
+- a test cell whose ``post_run_cell`` never came: the next cell's ``pre_run_cell`` settles it first
+  (IPython and ipykernel fire it in a ``finally``, so this is hardening).
+
+The honest learner (part B): a name a demo in S bound and a cell in T bound again later (chapter 2's
+``params``: a demo in S, then the timing cell, which reads torch and runs in T) was shown to a learner's
+cell with S's older value (fixed: ``Bridge.t_newer``, the last cell to bind a name wins, as in
+JupyterLab); chapter 2 explored after its data, timing and ablation cells prints and draws what
+JupyterLab does.
+
+Runtime: about 3 minutes (four demo-chapter notebooks, one of chapter 2).
 """
 
 from __future__ import annotations
