@@ -41,7 +41,7 @@ from autograder.instructor.grading.protocol import (
     is_course_object,
     rebuild_error,
 )
-from autograder.instructor.grading.student_cells import reads
+from autograder.instructor.grading.student_cells import bound_names, reads, written_names
 
 # Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
 PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
@@ -110,6 +110,37 @@ def data_copy(value: Any, depth: int = 0) -> Any:
     return value
 
 
+ATOMS = (type(None), bool, int, str, bytes)  # shared by identity without aliasing (small ints, interning)
+
+
+def parts(value: Any, depth: int = 0) -> list[Any]:
+    """``value`` and what it holds as data crosses (items, an array's base arrays), atoms left out."""
+    if isinstance(value, ATOMS) or depth > MAX_COPY_DEPTH:
+        return []
+    found = [value]
+    if type(value) is np.ndarray:
+        base = value.base
+        while isinstance(base, np.ndarray):
+            found.append(base)
+            base = base.base
+    elif type(value) in (list, tuple, set, frozenset):
+        for item in value:
+            found += parts(item, depth + 1)
+    elif type(value) is dict:
+        for item in value.values():
+            found += parts(item, depth + 1)
+    return found
+
+
+def state_of(value: Any) -> Any:
+    """A random generator's state (a test drawing from the instructor's generator moves it), else None."""
+    if type(value) is np.random.Generator:
+        return repr(value.bit_generator.state)
+    if type(value) is np.random.RandomState:
+        return repr(value.get_state(legacy=False))
+    return None
+
+
 class Bridge:
     """The hooks of T's endpoint, and the cells' entry point ``run_cell``."""
 
@@ -122,6 +153,10 @@ class Bridge:
         self.cells, self.call_limit, self.namespace = cells, call_limit, namespace
         self.ran: list[str] = []  # keys of cells.json that ran in this S, in order: replayed after a restart
         self.s_names: set[str] = set()  # names S binds (its setup imports, the student's definitions)
+        # Names of S that a cell of T bound again since: a student's cell is given T's newer value (in
+        # JupyterLab the last cell to bind a name wins), not S's older one (a demo's `params` in S).
+        self.t_newer: set[str] = set()
+        self.setup_names: frozenset[str] = frozenset()
         self.s_bound: dict[str, Any] = {}  # names of T's namespace that hold S's values: the value
         # Worked out from the template (student_cells.instructor_names): the names of T a student's
         # cell may be given (bound by setup, locked and plain cells; never by a test cell), and the
@@ -133,7 +168,14 @@ class Bridge:
         # own input, then the digits): its value is sent only if no test cell bound that value.
         self.test_sources = frozenset(cells.get("tests", ()))
         self.tainted: dict[str, Any] = {}  # name -> the value a test cell last bound there
-        self._before_test: dict[str, Any] | None = None
+        # The objects a test cell bound or wrote into (id -> object, kept alive so no id is reused): a
+        # value that holds one (a locked cell's alias, list or view of a test's array) is not sent.
+        self.test_objects: dict[int, Any] = {}
+        # What a test's helper binds (``global``) when a later cell calls it is the test's too.
+        self.tests_write = frozenset().union(*(written_names(s) for s in self.test_sources))
+        self._before: dict[str, Any] | None = None  # T's namespace as the running cell found it
+        self._states: dict[str, Any] = {}
+        self._cell = ""
         self.needs_restart = True
         self.replaying = False
         self.pending_warnings: list[Any] = []
@@ -174,21 +216,46 @@ class Bridge:
 
     # ---- IPython's events around each cell T runs
     def before_cell(self, info: Any) -> None:
-        self._before_test = dict(self.namespace) if getattr(info, "raw_cell", None) in self.test_sources \
-            else None
+        if self._before is not None:  # the cell before ended without its event: its bindings first
+            self.after_cell(None)
+        self._cell = str(getattr(info, "raw_cell", None) or "")
+        self._before = dict(self.namespace)
+        self._states = {name: state_of(value) for name, value in self._before.items() if state_of(value)}
 
     def after_cell(self, result: Any) -> None:
-        before, self._before_test = self._before_test, None
-        if before is None:
+        before, states, source = self._before, self._states, self._cell
+        self._before, self._states, self._cell = None, {}, ""
+        if before is None:  # the bridge's own first cell
             return
         missing = object()
-        for name, value in self.namespace.items():
-            if before.get(name, missing) is not value:
-                self.tainted[name] = value
+        changed = {name for name, value in self.namespace.items() if before.get(name, missing) is not value}
+        if not source.startswith(("__bridge__.run_cell(", "__bridge__.define_in_s(")):
+            # a cell of T's own (not S's answers bound here, nor a definition S has its copy of)
+            self.t_newer |= (changed & self.s_names) - self.setup_names
+        if source in self.test_sources:  # a test: what it bound, wrote into or drew from is its own
+            moved = {name for name, state in states.items()
+                     if name in self.namespace and state_of(self.namespace[name]) != state}
+            taken = changed | moved | (written_names(source) & self.namespace.keys())
+        else:  # another cell: what a test's helper bound there (its ``global``), not the cell itself
+            taken = (changed & self.tests_write) - bound_names(source)
+        if not taken:
+            return
+        # What T held before under other names (and what that holds: a view's base) stays the instructor's.
+        earlier = {id(part) for name, value in before.items() if name not in taken for part in parts(value)}
+        for name in taken:
+            value = self.namespace[name]
+            self.tainted[name] = value
+            for part in parts(value):
+                if id(part) not in earlier:  # not the instructor's data a test only named
+                    self.test_objects[id(part)] = part
 
     def from_a_test(self, name: str) -> bool:
-        """Whether T's value of ``name`` is one a test cell bound (its input, its expected values)."""
-        return name in self.tainted and self.tainted[name] is self.namespace.get(name)
+        """Whether T's value of ``name`` is one a test cell bound (its input, its expected values), or
+        holds one (an alias, a list of them, a view)."""
+        value = self.namespace.get(name)
+        if name in self.tainted and self.tainted[name] is value:
+            return True
+        return any(self.test_objects.get(id(part)) is part for part in parts(value))
 
     # ---- S's life
     def restart(self) -> None:
@@ -237,11 +304,12 @@ class Bridge:
         setup = self._exec("setup imports", self.cells.get("setup", ""), bind=False,
                            limit=max(self.call_limit, STARTUP_LIMIT_S))
         self.s_names = set(setup)
+        self.setup_names = frozenset(setup)  # S's own imports: T's setup cell binds them too
 
     def _exec(self, label: str, source: str, bind: bool, limit: float | None = None,
               quiet: bool = False) -> dict[str, Any]:
         given = {}
-        for name in sorted(reads(source) - self.s_names):
+        for name in sorted(reads(source) - (self.s_names - self.t_newer)):
             # Only names the instructor's non-test cells bind (never In, a test's variables, _ names)
             if name not in self.sendable or name not in self.namespace or name.startswith("_") \
                     or hasattr(builtins, name) or self.from_a_test(name):
@@ -284,6 +352,8 @@ class Bridge:
             if kept and not self.replaying and not quiet:
                 print(NOT_BOUND.format(names=", ".join(sorted(kept))))
         self.s_names |= set(defined)
+        if not self.replaying:  # a replayed cell binds what S held before, T's later values stay newer
+            self.t_newer -= set(defined)
         if answer.get("error"):
             raise rebuild_error(answer["error"])
         return defined

@@ -143,6 +143,41 @@ def bound_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
+# Methods that change their object in place (a list's, a dict's, a set's, an array's, a generator's draw
+# is not one: the bridge compares a generator's state instead).
+MUTATING_METHODS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem",
+                              "clear", "remove", "add", "discard", "sort", "reverse", "fill", "put",
+                              "itemset", "resize", "shuffle"})
+
+
+@functools.lru_cache(maxsize=4096)
+def written_names(source: str) -> frozenset[str]:
+    """Names whose value a cell may bind or change in place: ``bound_names``, and the object under
+    an item or attribute it assigns (``box["n"] = 1``), a mutating method it calls (``acc.fill(0)``),
+    or an ``out=`` it passes (``np.add(a, b, out=acc)``). Over-counted: a function's own locals too."""
+    names = set(bound_names(source))
+    try:
+        tree = ast.parse(without_ipython(source)[0])
+    except (SyntaxError, ValueError):
+        return frozenset(names)
+    targets: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            targets.append(node.value)
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
+                targets.append(node.func.value)
+            targets.extend(k.value for k in node.keywords if k.arg == "out")
+    for target in targets:
+        while isinstance(target, ast.Subscript | ast.Attribute | ast.Starred):
+            target = target.value
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+        elif isinstance(target, ast.Tuple | ast.List):
+            targets.extend(target.elts)
+    return frozenset(names)
+
+
 @functools.lru_cache(maxsize=4096)
 def reads(source: str) -> frozenset[str]:
     """Names a cell may read from the module namespace (loaded anywhere, or declared global).
