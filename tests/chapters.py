@@ -76,36 +76,69 @@ def structure(nb) -> Chapter:
     return Chapter(exercises, tests, answers)
 
 
+def _python(source: str) -> str:
+    """The cell's Python: IPython's magic and shell lines blanked."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
 def defined_names(source: str) -> set[str]:
     """Top-level functions and classes a cell defines."""
-    tree = ast.parse(source)
+    tree = ast.parse(_python(source))
     return {node.name for node in tree.body
             if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)}
 
 
 def used_names(source: str) -> set[str]:
     """Names a cell reads (strings and comments do not count); IPython magics are skipped."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
-    return {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+    return {node.id for node in ast.walk(ast.parse(_python(source))) if isinstance(node, ast.Name)}
+
+
+def is_independent(nb, exercise: str) -> bool:
+    """Whether no cell of ``nb`` but the exercise's own tests uses the names its cell defines (breaking
+    it costs exactly its own points)."""
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells if nbgrader_meta(c)}
+    chapter = structure(nb)
+    names = defined_names(cells[exercise].source)
+    own = {exercise, *chapter.tests_of(exercise)}
+    used_elsewhere = any(
+        names & (used_names(cell.source) | defined_names(cell.source))
+        for cell in nb.cells
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("grade_id") not in own
+    )
+    return bool(names) and not used_elsewhere and bool(chapter.tests_of(exercise))
 
 
 def independent_exercise(nb) -> str:
-    """An exercise whose names no other cell uses, except its own tests (breaking it costs
+    """An exercise whose names no other cell uses or defines, except its own tests (breaking it costs
     exactly its own points). The last such exercise is chosen."""
-    cells = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells if nbgrader_meta(c)}
-    chapter = structure(nb)
-    candidates = []
-    for exercise in chapter.exercises:
-        names = defined_names(cells[exercise].source)
-        own = {exercise, *chapter.tests_of(exercise)}
-        used_elsewhere = any(
-            names & used_names(cell.source)
-            for cell in nb.cells
-            if cell.cell_type == "code" and nbgrader_meta(cell).get("grade_id") not in own
-        )
-        if names and not used_elsewhere and chapter.tests_of(exercise):
-            candidates.append(exercise)
+    candidates = [exercise for exercise in structure(nb).exercises if is_independent(nb, exercise)]
     if not candidates:
         raise AssertionError("no exercise is independent of the others; see docs/AUTHORING.md")
     return candidates[-1]
+
+
+# -- the corpus of honest implementations (tests/fixtures/corpus/, its README) ----------------------
+
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
+CORPUS_MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
+
+
+def learner_notebook(path: Path) -> nbformat.NotebookNode:
+    """The chapter's solution with a corpus file's answers: ``# %% id=<grade_id>`` replaces that
+    answer cell, ``# %% added after=<grade_id>`` adds a cell of the learner's own after it."""
+    import copy
+
+    nb = copy.deepcopy(read(source_path(path.parent.name)))
+    text = path.read_text()
+    marks = list(CORPUS_MARKER.finditer(text))
+    assert marks, f"{path}: no `# %% id=...` sections"
+    for mark, following in zip(marks, [*marks[1:], None]):
+        body = text[mark.end():following.start() if following else len(text)].strip("\n") + "\n"
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        target = mark["id"] or mark["after"]
+        assert target in ids, f"{path}: no cell {target!r} in the chapter"
+        if mark["id"]:
+            nb.cells[ids.index(target)].source = body
+        else:
+            nb.cells.insert(ids.index(target) + 1, nbformat.v4.new_code_cell(body))
+    return nb

@@ -9,8 +9,6 @@ another cell, ``np.errstate``, ``getattr(np, name)``, ``sliding_window_view`` ..
 
 from __future__ import annotations
 
-import copy
-import re
 from pathlib import Path
 
 import nbformat
@@ -19,11 +17,10 @@ import pytest
 from autograder.instructor.grading.sandbox import bwrap_problem
 from autograder.instructor.grading.selfcheck import release_for
 from autograder.instructor.grading.worker import grade_task
-from tests.chapters import COURSE, read, source_path
+from tests.chapters import CORPUS, COURSE, learner_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite]  # each file: one notebook, two sandboxes
 
-CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 FILES = sorted(CORPUS.glob("*/*.py"))
 # Load-dependent, so not strict yet. With the demos in S (1249b7f) every chapter-6 notebook ends in
 # 200-350 s on a loaded 2-core machine, far inside the worker's 900 s; but in these two styles the
@@ -37,24 +34,6 @@ UNSTABLE = {
     "06-cs231n_loops": SLOW,
     "06-keras_dispatch": SLOW,
 }
-MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
-
-
-def learner_notebook(path: Path) -> nbformat.NotebookNode:
-    nb = copy.deepcopy(read(source_path(path.parent.name)))
-    text = path.read_text()
-    marks = list(MARKER.finditer(text))
-    assert marks, f"{path}: no `# %% id=...` sections"
-    for mark, following in zip(marks, [*marks[1:], None]):
-        body = text[mark.end():following.start() if following else len(text)].strip("\n") + "\n"
-        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-        target = mark["id"] or mark["after"]
-        assert target in ids, f"{path}: no cell {target!r} in the chapter"
-        if mark["id"]:
-            nb.cells[ids.index(target)].source = body
-        else:
-            nb.cells.insert(ids.index(target) + 1, nbformat.v4.new_code_cell(body))
-    return nb
 
 
 def entry(path: Path):
