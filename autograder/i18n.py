@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["DOMAIN", "ENV_VAR", "LOCALE_DIR", "N_", "_", "chosen_language", "current_language", "language",
-           "display_width", "metadata_language", "notebook_language", "pad", "submission_language", "tr",
+           "display_width", "metadata_language", "notebook_language", "pad_text", "submission_language", "tr",
            "translations"]
 
 DOMAIN = "backprop_lab"
@@ -82,15 +82,15 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
 
 
-def pad(text: str, width: int, align: str = "<") -> str:
+def pad_text(text: str, width: int, align: str = "<") -> str:
     """``text`` padded with spaces to ``width`` display columns, aligned left ('<'), right ('>') or centered
     ('^'): a printed table's translated cell, which ``f"{text:24s}"`` misaligns because a format spec
     counts characters and a Chinese character takes two columns. For ASCII text it is exactly
     ``format(text, f"{align}{width}")`` (an English output stays byte for byte the same); a text wider
-    than ``width`` comes back unpadded.
+    than ``width`` comes back unpadded. Not ``pad``: chapter 4's convolution code names its padding ``pad``.
     """
     if align not in ("<", ">", "^"):
-        raise ValueError(f"pad: align must be '<', '>' or '^' (as in a format spec), not {align!r}")
+        raise ValueError(f"pad_text: align must be '<', '>' or '^' (as in a format spec), not {align!r}")
     fill = max(width - display_width(text), 0)
     left = {"<": 0, ">": fill, "^": fill // 2}[align]  # str.format centers with the odd space on the right
     return " " * left + text + " " * (fill - left)

@@ -2,9 +2,9 @@
 
 A format spec such as ``f"{tr(name):24s}"`` counts characters, but a Chinese character takes two columns,
 so a table whose cells hold translated text drifts by one column for every Chinese character of its label.
-The solutions pad such cells with ``autograder.i18n.pad`` (display width); this test reads the executed
-Chinese builds (tests/fixtures/editions/zh/, ``executed_editions execute``) and checks, table by table,
-that a column ends (or starts) at the same display column on every row.
+The solutions pad such cells with ``autograder.i18n.pad_text`` (display width); this test reads the
+executed Chinese builds (tests/fixtures/editions/zh/, ``executed_editions execute``) and checks, table by
+table, that a column ends (or starts) at the same display column on every row.
 """
 
 from __future__ import annotations
@@ -74,5 +74,5 @@ def test_a_printed_table_of_a_chinese_build_lines_up(chapter: str, table: Table)
     positions = {line: table.positions(line) for line in lines}
     assert len({tuple(columns) for columns in positions.values()}) == 1, (
         f"{chapter} {table.cell}: the columns {table.edge} at different display columns on different rows "
-        "(a CJK character takes two columns; pad translated cells with autograder.i18n.pad, not a format "
-        "spec):\n" + "\n".join(f"  {columns}  {line}" for line, columns in positions.items()))
+        "(a CJK character takes two columns; pad translated cells with autograder.i18n.pad_text, not a "
+        "format spec):\n" + "\n".join(f"  {columns}  {line}" for line, columns in positions.items()))
