@@ -43,6 +43,13 @@ class Table:
 
 # chapter -> the tables whose cells hold translated text (tr(...) or a label shown through tr)
 TABLES = {
+    "04_backprop_in_practice": [
+        Table("cell-072", pattern="80 步后", edge="start"),  # optimizer: f after 80 steps
+        Table("cell-076", pattern="第 1 层", edge="start"),  # initialization: layer 1 / layer 10
+        Table("cell-084", lines=slice(0, 6), pattern="第 1 层后", edge="start"),  # unit, init: std after ...
+        Table("cell-091", pattern="互不相同", edge="start"),  # initialization: distinct hidden units
+        Table("cell-106", lines=slice(1, None), pattern=r"\d+(?= 步，)", columns=slice(0, 1)),  # clipping
+    ],
     "05_training_and_tuning": [
         Table("cell-005", lines=slice(1, None), columns=slice(-4, None)),  # feature: mean ..., std ...
         Table("cell-057", pattern=NUMBER, columns=slice(-4, None)),  # schedule: validation loss ...
