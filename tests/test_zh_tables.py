@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EDITION = ROOT / "tests" / "fixtures" / "editions" / "zh"
 
 TOKEN = r"\S+"
+CELL_END = r"\S+(?= {2,}|$)"  # the last word before a gutter of two or more spaces
 NUMBER = r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
+SPACED_NUMBER = r"(?<!\S)\d+(?:\.\d+)?(?!\S)"  # a number between spaces, not the 32 of a label's "，32 个"
 
 
 class Table:
@@ -43,6 +45,13 @@ class Table:
 
 # chapter -> the tables whose cells hold translated text (tr(...) or a label shown through tr)
 TABLES = {
+    "02_deep_learning": [
+        Table("cell-014", pattern=r"\|", edge="start"),  # depth: deep | shallow | random units and pieces
+        Table("data_hunger", pattern=SPACED_NUMBER, columns=slice(0, 6)),  # model: accuracy per data size
+    ],
+    "03_backprop_principle": [
+        Table("cost_of_backward", pattern=CELL_END, columns=slice(-4, None)),  # network: FLOPs and ratios
+    ],
     "04_backprop_in_practice": [
         Table("cell-072", pattern="80 步后", edge="start"),  # optimizer: f after 80 steps
         Table("cell-076", pattern="第 1 层", edge="start"),  # initialization: layer 1 / layer 10
@@ -55,6 +64,12 @@ TABLES = {
         Table("cell-057", pattern=NUMBER, columns=slice(-4, None)),  # schedule: validation loss ...
         Table("cell-064c", pattern=NUMBER, columns=slice(-3, None)),  # batch size, steps, loss after ...
         Table("cell-100", columns=slice(-3, None)),  # the remedies: training loss, validation loss, acc
+    ],
+    "06_whats_next": [
+        Table("timings_epoch", pattern="每轮", edge="start"),  # implementation: ms per epoch
+        Table("cell-058", lines=slice(2, None), pattern=NUMBER),  # transfer: accuracy per label count
+        Table("cell-065", pattern=NUMBER),  # linear probe: accuracy per label count
+        Table("cell-070", pattern="：最后", edge="start"),  # REINFORCE with and without a baseline
     ],
 }
 
