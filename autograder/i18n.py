@@ -37,12 +37,14 @@ import gettext
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["DOMAIN", "ENV_VAR", "LOCALE_DIR", "N_", "_", "chosen_language", "current_language", "language",
-           "metadata_language", "notebook_language", "submission_language", "tr", "translations"]
+           "display_width", "metadata_language", "notebook_language", "pad_text", "submission_language", "tr",
+           "translations"]
 
 DOMAIN = "backprop_lab"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -72,6 +74,26 @@ def tr(message: str) -> str:
     ``tr("...")`` calls of ``solutions/*/*.ipynb`` (authoring/babel_notebook.py) into this catalog.
     """
     return _(message)
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes in a monospace font: a wide or full-width character (CJK, the full-width
+    colon) takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def pad_text(text: str, width: int, align: str = "<") -> str:
+    """``text`` padded with spaces to ``width`` display columns, aligned left ('<'), right ('>') or centered
+    ('^'): a printed table's translated cell, which ``f"{text:24s}"`` misaligns because a format spec
+    counts characters and a Chinese character takes two columns. For ASCII text it is exactly
+    ``format(text, f"{align}{width}")`` (an English output stays byte for byte the same); a text wider
+    than ``width`` comes back unpadded. Not ``pad``: chapter 4's convolution code names its padding ``pad``.
+    """
+    if align not in ("<", ">", "^"):
+        raise ValueError(f"pad_text: align must be '<', '>' or '^' (as in a format spec), not {align!r}")
+    fill = max(width - display_width(text), 0)
+    left = {"<": 0, ">": fill, "^": fill // 2}[align]  # str.format centers with the odd space on the right
+    return " " * left + text + " " * (fill - left)
 
 
 @functools.cache

@@ -218,3 +218,34 @@ def test_a_wrong_answer_in_a_chinese_notebook_gets_a_chinese_message_in_its_kern
     shown = "\n".join(errors[0].traceback)
     assert "count_parameters" in shown and words in shown, shown
     assert bool(CJK.search(shown)) == (edition == "zh"), shown
+
+
+@pytest.mark.parametrize("align", ["<", ">", "^"])
+@pytest.mark.parametrize("text", ["", "a", "mean radius", "L2, lambda = 0.01", "odd"])
+@pytest.mark.parametrize("width", [0, 3, 10, 24])
+def test_pad_text_is_str_format_for_ascii_text(text: str, width: int, align: str) -> None:
+    """An English table stays byte for byte what ``f"{text:{align}{width}}"`` printed before ``pad_text``."""
+    got, wanted = i18n.pad_text(text, width, align), format(text, f"{align}{width}")
+    assert got == wanted, f"pad_text({text!r}, {width}, {align!r}) is {got!r}, str.format gives {wanted!r}"
+
+
+@pytest.mark.parametrize("align", ["<", ">", "^"])
+def test_pad_text_lines_up_chinese_columns_by_display_width(align: str) -> None:
+    """A Chinese character takes two columns: padded Chinese, mixed and ASCII cells are equally wide."""
+    cells = ["平均半径", "L2 正则化，lambda = 0.01", "dropout", "预热 + 余弦退火"]
+    widths = {text: i18n.display_width(i18n.pad_text(text, 30, align)) for text in cells}
+    assert set(widths.values()) == {30}, f"pad_text(text, 30, {align!r}) is not 30 columns wide: {widths}"
+    assert i18n.display_width("平均半径") == 8, "four CJK characters should take 8 columns"
+    assert i18n.display_width("：（）") == 6, "full-width punctuation should take 2 columns each"
+    assert i18n.pad_text("平均半径", 10, ">") == "  平均半径", f"got {i18n.pad_text('平均半径', 10, '>')!r}"
+
+
+def test_pad_text_returns_a_text_wider_than_the_width_unpadded() -> None:
+    for text in ("过拟合：128-128，60 个点", "a long English label"):
+        got = i18n.pad_text(text, 4)
+        assert got == text, f"pad_text({text!r}, 4) returned {got!r}, not the text itself"
+
+
+def test_pad_text_refuses_an_unknown_alignment() -> None:
+    with pytest.raises(ValueError, match="align must be"):
+        i18n.pad_text("x", 4, "=")
