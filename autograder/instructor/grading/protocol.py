@@ -759,7 +759,7 @@ class Endpoint:
 
 COURSE_MODULES = ("__main__", "autograder.reference")
 # The harness's plain comparisons: the instructor's demos that run in S assert the claims of the
-# prose with them (student_cells.demo_cells). S may call T's: each call runs in T on what S passes
+# prose with them (placement.demo_cells). S may call T's: each call runs in T on what S passes
 # and keeps nothing (no exercise, no record); a failure comes back to S as a CheckFailed.
 CLAIM_CHECKS = frozenset({"check_equal", "check_close", "check_shape", "check_type", "check_dtype"})
 READ_ONLY_KINDS = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)

@@ -34,13 +34,11 @@ travels beside it as a string.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import json
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +46,7 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from autograder.i18n import N_, submission_language
+from autograder.i18n import submission_language
 from autograder.instructor import cells
 from autograder.instructor.cells import (
     cell_label,
@@ -68,13 +66,6 @@ from autograder.instructor.grading.outputs import (
 from autograder.instructor.grading.records import Record
 
 NOT_RUN_NOTE = "# (not run at grading: {reason})"
-# A cell tagged ``timing`` measures how fast the student's code runs (chapter 6's epoch and width
-# timings). At grading it would time the grader: the sandbox, a loaded machine, and in two-process
-# grading a round trip to S at every call (6,600 ms an epoch instead of 10). So it is not run; its
-# output says why (docs/AUTHORING.md). No test may read what it binds.
-TIMING_TAG = "timing"
-TIMING_NOTE = N_("(This cell times your code. It is not run at grading: there it would time the grader, "
-                 "not your code. Run it in JupyterLab to see your timings.)")
 ISOLATIONS = ("kernel", "two-process")
 MAX_FRAME_BYTES = 256 * 2**20  # the largest message between T and S
 # two-process: T's per-cell limit is this many times the release's. Measured under load: chapter 6's
@@ -88,7 +79,7 @@ def default_isolation() -> str:
     "kernel" (one sandboxed kernel, the code policy as the wall) remains for comparison and for a
     machine without bubblewrap's user namespaces; it is the path issue #18's red team broke.
     Chapter 6 once took 800 s a notebook two-process (the demos trained the student's layers from
-    T, 70,000+ round trips); its demos now run in S (student_cells.demo_cells): about 50 s.
+    T, 70,000+ round trips); its demos now run in S (placement.demo_cells): about 50 s.
     """
     import os
 
@@ -331,8 +322,9 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
     feedback shows the student's code with the outputs S gave it.
     """
     from autograder.instructor.grading.broker import Broker
+    from autograder.instructor.grading.placement import demo_cells
     from autograder.instructor.grading.sandbox import Limits, Sandbox
-    from autograder.instructor.grading.student_cells import cells_file, demo_cells, student_cells
+    from autograder.instructor.grading.student_cells import cells_file, student_cells
     from autograder.instructor.grading.student_sandbox import StudentFolders, student_command
 
     limits = Limits(**release.limits)
@@ -448,24 +440,6 @@ def parse_submission(data: bytes, name: str) -> tuple[NotebookNode | None, str]:
     return nb, ""
 
 
-@contextlib.contextmanager
-def timings_not_run(nb: NotebookNode, student_written: set[int]) -> Iterator[None]:
-    """While grading, each untouched instructor cell tagged ``timing`` only prints ``TIMING_NOTE``
-    (in T, in the submission's language); its source is put back after, for the feedback."""
-    originals = {}
-    for index, cell in enumerate(nb.cells):
-        tags = cell.get("metadata", {}).get("tags") or []
-        if cell.cell_type == "code" and index not in student_written and TIMING_TAG in tags:
-            originals[index] = (cell.source, copy.deepcopy(cell.metadata))
-            cell.source = f"print(__import__('autograder.i18n', fromlist=['tr']).tr({TIMING_NOTE!r}))"
-            cell.metadata["tags"] = [*tags, "runs-in-t"]
-    try:
-        yield
-    finally:
-        for index, (source, metadata) in originals.items():
-            nb.cells[index].source, nb.cells[index].metadata = source, metadata
-
-
 def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -> dict[str, Any]:
     """Grade one submission; ``{"record": Record.to_dict(), "notebook": JSON text or None}``."""
     started = time.perf_counter()
@@ -490,6 +464,8 @@ def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -
             record.isolation = release.isolation
             allowed = frozenset(task.get("allow") or ())  # the instructor's decision (overrides.py)
             speaking = submission_language(submitted.metadata, merged.metadata)  # and its feedback page's
+            from autograder.instructor.grading.placement import timings_not_run
+
             with speaking, tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch, \
                     timings_not_run(merged, student_written):
                 Path(scratch).chmod(0o777)  # the sandbox's user (65534) writes here

@@ -1,7 +1,7 @@
 """Red team on the two-process grader (issue #18), third pass: the demos that run in S, the claims' checks.
 
 Since two-process grading became the default, the instructor's demos that no test depends on run
-in S (``student_cells.demo_cells``), the names such a demo binds are bound back into T, and S may
+in S (``placement.demo_cells``), the names such a demo binds are bound back into T, and S may
 call five of the harness's comparisons (``protocol.CLAIM_CHECKS``). Each attack goes through the
 real worker (``grade_task``, isolation "two-process") on the demo chapter (tests/fixtures/00_demo.py)
 with a few instructor cells added to its template, and is compared with its control: the same
@@ -192,7 +192,7 @@ def test_names_a_students_function_binds_during_a_demo_in_s_stay_out_of_the_test
     grade, template = grader(tmp_path, {"setup": [instructor_cell(DATA.split("rng")[0], grade_id="data")],
                                         "square": [instructor_cell(BINDING_DEMO, cell_id="binding-demo")]},
                              CUBE_WITH_OWN_NAMES)
-    from autograder.instructor.grading.student_cells import demo_cells
+    from autograder.instructor.grading.placement import demo_cells
 
     demo_at = next(i for i, c in enumerate(template.cells) if c.get("id") == "binding-demo")
     assert demo_at in demo_cells(template, template, set(), 0).in_s, "the demo runs in S"
@@ -288,7 +288,7 @@ def test_the_placement_follows_a_tests_helper_into_its_globals():
     """Unit view of the first attack: the demo that binds what a locked helper reads stays in T, and so
     does the cell that binds what that helper's own helper reads (transitively); a demo that binds
     nothing a test can reach still runs in S."""
-    from autograder.instructor.grading.student_cells import demo_cells
+    from autograder.instructor.grading.placement import demo_cells
 
     def code(source, **nbgrader):
         new = nbformat.v4.new_code_cell(source)

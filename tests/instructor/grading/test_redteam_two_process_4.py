@@ -185,7 +185,7 @@ def test_a_learners_cell_reads_ts_newer_value_not_ss_older_one(tmp_path):
     in_t = locked_cell("grid = np.arange(5.0)\n", "grid")
     in_t.metadata["tags"] = ["runs-in-t"]  # as chapter 2's timing cell, which reads torch
     grade, template = release_of(tmp_path, {"square": [demo], "cube": [in_t]}, {})
-    from autograder.instructor.grading.student_cells import demo_cells
+    from autograder.instructor.grading.placement import demo_cells
 
     assert template.cells.index(demo) in demo_cells(template, template, set(), 0).in_s, "the demo runs in S"
     look = "print('the learner sees', grid.tolist())\n"

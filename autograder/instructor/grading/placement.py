@@ -1,0 +1,258 @@
+"""Which of the instructor's untouched cells run in S as well as, or instead of, in T (the worker's side).
+
+``demo_cells``: the instructor's untouched cells that S runs too, beside the student's: demos
+  whose names no test reads and that read nothing S cannot have (torch, the harness, a test's or
+  a ``tests-only`` cell's names, a function or class T defined). A demo that trains the
+  student's network then runs where the network is, instead of crossing to S at every layer
+  of every batch (chapter 6's capstone: 130,000 round trips). It decides nothing: no test
+  reads what it binds, so what student code does to it in S reaches no verdict. A cell tagged
+  ``runs-in-t`` stays in T (docs/AUTHORING.md).
+
+``timings_not_run``: a cell tagged ``timing`` runs nowhere at grading; it prints why instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import copy
+import functools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from autograder.i18n import N_
+from autograder.instructor.grading.student_cells import (
+    RUNS_IN_T,
+    TESTS_ONLY,
+    Placement,
+    _meta,
+    _parses,
+    _tags,
+    bound_names,
+    defined_objects,
+    global_reads,
+    reads_before_binding,
+    setup_names_not_in_s,
+    without_ipython,
+)
+
+if TYPE_CHECKING:
+    from nbformat.notebooknode import NotebookNode
+
+# A cell tagged ``timing`` measures how fast the student's code runs (chapter 6's epoch and width
+# timings). At grading it would time the grader: the sandbox, a loaded machine, and in two-process
+# grading a round trip to S at every call (6,600 ms an epoch instead of 10). So it is not run; its
+# output says why (docs/AUTHORING.md). No test may read what it binds.
+TIMING_TAG = "timing"
+TIMING_NOTE = N_("(This cell times your code. It is not run at grading: there it would time the grader, "
+                 "not your code. Run it in JupyterLab to see your timings.)")
+
+
+@contextlib.contextmanager
+def timings_not_run(nb: NotebookNode, student_written: set[int]) -> Iterator[None]:
+    """While grading, each untouched instructor cell tagged ``timing`` only prints ``TIMING_NOTE``
+    (in T, in the submission's language); its source is put back after, for the feedback."""
+    originals = {}
+    for index, cell in enumerate(nb.cells):
+        tags = cell.get("metadata", {}).get("tags") or []
+        if cell.cell_type == "code" and index not in student_written and TIMING_TAG in tags:
+            originals[index] = (cell.source, copy.deepcopy(cell.metadata))
+            cell.source = f"print(__import__('autograder.i18n', fromlist=['tr']).tr({TIMING_NOTE!r}))"
+            cell.metadata["tags"] = [*tags, RUNS_IN_T]
+    try:
+        yield
+    finally:
+        for index, (source, metadata) in originals.items():
+            nb.cells[index].source, nb.cells[index].metadata = source, metadata
+
+
+IN_PLACE_FUNCTIONS = frozenset({"shuffle", "at", "copyto", "put", "place", "putmask", "fill_diagonal"})
+# Methods of arrays, lists, dicts and strings that change nothing (any other method call may:
+# ``rng.normal()`` advances the generator, ``model.fit()`` trains it).
+READING_METHODS = frozenset({
+    "all", "any", "argmax", "argmin", "argsort", "astype", "copy", "count", "cumprod", "cumsum", "dot",
+    "flatten", "format", "get", "index", "item", "items", "join", "keys", "max", "mean", "min", "nonzero",
+    "prod", "ravel", "reshape", "round", "split", "squeeze", "startswith", "std", "sum", "take", "tolist",
+    "transpose", "values", "var"})
+
+
+@functools.lru_cache(maxsize=4096)
+def changed_in_place(source: str) -> frozenset[str]:
+    """Names whose object a cell may change without rebinding the name: the root of a subscript or
+    attribute it assigns or deletes (``X[:] = 0``, ``model.w += 1``, ``del d[k]``), the object of
+    any method it calls but the reading ones (``X.sort()``, ``rng.normal()``, ``h.append(1)``; not
+    ``X.mean()``), the first argument of NumPy's in-place functions (``rng.shuffle(X)``,
+    ``np.add.at(X, i, v)``) and a ufunc's ``out=``, in its functions' bodies too (over-counted: a
+    local of the same name counts). Not an alias's (``Z = X; Z[:] = 0``) nor what a function the
+    cell calls does to its argument: docs/AUTHORING.md, ``runs-in-t``."""
+    source, _ = without_ipython(source)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+
+    def root(node: ast.AST) -> str | None:
+        while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign | ast.Delete):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Call):
+            # NumPy's in-place functions change their first argument (rng.shuffle(X), np.add.at(X, ...)),
+            # and any ufunc its ``out=``
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                node.func.id if isinstance(node.func, ast.Name) else ""
+            targets = [*([node.func.value] if isinstance(node.func, ast.Attribute)
+                         and called not in READING_METHODS else []),
+                       *(node.args[:1] if called in IN_PLACE_FUNCTIONS else []),
+                       *(k.value for k in node.keywords if k.arg == "out")]
+        for target in targets:
+            for part in ast.walk(target) if isinstance(target, ast.Tuple | ast.List) else [target]:
+                if isinstance(part, ast.Subscript | ast.Attribute) or isinstance(node, ast.Call):
+                    name = root(part)
+                    if name is not None:
+                        names.add(name)
+    return frozenset(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def only_definitions(source: str) -> bool:
+    """Whether a cell only defines: functions, classes, imports, constants and docstrings."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    plain = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return all(isinstance(node, plain)
+               or (isinstance(node, ast.Expr | ast.Assign | ast.AnnAssign)
+                   and node.value is not None and isinstance(node.value, ast.Constant)
+                   # a name, not ``X[:] = 0`` (that changes X in place)
+                   and all(isinstance(target, ast.Name)
+                           for target in getattr(node, "targets", [getattr(node, "target", None)])
+                           if target is not None))
+               for node in tree.body)
+
+
+def demo_cells(template: NotebookNode, nb: NotebookNode, student_written: set[int],
+               chapter_number: int) -> Placement:
+    """Where the instructor's untouched code cells run (see the module's doc).
+
+    In order, a cell stays in T when it is the setup, a test, tagged ``tests-only`` or
+    ``runs-in-t``, or reads a name S cannot be given: the setup's torch and harness, a name a test
+    or ``tests-only`` cell binds, a function, class or import of a cell that stays in T (names a T
+    cell binds by assignment are data: S is sent them when it reads them). Else a cell a test may
+    depend on (``_feeding_the_tests``) runs in T, and in S as well when it only defines (the
+    course's ``Sequential``: the tests build theirs in T, the demos theirs in S); any other cell
+    runs in S alone, unless a
+    cell that stays in T reads a function, class or import it defines (then it stays in T too, and
+    the placement is worked out again).
+    """
+    instructor = [(i, c) for i, c in enumerate(nb.cells)
+                  if c.cell_type == "code" and i not in student_written and not _meta(c).get("solution")]
+    # The names the template's answer cells bind (never the student's cells': a name a student's
+    # cell binds must not take a test's input out of the tests' reach).
+    answers = set().union(*(bound_names(c.source) for c in template.cells
+                            if c.cell_type == "code" and _meta(c).get("solution")))
+    feeding, read_by_trusted = _feeding_the_tests(instructor, answers)
+    kept_in_t: set[int] = set()
+    while True:
+        placement, wanted = _place(instructor, feeding, read_by_trusted, kept_in_t, chapter_number)
+        if wanted <= kept_in_t:
+            return placement
+        kept_in_t |= wanted
+
+
+def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
+                       answers: set[str]) -> tuple[set[int], set[str]]:
+    """The cells a test may depend on: those that bind, or change in place (``changed_in_place``), a
+    name a test or ``tests-only`` cell reads, then those that bind or change a name those read, and
+    so on. A cell that only reads such a name (a demo training on ``X_train``) does not: in S it is
+    given a copy, so whatever it or the student's code does there never reaches T. The
+    setup's names do not count (T's setup binds them and S may never rebind them in T), nor the
+    student's (``answers``: they are S's anyway), nor Python's builtins, nor the functions and
+    classes of a cell that only defines (S runs its own copy, or is given T's read-only); but what
+    the bodies of those functions and classes (and the setup's) read from the module counts, once a
+    test or such a cell names them: a test's helper reads its globals when the test calls it.
+    ``(those cells, every name they and the tests read)``."""
+    setup = next((c for _, c in instructor if _meta(c).get("grade_id") == "setup"), None)
+    from_setup = (bound_names(setup.source) if setup is not None else set()) | answers | set(dir(builtins))
+    # The functions and classes of the setup and of the cells that only define: what their bodies
+    # read from the module is read by whoever calls them (a test's helper reads a global at call time).
+    definers: list[tuple[set[str], set[str]]] = []
+    for _, cell in instructor:
+        if (cell is setup or only_definitions(cell.source)) \
+                and not (_meta(cell).get("grade") or TESTS_ONLY in _tags(cell)):
+            defined = defined_objects(cell.source)
+            if cell is not setup:
+                from_setup |= defined
+            definers.append((defined, global_reads(cell.source) - defined))
+    needed: set[str] = set()
+    read_by_trusted: set[str] = set()
+    rest = []
+    for index, cell in instructor:
+        if _meta(cell).get("grade") or TESTS_ONLY in _tags(cell):
+            needed |= reads_before_binding(cell.source)
+            read_by_trusted |= reads_before_binding(cell.source)
+        elif cell is not setup:
+            rest.append((index, bound_names(cell.source) | changed_in_place(cell.source),
+                         reads_before_binding(cell.source)))
+    needed -= from_setup
+    feeding: set[int] = set()
+    called: set[int] = set()  # definers whose functions a test (or a cell feeding one) may call
+    grown = True
+    while grown:
+        grown = False
+        for index, touched, read in rest:
+            if index not in feeding and touched & needed:
+                feeding.add(index)
+                needed |= read - from_setup
+                read_by_trusted |= read
+                grown = True
+        for number, (defined, body_reads) in enumerate(definers):
+            if number not in called and defined & read_by_trusted:
+                called.add(number)
+                needed |= body_reads - from_setup
+                read_by_trusted |= body_reads
+                grown = True
+    return feeding, read_by_trusted
+
+
+def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_by_trusted: set[str],
+           kept_in_t: set[int], chapter_number: int) -> tuple[Placement, set[int]]:
+    """One pass of ``demo_cells``: the placement, and the cells in S whose definitions T reads."""
+    not_in_s: set[str] = set()
+    in_s: list[int] = []
+    also: list[int] = []
+    defined_in_s: dict[str, int] = {}  # a function, class or import of a cell in S alone -> that cell
+    wanted: set[int] = set()
+    for index, cell in instructor:
+        meta, tags, source = _meta(cell), _tags(cell), cell.source
+        if meta.get("grade_id") == "setup":
+            not_in_s |= setup_names_not_in_s(source, chapter_number)
+            continue
+        if meta.get("grade") or TESTS_ONLY in tags:
+            not_in_s |= bound_names(source)
+            continue
+        s_can = RUNS_IN_T not in tags and _parses(source) and not reads_before_binding(source) & not_in_s
+        if s_can and only_definitions(source):
+            if index in kept_in_t or defined_objects(source) & read_by_trusted:
+                also.append(index)  # T's copy for the tests (and T's demos), S's for S's demos
+            else:
+                in_s.append(index)
+                defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+            continue
+        if s_can and index not in feeding and index not in kept_in_t:
+            in_s.append(index)
+            defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+            continue
+        # T runs it: it must not need S's functions, classes or imports
+        wanted.update(defined_in_s[name] for name in reads_before_binding(source) if name in defined_in_s)
+        not_in_s |= defined_objects(source)
+    return Placement(tuple(in_s), tuple(also)), wanted
