@@ -40,3 +40,45 @@ def submit(folder: Path, student: str, nb: nbformat.NotebookNode) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
+
+
+# -- the demo chapter graded two-process, with the instructor's cells a test adds ---------------------
+
+TWO_PROCESS_OPTIONS = {"cell_timeout": 20, "notebook_timeout": 240, "isolation": "two-process",
+                       "call_timeout": 4.0, "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
+
+
+def index_of(nb: nbformat.NotebookNode, grade_id: str) -> int:
+    return next(i for i, cell in enumerate(nb.cells)
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def demo_grader(base: Path, after: dict[str, list], tests: dict[str, str]):
+    """The demo chapter with ``after[grade_id]`` cells inserted after that cell and each test cell
+    ``tests[grade_id]`` replaced, released two-process; ``(grade(nb) -> grade_task's result, the
+    template)``."""
+    from autograder.instructor.grading.coordinator import build_releases
+    from autograder.instructor.grading.worker import grade_task
+
+    course, _, _ = make_demo_course(base)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    for grade_id, source in tests.items():
+        template.cells[index_of(template, grade_id)].source = source
+    for grade_id, cells in after.items():
+        at = 1 + index_of(template, grade_id)
+        template.cells[at:at] = cells
+    nbformat.write(template, str(path))
+    release = build_releases(base / "build", [CHAPTER], course.solutions, dict(TWO_PROCESS_OPTIONS))[CHAPTER]
+    assert release.isolation == "two-process"
+
+    def grade(nb: nbformat.NotebookNode) -> dict:
+        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
+        return grade_task(task, release.to_dict())
+
+    return grade, template
+
+
+def graded_score(result: dict) -> float:
+    assert result["record"]["status"] == "graded", result["record"]
+    return sum(t["score"] for t in result["record"]["tests"].values())

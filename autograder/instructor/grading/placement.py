@@ -30,11 +30,11 @@ from autograder.instructor.grading.student_cells import (
     _parses,
     _tags,
     bound_names,
+    changed_in_place,
     defined_objects,
     global_reads,
     reads_before_binding,
     setup_names_not_in_s,
-    without_ipython,
 )
 
 if TYPE_CHECKING:
@@ -65,61 +65,6 @@ def timings_not_run(nb: NotebookNode, student_written: set[int]) -> Iterator[Non
     finally:
         for index, (source, metadata) in originals.items():
             nb.cells[index].source, nb.cells[index].metadata = source, metadata
-
-
-IN_PLACE_FUNCTIONS = frozenset({"shuffle", "at", "copyto", "put", "place", "putmask", "fill_diagonal"})
-# Methods of arrays, lists, dicts and strings that change nothing (any other method call may:
-# ``rng.normal()`` advances the generator, ``model.fit()`` trains it).
-READING_METHODS = frozenset({
-    "all", "any", "argmax", "argmin", "argsort", "astype", "copy", "count", "cumprod", "cumsum", "dot",
-    "flatten", "format", "get", "index", "item", "items", "join", "keys", "max", "mean", "min", "nonzero",
-    "prod", "ravel", "reshape", "round", "split", "squeeze", "startswith", "std", "sum", "take", "tolist",
-    "transpose", "values", "var"})
-
-
-@functools.lru_cache(maxsize=4096)
-def changed_in_place(source: str) -> frozenset[str]:
-    """Names whose object a cell may change without rebinding the name: the root of a subscript or
-    attribute it assigns or deletes (``X[:] = 0``, ``model.w += 1``, ``del d[k]``), the object of
-    any method it calls but the reading ones (``X.sort()``, ``rng.normal()``, ``h.append(1)``; not
-    ``X.mean()``), the first argument of NumPy's in-place functions (``rng.shuffle(X)``,
-    ``np.add.at(X, i, v)``) and a ufunc's ``out=``, in its functions' bodies too (over-counted: a
-    local of the same name counts). Not an alias's (``Z = X; Z[:] = 0``) nor what a function the
-    cell calls does to its argument: docs/AUTHORING.md, ``runs-in-t``."""
-    source, _ = without_ipython(source)
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return frozenset()
-
-    def root(node: ast.AST) -> str | None:
-        while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
-            node = node.value
-        return node.id if isinstance(node, ast.Name) else None
-
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        targets: list[ast.AST] = []
-        if isinstance(node, ast.Assign | ast.Delete):
-            targets = list(node.targets)
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
-            targets = [node.target]
-        elif isinstance(node, ast.Call):
-            # NumPy's in-place functions change their first argument (rng.shuffle(X), np.add.at(X, ...)),
-            # and any ufunc its ``out=``
-            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
-                node.func.id if isinstance(node.func, ast.Name) else ""
-            targets = [*([node.func.value] if isinstance(node.func, ast.Attribute)
-                         and called not in READING_METHODS else []),
-                       *(node.args[:1] if called in IN_PLACE_FUNCTIONS else []),
-                       *(k.value for k in node.keywords if k.arg == "out")]
-        for target in targets:
-            for part in ast.walk(target) if isinstance(target, ast.Tuple | ast.List) else [target]:
-                if isinstance(part, ast.Subscript | ast.Attribute) or isinstance(node, ast.Call):
-                    name = root(part)
-                    if name is not None:
-                        names.add(name)
-    return frozenset(names)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -136,31 +136,49 @@ def bound_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
-# Methods that change their object in place (a list's, a dict's, a set's, an array's, a generator's draw
-# is not one: the bridge compares a generator's state instead).
+IN_PLACE_FUNCTIONS = frozenset({"shuffle", "at", "copyto", "put", "place", "putmask", "fill_diagonal"})
+# Methods of arrays, lists, dicts and strings that change nothing: for the placement, any other
+# method call may change its object (``rng.normal()`` advances the generator, ``model.fit()`` trains it).
+READING_METHODS = frozenset({
+    "all", "any", "argmax", "argmin", "argsort", "astype", "copy", "count", "cumprod", "cumsum", "dot",
+    "flatten", "format", "get", "index", "item", "items", "join", "keys", "max", "mean", "min", "nonzero",
+    "prod", "ravel", "reshape", "round", "split", "squeeze", "startswith", "std", "sum", "take", "tolist",
+    "transpose", "values", "var"})
+# Methods that change their object in place, for the bridge (a generator's draw is not one: the
+# bridge compares a generator's state instead, and an object's other methods count as reading it).
 MUTATING_METHODS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem",
                               "clear", "remove", "add", "discard", "sort", "reverse", "fill", "put",
                               "itemset", "resize", "shuffle"})
 
 
 @functools.lru_cache(maxsize=4096)
-def written_names(source: str) -> frozenset[str]:
-    """Names whose value a cell may bind or change in place: ``bound_names``, and the object under
-    an item or attribute it assigns (``box["n"] = 1``), a mutating method it calls (``acc.fill(0)``),
-    or an ``out=`` it passes (``np.add(a, b, out=acc)``). Over-counted: a function's own locals too."""
-    names = set(bound_names(source))
+def changed_in_place(source: str, mutating: frozenset[str] | None = None) -> frozenset[str]:
+    """Names whose object a cell may change without rebinding the name: the root of a subscript or
+    attribute it assigns or deletes (``X[:] = 0``, ``model.w += 1``, ``del d[k]``), the object of a
+    method it calls (any but ``READING_METHODS``: ``X.sort()``, ``rng.normal()``, not ``X.mean()``;
+    or, given ``mutating``, only those: the bridge's ``MUTATING_METHODS``), the first argument of
+    NumPy's in-place functions (``rng.shuffle(X)``, ``np.add.at(X, i, v)``) and a ufunc's ``out=``,
+    in its functions' bodies too (over-counted: a local of the same name counts). Not an alias's
+    (``Z = X; Z[:] = 0``) nor what a function the cell calls does to its argument:
+    docs/AUTHORING.md, ``runs-in-t``."""
     try:
         tree = ast.parse(without_ipython(source)[0])
     except (SyntaxError, ValueError):
-        return frozenset(names)
+        return frozenset()
     targets: list[ast.AST] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
             targets.append(node.value)
         elif isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS:
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                node.func.id if isinstance(node.func, ast.Name) else ""
+            if isinstance(node.func, ast.Attribute) and (
+                    called in mutating if mutating is not None else called not in READING_METHODS):
                 targets.append(node.func.value)
+            if called in IN_PLACE_FUNCTIONS:
+                targets.extend(node.args[:1])
             targets.extend(k.value for k in node.keywords if k.arg == "out")
+    names: set[str] = set()
     for target in targets:
         while isinstance(target, ast.Subscript | ast.Attribute | ast.Starred):
             target = target.value
@@ -169,6 +187,13 @@ def written_names(source: str) -> frozenset[str]:
         elif isinstance(target, ast.Tuple | ast.List):
             targets.extend(target.elts)
     return frozenset(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def written_names(source: str) -> frozenset[str]:
+    """Names whose value a cell may bind or change in place (the bridge's view of a test cell):
+    ``bound_names`` and ``changed_in_place`` with only the ``MUTATING_METHODS``."""
+    return bound_names(source) | changed_in_place(source, MUTATING_METHODS)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -38,23 +38,15 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.instructor.grading.coordinator import build_releases
-from autograder.instructor.grading.worker import grade_task
-from tests.instructor.demo_course import CHAPTER, make_demo_course
+from tests.instructor.demo_course import demo_grader, index_of
+from tests.instructor.demo_course import graded_score as score
+from tests.instructor.demo_course import with_cell as answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
 
-OPTIONS = {"cell_timeout": 20, "notebook_timeout": 240, "isolation": "two-process", "call_timeout": 4.0,
-           "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
 WRONG_CUBE = "def cube(x):\n    return x * 0.0\n"
 
 
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _index(nb, grade_id: str) -> int:
-    return next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id)
 
 
 def instructor_cell(source: str, grade_id: str | None = None, cell_id: str | None = None):
@@ -67,31 +59,11 @@ def instructor_cell(source: str, grade_id: str | None = None, cell_id: str | Non
     return cell
 
 
+
+
 def grader(tmp_path, after: dict[str, list], cube_test: str):
-    """A release of the demo chapter with ``after[grade_id]`` cells inserted after that cell and
-    ``cube__tests`` replaced by ``cube_test``; ``(grade(nb) -> result, the template's solution)``."""
-    course, solution, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    for grade_id, cells in after.items():
-        at = 1 + _index(template, grade_id)
-        template.cells[at:at] = cells
-    template.cells[_index(template, "cube__tests")].source = cube_test
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-    assert release.isolation == "two-process"
-
-    def grade(nb) -> dict:
-        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
-        return grade_task(task, release.to_dict())
-
-    return grade, template
-
-
-def answer(nb, grade_id: str, source: str):
-    nb = copy.deepcopy(nb)
-    nb.cells[_index(nb, grade_id)].source = source
-    return nb
+    """The demo chapter with ``after`` cells inserted and ``cube__tests`` replaced by ``cube_test``."""
+    return demo_grader(tmp_path, after, {"cube__tests": cube_test})
 
 
 def add_after_cell(nb, cell_id: str, source: str):
@@ -100,10 +72,6 @@ def add_after_cell(nb, cell_id: str, source: str):
     nb.cells.insert(at, nbformat.v4.new_code_cell(source))
     return nb
 
-
-def score(result: dict) -> float:
-    assert result["record"]["status"] == "graded", result["record"]
-    return sum(t["score"] for t in result["record"]["tests"].values())
 
 
 def outputs(result: dict) -> str:
@@ -145,7 +113,7 @@ def test_an_instructors_array_given_to_s_is_a_copy(tmp_path):
     grade, template = grader(tmp_path, {"setup": [instructor_cell(DATA, grade_id="data")]}, CUBE_BY_DATA)
     control = answer(template, "cube", WRONG_CUBE)
     # The student's cell reads T's arrays (sent as data) and writes into them in place.
-    attack = add_after_cell(control, template.cells[_index(template, "cube")].id,
+    attack = add_after_cell(control, template.cells[index_of(template, "cube")].id,
                             "expected[...] = 0.0\nx_cube[...] = 0.0\nprint('wrote', expected, x_cube)\n")
     assert score(grade(template)) == 3, "the solution earns full marks"
     assert score(grade(control)) == 2
@@ -165,7 +133,7 @@ def test_a_generator_given_to_s_does_not_advance_ts(tmp_path):
     honest = grade(template)
     drawn = np.round(np.random.default_rng(0).normal(size=2), 6).tolist()
     assert f"drawn in T: {drawn}" in outputs(honest)
-    attack = add_after_cell(template, template.cells[_index(template, "cube")].id,
+    attack = add_after_cell(template, template.cells[index_of(template, "cube")].id,
                             "skipped = rng_tests.normal(size=1000)\n")
     assert f"drawn in T: {drawn}" in outputs(grade(attack)), "S advanced the generator T's test draws from"
 
@@ -229,7 +197,7 @@ def test_the_claims_checks_share_only_their_calls(tmp_path):
                              '    check_close(cube(np.array([2.0])), np.array([8.0]), name="cube([2])")\n')
     control = answer(template, "cube", WRONG_CUBE)
     probe = CLAIM_PROBE.replace("check_equal", "check_close")  # the demo chapter imports only check_close
-    attack = add_after_cell(control, template.cells[_index(template, "cube")].id, probe)
+    attack = add_after_cell(control, template.cells[index_of(template, "cube")].id, probe)
     result = grade(attack)
     assert score(result) == 2, result["record"]["tests"]
     shown = outputs(result)
@@ -275,7 +243,7 @@ def test_a_locked_cells_object_given_by_name_is_not_s_to_change(tmp_path):
     grade, template = grader(tmp_path, {"setup": [instructor_cell(REFERENCE, grade_id="reference")]},
                              CUBE_BY_REFERENCE)
     control = answer(template, "cube", ONES_CUBE)
-    attack = add_after_cell(control, template.cells[_index(template, "cube")].id, WRITE_REFERENCE)
+    attack = add_after_cell(control, template.cells[index_of(template, "cube")].id, WRITE_REFERENCE)
     assert score(grade(template)) == 3, "the solution earns full marks"
     assert score(grade(control)) == 2
     result = grade(attack)

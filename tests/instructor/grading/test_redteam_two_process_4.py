@@ -44,21 +44,15 @@ import pytest
 
 from autograder.instructor.grading.coordinator import build_releases
 from autograder.instructor.grading.worker import grade_task
-from tests.instructor.demo_course import CHAPTER, make_demo_course
+from tests.instructor.demo_course import demo_grader, index_of
+from tests.instructor.demo_course import graded_score as score
+from tests.instructor.demo_course import with_cell as answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
 
-OPTIONS = {"cell_timeout": 20, "notebook_timeout": 240, "isolation": "two-process", "call_timeout": 4.0,
-           "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
 WRONG_CUBE = "def cube(x):\n    return x * 0.0\n"
 
 
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _index(nb, grade_id: str) -> int:
-    return next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id)
 
 
 def locked_cell(source: str, grade_id: str):
@@ -68,44 +62,14 @@ def locked_cell(source: str, grade_id: str):
     return cell
 
 
-def release_of(tmp_path, after: dict[str, list], tests: dict[str, str]):
-    """The demo chapter with ``after[grade_id]`` cells inserted after that cell and each test cell
-    ``tests[grade_id]`` replaced; ``(grade(nb) -> result, the template)``."""
-    course, _, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    for grade_id, source in tests.items():
-        template.cells[_index(template, grade_id)].source = source
-    for grade_id, cells in after.items():
-        at = 1 + _index(template, grade_id)
-        template.cells[at:at] = cells
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-    assert release.isolation == "two-process"
-
-    def grade(nb) -> dict:
-        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
-        return grade_task(task, release.to_dict())
-
-    return grade, template
-
-
-def answer(nb, grade_id: str, source: str):
-    nb = copy.deepcopy(nb)
-    nb.cells[_index(nb, grade_id)].source = source
-    return nb
 
 
 def add_after(nb, grade_id: str, *sources: str):
     nb = copy.deepcopy(nb)
-    at = 1 + _index(nb, grade_id)
+    at = 1 + index_of(nb, grade_id)
     nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
     return nb
 
-
-def score(result: dict) -> float:
-    assert result["record"]["status"] == "graded", result["record"]
-    return sum(t["score"] for t in result["record"]["tests"].values())
 
 
 def outputs(result: dict, sources: tuple[str, ...] = ()) -> str:
@@ -154,7 +118,7 @@ SECRETS = ["343.", "2468.", "1122.", "3579.", "9753.", "8642.", "[7.", "fraction
 
 
 def test_no_value_a_test_bound_or_wrote_into_reaches_a_students_cell(tmp_path):
-    grade, template = release_of(
+    grade, template = demo_grader(
         tmp_path,
         {"setup": [locked_cell(DATA, "data")],
          "square__tests": [locked_cell(AFTER, "after"), locked_cell(FAILS_FIRST, "fails")]},
@@ -184,7 +148,7 @@ def test_a_learners_cell_reads_ts_newer_value_not_ss_older_one(tmp_path):
     demo = nbformat.v4.new_code_cell("grid = square(np.arange(3.0))  # a demo: it runs in S\n")
     in_t = locked_cell("grid = np.arange(5.0)\n", "grid")
     in_t.metadata["tags"] = ["runs-in-t"]  # as chapter 2's timing cell, which reads torch
-    grade, template = release_of(tmp_path, {"square": [demo], "cube": [in_t]}, {})
+    grade, template = demo_grader(tmp_path, {"square": [demo], "cube": [in_t]}, {})
     from autograder.instructor.grading.placement import demo_cells
 
     assert template.cells.index(demo) in demo_cells(template, template, set(), 0).in_s, "the demo runs in S"
