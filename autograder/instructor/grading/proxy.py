@@ -159,7 +159,8 @@ class Bridge:
         self.setup_names: frozenset[str] = frozenset()
         self.s_bound: dict[str, Any] = {}  # names of T's namespace that hold S's values: the value
         # Worked out from the template (student_cells.instructor_names): the names of T a student's
-        # cell may be given (bound by setup, locked and plain cells; never by a test cell), and the
+        # cell may be given (bound by setup, locked and plain cells, never by a tests-only cell; and
+        # never while T's value there is a test's: from_a_test), and the
         # names S may never rebind in T (bound by any instructor cell).
         self.sendable = frozenset(cells.get("sendable", ())) - T_NAMES
         self.protected = frozenset(cells.get("protected", ()))
@@ -310,7 +311,7 @@ class Bridge:
               quiet: bool = False) -> dict[str, Any]:
         given = {}
         for name in sorted(reads(source) - (self.s_names - self.t_newer)):
-            # Only names the instructor's non-test cells bind (never In, a test's variables, _ names)
+            # Only names the instructor's cells bind, never with a test's value (nor In, _ names)
             if name not in self.sendable or name not in self.namespace or name.startswith("_") \
                     or hasattr(builtins, name) or self.from_a_test(name):
                 continue
