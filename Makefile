@@ -234,10 +234,15 @@ hub-grade: hub-collect ## [CHAPTER=01] collect, then grade them
 # ---- The messages a learner reads (autograder/i18n.py; docs/TRANSLATING.md) ----
 MESSAGES_DIR := autograder/locale
 MESSAGES_POT := $(MESSAGES_DIR)/backprop_lab.pot
+HIDDEN_MESSAGES_DIR := autograder/instructor/locale
+HIDDEN_MESSAGES_POT := $(HIDDEN_MESSAGES_DIR)/backprop_lab_hidden.pot
+PYBABEL_EXTRACT := pybabel extract -k N_ --add-location=file --sort-by-file --no-wrap --project="Backprop Lab" \
+	--version=1 --copyright-holder="the Backprop Lab authors" --msgid-bugs-address="the course's issue tracker" --omit-header
 
-messages: env-instructor ## extract the messages of the checks, the tools and the solutions' tr() calls (Babel), update each catalog, compile the .mo files
-	pybabel extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap --project="Backprop Lab" \
-		--version=1 --copyright-holder="the Backprop Lab authors" --msgid-bugs-address="the course's issue tracker" \
-		--omit-header -o $(MESSAGES_POT) autograder solutions
+messages: env-instructor ## extract the messages of the checks, the tools and the solutions' tr() calls and test names (Babel), update each catalog, compile the .mo files
+	$(PYBABEL_EXTRACT) -F babel.cfg -o $(MESSAGES_POT) autograder solutions
 	pybabel update -D backprop_lab -i $(MESSAGES_POT) -d $(MESSAGES_DIR) --no-wrap --ignore-obsolete --ignore-pot-creation-date
 	pybabel compile -D backprop_lab -d $(MESSAGES_DIR) --statistics
+	$(PYBABEL_EXTRACT) -F babel_hidden.cfg -o $(HIDDEN_MESSAGES_POT) solutions
+	pybabel update -D backprop_lab_hidden -i $(HIDDEN_MESSAGES_POT) -d $(HIDDEN_MESSAGES_DIR) --no-wrap --ignore-obsolete --ignore-pot-creation-date
+	pybabel compile -D backprop_lab_hidden -d $(HIDDEN_MESSAGES_DIR) --statistics

@@ -62,6 +62,7 @@ from .hints import (
     value_hint,
 )
 from .i18n import _
+from .i18n import label as _label
 from .progress import CheckFailed
 from .tolerances import ATOL, RTOL
 
@@ -91,7 +92,7 @@ def _fail(message: str, hint: str | None = None, code: str | None = None) -> Che
     code = TEXT_CODES.get(hint or "") or code
     assert code is None or code in HINT_CODES, code  # a new code goes in hints.HINT_CODES first
     # A test's hint that the catalog knows (RUNNING_STATISTICS_HINT) is shown in the learner's language.
-    return CheckFailed(f"{message} {_(hint)}" if hint else message, hint=code)
+    return CheckFailed(f"{message} {_label(hint)}" if hint else message, hint=code)
 
 
 # --- Types: only plain values are compared ----------------------------------------------------
@@ -144,7 +145,8 @@ def _numbers(value: Any, name: str) -> None:
     """Refuse an array of objects, strings or complex numbers."""
     if _is_array(value) and value.dtype.kind not in _NUMERIC_KINDS:
         raise CheckFailed(_("{name}: expected an array of numbers, got dtype {dtype}. "
-                            "Build it with NumPy operations on floats.").format(name=name, dtype=value.dtype))
+                            "Build it with NumPy operations on floats.").format(name=_label(name),
+                                                                               dtype=value.dtype))
 
 
 def _expected_array(expected: Any, name: str) -> Any:
@@ -158,7 +160,7 @@ def _expected_array(expected: Any, name: str) -> Any:
         return _array(expected, dtype=_float64)
     raise CheckFailed(_("{name}: the value to compare with must be a NumPy array or a number, got "
                         "{got}; was it built from a result of another type?").format(
-                            name=name, got=_describe(expected)))
+                            name=_label(name), got=_describe(expected)))
 
 
 # --- The checks -------------------------------------------------------------------------------
@@ -182,7 +184,8 @@ def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "
             code = "np_max_vs_maximum"
         elif value is None and "cache" in name.lower():
             code = "missing_cache"
-        raise _fail(_("{name}: expected {wanted}, got {got}.").format(name=name, wanted=_a(wanted), got=got),
+        raise _fail(_("{name}: expected {wanted}, got {got}.").format(name=_label(name), wanted=_a(wanted),
+                                                                      got=got),
                     hint, code)
 
 
@@ -194,7 +197,7 @@ def check_shape(value: Any, expected_shape: tuple[int, ...], name: str = "result
     if value.shape != expected_shape:
         advice, code = shape_hint(value.shape, expected_shape)
         raise _fail(_("{name}: expected shape {expected}, got shape {shape}.").format(
-            name=name, expected=expected_shape, shape=value.shape) + advice, hint, code)
+            name=_label(name), expected=expected_shape, shape=value.shape) + advice, hint, code)
 
 
 def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
@@ -222,7 +225,7 @@ def check_dtype(value: Any, dtype: Any = np.float64, name: str = "result",
         advice, code = " " + _("Labels and counts are integers: e.g. np.argmax gives int64, or use "
                                ".astype(np.int64)."), "integer_labels"
     raise _fail(_("{name}: expected dtype {expected}, got {dtype}.").format(
-        name=name, expected=wanted.name, dtype=got.name) + advice, hint, code)
+        name=_label(name), expected=wanted.name, dtype=got.name) + advice, hint, code)
 
 
 def check_finite(value: Any, name: str = "result", hint: str | None = None) -> None:
@@ -239,7 +242,7 @@ def check_finite(value: Any, name: str = "result", hint: str | None = None) -> N
         advice, code = non_finite_hint(array, name)
         raise _fail(_(
             "{name}: {count} of {size} entries are not finite; the first is {first} at index {index}. "
-            "{advice}").format(name=name, count=int(bad.sum()), size=array.size,
+            "{advice}").format(name=_label(name), count=int(bad.sum()), size=array.size,
                                first=array[index] if index else array.item(), index=index, advice=advice),
             hint, code)
 
@@ -266,7 +269,8 @@ def check_close(
         check_type(actual, (int, float, _ndarray), name, hint)
     elif _is_array(actual) and actual.ndim != 0:
         raise _fail(_("{name}: expected a single number, got an array of shape {shape}. "
-                      "Reduce it (a mean or a sum) before returning.").format(name=name, shape=actual.shape),
+                      "Reduce it (a mean or a sum) before returning.").format(name=_label(name),
+                                                                              shape=actual.shape),
                     hint, "broadcast")
     _numbers(actual, name)
     actual_array = _asarray(actual, dtype=_float64)
@@ -281,8 +285,8 @@ def check_close(
         raise _fail(_(
             "{name}: expected {expected:.10g}, got {got:.10g} "
             "(error {error:.3g}, tolerance {atol:g} + {rtol:g}*|expected|).").format(
-                name=name, expected=expected_array.item(), got=actual_array.item(), error=error.item(),
-                atol=atol, rtol=rtol) + advice, hint, code)
+                name=_label(name), expected=expected_array.item(), got=actual_array.item(),
+                error=error.item(), atol=atol, rtol=rtol) + advice, hint, code)
     first = tuple(int(i) for i in _argwhere(~close)[0])
     worst = tuple(int(i) for i in _unravel_index(_nanargmax(error), error.shape))
     raise _fail(_(
@@ -290,7 +294,7 @@ def check_close(
         "expected {expected:.10g}, got {got:.10g}. "
         "Largest error {error:.3g} at index {worst} "
         "(tolerance {atol:g} + {rtol:g}*|expected|).").format(
-            name=name, count=int((~close).sum()), size=close.size, first=first,
+            name=_label(name), count=int((~close).sum()), size=close.size, first=first,
             expected=expected_array[first], got=actual_array[first], error=error[worst], worst=worst,
             atol=atol, rtol=rtol) + advice, hint, code)
 
@@ -317,19 +321,19 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
         if not _array_equal(actual, expected):
             first = tuple(int(i) for i in _argwhere(actual != expected)[0])
             raise _fail(_("{name}: first difference at index {first}: expected {expected}, "
-                          "got {got}.").format(name=name, first=first, expected=repr(expected[first]),
+                          "got {got}.").format(name=_label(name), first=first, expected=repr(expected[first]),
                                                got=repr(actual[first])), hint, value_hint(
                             actual, _asarray(actual, dtype=_float64), _asarray(expected, dtype=_float64),
                             0.0, 0.0)[1] if expected.dtype.kind in _NUMERIC_KINDS else None)
         return
     if _plain(expected) and not _plain(actual):
         raise _fail(_("{name}: expected {expected}, got {got}.").format(
-            name=name, expected=repr(expected), got=_describe(actual, name)), hint)
+            name=_label(name), expected=repr(expected), got=_describe(actual, name)), hint)
     if _is_array(actual) and actual.ndim == 0:
         actual = actual.item()
     if _is_array(actual) or actual != expected:
         raise _fail(_("{name}: expected {expected}, got {got}.").format(
-            name=name, expected=repr(expected), got=_describe(actual, name)), hint)
+            name=_label(name), expected=repr(expected), got=_describe(actual, name)), hint)
 
 
 def check_returns(result: Any, names: Sequence[str], name: str = "result",
@@ -342,17 +346,17 @@ def check_returns(result: Any, names: Sequence[str], name: str = "result",
     wanted = _("a tuple ({names})").format(names=listed)
     if result is None:
         raise _fail(_("{name} returned None: did the function forget to `return`? "
-                      "Expected {wanted}.").format(name=name, wanted=wanted), hint, "returned_none")
+                      "Expected {wanted}.").format(name=_label(name), wanted=wanted), hint, "returned_none")
     if type(result) is not tuple or len(result) != len(names):
         raise _fail(_("{name}: expected {wanted} of {count} items, got {got}. Return them together: "
-                      "`return {names}`.").format(name=name, wanted=wanted, count=len(names),
+                      "`return {names}`.").format(name=_label(name), wanted=wanted, count=len(names),
                                                   got=_describe(result, name), names=listed),
                     hint, "wrong_tuple")
     for position, (item, item_name) in enumerate(zip(result, names)):
         if item is None:
             raise _fail(_("{name}: the {item} (item {position} of the returned tuple) is "
                           "None. Build it in the function and return `{names}`.").format(
-                              name=name, item=item_name, position=position + 1, names=listed), hint,
+                              name=_label(name), item=item_name, position=position + 1, names=listed), hint,
                         "missing_cache" if "cache" in item_name.lower() else "returned_none")
     return result
 
@@ -381,7 +385,7 @@ def check_raises(function: Callable[..., Any], *args: Any,
 
         check_raises(one_hot, np.array([0, 9]), 9, exception=ValueError, match="label")
     """
-    label = name or _call_text(getattr(function, "__name__", "function"), args, kwargs)
+    label = _label(name) if name else _call_text(getattr(function, "__name__", "function"), args, kwargs)
     kinds = exception if isinstance(exception, tuple) else (exception,)
     wanted = _(" or ").join(kind.__name__ for kind in kinds)
     try:
@@ -439,7 +443,7 @@ def check_no_mutation(function: Callable[..., Any], *args: Any, name: str | None
     strings and lists, tuples and dicts of them are compared; other objects (such as
     an ``rng``, which is meant to advance) are not.
     """
-    label = name or getattr(function, "__name__", "function")
+    label = _label(name) if name else getattr(function, "__name__", "function")
     before_args = [_snapshot(a) for a in args]
     before_kwargs = {k: _snapshot(v) for k, v in kwargs.items()}
     result = function(*args, **kwargs)
@@ -463,7 +467,7 @@ def check_own_code(function: Callable[..., Any], name: str | None = None) -> Non
     ``autograder.reference`` holds reference versions of earlier chapters' exercises for
     later chapters to build on; an exercise must be the student's own code.
     """
-    label = name or getattr(function, "__name__", "function")
+    label = _label(name) if name else getattr(function, "__name__", "function")
     module = getattr(function, "__module__", None) or ""
     if module != "__main__":
         raise CheckFailed(_(

@@ -42,13 +42,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["DOMAIN", "ENV_VAR", "LOCALE_DIR", "N_", "_", "chosen_language", "current_language", "language",
-           "display_width", "metadata_language", "notebook_language", "pad_text", "submission_language", "tr",
-           "translations"]
+__all__ = ["DOMAIN", "ENV_VAR", "HIDDEN_DOMAIN", "HIDDEN_LOCALE_DIR", "LOCALE_DIR", "N_", "_",
+           "chosen_language", "current_language", "display_width", "label", "language", "metadata_language",
+           "notebook_language", "pad_text", "submission_language", "tr", "translations"]
 
 DOMAIN = "backprop_lab"
 LOCALE_DIR = Path(__file__).parent / "locale"
 ENV_VAR = "BACKPROP_LAB_LANG"
+# The hidden tests' own texts (their check names and hints), in a catalog of the instructor's package,
+# which never ships to learners (student_release leaves ``autograder.instructor`` out); the grader,
+# which runs the hidden tests, finds it there.
+HIDDEN_DOMAIN = "backprop_lab_hidden"
+HIDDEN_LOCALE_DIR = Path(__file__).parent / "instructor" / "locale"
 
 # A language code, nothing else: a notebook's metadata is the student's to write, and gettext joins
 # the code into a path.
@@ -74,6 +79,71 @@ def tr(message: str) -> str:
     ``tr("...")`` calls of ``solutions/*/*.ipynb`` (authoring/babel_notebook.py) into this catalog.
     """
     return _(message)
+
+
+def label(text: str) -> str:
+    """A test's own text, its ``name=`` or ``hint=`` ("value of n3, the output"), in the current language.
+
+    Test cells are byte-identical in both editions and pass their names as plain strings or f-strings,
+    so the checks translate them where a message shows them. ``make messages`` extracts the literal
+    ones and the f-strings' templates (authoring/babel_notebook.py: ``f"W of layer {index}"`` becomes
+    the entry ``W of layer {index}``): a text is its catalog entry when it has one, else the first
+    template it matches, its fields filled with what they matched there (a matched field that is itself
+    an entry is translated too). English, or a text no entry matches, comes back unchanged.
+    """
+    catalog = translations(current_language())
+    if isinstance(catalog, gettext.GNUTranslations):
+        exact = catalog.gettext(text)
+        if exact != text:
+            return exact
+        for pattern, fields, translated in _templates(current_language()):
+            found = pattern.fullmatch(text)
+            if found:
+                values = {field: catalog.gettext(value) for field, value in zip(fields, found.groups())}
+                return _fill(translated, values)
+    return text
+
+
+_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def _field_name(field: str) -> str:
+    """The name of a template's ``{field}``, its conversion and format spec left out (``{x!r:>8}``)."""
+    depth, cut = 0, len(field)
+    for position, char in enumerate(field):
+        depth += char in "(["
+        depth -= char in ")]"
+        if depth == 0 and char in "!:":
+            cut = position
+            break
+    return field[:cut]
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """``template`` with each ``{field}`` replaced by the text it matched (already formatted)."""
+    return _FIELD.sub(lambda field: values.get(_field_name(field.group(1)), field.group()), template)
+
+
+@functools.cache
+def _templates(language_code: str) -> list[tuple[re.Pattern[str], list[str], str]]:
+    """Every translated catalog entry with ``{fields}``: (the English as a pattern, its fields, the
+    translation), longest English first, so the most specific template wins."""
+    catalog = translations(language_code)
+    entries: dict[str, str] = {}
+    while catalog is not None:
+        for message, translated in getattr(catalog, "_catalog", {}).items():
+            if isinstance(message, str) and translated and message != translated:
+                entries.setdefault(message, translated)
+        catalog = catalog._fallback  # noqa: SLF001
+    found = []
+    for message, translated in sorted(entries.items(), key=lambda entry: -len(entry[0])):
+        parts = _FIELD.split(message)
+        if len(parts) < 3 or "{{" in message:
+            continue
+        fields = [_field_name(field) for field in parts[1::2]]
+        pattern = "".join(re.escape(part) if index % 2 == 0 else "(.+?)" for index, part in enumerate(parts))
+        found.append((re.compile(pattern, re.S), fields, translated))
+    return found
 
 
 def display_width(text: str) -> int:
@@ -103,7 +173,13 @@ def translations(language_code: str) -> gettext.NullTranslations:
     if (not _LANGUAGE_CODE.fullmatch(language_code or "")
             or language_code.split("_")[0].lower() in ("en", "c", "posix")):
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language_code], fallback=True)
+    catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[language_code], fallback=True)
+    # The hidden tests' texts, where the instructor's package is installed (the grader). gettext hands
+    # out a fresh copy of a cached catalog, so the fallback is added to this one only.
+    hidden = gettext.translation(HIDDEN_DOMAIN, HIDDEN_LOCALE_DIR, languages=[language_code], fallback=True)
+    if isinstance(hidden, gettext.GNUTranslations):
+        catalog.add_fallback(hidden)
+    return catalog
 
 
 def metadata_language(metadata: object) -> str:

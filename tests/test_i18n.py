@@ -20,6 +20,9 @@ from autograder.hints import RUNNING_STATISTICS_HINT
 ROOT = Path(__file__).resolve().parents[1]
 POT = i18n.LOCALE_DIR / f"{i18n.DOMAIN}.pot"
 CATALOGS = sorted(i18n.LOCALE_DIR.glob(f"*/LC_MESSAGES/{i18n.DOMAIN}.po"))
+# The grader's own catalog of the hidden tests' texts (never shipped to learners), kept as the other is.
+HIDDEN_POT = i18n.HIDDEN_LOCALE_DIR / f"{i18n.HIDDEN_DOMAIN}.pot"
+HIDDEN_CATALOGS = sorted(i18n.HIDDEN_LOCALE_DIR.glob(f"*/LC_MESSAGES/{i18n.HIDDEN_DOMAIN}.po"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 babel = pytest.importorskip("babel", reason="Babel is the [instructor] extra's; the catalogs' tests need it")
@@ -50,25 +53,45 @@ def _source_messages() -> set[str]:
     return {message for _file, _line, message, _comments, _context in found if message}
 
 
+def _hidden_source_messages() -> set[str]:
+    """The msgids of the hidden tests (babel_hidden.cfg: their checks' names and hints, their tr calls)."""
+    from autograder.instructor.authoring.babel_notebook import extract_notebook
+
+    found = extract_from_dir(str(ROOT / "solutions"), method_map=[("**.ipynb", extract_notebook)],
+                             options_map={"**.ipynb": {"tests": "hidden"}}, keywords={"tr": None, "N_": None})
+    return {message for _file, _line, message, _comments, _context in found if message}
+
+
 def test_there_is_a_chinese_catalog():
     assert [p.parts[-3] for p in CATALOGS] == ["zh_CN"], CATALOGS
+    assert [p.parts[-3] for p in HIDDEN_CATALOGS] == ["zh_CN"], HIDDEN_CATALOGS
 
 
-def test_the_template_is_current_with_the_source():
-    template = {m.id for m in _read(POT) if m.id}
-    extracted = _source_messages()
+@pytest.mark.parametrize("pot, source", [(POT, _source_messages), (HIDDEN_POT, _hidden_source_messages)],
+                         ids=["learners", "hidden"])
+def test_the_template_is_current_with_the_source(pot, source):
+    template = {m.id for m in _read(pot) if m.id}
+    extracted = source()
     assert extracted == template, (
-        f"new in the source: {sorted(extracted - template)[:5]}; "
+        f"{pot.name}: new in the source: {sorted(extracted - template)[:5]}; "
         f"gone from it: {sorted(template - extracted)[:5]}. Run `make messages`, then translate the new "
-        "entries in autograder/locale/*/LC_MESSAGES/*.po.")
+        f"entries in {pot.parent}/*/LC_MESSAGES/*.po.")
 
 
-@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parts[-3])
-def test_every_message_has_a_current_translation_with_the_same_placeholders(po):
+def test_no_hidden_tests_text_is_in_the_catalog_that_ships_to_learners():
+    shipped = {m.id for po in CATALOGS for m in _read(po) if m.id}
+    hidden_only = _hidden_source_messages() - _source_messages()
+    assert hidden_only, "the hidden tests have no text of their own: is babel_hidden.cfg extracting?"
+    assert not hidden_only & shipped, sorted(hidden_only & shipped)[:5]
+
+
+@pytest.mark.parametrize("pot, po", [(POT, po) for po in CATALOGS]
+                         + [(HIDDEN_POT, po) for po in HIDDEN_CATALOGS], ids=lambda value: value.name)
+def test_every_message_has_a_current_translation_with_the_same_placeholders(pot, po):
     catalog = _read(po, po.parts[-3])
     by_id = {m.id: m for m in catalog if m.id}
     problems = []
-    for message in (m for m in _read(POT) if m.id):
+    for message in (m for m in _read(pot) if m.id):
         entry = by_id.get(message.id)
         if entry is None or not entry.string:
             problems.append(f"untranslated: {message.id!r}")
@@ -84,7 +107,7 @@ def test_every_message_has_a_current_translation_with_the_same_placeholders(po):
                           + f" ({len(problems)} in all). Run `make messages`, then translate.")
 
 
-@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parts[-3])
+@pytest.mark.parametrize("po", CATALOGS + HIDDEN_CATALOGS, ids=lambda p: p.name)
 def test_the_compiled_catalog_is_the_catalog(po):
     """The .mo that ships in the package says what the .po says (``make messages`` compiles it)."""
     mo = po.with_suffix(".mo")
@@ -174,6 +197,38 @@ def test_the_override_wins_and_language_blocks_nest(fresh, monkeypatch):
 def test_a_language_that_is_not_a_code_or_has_no_catalog_is_english(code):
     assert i18n.translations(code).gettext("passed") == "passed"
     assert i18n.metadata_language({"language": code}) in ("", "fr")
+
+
+def test_a_tests_label_is_english_unchanged_and_its_catalog_entry_in_chinese(fresh):
+    assert i18n.label("relu_grad against torch.autograd") == "relu_grad against torch.autograd"
+    with i18n.language("zh_CN"):
+        chinese = i18n.label("relu_grad against torch.autograd")
+        assert CJK.search(chinese) and "relu_grad" in chinese, chinese
+        assert i18n.label("no entry says this") == "no entry says this"
+
+
+def test_an_f_string_label_matches_its_template_and_keeps_the_values_it_matched(fresh):
+    english = "W of layer 2 of a 3-layer net"  # f"W of layer {index} of {label}"
+    assert i18n.label(english) == english
+    with i18n.language("zh_CN"):
+        template = i18n._("W of layer {index} of {label}")
+        chinese = i18n.label(english)
+    assert CJK.search(template), "the template has no translation: run `make messages` and translate"
+    assert chinese == template.format(index="2", label="a 3-layer net"), chinese
+
+
+def test_a_hidden_tests_label_comes_from_the_graders_own_catalog(fresh):
+    hidden_only = sorted(_hidden_source_messages() - _source_messages())
+    literal = next(text for text in hidden_only if "{" not in text)
+    with i18n.language("zh_CN"):
+        assert CJK.search(i18n.label(literal)), f"{literal!r} is not translated in the hidden tests' catalog"
+
+
+def test_a_check_shows_its_name_in_the_learners_language(fresh):
+    with i18n.language("zh_CN"):
+        message = _failure(lambda: check_close(np.ones(2), np.zeros(2),
+                                               name="relu_grad against torch.autograd"))
+    assert "against" not in message and "relu_grad" in message, message
 
 
 def test_a_tests_own_hint_is_translated_when_the_catalog_knows_it(fresh, monkeypatch):

@@ -84,6 +84,47 @@ def test_a_hidden_tests_text_never_reaches_the_catalog_that_ships_to_learners():
                                                                                        (5, "after")]
 
 
+def _texts(fileobj: io.BytesIO, tests: str = "visible") -> list[tuple[int, str]]:
+    return [(line, message) for line, message, _comments, _context in
+            extract(extract_notebook, fileobj, keywords=NOTEBOOK_KEYWORDS, options={"tests": tests})]
+
+
+TEST_CELL = [
+    'with exercise("neuron"):\n',
+    '    check_close(out, want, name="value of n3, the output", hint=tr("sum the inputs first"))\n',
+    '    for index, label in enumerate(nets):\n',
+    '        check_shape(W, (2, 3), name=f"W of layer {index + 1} of {label!r} ({loss:.3f})")\n',
+    '    check_equal(dW, want, name="dW")  # code stays English\n',
+    '    check_equal(y, want, name=f"dW[{index}]")\n',
+    '    layer = Dense(5, name="a layer name, not a check\'s")\n',
+    '    ### BEGIN HIDDEN TESTS\n',
+    '    checks.check_close(out, want, name="the hidden value of n3")\n',
+    '    check_close(out, want, hint=RUNNING_STATISTICS_HINT)\n',
+    '    ### END HIDDEN TESTS\n',
+]
+
+
+def test_a_checks_name_and_hint_texts_are_extracted_and_an_f_strings_as_its_template():
+    assert _texts(_notebook(_code(TEST_CELL, "neuron__tests"))) == [
+        (2, "sum the inputs first"),  # a tr() call, as before
+        (2, "value of n3, the output"),
+        (4, "W of layer {index + 1} of {label!r} ({loss:.3f})"),
+    ]
+
+
+def test_the_hidden_option_extracts_the_hidden_tests_texts_alone():
+    assert _texts(_notebook(_code(TEST_CELL, "neuron__tests")), "hidden") == [(9, "the hidden value of n3")]
+    with pytest.raises(ValueError, match="'visible' or 'hidden'"):
+        _texts(_notebook(_code("x = 1")), "all")
+
+
+def test_babel_hidden_cfg_extracts_the_hidden_tests_with_the_same_keywords():
+    config = (ROOT / "babel_hidden.cfg").read_text(encoding="utf-8")
+    assert re.search(r"^tests\s*=\s*hidden$", config, re.M), "babel_hidden.cfg must say tests = hidden"
+    keywords = re.search(r"^keywords\s*=\s*(.*)$", config, re.M)
+    assert keywords and set(keywords.group(1).split()) == set(NOTEBOOK_KEYWORDS)
+
+
 def test_a_file_that_is_not_a_notebook_is_refused_by_name():
     fileobj = io.BytesIO(b'{"cells": 3}')
     fileobj.name = "broken.ipynb"

@@ -119,6 +119,8 @@ def test_it_ships_the_chinese_edition_its_messages_and_the_way_to_open_it(dist):
         assert nbformat.read(str(notebook), as_version=4).metadata["language"] == "zh_CN", notebook
         assert notebook.read_bytes() == (COURSE.chapters / "zh" / chapter / f"{chapter}.ipynb").read_bytes()
     assert (dist / "autograder" / "locale" / "zh_CN" / "LC_MESSAGES" / "backprop_lab.mo").is_file()
+    # The hidden tests' names and hints have their own catalog, the grader's: never shipped.
+    assert not [path for path in dist.rglob("backprop_lab_hidden*")], "the hidden tests' catalog shipped"
     assert "--ServerApp.root_dir=chapters$(if $(EDITION),/$(EDITION),)" in (dist / "Makefile").read_text()
     assert "make lab EDITION=zh" in (dist / "README.md").read_text()
     assert '"locale/*/LC_MESSAGES/*.mo"' in (dist / "pyproject.toml").read_text()
