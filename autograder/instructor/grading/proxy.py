@@ -377,6 +377,9 @@ class Bridge:
         cell = self.cells["cells"][str(key)]
         for note in cell.get("notes", []):
             print(note)
+        if type(cell.get("t_definitions")) is str:  # the instructor's functions a demo in T calls:
+            # T's own copy, defined first (S's copy of the names is then not bound here)
+            exec(compile(cell["t_definitions"], f"<{cell['label']}: definitions>", "exec"), self.namespace)
         try:
             self._exec(cell["label"], cell["source"], bind=True, limit=cell.get("limit"),
                        quiet="limit" in cell)  # the instructor's demo: no note to the student
