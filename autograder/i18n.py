@@ -94,7 +94,7 @@ def label(text: str) -> str:
     catalog = translations(current_language())
     if isinstance(catalog, gettext.GNUTranslations):
         exact = catalog.gettext(text)
-        if exact != text:
+        if exact != text or len(text) > _LONGEST_LABEL:
             return exact
         for pattern, fields, translated in _templates(current_language()):
             found = pattern.fullmatch(text)
@@ -105,6 +105,9 @@ def label(text: str) -> str:
 
 
 _FIELD = re.compile(r"\{([^{}]*)\}")
+# A label is a line; a longer text (a value's repr in an f-string) is not matched against the
+# templates, whose lazy fields would backtrack over it.
+_LONGEST_LABEL = 400
 
 
 def _field_name(field: str) -> str:

@@ -123,12 +123,20 @@ CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 CORPUS_MARKER = re.compile(r"^# %% (id=(?P<id>\w+)|added after=(?P<after>\w+))\s*$", re.M)
 
 
-def learner_notebook(path: Path) -> nbformat.NotebookNode:
+# The solutions' translated builds (`make execute-editions`): the same code and cell ids, the prose in
+# the edition's language and its metadata's "language" set, as a learner of that edition submits.
+EDITIONS = Path(__file__).resolve().parent / "fixtures" / "editions"
+
+
+def learner_notebook(path: Path, edition: str = "") -> nbformat.NotebookNode:
     """The chapter's solution with a corpus file's answers: ``# %% id=<grade_id>`` replaces that
-    answer cell, ``# %% added after=<grade_id>`` adds a cell of the learner's own after it."""
+    answer cell, ``# %% added after=<grade_id>`` adds a cell of the learner's own after it. With
+    ``edition`` ("zh"), the solution of that edition: the learner of the Chinese edition."""
     import copy
 
-    nb = copy.deepcopy(read(source_path(path.parent.name)))
+    chapter = path.parent.name
+    base = EDITIONS / edition / chapter / f"{chapter}.ipynb" if edition else source_path(chapter)
+    nb = copy.deepcopy(read(base))
     text = path.read_text()
     marks = list(CORPUS_MARKER.finditer(text))
     assert marks, f"{path}: no `# %% id=...` sections"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 import nbformat
 import pytest
@@ -20,6 +21,7 @@ from autograder.instructor.grading import coordinator as grading
 from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.worker import default_isolation
 from tests.chapters import (
+    CHAPTERS,
     CORPUS,
     COURSE,
     HIDDEN_REGION,
@@ -125,15 +127,17 @@ def test_student_version_holds_no_solution_and_no_hidden_test(chapter):
 SLOW_STYLES = {"06_whats_next": {"cs231n_loops", "keras_dispatch"}}
 
 
-def learner_with_one_exercise_undone(chapter: str, exercise: str) -> tuple[str, nbformat.NotebookNode]:
+def learner_with_one_exercise_undone(chapter: str, exercise: str,
+                                     edition: str = "") -> tuple[str, nbformat.NotebookNode]:
     """``(style, notebook)``: the first corpus learner of the chapter (tests/fixtures/corpus/, honest
     answers in another style than the solution's) for whom ``exercise`` is independent, with that
     exercise's cell back to the student's stub. So `make test` grades one corpus notebook a chapter:
-    every other exercise in that style must earn full marks (the whole corpus: `make test-two-process`)."""
-    stub = next(c for c in read(student_path(chapter)).cells
-                if nbgrader_meta(c).get("grade_id") == exercise)
+    every other exercise in that style must earn full marks (the whole corpus: `make test-two-process`).
+    With ``edition`` ("zh"), that learner works in the Chinese edition (its prose, stub and metadata)."""
+    student = CHAPTERS / edition / chapter / f"{chapter}.ipynb" if edition else student_path(chapter)
+    stub = next(c for c in read(student).cells if nbgrader_meta(c).get("grade_id") == exercise)
     for path in sorted((CORPUS / chapter).glob("*.py")):
-        learner = learner_notebook(path)
+        learner = learner_notebook(path, edition)
         if path.stem in SLOW_STYLES.get(chapter, ()) or not is_independent(learner, exercise):
             continue
         for cell in learner.cells:
@@ -151,7 +155,8 @@ def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, 
     for student, nb in {
         "solution": read(source_path(chapter)),
         "untouched": read(student_path(chapter)),
-        "broken": learner_with_one_exercise_undone(chapter, exercise)[1],
+        # a learner of the Chinese edition: it must grade as the English would (issue #23)
+        "broken": learner_with_one_exercise_undone(chapter, exercise, "zh")[1],
     }.items():
         (submissions / student / chapter).mkdir(parents=True)
         nbformat.write(nb, str(submissions / student / chapter / f"{chapter}.ipynb"))
@@ -175,11 +180,14 @@ def test_autograde_full_marks_zero_marks_and_exactly_one_exercise_lost(chapter, 
     lost = sum(info.tests[t] for t in info.tests_of(exercise))
     style = learner_with_one_exercise_undone(chapter, exercise)[0]
     assert sorted(failed(broken)) == sorted(info.tests_of(exercise)), (
-        f"the corpus learner {style!r} without {exercise!r} should fail exactly its tests "
-        f"{info.tests_of(exercise)}, failed {failed(broken)}: "
+        f"the corpus learner {style!r} of the Chinese edition without {exercise!r} should fail exactly "
+        f"its tests {info.tests_of(exercise)}, failed {failed(broken)}: "
         f"{[broken.tests[t]['message'][:300] for t in failed(broken)]}"
     )
     assert broken.code_score == full - lost, broken
+    # ... and is told why in Chinese (the grader follows the submission's language)
+    untold = [t for t in failed(broken) if not re.search(r"[\u4e00-\u9fff]", broken.tests[t]["message"])]
+    assert not untold, [broken.tests[t]["message"][:300] for t in untold]
 
 
 def failed(record: Record) -> list[str]:

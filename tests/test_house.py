@@ -172,3 +172,38 @@ def test_every_instructor_module_has_its_mirror_test_file():
     stale = [path for path in MIRROR_EXEMPT
              if not (REPO / path).is_file() or mirror_test(REPO / path).is_file()]
     assert not stale, f"MIRROR_EXEMPT lists modules that are gone or now have a mirror file: {stale}"
+
+
+GROUPED = '''
+import os, pytest
+pytestmark = pytest.mark.xdist_group("{name}")
+
+@pytest.fixture(scope="module")
+def built():
+    with open({log!r}, "a") as log:
+        log.write("{name} %d\\n" % os.getpid())
+
+def test_1(built): pass
+def test_2(built): pass
+def test_3(built): pass
+'''
+
+
+def test_xdist_groups_build_a_module_fixture_once(tmp_path):
+    """`make test` runs pytest-xdist's --dist loadgroup, whose xdist_group marks keep an expensive module
+    fixture (a graded class, a browser) on one worker. With pytest 9.2, pytest-xdist 3.8 silently
+    groups nothing (pytest-dev/pytest-xdist#1386) and each worker builds it: pyproject.toml pins pytest
+    below; this fails if grouping is lost again."""
+    import sys
+
+    log = tmp_path / "setups.log"
+    for name in ("alpha", "beta"):
+        (tmp_path / f"test_{name}.py").write_text(GROUPED.format(name=name, log=str(log)))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
+                          "--dist", "loadgroup", str(tmp_path)], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    setups = sorted(line.split()[0] for line in log.read_text().splitlines())
+    assert setups == ["alpha", "beta"], (
+        f"module fixtures built {setups}: --dist loadgroup ignored the xdist_group marks "
+        "(pytest-dev/pytest-xdist#1386); keep pytest at the version pyproject.toml pins")

@@ -217,6 +217,16 @@ def test_an_f_string_label_matches_its_template_and_keeps_the_values_it_matched(
     assert chinese == template.format(index="2", label="a 3-layer net"), chinese
 
 
+def test_a_very_long_label_is_shown_as_it_is_at_once(fresh):
+    import time
+
+    text = "W of layer " + "1 of " * 20_000 + "x"  # a value's repr inside an f-string name, say
+    started = time.process_time()
+    with i18n.language("zh_CN"):
+        assert i18n.label(text) == text
+    assert time.process_time() - started < 1.0, "the templates backtracked over a long text"
+
+
 def test_a_hidden_tests_label_comes_from_the_graders_own_catalog(fresh):
     hidden_only = sorted(_hidden_source_messages() - _source_messages())
     literal = next(text for text in hidden_only if "{" not in text)

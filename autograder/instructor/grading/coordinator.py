@@ -283,8 +283,11 @@ class GradeSettings:
 
     def release_options(self) -> dict[str, Any]:
         """The fields a ``GradingRelease`` takes from these settings."""
+        # The per-cell limit is also each call's into the student's process (two-process grading): a
+        # learner's cell there is one call, so `--timeout 10` stops a loop at 10 s, as nbgrader would.
         options = {"cell_timeout": self.cell_timeout, "notebook_timeout": self.notebook_timeout,
-                   "sandbox": self.sandbox, "limits": dict(self.limits)}
+                   "call_timeout": float(self.cell_timeout), "sandbox": self.sandbox,
+                   "limits": dict(self.limits)}
         return options if self.isolation is None else {**options, "isolation": self.isolation}
 
 

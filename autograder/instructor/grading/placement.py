@@ -32,6 +32,7 @@ from autograder.instructor.grading.student_cells import (
     TESTS_ONLY,
     Placement,
     _meta,
+    _module_in_s,
     _parses,
     _tags,
     bound_names,
@@ -70,6 +71,20 @@ def timings_not_run(nb: NotebookNode, student_written: set[int]) -> Iterator[Non
     finally:
         for index, (source, metadata) in originals.items():
             nb.cells[index].source, nb.cells[index].metadata = source, metadata
+
+
+@functools.lru_cache(maxsize=4096)
+def imports_s_cannot_make(source: str, chapter_number: int) -> list[str]:
+    """The modules a cell imports (anywhere in it) that S cannot: ``import torch`` in a demo keeps it
+    in T, where it runs as in JupyterLab, instead of failing in S with "No module named 'torch'"."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    modules = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    modules += [node.module or "" for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and not node.level]
+    return [module for module in modules if not _module_in_s(module, chapter_number)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -259,7 +274,8 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
         if meta.get("grade") or TESTS_ONLY in tags:
             not_in_s |= bound_names(source)
             continue
-        s_can = RUNS_IN_T not in tags and _parses(source) and not reads_before_binding(source) & not_in_s
+        s_can = (RUNS_IN_T not in tags and _parses(source) and not reads_before_binding(source) & not_in_s
+                 and not imports_s_cannot_make(source, chapter_number))
         if s_can and only_definitions(source):
             if index in kept_in_t or defined_objects(source) & read_by_trusted:
                 also.append(index)  # T's copy for the tests (and T's demos), S's for S's demos

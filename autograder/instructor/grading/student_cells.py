@@ -398,9 +398,11 @@ def label(cell: NotebookNode, index: int) -> str:
 
 
 def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
-               placement: Placement | None = None, demo_limit: float | None = None) -> dict[str, Any]:
+               placement: Placement | None = None, demo_limit: float | None = None,
+               allowed: dict[int, float] | None = None) -> dict[str, Any]:
     """What T's bridge reads: the setup imports and, per cell index, the source S runs (the
-    student's cells and ``placement.in_s``; ``placement.also_in_s`` under ``"also"``)."""
+    student's cells and ``placement.in_s``; ``placement.also_in_s`` under ``"also"``). ``allowed``:
+    the student's cells the instructor let run past the per-cell limit, with the limit each gets."""
     in_s, also_in_s = (placement.in_s, placement.also_in_s) if placement is not None else ((), ())
     cells = {}
     for index in [*indices, *in_s, *also_in_s]:
@@ -409,6 +411,8 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
         cells[str(index)] = {"source": source, "notes": notes, "label": label(nb.cells[index], index)}
         if index not in indices and demo_limit is not None:  # the instructor's: a cell's limit
             cells[str(index)]["limit"] = demo_limit  # (and its key marks it the instructor's)
+        if index in indices and index in (allowed or {}):
+            cells[str(index)]["allowed_limit"] = allowed[index]
     for index, definitions in placement.definitions_in_t if placement is not None else ():
         cells[str(index)]["t_definitions"] = definitions
     sendable, protected = instructor_names(template)

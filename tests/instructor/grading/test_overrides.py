@@ -78,3 +78,20 @@ def test_the_override_asks_for_what_it_needs(tmp_path, capsys):
     with pytest.raises(ValueError, match="ALLOW=sigmoid"):
         save_override(tmp_path / "grading", "ada", CHAPTER, [" "], "sha")
     assert load_overrides(tmp_path / "grading") == {}
+
+
+# Two-process grading: `--timeout` is also each call's into S (coordinator.release_options), counted
+# on S's CPU; a learner's cell there is one call. The override lifts it for the allowed cell.
+BUSY = ("import time\n\nend = time.process_time() + 4\nwhile time.process_time() < end:\n    pass\n\n"
+        "def square(x):\n    return x * x\n")
+
+
+def test_two_process_a_cell_past_the_timeout_in_s_loses_its_exercise_until_the_instructor_allows_it(tmp_path):
+    course, solution, _ = make_demo_course(tmp_path)
+    subs, root = tmp_path / "subs", tmp_path / "grading"
+    submit(subs, "cy", with_cell(solution, "square", BUSY))
+    settings = grading.GradeSettings(**{**SETTINGS.__dict__, "cell_timeout": 2, "isolation": "two-process"})
+    (before,) = grading.grade(subs, root, course, settings)
+    assert square_points(before) == 0 and before.student_restarts >= 1, before
+    (after,) = grading.regrade(subs, root, course, settings, "cy", CHAPTER, ["square"], by="prof")
+    assert (after.status, square_points(after)) == ("graded", 2.0), after

@@ -35,6 +35,18 @@ def test_a_demo_that_trains_the_students_model_runs_in_s():
     assert placed.in_s == (3,) and placed.also_in_s == (2,)
 
 
+def test_a_demo_that_imports_what_s_cannot_import_runs_in_t():
+    """``import torch`` (or the harness, or this chapter's library) inside a demo: S has no such module,
+    so the demo would fail there; T runs it, as JupyterLab would. A module S has (SciPy) does not."""
+    cells = [cell("import torch\nzero = torch.zeros(1)"),
+             cell("def f():\n    from torch.utils.flop_counter import FlopCounterMode\n    return 1\nf()"),
+             cell("from autograder.checks import check_close\nok = 1"),
+             cell("from autograder.reference.preprocessing import standardize_fit\nfit = standardize_fit"),
+             cell("from scipy.stats import ks_2samp\np = ks_2samp([1, 2], [1, 3]).pvalue")]
+    placed = placement_of(*cells, chapter=5)
+    assert placed.in_s == (6,), placed  # preprocessing is chapter 5's own module: not in S
+
+
 def test_what_a_test_reads_is_never_made_in_s():
     """A name a test reads before binding it would be S's to forge: its cell stays in T."""
     demo = cell("expected = np.ones(3)")

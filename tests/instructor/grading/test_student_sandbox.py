@@ -26,6 +26,7 @@ def test_s_gets_the_course_library_of_earlier_chapters_only(tmp_path):
     ours = {p.name for p in (folders.lib / "autograder").glob("*.py")}
     assert ours == {"__init__.py", "i18n.py", "fonts.py"}, f"the harness stays T's: {ours}"
     assert list((folders.lib / "autograder" / "locale").rglob("backprop_lab.mo")), "the demos' labels"
+    assert not list(folders.lib.rglob("backprop_lab_hidden*")), "the hidden tests' texts stay T's"
 
 
 def test_without_the_sandbox_s_is_launched_by_sandbox_exec_with_its_own_environment(tmp_path):

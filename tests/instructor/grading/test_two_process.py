@@ -23,22 +23,15 @@ import pytest
 
 from autograder.instructor.grading.coordinator import build_releases
 from autograder.instructor.grading.worker import GradingRelease, grade_task
-from tests.instructor.demo_course import CHAPTER, make_demo_course
+from tests.instructor.demo_course import CHAPTER, TWO_PROCESS_OPTIONS, make_demo_course
+from tests.instructor.demo_course import with_cell as answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two_process")]
 
-OPTIONS = {"cell_timeout": 20, "notebook_timeout": 240, "isolation": "two-process", "call_timeout": 4.0,
-           "limits": {"memory_bytes": 2 * 2**30, "output_bytes": 2_000_000}}
+OPTIONS = TWO_PROCESS_OPTIONS
 HIDDEN_CODE = "np.array([-3.0])"  # a line of the demo's hidden test; never in a message
 SQUARE = "def square(x):\n    return x**2\n"
 WRONG_SQUARE = "def square(x):\n    return x * 2\n"
-
-
-def answer(nb, grade_id: str, source: str):
-    nb = copy.deepcopy(nb)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    cell.source = source
-    return nb
 
 
 def add_cell(nb, source: str, after: str = "setup"):
