@@ -1,0 +1,154 @@
+"""Red team on the two-process grader, fifth pass: T's copies of a demo's functions, a test's name S's again.
+
+Branch speed5 (commit abe1f67) lets a demo that stays in T call the functions of a demo that runs in
+S: T defines its own copy of them (``placement.definitions_for_t``, run by the bridge before S runs the
+demo), and a name a test bound is S's again once a demo in S surely binds it (``assigned_names``).
+Each attack goes through the real worker (``grade_task``, isolation "two-process") on the demo chapter
+(tests/fixtures/00_demo.py) with a few instructor cells added to its template, and is compared with
+its control: the same submission without the attack (a wrong ``cube``: 2 of 3 points).
+
+- T's copy of a function reads T's globals, not the demo's (S ran the demo, and bound its data into T
+  only where no test binds the name). A demo in S redefines the tests' reference ``expected_cube`` to
+  read its ``SCALE``; a demo in T calls it, so T defined the copy over the locked helper the test calls,
+  and ``SCALE`` (bound by a demo in S alone) was S's to bind in T: a student's cell set ``SCALE = 0``
+  and a ``cube`` that returns zeros passed (3 points against the control's 2). The demo in T used to
+  pull that demo into T, where ``SCALE`` is the instructor's (fixed: T copies only functions whose
+  bodies read the setup's names, builtins and each other, ``definitions_for_t``);
+- the same copy read a test's input: the demo in S binds ``hidden_in`` (its own zeros, a test's name
+  too), T kept the test's ``hidden_in`` (protected), and T's copy of ``shown()`` returned the test's
+  hidden input; the demo in T computed ``echo`` from it, a new array, sent to a student's cell: the
+  student printed the test's input (fixed likewise). JupyterLab shows zeros there;
+- a test's name S's again: the student's ``cube`` makes the demo that rebinds ``probe_in`` fail before
+  the assignment, so S never binds it, and the demo after it, placed in S by the new rule, reads
+  ``probe_in``: T does not send the test's value (defended: ``Bridge.from_a_test``).
+
+Chapter 5's widget (the pattern speed5 was made for) keeps its copy of ``plot_history``: its body reads
+only the setup's ``np``, ``plt`` and ``tr`` (checked on its placement, no grading).
+
+Runtime: about 3 minutes (three demo-chapter notebooks).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+import pytest
+
+from autograder.instructor.grading.placement import definitions_for_t, demo_cells
+from tests.instructor.demo_course import demo_grader, index_of
+from tests.instructor.demo_course import graded_score as score
+from tests.instructor.demo_course import with_cell as answer
+
+pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
+
+
+def locked_cell(source: str, grade_id: str, tags: tuple[str, ...] = ()):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "locked": True, "solution": False, "grade": False,
+                                 "schema_version": 3}
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def add_after(nb, grade_id: str, *sources: str):
+    nb = copy.deepcopy(nb)
+    at = 1 + index_of(nb, grade_id)
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
+    return nb
+
+
+def outputs(result: dict, sources: tuple[str, ...] = ()) -> str:
+    """The outputs of the graded notebook's cells (of those with one of ``sources`` if given)."""
+    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
+    return json.dumps([c.get("outputs", []) for c in cells
+                       if not sources or "".join(c.get("source", "")) in sources])
+
+
+# ---- one notebook: T's copies of a demo's functions, a test's names S's again ----------------------
+
+REFERENCE = "def expected_cube(x):\n    return x**3\n"  # the cube test's reference, locked
+# The square test binds its own inputs (hidden: 7 and 3579), names the demos below bind too.
+SQUARE_TEST = """with exercise("square"):
+    hidden_in = np.array([7.0])
+    probe_in = np.array([3579.0])
+    check_close(square(np.array([2.0])), np.array([4.0]), name="square([2])")
+    check_close(square(hidden_in + probe_in - probe_in), np.array([49.0]), name="square(hidden)")
+"""
+CUBE_TEST = ('with exercise("cube"):\n'
+             '    check_close(cube(np.array([2.0])), expected_cube(np.array([2.0])), name="cube([2])")\n')
+# A demo no test depends on (S runs it), that redefines the reference with a scale and reads its own
+# ``hidden_in``; then a demo that stays in T (chapter 5's widget: ipywidgets) calls both functions.
+SCALED = """SCALE = 1.0
+hidden_in = np.zeros(1)  # the demo's own input
+
+
+def expected_cube(x):
+    return SCALE * x**3
+
+
+def shown():
+    return hidden_in + 0.0
+
+
+print('demo', expected_cube(np.array([1.0])), shown())
+"""
+WIDGET = "echo = shown() * 1.0\nprint('widget', expected_cube(np.array([1.0])), echo)\n"
+# A demo that calls the student's cube, then binds a test's name; the demo after it reads that name.
+REBINDS = "first = cube(np.ones(1))\nprobe_in = np.zeros(1)\n"
+READS = "print('probe', probe_in)\n"
+WRONG_CUBE = "def cube(x):\n    return x * 0.0\n"
+# The attack's cube: zeros as the control's, but it fails when REBINDS calls it (before probe_in).
+ATTACK_CUBE = ("def cube(x):\n    if x.shape == (1,) and x[0] == 1.0:\n"
+               "        raise RuntimeError('REBINDS fails here')\n    return x * 0.0\n")
+ATTACK = "SCALE = 0.0  # T's copy of expected_cube reads it\nprint('LEAK', echo)\n"
+SECRETS = ["7.", "3579."]
+
+
+def test_ts_copy_of_a_demos_functions_reads_no_value_s_or_a_test_chose(tmp_path):
+    grade, template = demo_grader(
+        tmp_path,
+        {"setup": [locked_cell(REFERENCE, "reference")],
+         "square__tests": [locked_cell(SCALED, "scaled"), locked_cell(WIDGET, "widget", ("runs-in-t",))],
+         "cube": [locked_cell(REBINDS, "rebinds"), locked_cell(READS, "reads")]},
+        {"square__tests": SQUARE_TEST, "cube__tests": CUBE_TEST})
+    placed = demo_cells(template, template, set(), 0)
+    scaled, widget, reads = (index_of(template, g) for g in ("scaled", "widget", "reads"))
+    assert reads in placed.in_s and widget not in placed.in_s, ("the rule under attack applies", placed)
+    control = answer(template, "cube", WRONG_CUBE)
+    attack = add_after(answer(template, "cube", ATTACK_CUBE), "cube", ATTACK)
+    assert score(grade(template)) == 3, "the solution earns full marks"
+    honest, result = grade(control), grade(attack)
+    assert score(honest) == 2
+    theirs = outputs(result, (ATTACK, READS))
+    print("attack:", score(result), theirs)
+    assert "LEAK" in theirs and "REBINDS fails here" in outputs(result), ("the attack ran", theirs)
+    assert score(result) == 2, ("S chose the reference's scale", result["record"]["tests"], scaled)
+    assert not [s for s in SECRETS if s in theirs], ("a test's input reached S's output", theirs)
+    # The honest learner: the widget shows the demo's values, as in JupyterLab (not the test's input)
+    assert "widget [1.] [0.]" in outputs(honest), outputs(honest)
+
+
+def test_t_copies_only_functions_whose_bodies_read_the_setups_names():
+    """The fix's rule, alone: a body that reads a name the demo binds (S's, or a test's in T) is not
+    copied (the demo runs in T, as before speed5); one that reads the setup's names is."""
+    setup = frozenset({"np", "plt"})
+    assert definitions_for_t(SCALED, setup) is None
+    assert definitions_for_t("def plot(h):\n    plt.plot(np.asarray(h))\n\n\nh = [1]\nplot(h)", setup) \
+        == "def plot(h):\n    plt.plot(np.asarray(h))"
+    two = "def a(x):\n    return b(x)\n\n\ndef b(x):\n    return np.abs(x)\n\n\nprint(a(1))"
+    assert definitions_for_t(two, setup) == "def a(x):\n    return b(x)\n\n\ndef b(x):\n    return np.abs(x)"
+
+
+def test_chapter_5s_widget_keeps_its_copy_of_plot_history():
+    """What speed5 was made for still holds: the moons demos run in S, T copies ``plot_history``."""
+    from tests.chapters import COURSE, read
+
+    chapter = "05_training_and_tuning"
+    nb = read(COURSE.solutions / chapter / f"{chapter}.ipynb")
+    placed = demo_cells(nb, nb, set(), 5)
+    copies = dict(placed.definitions_in_t)
+    assert any("def plot_history(" in source for source in copies.values()), placed
+    assert all(index in placed.in_s for index in copies), placed
