@@ -110,7 +110,10 @@ def definitions_for_t(source: str, available: frozenset[str] | set[str]) -> str 
     in S), or None when defining them reads anything but ``available`` (the setup's names),
     Python's builtins and what those lines bind (a default, a decorator, a base or a class
     body's statement is evaluated when it is defined, and T must have what it reads), or when the
-    cell imports (what S imports is S's: T would need its own, the cell's import stays in T)."""
+    cell imports (what S imports is S's: T would need its own, the cell's import stays in T), or
+    when their bodies read any other global: T's copy reads T's globals when it is called, and T's
+    value of the cell's own data is S's (a learner's cell may rebind it) or a test's (T keeps a
+    test's value under a name S binds too): red team 5, a test's reference read a scale S set."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -128,7 +131,10 @@ def definitions_for_t(source: str, available: frozenset[str] | set[str]) -> str 
             continue
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         kept.append("\n".join(lines[first - 1:node.end_lineno]))
-    return "\n\n\n".join(kept) if kept else None
+    if not kept:
+        return None
+    copied = "\n\n\n".join(kept)
+    return copied if global_reads(copied) <= known else None
 
 
 @functools.lru_cache(maxsize=4096)
