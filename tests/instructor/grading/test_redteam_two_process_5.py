@@ -152,3 +152,47 @@ def test_chapter_5s_widget_keeps_its_copy_of_plot_history():
     copies = dict(placed.definitions_in_t)
     assert any("def plot_history(" in source for source in copies.values()), placed
     assert all(index in placed.in_s for index in copies), placed
+
+
+# ---- the instructor's ALLOW= (cells.json allowed_limit) ------------------------------------------------
+
+# On the CPU (S's limit is its CPU time; sleeping gets up to four times the limit).
+BURN = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 6.0:\n    pass\n"
+SLOW_SQUARE = BURN + "\n\ndef square(x):  # past the 4 s call limit: the instructor allowed it\n    return x**2\n"
+FORGED = BURN + "print('FORGED FINISHED')\n"
+LOOP = "while True:  # the learner's experiment: it loses S, which is replayed\n    pass\n"
+
+
+def allowed_grader(tmp_path, allow: list[str]):
+    """The demo chapter two-process, graded with the instructor's ``allow`` (``make regrade ALLOW=``)."""
+    from autograder.instructor.grading.coordinator import build_releases
+    from autograder.instructor.grading.worker import grade_task
+    from tests.instructor.demo_course import CHAPTER, TWO_PROCESS_OPTIONS, make_demo_course
+
+    course, _, untouched = make_demo_course(tmp_path)
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(TWO_PROCESS_OPTIONS))[CHAPTER]
+
+    def grade(nb: nbformat.NotebookNode) -> dict:
+        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode(), "allow": allow}
+        return grade_task(task, release.to_dict())
+
+    template = nbformat.read(str(course.solutions / CHAPTER / f"{CHAPTER}.ipynb"), as_version=4)
+    return grade, template
+
+
+def test_an_allowed_cell_keeps_its_limit_when_s_is_replayed_and_no_other_cell_takes_it(tmp_path):
+    """The instructor allowed the learner's ``square`` cell (6 s, past the 4 s call limit). A cell with
+    that grade id forged into its metadata gets nothing (the merge keeps the template's metadata and
+    drops a second answer cell of the same id). An honest learner's experiment that loops loses S;
+    the replay ran the allowed cell under the call limit, so it was left out and ``square`` was lost
+    with it (2 points): fixed, the replay gives a cell its allowed limit (``Bridge.restart``)."""
+    grade, template = allowed_grader(tmp_path, ["square"])
+    slow = answer(template, "square", SLOW_SQUARE)
+    forged = add_after(slow, "cube", FORGED)
+    cell = forged.cells[1 + index_of(forged, "cube")]
+    cell.metadata["nbgrader"] = copy.deepcopy(template.cells[index_of(template, "square")].metadata["nbgrader"])
+    result = grade(forged)
+    assert score(result) == 3, result["record"]
+    assert "FORGED FINISHED" not in outputs(result), "a forged grade id took the allowed limit"
+    result = grade(add_after(slow, "square", LOOP))
+    assert score(result) == 3, ("the allowed cell was lost in the replay", result["record"]["tests"])
