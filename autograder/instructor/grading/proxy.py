@@ -277,7 +277,7 @@ class Bridge:
                     cell = self.cells["cells"][key]
                     try:
                         self._exec(cell["label"], cell["source"], bind=key not in self.also,
-                                   limit=cell.get("limit"))
+                                   limit=cell.get("limit", cell.get("allowed_limit")))  # as it first ran
                     except Exception:  # it failed the first time too, or S was lost again
                         if self.needs_restart:
                             break
