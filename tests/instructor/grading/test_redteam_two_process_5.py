@@ -22,10 +22,16 @@ its control: the same submission without the attack (a wrong ``cube``: 2 of 3 po
   the assignment, so S never binds it, and the demo after it, placed in S by the new rule, reads
   ``probe_in``: T does not send the test's value (defended: ``Bridge.from_a_test``).
 
+- the instructor's ``ALLOW=`` (main's fb89014, ``allowed_limit``): a grade id forged into an added cell's
+  metadata gets nothing (defended: ``worker.merge`` keeps the template's metadata); but after S was
+  lost the allowed cell was replayed under the call limit, left out, and its answer lost with it: an
+  honest learner whose experiment looped got 1 of 3 (fixed: ``Bridge.restart`` replays a cell under
+  the limit it first ran with).
+
 Chapter 5's widget (the pattern speed5 was made for) keeps its copy of ``plot_history``: its body reads
 only the setup's ``np``, ``plt`` and ``tr`` (checked on its placement, no grading).
 
-Runtime: about 3 minutes (three demo-chapter notebooks).
+Runtime: about 2 minutes (five demo-chapter notebooks).
 """
 
 from __future__ import annotations
@@ -158,7 +164,7 @@ def test_chapter_5s_widget_keeps_its_copy_of_plot_history():
 
 # On the CPU (S's limit is its CPU time; sleeping gets up to four times the limit).
 BURN = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 6.0:\n    pass\n"
-SLOW_SQUARE = BURN + "\n\ndef square(x):  # past the 4 s call limit: the instructor allowed it\n    return x**2\n"
+SLOW_SQUARE = BURN + "\n\ndef square(x):  # past the 4 s call limit: allowed\n    return x**2\n"
 FORGED = BURN + "print('FORGED FINISHED')\n"
 LOOP = "while True:  # the learner's experiment: it loses S, which is replayed\n    pass\n"
 
@@ -169,8 +175,9 @@ def allowed_grader(tmp_path, allow: list[str]):
     from autograder.instructor.grading.worker import grade_task
     from tests.instructor.demo_course import CHAPTER, TWO_PROCESS_OPTIONS, make_demo_course
 
-    course, _, untouched = make_demo_course(tmp_path)
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(TWO_PROCESS_OPTIONS))[CHAPTER]
+    course, _, _ = make_demo_course(tmp_path)
+    options = dict(TWO_PROCESS_OPTIONS)
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, options)[CHAPTER]
 
     def grade(nb: nbformat.NotebookNode) -> dict:
         task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode(), "allow": allow}
@@ -190,7 +197,8 @@ def test_an_allowed_cell_keeps_its_limit_when_s_is_replayed_and_no_other_cell_ta
     slow = answer(template, "square", SLOW_SQUARE)
     forged = add_after(slow, "cube", FORGED)
     cell = forged.cells[1 + index_of(forged, "cube")]
-    cell.metadata["nbgrader"] = copy.deepcopy(template.cells[index_of(template, "square")].metadata["nbgrader"])
+    square = template.cells[index_of(template, "square")]
+    cell.metadata["nbgrader"] = copy.deepcopy(square.metadata["nbgrader"])
     result = grade(forged)
     assert score(result) == 3, result["record"]
     assert "FORGED FINISHED" not in outputs(result), "a forged grade id took the allowed limit"
