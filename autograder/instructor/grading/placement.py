@@ -271,6 +271,10 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
     wanted: set[int] = set()
     setup_names: frozenset[str] = frozenset()
     in_t: dict[int, str] = {}  # a cell in S alone -> the definitions T runs too (definitions_for_t)
+    tests_bind: set[str] = set()  # the names a test or ``tests-only`` cell bound so far
+    # A test's name a cell in S bound again since -> that cell: T still holds the test's value there (S's
+    # is never bound where a test binds), so a cell in T that reads it pulls that cell into T (red team 5)
+    rebound_in_s: dict[str, int] = {}
     for index, cell in instructor:
         meta, tags, source = _meta(cell), _tags(cell), cell.source
         if meta.get("grade_id") == "setup":
@@ -279,15 +283,21 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
             continue
         if meta.get("grade") or TESTS_ONLY in tags:
             not_in_s |= bound_names(source)
+            tests_bind |= bound_names(source)
+            for name in bound_names(source):
+                rebound_in_s.pop(name, None)
             continue
         s_can = (RUNS_IN_T not in tags and _parses(source) and not reads_before_binding(source) & not_in_s
                  and not imports_s_cannot_make(source, chapter_number))
         if s_can and only_definitions(source):
             if index in kept_in_t or defined_objects(source) & read_by_trusted:
                 also.append(index)  # T's copy for the tests (and T's demos), S's for S's demos
+                for name in bound_names(source):
+                    rebound_in_s.pop(name, None)
             else:
                 in_s.append(index)
                 defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+                rebound_in_s.update(dict.fromkeys(bound_names(source) & tests_bind, index))
             continue
         if s_can and index not in feeding and index not in kept_in_t:
             in_s.append(index)
@@ -295,6 +305,7 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
             # S binds these itself now: a later demo that reads them reads S's own (chapter 5's
             # params_small, a test's name too), as in JupyterLab the last cell to bind a name wins
             not_in_s -= assigned_names(source)
+            rebound_in_s.update(dict.fromkeys(bound_names(source) & tests_bind, index))
             continue
         # T runs it: it must not need S's functions, classes or imports (or T defines them as well)
         for definer in {defined_in_s[name] for name in reads_before_binding(source) if name in defined_in_s}:
@@ -304,5 +315,8 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
                 wanted.add(definer)
             else:
                 in_t[definer] = copy_for_t
+        wanted.update(rebound_in_s[name] for name in reads_before_binding(source) if name in rebound_in_s)
+        for name in bound_names(source):
+            rebound_in_s.pop(name, None)
         not_in_s |= defined_objects(source)
     return Placement(tuple(in_s), tuple(also), tuple(sorted(in_t.items()))), wanted

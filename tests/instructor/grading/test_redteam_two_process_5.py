@@ -28,10 +28,14 @@ its control: the same submission without the attack (a wrong ``cube``: 2 of 3 po
   honest learner whose experiment looped got 1 of 3 (fixed: ``Bridge.restart`` replays a cell under
   the limit it first ran with).
 
+- a demo that stays in T read a test's name that a demo in S bound again: T held the test's hidden
+  input there, and a name the demo in T made from it was sent to a student's cell (fixed: that demo
+  in S runs in T, ``placement._place``; chapter 3's bowl demo runs in T again, as before speed5).
+
 Chapter 5's widget (the pattern speed5 was made for) keeps its copy of ``plot_history``: its body reads
 only the setup's ``np``, ``plt`` and ``tr`` (checked on its placement, no grading).
 
-Runtime: about 2 minutes (five demo-chapter notebooks).
+Runtime: about 2 minutes (six demo-chapter notebooks).
 """
 
 from __future__ import annotations
@@ -204,3 +208,27 @@ def test_an_allowed_cell_keeps_its_limit_when_s_is_replayed_and_no_other_cell_ta
     assert "FORGED FINISHED" not in outputs(result), "a forged grade id took the allowed limit"
     result = grade(add_after(slow, "square", LOOP))
     assert score(result) == 3, ("the allowed cell was lost in the replay", result["record"]["tests"])
+
+
+# ---- a demo in T reads a test's name that a demo in S bound again ---------------------------------------
+
+OWN_INPUT = "hidden_in = np.zeros(1)  # the demo's own input (a test's name too)\n"
+READS_IN_T = "echo = hidden_in * 1.0\nprint('widget', echo)\n"
+LOOK = "print('LEAK', echo)\n"
+
+
+def test_a_demo_in_t_reads_the_demos_value_not_the_tests(tmp_path):
+    """A test binds ``hidden_in`` (its hidden input); a demo in S binds it again (its own zeros), and a
+    demo that stays in T reads it: T held the test's value (S's is not bound where a test binds the
+    name), so the demo in T showed the test's input, and ``echo``, a new array made from it, was sent
+    to a student's cell: "LEAK [7.]" (on main before speed5 too; chapter 3's widget read the test's
+    ``curvatures`` so, the same values there). Fixed: a cell that T runs and reads a test's name that a
+    cell in S bound again pulls that cell into T (``placement._place``). JupyterLab shows zeros."""
+    grade, template = demo_grader(
+        tmp_path,
+        {"square__tests": [locked_cell(OWN_INPUT, "own"), locked_cell(READS_IN_T, "in_t", ("runs-in-t",))]},
+        {"square__tests": SQUARE_TEST})
+    result = grade(add_after(template, "cube", LOOK))
+    assert score(result) == 3, result["record"]
+    assert "LEAK" in outputs(result, (LOOK,)), outputs(result)
+    assert not [s for s in SECRETS if s in outputs(result, (LOOK, READS_IN_T))], outputs(result)
