@@ -118,7 +118,8 @@ def definitions_for_t(source: str, available: frozenset[str] | set[str]) -> str 
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    known = set(available) | set(dir(builtins))
+    # a setup name the cell binds again (``SEED = 1``) is the cell's in S, the setup's in T: not known
+    known = (set(available) - bound_names(source)) | set(dir(builtins))
     lines, kept = source.splitlines(), []
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom | ast.AsyncFunctionDef):

@@ -148,6 +148,9 @@ def test_t_copies_only_functions_whose_bodies_read_the_setups_names():
     assert definitions_for_t(SCALED, setup) is None
     assert definitions_for_t("def plot(h):\n    plt.plot(np.asarray(h))\n\n\nh = [1]\nplot(h)", setup) \
         == "def plot(h):\n    plt.plot(np.asarray(h))"
+    # S's copy reads the cell's np, T's the setup's
+    rebinds = "np = None\n\n\ndef a(x):\n    return np.abs(x)\n"
+    assert definitions_for_t(rebinds, setup) is None
     two = "def a(x):\n    return b(x)\n\n\ndef b(x):\n    return np.abs(x)\n\n\nprint(a(1))"
     assert definitions_for_t(two, setup) == "def a(x):\n    return b(x)\n\n\ndef b(x):\n    return np.abs(x)"
 
