@@ -1,10 +1,12 @@
 """Time one chapter graded two-process, and count the frames that cross between T and S.
 
     python scripts/benchmark_two_process.py 06_whats_next [--corpus tests/fixtures/corpus/06_whats_next/x.py]
+    python scripts/benchmark_two_process.py 06_whats_next --notebook submitted.ipynb
 
-Grades the chapter's solution (or a corpus entry) through the worker (``grade_task``), as
-``make grade`` does, and prints the notebook's wall time, the frames the broker relayed each way
-(a round trip is one request and its reply), S's restarts, and the slowest cells with their times.
+Grades the chapter's solution (or a corpus entry, or any notebook of the chapter: the untouched
+student version, a learner's) through the worker (``grade_task``), as ``make grade`` does, and
+prints the notebook's wall time, the frames the broker relayed each way (a round trip is one
+request and its reply), S's restarts, and the slowest cells with their times.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("chapter")
     parser.add_argument("--corpus", type=Path, help="a corpus entry (tests/fixtures/corpus/...) instead")
+    parser.add_argument("--notebook", type=Path, help="a notebook of the chapter (a student's) instead")
     parser.add_argument("--isolation", default="two-process")
     parser.add_argument("--top", type=int, default=8)
     parser.add_argument("--save", type=Path, help="write the graded notebook here (what each cell showed)")
@@ -76,6 +79,8 @@ def main(argv: list[str]) -> None:
         from tests.instructor.grading.test_corpus import learner_notebook
 
         notebook = learner_notebook(options.corpus)
+    elif options.notebook is not None:
+        notebook = read(options.notebook)
     else:
         notebook = read(source_path(options.chapter))
     release = release_for(COURSE, options.chapter, sandbox=bwrap_problem() is None,

@@ -8,6 +8,11 @@
   reads what it binds, so what student code does to it in S reaches no verdict. A cell tagged
   ``runs-in-t`` stays in T (docs/AUTHORING.md).
 
+  A demo that stays in T (it needs what S lacks: chapter 5's widget) and calls a function a
+  demo in S defines does not pull that demo back into T when the function can be defined
+  without it (``definitions_for_t``): S runs the demo, T runs only its functions and classes
+  (``Placement.definitions_in_t``), so the demos after it stay in S too.
+
 ``timings_not_run``: a cell tagged ``timing`` runs nowhere at grading; it prints why instead.
 """
 
@@ -100,6 +105,78 @@ def only_definitions(source: str) -> bool:
                for node in tree.body)
 
 
+def definitions_for_t(source: str, available: frozenset[str] | set[str]) -> str | None:
+    """The lines of a cell's functions and classes, for T to run alone (its other statements run
+    in S), or None when defining them reads anything but ``available`` (the setup's names),
+    Python's builtins and what those lines bind (a default, a decorator, a base or a class
+    body's statement is evaluated when it is defined, and T must have what it reads), or when the
+    cell imports (what S imports is S's: T would need its own, the cell's import stays in T), or
+    when their bodies read any other global: T's copy reads T's globals when it is called, and T's
+    value of the cell's own data is S's (a learner's cell may rebind it) or a test's (T keeps a
+    test's value under a name S binds too): red team 5, a test's reference read a scale S set."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    # a setup name the cell binds again (``SEED = 1``) is the cell's in S, the setup's in T: not known
+    known = (set(available) - bound_names(source)) | set(dir(builtins))
+    lines, kept = source.splitlines(), []
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom | ast.AsyncFunctionDef):
+            return None
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            if not _evaluated_at_definition(node) <= known:
+                return None
+            known.add(node.name)
+        else:
+            continue
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        kept.append("\n".join(lines[first - 1:node.end_lineno]))
+    if not kept:
+        return None
+    copied = "\n\n\n".join(kept)
+    return copied if global_reads(copied) <= known else None
+
+
+@functools.lru_cache(maxsize=4096)
+def assigned_names(source: str) -> frozenset[str]:
+    """The names a cell surely binds to data: the plain names an assignment at its top level
+    binds (not in a branch or a loop that may not run; under-counted on purpose)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    names: set[str] = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        for target in targets:
+            parts = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+            names.update(part.id for part in parts if isinstance(part, ast.Name))
+    return frozenset(names)
+
+
+def _evaluated_at_definition(node: ast.FunctionDef | ast.ClassDef) -> set[str]:
+    """The names a ``def`` or ``class`` statement reads when it runs (not what its functions read
+    when they are called). A class body's own names count as read (over-counted on purpose)."""
+    if isinstance(node, ast.FunctionDef):
+        arguments = node.args
+        parts: list[ast.AST] = [*node.decorator_list, *arguments.defaults,
+                                *(d for d in arguments.kw_defaults if d is not None)]
+        parts += [a.annotation for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                         arguments.vararg, arguments.kwarg] if a is not None and a.annotation]
+        parts += [node.returns] if node.returns is not None else []
+        return {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)}
+    names = {n.id for part in [*node.decorator_list, *node.bases, *node.keywords]
+             for n in ast.walk(part) if isinstance(n, ast.Name)}
+    for statement in node.body:
+        if isinstance(statement, ast.FunctionDef | ast.ClassDef):
+            names |= _evaluated_at_definition(statement)
+        else:
+            names |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+    return names
+
+
 def demo_cells(template: NotebookNode, nb: NotebookNode, student_written: set[int],
                chapter_number: int) -> Placement:
     """Where the instructor's untouched code cells run (see the module's doc).
@@ -111,8 +188,9 @@ def demo_cells(template: NotebookNode, nb: NotebookNode, student_written: set[in
     depend on (``_feeding_the_tests``) runs in T, and in S as well when it only defines (the
     course's ``Sequential``: the tests build theirs in T, the demos theirs in S); any other cell
     runs in S alone, unless a
-    cell that stays in T reads a function, class or import it defines (then it stays in T too, and
-    the placement is worked out again).
+    cell that stays in T reads a function, class or import it defines: then T runs that cell's
+    definitions as well when ``definitions_for_t`` can give them and the reader feeds no test,
+    else the cell stays in T too, and the placement is worked out again.
     """
     instructor = [(i, c) for i, c in enumerate(nb.cells)
                   if c.cell_type == "code" and i not in student_written and not _meta(c).get("solution")]
@@ -192,28 +270,54 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
     also: list[int] = []
     defined_in_s: dict[str, int] = {}  # a function, class or import of a cell in S alone -> that cell
     wanted: set[int] = set()
+    setup_names: frozenset[str] = frozenset()
+    in_t: dict[int, str] = {}  # a cell in S alone -> the definitions T runs too (definitions_for_t)
+    tests_bind: set[str] = set()  # the names a test or ``tests-only`` cell bound so far
+    # A test's name a cell in S bound again since -> that cell: T still holds the test's value there (S's
+    # is never bound where a test binds), so a cell in T that reads it pulls that cell into T (red team 5)
+    rebound_in_s: dict[str, int] = {}
     for index, cell in instructor:
         meta, tags, source = _meta(cell), _tags(cell), cell.source
         if meta.get("grade_id") == "setup":
             not_in_s |= setup_names_not_in_s(source, chapter_number)
+            setup_names = bound_names(source)
             continue
         if meta.get("grade") or TESTS_ONLY in tags:
             not_in_s |= bound_names(source)
+            tests_bind |= bound_names(source)
+            for name in bound_names(source):
+                rebound_in_s.pop(name, None)
             continue
         s_can = (RUNS_IN_T not in tags and _parses(source) and not reads_before_binding(source) & not_in_s
                  and not imports_s_cannot_make(source, chapter_number))
         if s_can and only_definitions(source):
             if index in kept_in_t or defined_objects(source) & read_by_trusted:
                 also.append(index)  # T's copy for the tests (and T's demos), S's for S's demos
+                for name in bound_names(source):
+                    rebound_in_s.pop(name, None)
             else:
                 in_s.append(index)
                 defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+                rebound_in_s.update(dict.fromkeys(bound_names(source) & tests_bind, index))
             continue
         if s_can and index not in feeding and index not in kept_in_t:
             in_s.append(index)
             defined_in_s.update(dict.fromkeys(defined_objects(source), index))
+            # S binds these itself now: a later demo that reads them reads S's own (chapter 5's
+            # params_small, a test's name too), as in JupyterLab the last cell to bind a name wins
+            not_in_s -= assigned_names(source)
+            rebound_in_s.update(dict.fromkeys(bound_names(source) & tests_bind, index))
             continue
-        # T runs it: it must not need S's functions, classes or imports
-        wanted.update(defined_in_s[name] for name in reads_before_binding(source) if name in defined_in_s)
+        # T runs it: it must not need S's functions, classes or imports (or T defines them as well)
+        for definer in {defined_in_s[name] for name in reads_before_binding(source) if name in defined_in_s}:
+            copy_for_t = None if index in feeding else definitions_for_t(dict(instructor)[definer].source,
+                                                                        setup_names)
+            if copy_for_t is None:
+                wanted.add(definer)
+            else:
+                in_t[definer] = copy_for_t
+        wanted.update(rebound_in_s[name] for name in reads_before_binding(source) if name in rebound_in_s)
+        for name in bound_names(source):
+            rebound_in_s.pop(name, None)
         not_in_s |= defined_objects(source)
-    return Placement(tuple(in_s), tuple(also)), wanted
+    return Placement(tuple(in_s), tuple(also), tuple(sorted(in_t.items()))), wanted

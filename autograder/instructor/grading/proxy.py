@@ -277,7 +277,7 @@ class Bridge:
                     cell = self.cells["cells"][key]
                     try:
                         self._exec(cell["label"], cell["source"], bind=key not in self.also,
-                                   limit=cell.get("limit"))
+                                   limit=cell.get("limit", cell.get("allowed_limit")))  # as it first ran
                     except Exception:  # it failed the first time too, or S was lost again
                         if self.needs_restart:
                             break
@@ -377,6 +377,9 @@ class Bridge:
         cell = self.cells["cells"][str(key)]
         for note in cell.get("notes", []):
             print(note)
+        if type(cell.get("t_definitions")) is str:  # the instructor's functions a demo in T calls:
+            # T's own copy, defined first (S's copy of the names is then not bound here)
+            exec(compile(cell["t_definitions"], f"<{cell['label']}: definitions>", "exec"), self.namespace)
         try:
             # An instructor's demo has its "limit" (and no note to the student); a learner's cell that
             # the instructor let run past the per-cell limit (`make regrade ALLOW=`) its "allowed_limit".

@@ -383,10 +383,13 @@ def sources_of_tests(nb: NotebookNode, student_written: set[int] | list[int] = (
 class Placement:
     """Which of the instructor's untouched cells S runs: ``in_s`` instead of T (T gets the names
     they bind as it gets a student's), ``also_in_s`` as well as T (definitions, so S has its own
-    copy: T's stays T's)."""
+    copy: T's stays T's). ``definitions_in_t``: ``(cell, source)`` of cells in ``in_s`` whose
+    functions and classes T defines as well, from that source, before S runs the cell (a demo that
+    stays in T calls them)."""
 
     in_s: tuple[int, ...] = ()
     also_in_s: tuple[int, ...] = ()
+    definitions_in_t: tuple[tuple[int, str], ...] = ()
 
 
 def label(cell: NotebookNode, index: int) -> str:
@@ -410,6 +413,8 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
             cells[str(index)]["limit"] = demo_limit  # (and its key marks it the instructor's)
         if index in indices and index in (allowed or {}):
             cells[str(index)]["allowed_limit"] = allowed[index]
+    for index, definitions in placement.definitions_in_t if placement is not None else ():
+        cells[str(index)]["t_definitions"] = definitions
     sendable, protected = instructor_names(template)
     # What only S binds is S's to bind in T (a demo's figure and results), so not protected.
     only_in_s = set().union(*(bound_names(nb.cells[i].source) for i in in_s))

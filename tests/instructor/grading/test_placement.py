@@ -147,3 +147,40 @@ def test_a_demo_that_only_reads_a_tests_data_runs_in_s_and_one_that_changes_it_i
                 grade_id="fit__tests", grade=True, points=1)
     placed = placement_of(data, trains, *changes, test)
     assert placed.in_s == (3,), placed
+
+
+def test_a_demo_in_t_gets_its_own_copy_of_a_demos_functions_when_it_can_define_them():
+    """A demo that stays in T (it needs torch; chapter 5's widget, ipywidgets) calling a function a
+    demo in S defines: T defines that function too, from its lines alone, so the demo and those
+    after it stay in S. Not when defining it reads what only the demo binds (a default), nor when
+    the demo imports, nor for a cell that feeds a test: then the demo stays in T, as before."""
+    trains = cell("def plot(history, title=''):\n    return len(history)\n\n\n"
+                  "history = fit(None, np.ones(3))\nplot(history)")
+    in_t = cell("t = torch.ones(1)\nplot([t])")
+    later = cell("plot(fit(None, np.ones(2)))")
+    placed = placement_of(trains, in_t, later)
+    assert placed.in_s == (2, 4) and placed.definitions_in_t == (
+        (2, "def plot(history, title=''):\n    return len(history)"),), placed
+    own_default = cell("data = np.ones(3)\n\n\ndef plot(history, x=data):\n    return x")
+    imports = cell("import math\n\n\ndef plot(history):\n    return math.pi\n\n\nprint(plot([]))")
+    for definer in (own_default, imports):
+        placed = placement_of(definer, in_t, later)
+        assert placed.in_s == () and placed.definitions_in_t == (), placed
+    test = cell("with exercise('fit'):\n    assert fit(None, expected) is None", grade_id="fit__tests",
+                grade=True, points=1)
+    placed = placement_of(trains, cell("expected = plot([torch.ones(1)])"), test)
+    assert placed.in_s == () and placed.definitions_in_t == (), "a test's input is T's alone"
+
+
+def test_a_name_a_test_binds_is_s_s_again_once_a_demo_in_s_binds_it():
+    """Chapter 5's ``params_small``: a test's own name, then a demo in S trains a model of that name;
+    the demo that reads it after runs in S, on S's value. Before that demo binds it, it stays T's."""
+    test = cell("with exercise('fit'):\n    small = 1\n    assert fit(None, small) is None",
+                grade_id="fit__tests", grade=True, points=1)
+    reads_early = cell("print(small)")
+    in_loop = cell("for k in range(2):\n    small = fit(None, k)")  # may not run: not S's for sure
+    binds = cell("small = fit(None, np.ones(2))")
+    placed = placement_of(test, reads_early, in_loop, cell("print(small)"), binds, cell("print(small)"))
+    # The loop's cell runs in T (red team 5): the demo after it reads its ``small`` in T, where S's
+    # value is never bound (a test binds that name), so T must bind it itself.
+    assert placed.in_s == (6, 7), placed

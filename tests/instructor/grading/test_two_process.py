@@ -395,3 +395,28 @@ def test_a_timing_cell_is_not_run_at_grading_and_says_why(tmp_path):
     assert cell["metadata"]["tags"] == ["timing"], "the feedback shows the cell as written"
     shown = json.dumps(cell["outputs"])
     assert "It is not run at grading" in shown and "TIMED" not in shown, shown
+
+
+def test_a_demo_in_t_calling_a_demos_function_leaves_that_demo_and_the_later_ones_in_s(tmp_path):
+    """Chapter 5's widget stays in T (S has no ipywidgets) and calls ``plot_history``, which a demo
+    that trains defines: T defines its own copy of the function, so that demo, and every later one
+    that calls it, still runs in S (chapter 5: 8,152 round trips -> 4,489)."""
+    course, solution, _ = make_demo_course(tmp_path)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    at = 1 + next(i for i, c in enumerate(template.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    in_t = nbformat.v4.new_code_cell("print('T draws', draw(1.0))", metadata={"tags": ["runs-in-t"]})
+    template.cells[at:at] = [
+        nbformat.v4.new_code_cell(f"def draw(value):\n    return f'{{value}} in ' + ({WHERE})\n\n\n"
+                                  f"print('the first demo runs in', {WHERE}, draw(square(2.0)))"),
+        in_t, nbformat.v4.new_code_cell(f"print('the later demo runs in', {WHERE}, draw(3.0))")]
+    nbformat.write(template, str(path))
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(solution).encode()}
+    result = grade_task(task, release.to_dict())
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    shown = outputs(result)
+    for said in ("the first demo runs in S 4.0 in S", "T draws 1.0 in T",
+                 "the later demo runs in S 3.0 in S"):
+        assert said in shown, shown
