@@ -277,7 +277,8 @@ class Bridge:
                     cell = self.cells["cells"][key]
                     try:
                         self._exec(cell["label"], cell["source"], bind=key not in self.also,
-                                   limit=cell.get("limit", cell.get("allowed_limit")))  # as it first ran
+                                   limit=cell.get("limit", cell.get("allowed_limit")),  # as it first ran
+                                   only=cell.get("bind"))
                     except Exception:  # it failed the first time too, or S was lost again
                         if self.needs_restart:
                             break
@@ -308,7 +309,9 @@ class Bridge:
         self.setup_names = frozenset(setup)  # S's own imports: T's setup cell binds them too
 
     def _exec(self, label: str, source: str, bind: bool, limit: float | None = None,
-              quiet: bool = False) -> dict[str, Any]:
+              quiet: bool = False, only: list[str] | None = None) -> dict[str, Any]:
+        """Run ``source`` in S; what it bound comes back (only the names ``only`` lists, when
+        given: S names the others), and is bound in T when ``bind`` and ``bindable``."""
         given = {}
         for name in sorted(reads(source) - (self.s_names - self.t_newer)):
             # Only names the instructor's cells bind, never with a test's value (nor In, _ names)
@@ -337,7 +340,11 @@ class Bridge:
                 continue
         body = {"op": "exec", "label": label, "source": source,
                 "globals": [T_DICT, -1, [part for name, node in given.items() for part in (name, node)]]}
+        if only is not None:
+            body["only"] = list(only)
         answer = self.endpoint.request(body, limit or self.call_limit)
+        named = answer.get("named")
+        named = {n for n in named if type(n) is str and n.isidentifier()} if type(named) is list else set()
         defined = {}
         for name, node in (answer.get("defined") or {}).items():
             if type(name) is str and name.isidentifier():
@@ -352,9 +359,9 @@ class Bridge:
                     kept.append(name)
             if kept and not self.replaying and not quiet:
                 print(NOT_BOUND.format(names=", ".join(sorted(kept))))
-        self.s_names |= set(defined)
+        self.s_names |= set(defined) | named
         if not self.replaying:  # a replayed cell binds what S held before, T's later values stay newer
-            self.t_newer -= set(defined)
+            self.t_newer -= set(defined) | named
         if answer.get("error"):
             raise rebuild_error(answer["error"])
         return defined
@@ -384,7 +391,8 @@ class Bridge:
             # An instructor's demo has its "limit" (and no note to the student); a learner's cell that
             # the instructor let run past the per-cell limit (`make regrade ALLOW=`) its "allowed_limit".
             self._exec(cell["label"], cell["source"], bind=True,
-                       limit=cell.get("limit", cell.get("allowed_limit")), quiet="limit" in cell)
+                       limit=cell.get("limit", cell.get("allowed_limit")), quiet="limit" in cell,
+                       only=cell.get("bind"))
         except Exception:
             if not self.needs_restart:  # a plain error: the cell's definitions before it count
                 self.ran.append(str(key))

@@ -415,6 +415,17 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
             cells[str(index)]["allowed_limit"] = allowed[index]
     for index, definitions in placement.definitions_in_t if placement is not None else ():
         cells[str(index)]["t_definitions"] = definitions
+    # A demo in S binds in T only what a cell of T may read (whichever way the demo binds it: a
+    # function it calls may set a global): every other array it binds would be mirrored on both
+    # sides, and compared at every message (chapter 5: 270 arrays, 3 MB, about 2 ms a round
+    # trip). Not when a cell of T does not parse (what it reads is then unknown).
+    in_t = [c.source for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and i not in indices and i not in in_s]
+    if in_s and all(_parses(source) for source in in_t):
+        t_reads = sorted(set().union(*(reads(source) for source in in_t),
+                                     *(reads(source) for _, source in placement.definitions_in_t)))
+        for index in in_s:
+            cells[str(index)]["bind"] = t_reads
     sendable, protected = instructor_names(template)
     # What only S binds is S's to bind in T (a demo's figure and results), so not protected.
     only_in_s = set().union(*(bound_names(nb.cells[i].source) for i in in_s))

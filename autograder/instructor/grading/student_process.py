@@ -196,11 +196,17 @@ class Student:
             error = raised
         finally:
             self.cells_running -= 1
-        defined = {}
+        # T may want only some names (a demo of the instructor's): the others are only named
+        only = body.get("only")
+        wanted = {n for n in only if type(n) is str} if type(only) is list else None
+        defined, named = {}, []
         for name, value in list(self.namespace.items()):
             if name.startswith("__") or type(value).__name__ == "module":
                 continue
             if before.get(name) != id(value):
+                if wanted is not None and name not in wanted:
+                    named.append(name)
+                    continue
                 try:
                     defined[name] = endpoint.encode(value)
                 except Exception:
@@ -209,8 +215,8 @@ class Student:
             from protocol import describe_error  # this file runs beside protocol.py, not as a package
 
             trace = describe_error(error)
-            return {"defined": defined, "error": trace}
-        return {"defined": defined}
+            return {"defined": defined, "named": named, "error": trace}
+        return {"defined": defined, "named": named}
 
 
 def main(argv: list[str]) -> None:
