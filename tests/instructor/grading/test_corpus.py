@@ -30,7 +30,7 @@ FILES = sorted(CORPUS.glob("*/*.py"))
 # 240-350 s (cause not recorded), and cs231n_loops then passed alone (191 s, full marks).
 # 2026-12-07, quiet machine, keras_dispatch alone (scripts/benchmark_two_process.py --notebook): its
 # fit__digits is ONE call into S that makes 17,925 callbacks into T (each layer call dispatched back to
-# T's model), and it ran past the 30 s limit of S's CPU: the grader's fault, not the learner's.
+# T's model), and it ran past its 30 s per-call limit: the grader's cost, not the learner's fault.
 SLOW = ("chapter 6 in this style is 20,000-45,000 S <-> T round trips: one call of fit__digits (17,925 "
         "callbacks into T in keras_dispatch) can run past its 30 s limit, on a quiet machine too")
 UNSTABLE = {
