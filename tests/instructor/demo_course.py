@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import nbformat
@@ -82,3 +83,28 @@ def demo_grader(base: Path, after: dict[str, list], tests: dict[str, str]):
 def graded_score(result: dict) -> float:
     assert result["record"]["status"] == "graded", result["record"]
     return sum(t["score"] for t in result["record"]["tests"].values())
+
+
+def locked_cell(source: str, grade_id: str, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    """An instructor's locked code cell (no points), with ``tags`` (``runs-in-t``, ``tests-only``)."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "locked": True, "solution": False, "grade": False,
+                                 "schema_version": 3}
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def add_after(nb: nbformat.NotebookNode, grade_id: str, *sources: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with a learner's code cell of each source inserted after the cell ``grade_id``."""
+    nb = copy.deepcopy(nb)
+    at = 1 + index_of(nb, grade_id)
+    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
+    return nb
+
+
+def outputs(result: dict, sources: tuple[str, ...] = ()) -> str:
+    """The outputs of the graded notebook's cells (of those with one of ``sources`` if given)."""
+    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
+    return json.dumps([c.get("outputs", []) for c in cells
+                       if not sources or "".join(c.get("source", "")) in sources])

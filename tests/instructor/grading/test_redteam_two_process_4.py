@@ -36,7 +36,6 @@ Runtime: about 3 minutes (four demo-chapter notebooks, one of chapter 2).
 
 from __future__ import annotations
 
-import copy
 import json
 
 import nbformat
@@ -44,7 +43,7 @@ import pytest
 
 from autograder.instructor.grading.coordinator import build_releases
 from autograder.instructor.grading.worker import grade_task
-from tests.instructor.demo_course import demo_grader, index_of
+from tests.instructor.demo_course import add_after, demo_grader, locked_cell, outputs
 from tests.instructor.demo_course import graded_score as score
 from tests.instructor.demo_course import with_cell as answer
 
@@ -55,28 +54,10 @@ WRONG_CUBE = "def cube(x):\n    return x * 0.0\n"
 
 
 
-def locked_cell(source: str, grade_id: str):
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["nbgrader"] = {"grade_id": grade_id, "locked": True, "solution": False, "grade": False,
-                                 "schema_version": 3}
-    return cell
 
 
 
 
-def add_after(nb, grade_id: str, *sources: str):
-    nb = copy.deepcopy(nb)
-    at = 1 + index_of(nb, grade_id)
-    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
-    return nb
-
-
-
-def outputs(result: dict, sources: tuple[str, ...] = ()) -> str:
-    """The outputs of the graded notebook's cells (of those with one of ``sources`` if given)."""
-    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
-    return json.dumps([c.get("outputs", []) for c in cells
-                       if not sources or "".join(c.get("source", "")) in sources])
 
 
 # ---- one notebook: a test's values in names a locked cell binds too ---------------------------------

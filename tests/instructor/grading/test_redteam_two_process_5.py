@@ -41,40 +41,19 @@ Runtime: about 2 minutes (six demo-chapter notebooks).
 from __future__ import annotations
 
 import copy
-import json
 
 import nbformat
 import pytest
 
 from autograder.instructor.grading.placement import definitions_for_t, demo_cells
-from tests.instructor.demo_course import demo_grader, index_of
+from tests.instructor.demo_course import add_after, demo_grader, index_of, locked_cell, outputs
 from tests.instructor.demo_course import graded_score as score
 from tests.instructor.demo_course import with_cell as answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
 
 
-def locked_cell(source: str, grade_id: str, tags: tuple[str, ...] = ()):
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["nbgrader"] = {"grade_id": grade_id, "locked": True, "solution": False, "grade": False,
-                                 "schema_version": 3}
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    return cell
 
-
-def add_after(nb, grade_id: str, *sources: str):
-    nb = copy.deepcopy(nb)
-    at = 1 + index_of(nb, grade_id)
-    nb.cells[at:at] = [nbformat.v4.new_code_cell(source) for source in sources]
-    return nb
-
-
-def outputs(result: dict, sources: tuple[str, ...] = ()) -> str:
-    """The outputs of the graded notebook's cells (of those with one of ``sources`` if given)."""
-    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
-    return json.dumps([c.get("outputs", []) for c in cells
-                       if not sources or "".join(c.get("source", "")) in sources])
 
 
 # ---- one notebook: T's copies of a demo's functions, a test's names S's again ----------------------

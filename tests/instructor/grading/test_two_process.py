@@ -23,7 +23,14 @@ import pytest
 
 from autograder.instructor.grading.coordinator import build_releases
 from autograder.instructor.grading.worker import GradingRelease, grade_task
-from tests.instructor.demo_course import CHAPTER, TWO_PROCESS_OPTIONS, make_demo_course
+from tests.instructor.demo_course import (
+    CHAPTER,
+    TWO_PROCESS_OPTIONS,
+    add_after,
+    index_of,
+    make_demo_course,
+    outputs,
+)
 from tests.instructor.demo_course import with_cell as answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two_process")]
@@ -35,11 +42,7 @@ WRONG_SQUARE = "def square(x):\n    return x * 2\n"
 
 
 def add_cell(nb, source: str, after: str = "setup"):
-    nb = copy.deepcopy(nb)
-    at = 1 + next(i for i, c in enumerate(nb.cells)
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == after)
-    nb.cells.insert(at, nbformat.v4.new_code_cell(source))
-    return nb
+    return add_after(nb, after, source)
 
 
 def attacks(solution, untouched) -> dict[str, tuple[object, float]]:
@@ -137,11 +140,6 @@ def demo(tmp_path_factory):
 
     return grade, solution, untouched
 
-
-def outputs(result: dict) -> str:
-    """Everything the cells showed: streams, values, errors."""
-    cells = json.loads(result["notebook"] or '{"cells": []}')["cells"]
-    return json.dumps([c.get("outputs", []) for c in cells])
 
 
 def score(result: dict) -> float:
@@ -329,14 +327,13 @@ def test_a_demo_runs_in_s_beside_the_students_code_and_a_tests_input_stays_in_t(
     course, solution, _ = make_demo_course(tmp_path)
     path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
     template = nbformat.read(str(path), as_version=4)
-    at = 1 + next(i for i, c in enumerate(template.cells)
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    at = 1 + index_of(template, "square")
     template.cells[at:at] = [
         nbformat.v4.new_code_cell(f"print('the demo runs in', {WHERE})\n"
                                   "squares = [square(float(k)) for k in range(2000)]"),
         nbformat.v4.new_code_cell(f"print('the input is made in', {WHERE})\ngiven = np.array([5.0])"),
     ]
-    tests = next(c for c in template.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "cube__tests")
+    tests = template.cells[index_of(template, "cube__tests")]
     tests.source = tests.source.replace("with exercise(\"cube\"):",
                                         "with exercise(\"cube\"):\n    check_close(given, np.array([5.0]))")
     nbformat.write(template, str(path))
@@ -355,7 +352,7 @@ def test_a_learners_cell_reads_the_instructors_data_but_never_a_tests_value_of_t
     course, _, _ = make_demo_course(tmp_path)
     path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
     template = nbformat.read(str(path), as_version=4)
-    tests = next(c for c in template.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "cube__tests")
+    tests = template.cells[index_of(template, "cube__tests")]
     tests.source = "data = np.array([7.0, 11.0])  # the test's own input\n" + tests.source
     at = 1 + template.cells.index(tests)
     template.cells[at:at] = [nbformat.v4.new_code_cell("data = np.arange(3.0)  # the instructor's data")]
@@ -380,8 +377,7 @@ def test_a_timing_cell_is_not_run_at_grading_and_says_why(tmp_path):
     course, _, _ = make_demo_course(tmp_path)
     path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
     template = nbformat.read(str(path), as_version=4)
-    at = 1 + next(i for i, c in enumerate(template.cells)
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    at = 1 + index_of(template, "square")
     timing = nbformat.v4.new_code_cell("import time\nprint('TIMED', time.perf_counter())",
                                        metadata={"tags": ["timing"]})
     template.cells.insert(at, timing)
@@ -404,8 +400,7 @@ def test_a_demo_in_t_calling_a_demos_function_leaves_that_demo_and_the_later_one
     course, solution, _ = make_demo_course(tmp_path)
     path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
     template = nbformat.read(str(path), as_version=4)
-    at = 1 + next(i for i, c in enumerate(template.cells)
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    at = 1 + index_of(template, "square")
     in_t = nbformat.v4.new_code_cell("print('T draws', draw(1.0))", metadata={"tags": ["runs-in-t"]})
     template.cells[at:at] = [
         nbformat.v4.new_code_cell(f"def draw(value):\n    return f'{{value}} in ' + ({WHERE})\n\n\n"
@@ -429,8 +424,7 @@ def test_a_demo_in_s_binds_in_t_only_what_a_cell_of_t_reads(tmp_path):
     course, solution, _ = make_demo_course(tmp_path)
     path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
     template = nbformat.read(str(path), as_version=4)
-    at = 1 + next(i for i, c in enumerate(template.cells)
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    at = 1 + index_of(template, "square")
     in_t = nbformat.v4.new_code_cell("print('T has', sorted({'big', 'only_s', 'small'} & set(globals())),"
                                      " small)", metadata={"tags": ["runs-in-t"]})
     template.cells[at:at] = [
