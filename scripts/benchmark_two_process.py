@@ -12,6 +12,7 @@ request and its reply), S's restarts, and the slowest cells with their times.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -72,6 +73,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--notebook", type=Path, help="a notebook of the chapter (a student's) instead")
     parser.add_argument("--isolation", default="two-process")
     parser.add_argument("--top", type=int, default=8)
+    parser.add_argument("--timeout", type=float, help="seconds a cell (and one call into S) may run, as "
+                        "make grade's --timeout (default: the release's)")
     parser.add_argument("--save", type=Path, help="write the graded notebook here (what each cell showed)")
     options = parser.parse_args(argv)
     count_frames()
@@ -85,6 +88,8 @@ def main(argv: list[str]) -> None:
         notebook = read(source_path(options.chapter))
     release = release_for(COURSE, options.chapter, sandbox=bwrap_problem() is None,
                           isolation=options.isolation)
+    if options.timeout is not None:
+        release = dataclasses.replace(release, cell_timeout=options.timeout, call_timeout=options.timeout)
     task = {"student": "bench", "chapter": options.chapter, "notebook": nbformat.writes(notebook).encode()}
     started = time.perf_counter()
     result = grade_task(task, release)

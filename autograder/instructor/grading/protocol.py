@@ -30,6 +30,17 @@ arrays, and ``params["W"] is W`` still holds. Lists and dicts passed as argument
 written back after it when the callee changed them. T keeps weak references to its arrays: an
 array T drops is released on the other side.
 
+Comparing every held array at every message is most of a round trip's cost (a chapter-6 learner's
+``fit`` makes 18,000 callbacks into T, each comparing a few MB), so a side compares only when code
+may have run on it since it last did (``Endpoint._dirty``): a reply to a request that ran nobody's
+code (``runs_no_code``: reading or setting an attribute in an object's ``__dict__``, the length,
+items or iterator of a builtin list, tuple, dict or set) carries no changes. S also *defers* its
+changes when it asks T for such a request (``"unsynced"``): T answers it without running code, so
+T reads nothing S may have changed; if T would run code (a property, a custom ``__getattr__``), T
+answers ``"resync"`` instead and S asks again with its changes. The changes reach T with S's next request
+that is not such a read, or S's reply, before any code of T's runs. Only S defers: S sends an
+array's contents whenever it sends one, and those would overwrite a change T had deferred.
+
 Every request to S carries a time limit; the broker (``broker.py``), outside both sandboxes,
 kills S when it runs past it and answers T with ``StudentTimeout``. T serves requests from S with
 ``restricted=True``: S may *call* the callables T passed it (a test's ``f``, a callback) and use
@@ -271,6 +282,7 @@ class Endpoint:
         self._released_mirrors: list[int] = []
         self._weak = side == "t"
         self.depth = 0  # requests of ours waiting for an answer
+        self._dirty = True  # code may have changed a mirrored array since this side last compared them
         self._data_only = False  # encode: refuse to make a handle (a cell's names are data or nothing)
 
     # ---- mirrors of arrays
@@ -323,6 +335,7 @@ class Endpoint:
     def reset_peer(self, generation: int) -> None:
         """The peer restarted: its handles and every mirror are gone."""
         self.generation = generation
+        self._dirty = True
         self.mirrors.clear()
         self._mirror_ids.clear()
         self._prints.clear()
@@ -571,12 +584,19 @@ class Endpoint:
             object.__setattr__(proxy, "_p_ep", self)
             object.__setattr__(proxy, "_p_id", handle)
             self._proxies[handle] = proxy
-            weakref.finalize(proxy, self._released_handles.append, handle)
+            # (the list is replaced at each message: append to the one current when the proxy dies)
+            weakref.finalize(proxy, self._release_handle, handle)
         return proxy
 
+    def _release_handle(self, handle: int | bytes) -> None:
+        self._released_handles.append(handle)
+
     # ---- messages
-    def _frame_extras(self) -> dict[str, Any]:
-        extras: dict[str, Any] = {"arrays": self._changed_arrays()}
+    def _frame_extras(self, compare: bool = True) -> dict[str, Any]:
+        extras: dict[str, Any] = {}
+        if compare and self._dirty:
+            extras["arrays"] = self._changed_arrays()
+            self._dirty = False
         if self._released_mirrors:
             extras["released_arrays"], self._released_mirrors = self._released_mirrors, []
         if self._released_handles:
@@ -618,12 +638,40 @@ class Endpoint:
             raise
         finally:
             self.depth -= 1
+            self._dirty = True  # the asker's code goes on
 
     def _request(self, body: dict[str, Any], limit: float) -> Any:
+        record = body.pop("_record", None)
+        deferred = body.pop("_deferrable", False) and self.side == "s" and self._dirty
+        while True:
+            reply = self._exchange(body, limit, deferred)
+            self._take_extras(reply)
+            if not (deferred and reply.get("resync") is True):
+                break
+            deferred = False  # T would run code: ask again, with this side's changes
+        if record is not None:
+            self._write_back(record, reply.get("writeback"))
+        if self.hooks is not None and hasattr(self.hooks, "after_reply"):
+            self.hooks.after_reply()  # may raise a warning that T's filters make an error
+        if "error" in reply:
+            error = rebuild_error(reply["error"])
+            if isinstance(error, (StudentTimeout, StudentProcessLost)) and hasattr(self.hooks, "lost"):
+                self.hooks.lost()
+                if self.depth == 1:  # nothing waits below: a fresh S now, so later calls find their names
+                    try:
+                        self.hooks.before_request()
+                    except Exception as again:
+                        error.add_note(f"(and the student's process did not restart: {again})")
+            raise error
+        return self.decode(reply.get("ok"))
+
+    def _exchange(self, body: dict[str, Any], limit: float, deferred: bool) -> dict[str, Any]:
+        """Send one request (without this side's changed arrays when ``deferred``) and serve the
+        peer's requests until its answer comes."""
         msgid = self._next_msg
         self._next_msg += 1
-        record = body.pop("_record", None)
-        self.channel.write(REQUEST, msgid, {**body, **self._frame_extras()}, limit)
+        extras = {"unsynced": True, **self._frame_extras(compare=False)} if deferred else self._frame_extras()
+        self.channel.write(REQUEST, msgid, {**body, **extras}, limit)
         while True:
             kind, got, _, reply = self.channel.read()
             if kind == REQUEST:
@@ -631,22 +679,7 @@ class Endpoint:
                 continue
             if kind != REPLY or got != msgid:
                 raise ProtocolError(f"an answer to message {got}, expected {msgid}")
-            self._take_extras(reply)
-            if record is not None:
-                self._write_back(record, reply.get("writeback"))
-            if self.hooks is not None and hasattr(self.hooks, "after_reply"):
-                self.hooks.after_reply()  # may raise a warning that T's filters make an error
-            if "error" in reply:
-                error = rebuild_error(reply["error"])
-                if isinstance(error, (StudentTimeout, StudentProcessLost)) and hasattr(self.hooks, "lost"):
-                    self.hooks.lost()
-                    if self.depth == 1:  # nothing waits below: a fresh S now, so later calls find their names
-                        try:
-                            self.hooks.before_request()
-                        except Exception as again:
-                            error.add_note(f"(and the student's process did not restart: {again})")
-                raise error
-            return self.decode(reply.get("ok"))
+            return reply
 
     def _write_back(self, record: list[Any], changes: Any) -> None:
         for entry in changes if type(changes) is list else ():
@@ -664,12 +697,19 @@ class Endpoint:
     def call(self, proxy: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any], limit: float = 0.0) -> Any:
         record: list[Any] = []
         body = {"op": "call", "target": self.encode(proxy), "args": self.encode(list(args), record),
-                "kwargs": self.encode(kwargs, record), "_record": record}
+                "kwargs": self.encode(kwargs, record), "_record": record,
+                "_deferrable": type(proxy).__name__ == "builtin_function_or_method" and not kwargs}
         return self.request(body, limit)
 
     # ---- serving the peer
     def serve(self, msgid: int, body: dict[str, Any]) -> None:
         self._take_extras(body)
+        pure = self._runs_no_code(body)
+        if body.get("unsynced") is True and not pure:  # code would run on arrays the asker has not sent
+            self.channel.write(REPLY, msgid, {"resync": True, **self._frame_extras()})
+            return
+        if not pure:
+            self._dirty = True
         record: list[Any] = []
         try:
             value = self._dispatch(body, record)
@@ -697,6 +737,26 @@ class Endpoint:
         if changes:
             reply["writeback"] = changes
         self.channel.write(REPLY, msgid, {**reply, **self._frame_extras()})
+
+    def _runs_no_code(self, body: dict[str, Any]) -> bool:
+        """Whether serving ``body`` runs nobody's Python code (so changes no array): see
+        ``runs_no_code``. Anything unexpected counts as code."""
+        op, name = body.get("op"), body.get("name")
+        if op not in ("getattr", "setattr", "dunder", "call"):
+            return False
+        try:
+            target = self.decode(body.get("target"))
+            if op == "call":
+                if type(target) is not types.BuiltinMethodType or self.decode(body.get("kwargs")) != {}:
+                    return False
+                name = target.__name__
+            args = self.decode(body.get("args")) if op in ("dunder", "call") else []
+            if op == "setattr":
+                self.decode(body.get("value"))  # (the value's arrays are written in here; no code runs)
+        except Exception:
+            return False
+        return type(name) is str and type(args) is list and not isinstance(target, Proxy) \
+            and runs_no_code(op, target, name, args)
 
     def _dispatch(self, body: dict[str, Any], record: list[Any]) -> Any:
         op = body.get("op")
@@ -877,6 +937,79 @@ _LOCAL = frozenset({"__class__", "_p_ep", "_p_id", "__deepcopy__", "__copy__", "
                     "__array_function__", "__len__", "__iter__"})
 
 
+_PURE_DESCRIPTORS = (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
+                     types.MethodDescriptorType, types.WrapperDescriptorType, types.MemberDescriptorType,
+                     types.GetSetDescriptorType, types.ClassMethodDescriptorType)
+_SIZED = (list, tuple, dict, set, frozenset, str, range, type({}.keys()), type({}.values()), type({}.items()))
+_ITERATORS = tuple({type(iter(empty)) for empty in ([], (), {}, set(), frozenset(), "", range(0))}
+                   | {type(iter({}.values())), type(iter({}.items())), type(reversed([])),
+                      type(reversed({})), type(iter(range(1 << 70)))})
+_MISSING = object()
+
+
+def _static(kind: type, name: str) -> Any:
+    """``name`` as the class ``kind`` and its bases define it, without running a descriptor."""
+    for klass in type.__getattribute__(kind, "__mro__"):
+        here = type.__getattribute__(klass, "__dict__")
+        if name in here:
+            return here[name]
+    return _MISSING
+
+
+def plain_key(value: Any) -> bool:
+    """A key whose hashing and comparing run no Python code: an int, a str, or a slice of ints."""
+    if type(value) is slice:
+        return all(type(part) in (int, type(None)) for part in (value.start, value.stop, value.step))
+    return type(value) in (int, str, bool)
+
+
+def runs_no_code(op: str, target: Any, name: str, args: list[Any]) -> bool:
+    """Whether ``op`` (``getattr``, ``setattr``, a ``dunder`` or a ``call``) on ``target`` runs no
+    Python code of anyone's, only C: reading an attribute out of an instance's ``__dict__`` or a
+    slot, or a plain function or class attribute of its class; setting one by ``object``'s own
+    ``__setattr__``; a builtin container's length, iterator, item or membership of a plain key;
+    a builtin iterator's next item; a dict's ``items``/``keys``/``values``/``get``/``setdefault``,
+    a list's ``append``/``copy``. (A dict whose keys include an object of a class with its own
+    ``__eq__`` hashing like a looked-up int or str would run that ``__eq__``, and dropping an old
+    value can run a ``__del__``: T's dicts are keyed by names and numbers, and its objects have no
+    ``__del__`` that reads an array.)"""
+    kind = type(target)
+    if op == "call":  # a builtin container's own method that compares and runs nothing
+        owner = type(getattr(target, "__self__", None))
+        if owner is dict and name in ("items", "keys", "values") or owner is list and name == "copy":
+            return not args
+        if owner is list and name == "append" or owner is dict and name in ("get", "setdefault"):
+            return 1 <= len(args) <= (1 if owner is list else 2) and (owner is list or plain_key(args[0]))
+        return False
+    if op == "dunder":
+        if name in ("len", "iter"):
+            return kind in _SIZED and not args
+        if name == "next":
+            return kind in _ITERATORS and not args
+        if name == "getitem" and len(args) == 1:
+            return (kind in (list, tuple, str, range) and type(args[0]) in (int, slice) or kind is dict) \
+                and plain_key(args[0])
+        if name == "contains" and len(args) == 1:
+            return kind in (dict, set, frozenset) and plain_key(args[0]) and type(args[0]) is not slice
+        return False
+    generic = type(_static(kind, "__getattribute__")) is types.WrapperDescriptorType
+    if isinstance(target, type) or not generic or _static(kind, "__getattr__") is not _MISSING:
+        return False  # a class (its metaclass), or a lookup of Python code's own
+    found = _static(kind, name)
+    if op == "setattr":  # into the instance's __dict__ or a slot, by object's own __setattr__
+        return type(_static(kind, "__setattr__")) is types.WrapperDescriptorType and (
+            found is _MISSING or type(found) is types.MemberDescriptorType
+            or _static(type(found), "__set__") is _MISSING and _static(type(found), "__delete__") is _MISSING)
+    if found is _MISSING or type(found) in _PURE_DESCRIPTORS or _static(type(found), "__get__") is _MISSING:
+        return True  # in the instance's __dict__, a class attribute, a function (a bound method), or missing
+    if _static(type(found), "__set__") is not _MISSING or _static(type(found), "__delete__") is not _MISSING:
+        return False  # a property or another data descriptor of Python code
+    own = _static(kind, "__dict__")  # a non-data descriptor (cached_property): the instance's value wins
+    if type(own) is not types.GetSetDescriptorType:
+        return False
+    return name in own.__get__(target, kind)
+
+
 def _remote(proxy: Proxy) -> tuple[Endpoint, int]:
     return object.__getattribute__(proxy, "_p_ep"), object.__getattribute__(proxy, "_p_id")
 
@@ -885,7 +1018,9 @@ def _dunder(proxy: Proxy, name: str, *args: Any) -> Any:
     endpoint, _ = _remote(proxy)
     record: list[Any] = []
     body = {"op": "dunder", "target": endpoint.encode(proxy), "name": name,
-            "args": endpoint.encode(list(args), record), "_record": record}
+            "args": endpoint.encode(list(args), record), "_record": record,
+            "_deferrable": name in ("len", "iter", "next", "getitem", "contains")
+            and all(map(plain_key, args))}
     return endpoint.request(body, getattr(endpoint.hooks, "call_limit", 0.0))
 
 
@@ -899,13 +1034,14 @@ class Proxy:
         if name in _LOCAL:
             return object.__getattribute__(self, name)
         endpoint, _ = _remote(self)
-        return endpoint.request({"op": "getattr", "target": endpoint.encode(self), "name": name},
-                                getattr(endpoint.hooks, "call_limit", 0.0))
+        return endpoint.request({"op": "getattr", "target": endpoint.encode(self), "name": name,
+                                 "_deferrable": True}, getattr(endpoint.hooks, "call_limit", 0.0))
 
     def __setattr__(self, name: str, value: Any) -> None:
         endpoint, _ = _remote(self)
         endpoint.request({"op": "setattr", "target": endpoint.encode(self), "name": name,
-                          "value": endpoint.encode(value)}, getattr(endpoint.hooks, "call_limit", 0.0))
+                          "value": endpoint.encode(value), "_deferrable": True},
+                         getattr(endpoint.hooks, "call_limit", 0.0))
 
     def __delattr__(self, name: str) -> None:
         endpoint, _ = _remote(self)

@@ -317,3 +317,178 @@ def test_an_interrupt_never_splits_a_frame():
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+# -- what a round trip compares, and what it releases ---------------------------------------------
+
+class Course:  # an object of the instructor's notebook: S may read its attributes
+    pass
+
+
+Course.__module__ = "__main__"
+
+
+def counting_frames(monkeypatch):
+    """Count S's requests that T served without S's changed arrays, and T's answers "resync"."""
+    counts = {"unsynced": 0, "resync": 0, "compared": 0}
+    serve, compare = protocol.Endpoint.serve, protocol.Endpoint._changed_arrays
+
+    def counted_serve(self, msgid, body):
+        if self.side == "t" and body.get("unsynced") is True:
+            counts["unsynced"] += 1
+            counts["resync"] += not self._runs_no_code(body)
+        return serve(self, msgid, body)
+
+    def counted_compare(self):
+        counts["compared"] += 1
+        return compare(self)
+
+    monkeypatch.setattr(protocol.Endpoint, "serve", counted_serve)
+    monkeypatch.setattr(protocol.Endpoint, "_changed_arrays", counted_compare)
+    return counts
+
+
+def test_a_read_that_runs_no_code_compares_nothing_and_code_of_t_still_sees_every_change(pair, monkeypatch):
+    t, s, run = pair
+    counts = counting_frames(monkeypatch)
+    names = run("def train(model, steps):\n"
+                "    for step in range(steps):\n"
+                "        for layer in model.layers:\n"
+                "            layer.W += 1.0\n"          # S changes T's array in place...
+                "            seen = layer.name, model.config['lr']\n"  # ...then only reads: deferred
+                "    return model.total, model.recount()\n")  # a property, a method: T's code runs
+
+    class Model(Course):
+        @property
+        def total(self):
+            return float(sum(layer.W.sum() for layer in self.layers))
+
+        def recount(self):
+            return float(sum(layer.W.sum() for layer in self.layers))
+
+    Model.__module__ = "__main__"
+    model = Model()
+    model.config = {"lr": 0.1}
+    model.layers = []
+    for index in range(2):
+        layer = Course()
+        layer.name, layer.W = f"dense{index}", np.zeros((2, 2))
+        model.layers.append(layer)
+    for layer in model.layers:  # each W crosses once before the call, as T's own array
+        run("pass", W=layer.W)
+    counts["compared"] = 0
+    assert names["train"](model, 5) == (40.0, 40.0), "T's property and method read the changed W"
+    assert all(np.array_equal(layer.W, np.full((2, 2), 5.0)) for layer in model.layers)
+    assert counts["unsynced"] >= 5 * 2 * 5, counts  # layers, iteration, .W, W =, .name, .config, [...]
+    assert counts["resync"] == 1, "only the property asked for S's changes"
+    # T's call and S's answer; S asking again for the property and T's answer; the method, both ways
+    assert counts["compared"] <= 6, counts
+
+
+def test_a_callback_that_changes_an_array_sends_it_before_a_read_that_runs_no_code(pair):
+    t, s, run = pair
+    names = run("def watch(box, bump):\n"
+                "    before = float(box.values[0])\n"
+                "    bump()\n"
+                "    return before, float(box.values[0]), box.label\n")
+    box = Course()
+    box.values, box.label = np.zeros(3), "box"
+
+    def bump():
+        box.values += 2.0
+
+    assert names["watch"](box, bump) == (0.0, 2.0, "box")
+
+
+def test_proxies_that_die_release_their_objects_and_arrays_on_both_sides(pair):
+    t, s, run = pair
+    names = run("def steps(model, count):\n"
+                "    for i in range(count):\n"
+                "        for layer in model.layers:\n"
+                "            layer.backward(float(i))\n"
+                "        grads = {k: v for layer in model.layers for k, v in layer.grads.items()}\n"
+                "        model.optimizer.step(grads)\n")
+
+    class Layer(Course):
+        def backward(self, value):
+            self.grads = {"W": np.full((4, 3), value), "b": np.full(3, value)}
+
+    class Optimizer(Course):
+        def step(self, grads):
+            self.last = sorted(grads)
+
+    Layer.__module__ = Optimizer.__module__ = "__main__"
+    model = Course()
+    model.layers, model.optimizer = [Layer(), Layer()], Optimizer()
+    names["steps"](model, 50)
+    # Each step gave S a proxy of 8 objects of T's (a layer list, its iterator, a dict, its items...)
+    # and 4 arrays: all died in S, and T let go of them (a few releases wait for the next message).
+    assert len(t.exports) < 50 and len(s.mirrors) < 50 and len(t.mirrors) < 50, \
+        (len(t.exports), len(s.mirrors), len(t.mirrors))
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("attribute", True), ("method", True), ("slot", True), ("missing", True), ("property", False),
+    ("own getattr", False), ("own getattribute", False), ("class", False), ("cached before", False),
+    ("cached after", True), ("list item", True), ("list slice", True), ("dict item", True),
+    ("dict tuple key", False), ("list contains", False), ("dict contains", True), ("iterator", True),
+    ("generator", False), ("items", True), ("append", True), ("sort", False), ("get tuple key", False),
+])
+def test_runs_no_code_knows_the_reads_that_run_no_python(case, expected):
+    import functools
+
+    class Plain:
+        kind = "plain"
+
+        def method(self):
+            return 1
+
+        @property
+        def prop(self):
+            return 1
+
+        @functools.cached_property
+        def cached(self):
+            return 1
+
+    class Slots:
+        __slots__ = ("x",)
+
+    class Lazy:
+        def __getattr__(self, name):
+            return 1
+
+    class Watched:
+        def __getattribute__(self, name):
+            return 1
+
+    plain, slots = Plain(), Slots()
+    plain.value, slots.x = 1, 2
+    warm = Plain()
+    warm.cached  # noqa: B018 (now in its __dict__)
+    items, table = [1, 2], {"a": 1}
+    cases = {
+        "attribute": ("getattr", plain, "value", []),
+        "method": ("getattr", plain, "method", []),
+        "slot": ("getattr", slots, "x", []),
+        "missing": ("getattr", plain, "nothing", []),
+        "property": ("getattr", plain, "prop", []),
+        "own getattr": ("getattr", Lazy(), "x", []),
+        "own getattribute": ("getattr", Watched(), "x", []),
+        "class": ("getattr", Plain, "kind", []),
+        "cached before": ("getattr", Plain(), "cached", []),
+        "cached after": ("getattr", warm, "cached", []),
+        "list item": ("dunder", items, "getitem", [0]),
+        "list slice": ("dunder", items, "getitem", [slice(1)]),
+        "dict item": ("dunder", table, "getitem", ["a"]),
+        "dict tuple key": ("dunder", table, "getitem", [(1,)]),
+        "list contains": ("dunder", items, "contains", [1]),
+        "dict contains": ("dunder", table, "contains", ["a"]),
+        "iterator": ("dunder", iter(items), "next", []),
+        "generator": ("dunder", (x for x in items), "next", []),
+        "items": ("call", table.items, "items", []),
+        "append": ("call", items.append, "append", [3]),
+        "sort": ("call", items.sort, "sort", []),
+        "get tuple key": ("call", table.get, "get", [(1,)]),
+    }
+    assert protocol.runs_no_code(*cases[case]) is expected
