@@ -126,10 +126,11 @@ def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode
     """The notebook to run, and the indices (in it) of the cells the student wrote.
 
     Solution cells are matched by grade_id, the instructor's plain cells by cell id;
-    a submitted cell that matches nothing (forged nbgrader metadata included) is one the
-    student added: it keeps its place after the template cell it followed, without the
-    metadata. Every other template cell (setup, tests,
-    locked cells) is the template's own, whatever the submission holds.
+    a submitted cell that matches nothing (forged nbgrader metadata included), or a second copy
+    of an answer cell (JupyterLab's copy keeps its metadata), is one the student added: it keeps
+    its place after the template cell it followed, without the metadata, and runs there as in
+    JupyterLab. Every other template cell (setup, tests, locked cells) is the template's own,
+    whatever the submission holds.
     """
     by_grade_id = {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(template.cells)
                    if is_solution(c) and nbgrader_meta(c).get("grade_id")}
@@ -141,11 +142,11 @@ def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode
     anchor = -1
     for cell in submitted.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
-        if grade_id in by_grade_id and cell.cell_type == template.cells[by_grade_id[grade_id]].cell_type:
-            anchor = by_grade_id[grade_id]
-            if anchor not in replaced:
-                replaced[anchor] = cell
-        elif grade_id in known_ids:  # a locked or test cell: the template's copy is used
+        answer = by_grade_id.get(grade_id, -1) if type(grade_id) is str else -1
+        if answer >= 0 and cell.cell_type == template.cells[answer].cell_type and answer not in replaced:
+            anchor = answer
+            replaced[anchor] = cell
+        elif answer < 0 and type(grade_id) is str and grade_id in known_ids:  # a locked or test cell: the template's copy is used
             anchor = known_ids[grade_id]
         elif (cell.get("id") in plain_by_id
               and cell.cell_type == template.cells[plain_by_id[cell.id]].cell_type):

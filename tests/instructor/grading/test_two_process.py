@@ -184,6 +184,18 @@ def test_nothing_of_t_is_readable_from_s(demo):
     assert "found: []" in printed, printed[:2000]
 
 
+def test_a_pasted_copy_of_an_answer_cell_counts_as_in_jupyterlab(demo):
+    # JupyterLab's copy keeps the cell's metadata: the learner left the stub and pasted a copy of
+    # the answer cell below it with the answer. There the later definition wins, and so here.
+    grade, _, untouched = demo
+    nb = copy.deepcopy(untouched)
+    pasted = copy.deepcopy(nb.cells[index_of(nb, "square")])
+    pasted.id, pasted.source = "pasted-square", "def square(x):\n    return x * x\n"
+    nb.cells.insert(index_of(nb, "square") + 1, pasted)
+    result = grade(nb)
+    assert result["record"]["tests"]["square__tests"]["score"] == 2, result["record"]["tests"]
+
+
 def test_a_loop_loses_only_its_exercise(demo):
     grade, solution, untouched = demo
     result = grade(answer(solution, "cube", "def cube(x):\n    while True:\n        pass\n"))

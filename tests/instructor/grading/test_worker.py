@@ -39,6 +39,24 @@ def test_a_deleted_test_comes_back_and_an_unchanged_answer_is_not_the_students()
     assert written == set()
 
 
+def test_a_second_copy_of_an_answer_cell_runs_where_it_is_as_the_learners_own():
+    # JupyterLab's copy and paste keeps a cell's metadata: a learner who copied the answer cell
+    # below its test to try a fix has two cells of grade id "f". In JupyterLab both run, in order,
+    # and the later definition wins; so it does at grading, the first copy being the answer.
+    t = template()
+    s = copy.deepcopy(t)
+    s.cells[1].source = "def f(x):\n    return x + x"
+    fixed = copy.deepcopy(s.cells[1])
+    fixed.id, fixed.source = "pasted", "def f(x):\n    return x * x"
+    s.cells.insert(3, fixed)  # after the test
+    merged, written = merge(t, s)
+    sources = [c.source for c in merged.cells]
+    assert sources == ["import numpy as np", "def f(x):\n    return x + x", "assert f(2) == 4",
+                       "def f(x):\n    return x * x", "print('a demo')"]
+    assert written == {1, 3}
+    assert "nbgrader" not in merged.cells[3].metadata, "the copy is not a second answer cell"
+
+
 def run(sources, **options):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
