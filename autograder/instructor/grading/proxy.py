@@ -141,6 +141,15 @@ def state_of(value: Any) -> Any:
     return None
 
 
+def imported_by(value: Any, statement: str) -> bool:
+    """Whether ``value`` (T's) is what the import ``statement`` binds: a module or an object of the
+    package it names (``load_digits`` of ``from sklearn.datasets import load_digits``)."""
+    words = statement.split()
+    package = words[1].split(".")[0] if len(words) > 1 else ""
+    module = value.__name__ if type(value).__name__ == "module" else getattr(value, "__module__", None)
+    return type(module) is str and module.split(".")[0] == package
+
+
 class Bridge:
     """The hooks of T's endpoint, and the cells' entry point ``run_cell``."""
 
@@ -312,13 +321,17 @@ class Bridge:
               quiet: bool = False, only: list[str] | None = None) -> dict[str, Any]:
         """Run ``source`` in S; what it bound comes back (only the names ``only`` lists, when
         given: S names the others), and is bound in T when ``bind`` and ``bindable``."""
-        given = {}
+        given, imports = {}, []
         for name in sorted(reads(source) - (self.s_names - self.t_newer)):
             # Only names the instructor's cells bind, never with a test's value (nor In, _ names)
             if name not in self.sendable or name not in self.namespace or name.startswith("_") \
                     or hasattr(builtins, name) or self.from_a_test(name):
                 continue
             value = self.namespace[name]
+            statement = (self.cells.get("imports") or {}).get(name)
+            if type(statement) is str and imported_by(value, statement):  # a locked cell's import:
+                imports.append(f"try:\n    {statement}\nexcept ImportError:\n    pass")  # S makes it
+                continue
             if isinstance(value, Proxy):  # first: any other question would be a request to S
                 if object.__getattribute__(value, "_p_id") >> 32 == self.endpoint.generation:
                     given[name] = self.endpoint.encode(value)  # else made by an S that was lost
@@ -338,6 +351,8 @@ class Bridge:
                     given[name] = self.endpoint.encode(data_copy(value), data_only=True)
             except (TypeError, ValueError):  # an object of T's (a widget class): S is not given it
                 continue
+        if imports:
+            self._exec("imports", "\n".join(imports), bind=False, limit=max(self.call_limit, STARTUP_LIMIT_S))
         body = {"op": "exec", "label": label, "source": source,
                 "globals": [T_DICT, -1, [part for name, node in given.items() for part in (name, node)]]}
         if only is not None:

@@ -17,6 +17,9 @@
 - ``setup_imports``: the plain imports of the setup cell, each in its own ``try``, so S starts
   with ``np``, ``plt``, ``math`` and the course library's earlier modules, and silently without
   what it does not have (torch, the harness).
+- ``instructor_imports``: the imports of locked and plain cells that S can make (not torch, not
+  the harness). A learner's cell after such a cell that reads the name (chapter 2's
+  ``load_digits``) is given the import statement to run in S: a library's function is not data.
 - the placement of the instructor's demo cells (which run in S too) is ``placement.py``'s.
 """
 
@@ -370,6 +373,35 @@ def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
     return sorted((locked | plain) - tests_only - private), sorted(in_tests | tests_only | locked)
 
 
+def instructor_imports(template: NotebookNode) -> dict[str, str]:
+    """The imports of the template's locked and plain cells (not the setup's, not a test's nor a
+    ``tests-only`` cell's) that S can make itself, by the name each binds:
+    ``{"load_digits": "from sklearn.datasets import load_digits"}``. A module or a library's
+    function is not data T could send; T's bridge gives S the import to run instead, once T ran it."""
+    found: dict[str, str] = {}
+    for cell in template.cells:
+        meta = _meta(cell)
+        tags = cell.get("metadata", {}).get("tags") or []
+        if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") \
+                or meta.get("grade_id") == "setup" or TESTS_ONLY in tags:
+            continue
+        try:
+            tree = ast.parse(without_ipython(cell.source)[0])
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if _module_in_s(alias.name, 0):
+                        found[(alias.asname or alias.name).split(".")[0]] = ast.unparse(ast.Import([alias]))
+            elif isinstance(node, ast.ImportFrom) and not node.level and _module_in_s(node.module or "", 0):
+                for alias in node.names:
+                    if alias.name != "*":
+                        statement = ast.ImportFrom(node.module, [alias], 0)
+                        found[alias.asname or alias.name] = ast.unparse(statement)
+    return found
+
+
 def sources_of_tests(nb: NotebookNode, student_written: set[int] | list[int] = ()) -> list[str]:
     """The sources of ``nb``'s test and ``tests-only`` cells, as T runs them: the bridge knows a
     test cell by its source, and never sends S a value such a cell bound."""
@@ -433,4 +465,5 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
                          if c.cell_type == "code" and i not in in_s and i not in indices))
     protected = sorted(set(protected) - (only_in_s - rest))
     return {"setup": setup_imports(template), "cells": cells, "sendable": sendable, "protected": protected,
-            "also": [str(i) for i in also_in_s], "tests": sources_of_tests(nb, indices)}
+            "also": [str(i) for i in also_in_s], "tests": sources_of_tests(nb, indices),
+            "imports": instructor_imports(template)}

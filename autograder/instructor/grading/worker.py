@@ -146,8 +146,8 @@ def merge(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode
         if answer >= 0 and cell.cell_type == template.cells[answer].cell_type and answer not in replaced:
             anchor = answer
             replaced[anchor] = cell
-        elif answer < 0 and type(grade_id) is str and grade_id in known_ids:  # a locked or test cell: the template's copy is used
-            anchor = known_ids[grade_id]
+        elif answer < 0 and type(grade_id) is str and grade_id in known_ids:  # a locked or test cell:
+            anchor = known_ids[grade_id]  # the template's copy is used
         elif (cell.get("id") in plain_by_id
               and cell.cell_type == template.cells[plain_by_id[cell.id]].cell_type):
             anchor = plain_by_id[cell.id]

@@ -20,3 +20,15 @@ def test_bindable_keeps_instructor_names_and_values_t_rebound():
     assert bridge.bindable("demo"), "S rebinds the value it bound itself"
     bridge.namespace["demo"] = object()  # an instructor's cell (a plain one) rebound it in T
     assert not bridge.bindable("demo")
+
+
+def test_imported_by_knows_what_an_import_bound():
+    import fractions
+    import statistics
+
+    from autograder.instructor.grading.proxy import imported_by
+
+    assert imported_by(fractions.Fraction, "from fractions import Fraction")
+    assert imported_by(statistics, "import statistics as stats")
+    assert not imported_by(statistics, "import fractions"), "T rebound the name since"
+    assert not imported_by(3, "import fractions") and not imported_by(None, "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autograder.instructor.grading.student_cells import (
     bound_names,
+    instructor_imports,
     instructor_names,
 )
 
@@ -41,3 +42,18 @@ def test_a_tests_only_cells_helpers_are_never_sent_to_s():
     assert "reference_forward" not in sendable and "TorchModel" not in sendable
     assert {"reference_forward", "TorchModel"} <= set(protected), "and S may not rebind them either"
     assert "check_same_distribution" in sendable, "an untagged locked cell's names are still sent"
+
+
+def test_instructor_imports_are_the_locked_and_plain_cells_imports_s_can_make():
+    nb = template()
+    nb.cells += [
+        cell("from sklearn.datasets import load_digits\nimport torch\nimport numpy.linalg as la\n"
+             "from autograder import check_close\nfrom .local import thing\nfrom math import *",
+             grade_id="data", locked=True, solution=False, grade=False),
+        cell("import statistics"),  # a plain cell
+        cell("from decimal import Decimal", grade_id="t", grade=True, solution=False, locked=True, points=1),
+        cell("from fractions import Fraction", grade_id="helpers", locked=True, solution=False, grade=False),
+    ]
+    nb.cells[-1].metadata["tags"] = ["tests-only"]
+    assert instructor_imports(nb) == {"load_digits": "from sklearn.datasets import load_digits",
+                                      "la": "import numpy.linalg as la", "statistics": "import statistics"}

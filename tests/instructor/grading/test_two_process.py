@@ -28,6 +28,7 @@ from tests.instructor.demo_course import (
     TWO_PROCESS_OPTIONS,
     add_after,
     index_of,
+    locked_cell,
     make_demo_course,
     outputs,
 )
@@ -380,6 +381,35 @@ def test_a_learners_cell_reads_the_instructors_data_but_never_a_tests_value_of_t
     assert "after the data: 3.0" in shown, shown
     assert "NameError" in shown and "name 'data' is not defined" in shown, shown
     assert "7. 11." not in shown, "the test's input reached S"
+
+
+def test_a_learners_cell_after_a_locked_cells_import_has_that_import(tmp_path):
+    """Chapter 2's locked cell imports ``load_digits``: a learner's own cell after it that calls
+    ``load_digits()`` got a NameError at grading (a library's function is not data T can send).
+    S now makes the import itself, once T ran it; before T ran it the name is unknown, as in
+    JupyterLab. A test cell's import is never given."""
+    course, _, _ = make_demo_course(tmp_path)
+    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
+    template = nbformat.read(str(path), as_version=4)
+    tests = template.cells[index_of(template, "cube__tests")]
+    tests.source = "from decimal import Decimal\n" + tests.source
+    at = 1 + template.cells.index(tests)
+    # (in T, as chapter 2's is: a test reads the data it loads)
+    template.cells[at:at] = [locked_cell("from fractions import Fraction\nimport statistics as stats",
+                                         "imports", tags=("runs-in-t",))]
+    nbformat.write(template, str(path))
+    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    submitted = copy.deepcopy(template)
+    submitted.cells.insert(at + 1, nbformat.v4.new_code_cell(
+        "print('after:', Fraction(1, 3) + stats.median_low([1, 3]))\nprint(Decimal)"))
+    submitted.cells.insert(at, nbformat.v4.new_code_cell("print('before:', Fraction(1, 3))"))
+    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(submitted).encode()}
+    result = grade_task(task, release.to_dict())
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    shown = outputs(result)
+    assert "after: 4/3" in shown, shown
+    assert "name 'Fraction' is not defined" in shown, "before the locked cell, as in JupyterLab"
+    assert "name 'Decimal' is not defined" in shown, "a test's import is the test's"
 
 
 def test_a_timing_cell_is_not_run_at_grading_and_says_why(tmp_path):
