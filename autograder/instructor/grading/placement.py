@@ -39,6 +39,7 @@ from autograder.instructor.grading.student_cells import (
     changed_in_place,
     defined_objects,
     global_reads,
+    parsed,
     reads_before_binding,
     setup_names_not_in_s,
 )
@@ -77,9 +78,8 @@ def timings_not_run(nb: NotebookNode, student_written: set[int]) -> Iterator[Non
 def imports_s_cannot_make(source: str, chapter_number: int) -> list[str]:
     """The modules a cell imports (anywhere in it) that S cannot: ``import torch`` in a demo keeps it
     in T, where it runs as in JupyterLab, instead of failing in S with "No module named 'torch'"."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return []
     modules = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     modules += [node.module or "" for node in ast.walk(tree)
@@ -90,9 +90,8 @@ def imports_s_cannot_make(source: str, chapter_number: int) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def only_definitions(source: str) -> bool:
     """Whether a cell only defines: functions, classes, imports, constants and docstrings."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return False
     plain = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
     return all(isinstance(node, plain)
@@ -114,9 +113,8 @@ def definitions_for_t(source: str, available: frozenset[str] | set[str]) -> str 
     when their bodies read any other global: T's copy reads T's globals when it is called, and T's
     value of the cell's own data is S's (a learner's cell may rebind it) or a test's (T keeps a
     test's value under a name S binds too): red team 5, a test's reference read a scale S set."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return None
     # a setup name the cell binds again (``SEED = 1``) is the cell's in S, the setup's in T: not known
     known = (set(available) - bound_names(source)) | set(dir(builtins))
@@ -142,9 +140,8 @@ def definitions_for_t(source: str, available: frozenset[str] | set[str]) -> str 
 def assigned_names(source: str) -> frozenset[str]:
     """The names a cell surely binds to data: the plain names an assignment at its top level
     binds (not in a branch or a loop that may not run; under-counted on purpose)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return frozenset()
     names: set[str] = set()
     for node in tree.body:

@@ -61,12 +61,16 @@ def student_cells(nb: NotebookNode, student_written: set[int]) -> list[int]:
             and (_meta(cell).get("solution") or index in student_written)]
 
 
-def _parses(source: str) -> bool:
+def parsed(source: str) -> ast.Module | None:
+    """The cell's syntax tree, or None when it is not Python (ValueError: a NUL byte)."""
     try:
-        ast.parse(source)
-    except (SyntaxError, ValueError):  # ValueError: a NUL byte
-        return False
-    return True
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _parses(source: str) -> bool:
+    return parsed(source) is not None
 
 
 def without_ipython(source: str) -> tuple[str, list[str]]:
@@ -93,9 +97,8 @@ def setup_imports(template: NotebookNode) -> str:
     setup = next((c for c in template.cells if _meta(c).get("grade_id") == "setup"), None)
     if setup is None:
         return ""
-    try:
-        tree = ast.parse(setup.source)
-    except SyntaxError:
+    tree = parsed(setup.source)
+    if tree is None:
         return ""
     blocks = []
     for node in tree.body:
@@ -110,9 +113,8 @@ def setup_imports(template: NotebookNode) -> str:
 def bound_names(source: str) -> frozenset[str]:
     """Names a cell may bind in the module namespace (over-counted: comprehension variables too)."""
     source, _ = without_ipython(source)
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return frozenset()
     names: set[str] = set()
     todo: list[ast.AST] = [tree]
@@ -164,9 +166,8 @@ def changed_in_place(source: str, mutating: frozenset[str] | None = None) -> fro
     in its functions' bodies too (over-counted: a local of the same name counts). Not an alias's
     (``Z = X; Z[:] = 0``) nor what a function the cell calls does to its argument:
     docs/AUTHORING.md, ``runs-in-t``."""
-    try:
-        tree = ast.parse(without_ipython(source)[0])
-    except (SyntaxError, ValueError):
+    tree = parsed(without_ipython(source)[0])
+    if tree is None:
         return frozenset()
     targets: list[ast.AST] = []
     for node in ast.walk(tree):
@@ -205,9 +206,8 @@ def reads(source: str) -> frozenset[str]:
 
     Over-counted on purpose (a function's own locals too): T's bridge sends S only what it has.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return frozenset()
     names = set()
     for node in ast.walk(tree):
@@ -244,9 +244,8 @@ def global_reads(source: str) -> frozenset[str]:
 def reads_before_binding(source: str) -> frozenset[str]:
     """Names a cell reads that it has not bound itself by then: statement by statement, into the
     bodies of ``with``, ``for``, ``if`` and ``try`` (a test cell is one ``with exercise(...)``)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return frozenset()
     bound: set[str] = set()
     found: set[str] = set()
@@ -287,9 +286,8 @@ def reads_before_binding(source: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=4096)
 def defined_objects(source: str) -> frozenset[str]:
     """Names a cell binds to what is never plain data: its functions, classes and imports."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parsed(source)
+    if tree is None:
         return frozenset()
     names: set[str] = set()
     for node in tree.body:
@@ -319,9 +317,8 @@ def _module_in_s(module: str, chapter_number: int) -> bool:
 
 def setup_names_not_in_s(setup_source: str, chapter_number: int) -> set[str]:
     """The setup cell's names S lacks: its imports S cannot make, its functions and classes."""
-    try:
-        tree = ast.parse(setup_source)
-    except (SyntaxError, ValueError):
+    tree = parsed(setup_source)
+    if tree is None:
         return set()
     missing: set[str] = set()
     for node in tree.body:
@@ -385,9 +382,8 @@ def instructor_imports(template: NotebookNode) -> dict[str, str]:
         if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") \
                 or meta.get("grade_id") == "setup" or TESTS_ONLY in tags:
             continue
-        try:
-            tree = ast.parse(without_ipython(cell.source)[0])
-        except (SyntaxError, ValueError):
+        tree = parsed(without_ipython(cell.source)[0])
+        if tree is None:
             continue
         for node in tree.body:
             if isinstance(node, ast.Import):
