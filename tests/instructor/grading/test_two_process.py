@@ -27,6 +27,7 @@ from tests.instructor.demo_course import (
     CHAPTER,
     TWO_PROCESS_OPTIONS,
     add_after,
+    demo_grader,
     index_of,
     locked_cell,
     make_demo_course,
@@ -337,22 +338,15 @@ WHERE = "'T' if 'exercise' in globals() else 'S'"  # the harness is T's alone
 def test_a_demo_runs_in_s_beside_the_students_code_and_a_tests_input_stays_in_t(tmp_path):
     """The instructor's demo that calls the student's code runs in S, where that code is (no round
     trip a call: chapter 6's capstone); a demo whose result a test reads runs in T (S could forge it)."""
-    course, solution, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    at = 1 + index_of(template, "square")
-    template.cells[at:at] = [
+    _, solution, _ = make_demo_course(tmp_path / "plain")
+    tests = solution.cells[index_of(solution, "cube__tests")].source
+    grade, _ = demo_grader(tmp_path, after={"square": [
         nbformat.v4.new_code_cell(f"print('the demo runs in', {WHERE})\n"
                                   "squares = [square(float(k)) for k in range(2000)]"),
         nbformat.v4.new_code_cell(f"print('the input is made in', {WHERE})\ngiven = np.array([5.0])"),
-    ]
-    tests = template.cells[index_of(template, "cube__tests")]
-    tests.source = tests.source.replace("with exercise(\"cube\"):",
-                                        "with exercise(\"cube\"):\n    check_close(given, np.array([5.0]))")
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(solution).encode()}
-    result = grade_task(task, release.to_dict())
+    ]}, tests={"cube__tests": tests.replace(
+        "with exercise(\"cube\"):", "with exercise(\"cube\"):\n    check_close(given, np.array([5.0]))")})
+    result = grade(solution)
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     shown = outputs(result)
     assert "the demo runs in S" in shown and "the input is made in T" in shown, shown
@@ -362,20 +356,16 @@ def test_a_learners_cell_reads_the_instructors_data_but_never_a_tests_value_of_t
     """Chapter 2's ``X_train`` is a test's own input, then the digits a locked cell splits: a
     learner's cell after the digits reads the digits (it used to get a NameError in the feedback);
     one between the test and the digits is never given the test's value."""
-    course, _, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    tests = template.cells[index_of(template, "cube__tests")]
-    tests.source = "data = np.array([7.0, 11.0])  # the test's own input\n" + tests.source
-    at = 1 + template.cells.index(tests)
-    template.cells[at:at] = [nbformat.v4.new_code_cell("data = np.arange(3.0)  # the instructor's data")]
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    _, solution, _ = make_demo_course(tmp_path / "plain")
+    tests = solution.cells[index_of(solution, "cube__tests")].source
+    data = nbformat.v4.new_code_cell("data = np.arange(3.0)  # the instructor's data")
+    grade, template = demo_grader(tmp_path, after={"cube__tests": [data]}, tests={
+        "cube__tests": "data = np.array([7.0, 11.0])  # the test's own input\n" + tests})
+    at = 1 + index_of(template, "cube__tests")
     submitted = copy.deepcopy(template)
     submitted.cells.insert(at + 1, nbformat.v4.new_code_cell("print('after the data:', data.sum())"))
     submitted.cells.insert(at, nbformat.v4.new_code_cell("print('after the test:', data)"))
-    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(submitted).encode()}
-    result = grade_task(task, release.to_dict())
+    result = grade(submitted)
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     shown = outputs(result)
     assert "after the data: 3.0" in shown, shown
@@ -388,23 +378,19 @@ def test_a_learners_cell_after_a_locked_cells_import_has_that_import(tmp_path):
     ``load_digits()`` got a NameError at grading (a library's function is not data T can send).
     S now makes the import itself, once T ran it; before T ran it the name is unknown, as in
     JupyterLab. A test cell's import is never given."""
-    course, _, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    tests = template.cells[index_of(template, "cube__tests")]
-    tests.source = "from decimal import Decimal\n" + tests.source
-    at = 1 + template.cells.index(tests)
+    _, solution, _ = make_demo_course(tmp_path / "plain")
+    tests = solution.cells[index_of(solution, "cube__tests")].source
     # (in T, as chapter 2's is: a test reads the data it loads)
-    template.cells[at:at] = [locked_cell("from fractions import Fraction\nimport statistics as stats",
-                                         "imports", tags=("runs-in-t",))]
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+    imports = locked_cell("from fractions import Fraction\nimport statistics as stats", "imports",
+                          tags=("runs-in-t",))
+    grade, template = demo_grader(tmp_path, after={"cube__tests": [imports]},
+                                  tests={"cube__tests": "from decimal import Decimal\n" + tests})
+    at = 1 + index_of(template, "cube__tests")
     submitted = copy.deepcopy(template)
     submitted.cells.insert(at + 1, nbformat.v4.new_code_cell(
         "print('after:', Fraction(1, 3) + stats.median_low([1, 3]))\nprint(Decimal)"))
     submitted.cells.insert(at, nbformat.v4.new_code_cell("print('before:', Fraction(1, 3))"))
-    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(submitted).encode()}
-    result = grade_task(task, release.to_dict())
+    result = grade(submitted)
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     shown = outputs(result)
     assert "after: 4/3" in shown, shown
@@ -416,17 +402,10 @@ def test_a_timing_cell_is_not_run_at_grading_and_says_why(tmp_path):
     """A cell tagged ``timing`` would time the grader (the sandbox, the load, a round trip to S at
     every call: chapter 6's epoch took 6,600 ms instead of 10): it prints a note instead, and the
     feedback still shows its code."""
-    course, _, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    at = 1 + index_of(template, "square")
     timing = nbformat.v4.new_code_cell("import time\nprint('TIMED', time.perf_counter())",
                                        metadata={"tags": ["timing"]})
-    template.cells.insert(at, timing)
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(template).encode()}
-    result = grade_task(task, release.to_dict())
+    grade, template = demo_grader(tmp_path, after={"square": [timing]}, tests={})
+    result = grade(template)
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     graded = json.loads(result["notebook"])["cells"]
     cell = next(c for c in graded if "TIMED" in "".join(c["source"]))
@@ -439,19 +418,12 @@ def test_a_demo_in_t_calling_a_demos_function_leaves_that_demo_and_the_later_one
     """Chapter 5's widget stays in T (S has no ipywidgets) and calls ``plot_history``, which a demo
     that trains defines: T defines its own copy of the function, so that demo, and every later one
     that calls it, still runs in S (chapter 5: 8,152 round trips -> 4,489)."""
-    course, solution, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    at = 1 + index_of(template, "square")
     in_t = nbformat.v4.new_code_cell("print('T draws', draw(1.0))", metadata={"tags": ["runs-in-t"]})
-    template.cells[at:at] = [
+    grade, template = demo_grader(tmp_path, after={"square": [
         nbformat.v4.new_code_cell(f"def draw(value):\n    return f'{{value}} in ' + ({WHERE})\n\n\n"
                                   f"print('the first demo runs in', {WHERE}, draw(square(2.0)))"),
-        in_t, nbformat.v4.new_code_cell(f"print('the later demo runs in', {WHERE}, draw(3.0))")]
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(solution).encode()}
-    result = grade_task(task, release.to_dict())
+        in_t, nbformat.v4.new_code_cell(f"print('the later demo runs in', {WHERE}, draw(3.0))")]}, tests={})
+    result = grade(template)
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     shown = outputs(result)
     for said in ("the first demo runs in S 4.0 in S", "T draws 1.0 in T",
@@ -463,22 +435,14 @@ def test_a_demo_in_s_binds_in_t_only_what_a_cell_of_t_reads(tmp_path):
     """Every array T binds is mirrored and compared at every message (chapter 5: 270 arrays, 3 MB,
     about 2 ms a round trip): a demo in S sends T only the names a cell of T reads, and names the
     rest, so S's later cells still use S's own values and are never sent T's older ones."""
-    course, solution, _ = make_demo_course(tmp_path)
-    path = course.solutions / CHAPTER / f"{CHAPTER}.ipynb"
-    template = nbformat.read(str(path), as_version=4)
-    at = 1 + index_of(template, "square")
     in_t = nbformat.v4.new_code_cell("print('T has', sorted({'big', 'only_s', 'small'} & set(globals())),"
                                      " small)", metadata={"tags": ["runs-in-t"]})
-    template.cells[at:at] = [
-        nbformat.v4.new_code_cell("big = np.ones(3)"),  # T binds big first: S's is newer
+    grade, template = demo_grader(tmp_path, after={"square": [
+        nbformat.v4.new_code_cell("big = np.ones(3)", metadata={"tags": ["runs-in-t"]}),  # T binds big
         nbformat.v4.new_code_cell(f"print('the demo runs in', {WHERE})\nbig = np.full(3, 5.0)\nsmall = 3\n"
-                                  "only_s = np.ones(2)"),
-        in_t, nbformat.v4.new_code_cell(f"print('S keeps', {WHERE}, big.sum(), only_s.sum())")]
-    template.cells[at].metadata["tags"] = ["runs-in-t"]
-    nbformat.write(template, str(path))
-    release = build_releases(tmp_path / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-    task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(solution).encode()}
-    result = grade_task(task, release.to_dict())
+                                  "only_s = np.ones(2)"),  # first: S's is newer
+        in_t, nbformat.v4.new_code_cell(f"print('S keeps', {WHERE}, big.sum(), only_s.sum())")]}, tests={})
+    result = grade(template)
     assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
     shown = outputs(result)
     for said in ("the demo runs in S", "T has ['big', 'small'] 3", "S keeps S 15.0 2.0"):
