@@ -186,6 +186,8 @@ def train(model, params, grads, steps):
         for d in dense:
             d.W *= 0.5                                # in place, then read back at once
             model.history["loss"].append(float(d.W.sum()))
+        for name, value in model.params.items():      # a view of T's dict, its arrays updated in place
+            value -= 0.25
         first = next(iter(model.layers))
         seen = (float(first.W.sum()), len(model.history["loss"]), model.config["name"],
                 model.lookup[(0, "W")], model.shape.width)
@@ -214,6 +216,7 @@ def build_course_model():
         layer.W, layer.b = np.ones((width, 2)), np.zeros(2)
         model.layers.append(layer)
     params = {"W0": model.layers[0].W, "b0": model.layers[0].b}
+    model.params = {"W1": model.layers[1].W, "b1": model.layers[1].b}
     grads = {("W0", 0): np.full(2, 1.0), ("b0", 1): 0.5}
     return model, params, grads
 
