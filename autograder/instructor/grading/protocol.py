@@ -662,7 +662,10 @@ class Endpoint:
                         self.hooks.before_request()
                     except Exception as again:
                         error.add_note(f"(and the student's process did not restart: {again})")
-            raise error
+            try:
+                raise error
+            finally:  # this frame, in the error's traceback, would keep it (and the proxy asked) in a cycle
+                del error
         return self.decode(reply.get("ok"))
 
     def _exchange(self, body: dict[str, Any], limit: float, deferred: bool) -> dict[str, Any]:
@@ -704,7 +707,12 @@ class Endpoint:
     # ---- serving the peer
     def serve(self, msgid: int, body: dict[str, Any]) -> None:
         self._take_extras(body)
-        pure = self._runs_no_code(body)
+        # What judging the request decodes (a proxy of the asker's object, this side's copy of an array
+        # it sent for the first time) lives until the answer is sent: dying at once, it queued its
+        # release, and a "resync" answer carried it to the asker before the asker sent the same value
+        # again (S then held no mirror of its own array, and T a proxy of an object S had let go).
+        decoded: list[Any] = []
+        pure = self._runs_no_code(body, decoded)
         if body.get("unsynced") is True and not pure:  # code would run on arrays the asker has not sent
             self.channel.write(REPLY, msgid, {"resync": True, **self._frame_extras()})
             return
@@ -738,21 +746,27 @@ class Endpoint:
             reply["writeback"] = changes
         self.channel.write(REPLY, msgid, {**reply, **self._frame_extras()})
 
-    def _runs_no_code(self, body: dict[str, Any]) -> bool:
+    def _runs_no_code(self, body: dict[str, Any], decoded: list[Any] | None = None) -> bool:
         """Whether serving ``body`` runs nobody's Python code (so changes no array): see
-        ``runs_no_code``. Anything unexpected counts as code."""
+        ``runs_no_code``. Anything unexpected counts as code. What it decodes goes into ``decoded``,
+        which the caller keeps until it has answered."""
+        decoded = [] if decoded is None else decoded
         op, name = body.get("op"), body.get("name")
         if op not in ("getattr", "setattr", "dunder", "call"):
             return False
         try:
             target = self.decode(body.get("target"))
+            decoded.append(target)
             if op == "call":
-                if type(target) is not types.BuiltinMethodType or self.decode(body.get("kwargs")) != {}:
+                kwargs = self.decode(body.get("kwargs"))
+                decoded.append(kwargs)
+                if type(target) is not types.BuiltinMethodType or kwargs != {}:
                     return False
                 name = target.__name__
             args = self.decode(body.get("args")) if op in ("dunder", "call") else []
-            if op == "setattr":
-                self.decode(body.get("value"))  # (the value's arrays are written in here; no code runs)
+            decoded.append(args)
+            if op == "setattr":  # (the value's arrays are written in here; no code runs)
+                decoded.append(self.decode(body.get("value")))
         except Exception:
             return False
         return type(name) is str and type(args) is list and not isinstance(target, Proxy) \
