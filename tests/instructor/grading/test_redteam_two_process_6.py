@@ -465,7 +465,8 @@ def test_releases_of_a_lost_s_reach_the_new_one_harmlessly(pair):
         right.close()
 
 
-@pytest.mark.xfail(strict=True, reason="not from ba2bb88 (measured the same before it): S gets a new proxy "
+# Not strict: it fails because the addresses of dead proxies are reused, which a run need not do.
+@pytest.mark.xfail(strict=False, reason="not from ba2bb88 (measured the same before it): S gets a new proxy "
                    "each time it reaches one of T's objects after the last one died, so id() of T's "
                    "objects is not stable in S; keeping every proxy alive would undo the releases")
 def test_id_of_an_object_of_t_is_stable_in_s(pair):
