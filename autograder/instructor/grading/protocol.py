@@ -28,18 +28,20 @@ array S already holds unchanged by its id alone). So an optimizer that keeps the
 dict it was given and updates its arrays later (``param -= lr * g``) updates the caller's
 arrays, and ``params["W"] is W`` still holds. Lists and dicts passed as arguments of a call are
 written back after it when the callee changed them. T keeps weak references to its arrays: an
-array T drops is released on the other side.
+array T drops is released on the other side. Likewise a proxy that dies releases, with the next
+message, the object it named, so its owner lets go of it and of the arrays it holds.
 
-Comparing every held array at every message is most of a round trip's cost (a chapter-6 learner's
-``fit`` makes 18,000 callbacks into T, each comparing a few MB), so a side compares only when code
-may have run on it since it last did (``Endpoint._dirty``): a reply to a request that ran nobody's
-code (``runs_no_code``: reading or setting an attribute in an object's ``__dict__``, the length,
-items or iterator of a builtin list, tuple, dict or set) carries no changes. S also *defers* its
-changes when it asks T for such a request (``"unsynced"``): T answers it without running code, so
-T reads nothing S may have changed; if T would run code (a property, a custom ``__getattr__``), T
-answers ``"resync"`` instead and S asks again with its changes. The changes reach T with S's next request
-that is not such a read, or S's reply, before any code of T's runs. Only S defers: S sends an
-array's contents whenever it sends one, and those would overwrite a change T had deferred.
+Comparing every held array at every message was most of a round trip's cost (a chapter-6
+learner's ``fit`` makes 42,000 callbacks into T, each comparing every array either side held), so a
+side compares only when code may have run on it since it last did (``Endpoint._dirty``): a reply to
+a request that ran nobody's code (``runs_no_code``: reading or setting an attribute in an object's
+``__dict__``, the length, items or iterator of a builtin list, tuple, dict or set) carries no
+changes. S also *defers* its changes when it asks T for such a request (``"unsynced"``): T answers
+it without running code, so T reads nothing S may have changed; if T would run code (a property, a
+custom ``__getattr__``), T answers ``"resync"`` instead and S asks again with its changes. The
+changes reach T with S's next request that is not such a read, or S's reply, before any code of
+T's runs. Only S defers: S sends an array's contents whenever it sends one, and those would
+overwrite a change T had deferred.
 
 Every request to S carries a time limit; the broker (``broker.py``), outside both sandboxes,
 kills S when it runs past it and answers T with ``StudentTimeout``. T serves requests from S with
