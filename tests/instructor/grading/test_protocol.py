@@ -44,22 +44,24 @@ class ExecHooks:
                             if not k.startswith("__") and before.get(k) is not v}}
 
 
+def serve_until_closed(endpoint: Endpoint) -> None:
+    """S's loop for these tests: serve each request until the socket closes."""
+    while True:
+        try:
+            kind, msgid, _, body = endpoint.channel.read()
+        except protocol.StudentProcessLost:
+            return
+        if kind == REQUEST:
+            endpoint.serve(msgid, body)
+
+
 @pytest.fixture
 def pair():
     left, right = socket.socketpair()
     t = Endpoint(Channel(left.fileno(), left.fileno(), 1 << 26), "t", restricted=True)
     s = Endpoint(Channel(right.fileno(), right.fileno(), 1 << 26), "s", hooks=ExecHooks())
 
-    def serve() -> None:
-        while True:
-            try:
-                kind, msgid, _, body = s.channel.read()
-            except protocol.StudentProcessLost:
-                return
-            if kind == REQUEST:
-                s.serve(msgid, body)
-
-    thread = threading.Thread(target=serve, daemon=True)
+    thread = threading.Thread(target=serve_until_closed, args=(s,), daemon=True)
     thread.start()
 
     def run(source: str, **given) -> dict:

@@ -436,16 +436,7 @@ def test_releases_of_a_lost_s_reach_the_new_one_harmlessly(pair):
     fresh = protocol.Endpoint(protocol.Channel(right.fileno(), right.fileno(), 1 << 26), "s",
                               generation=1, hooks=test_protocol.ExecHooks())
 
-    def serve() -> None:
-        while True:
-            try:
-                kind, msgid, _, body = fresh.channel.read()
-            except protocol.StudentProcessLost:
-                return
-            if kind == protocol.REQUEST:
-                fresh.serve(msgid, body)
-
-    thread = threading.Thread(target=serve, daemon=True)
+    thread = threading.Thread(target=test_protocol.serve_until_closed, args=(fresh,), daemon=True)
     thread.start()
     t.channel = protocol.Channel(left.fileno(), left.fileno(), 1 << 26)
     t.reset_peer(1)
