@@ -38,7 +38,7 @@ def configure(c: Any, root: str | Path, source: str = "solutions", release: str 
     )
 
     from autograder.instructor.authoring.preprocessors import HideHiddenTests, StripVolatileMetadata
-    from autograder.instructor.execute import RobustExecute
+    from autograder.instructor.nbgrader_execute import RobustExecute
 
     root = Path(root).resolve()
     c.CourseDirectory.course_id = COURSE_ID

@@ -29,7 +29,6 @@ from nbclient.client import timestamp
 from nbclient.exceptions import CellTimeoutError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from autograder.hints import CHECK_MIMETYPE
@@ -134,7 +133,3 @@ class RobustNotebookClient(SlicedShellPolling, CappedOutputs, NotebookClient):
 
     output_cap_bytes = Integer(None, allow_none=True,
                                help="bytes of output kept per cell; the rest is dropped as it arrives")
-
-
-class RobustExecute(SlicedShellPolling, Execute):
-    """nbgrader's ``Execute`` preprocessor with sliced polling (autograde and validate)."""

@@ -70,7 +70,9 @@ def test_nbgraders_rules_come_without_loading_the_nbgrader_package():
     tree = ast.parse(utils.read_text())
     relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
     assert not relative, "nbgrader/utils.py now imports from its package: load nbgrader.utils normally"
+    # selfcheck and the worker's own imports, and what run_cells imports to run a notebook
     code = ("import sys\nimport autograder.instructor.grading.selfcheck\n"
+            "import autograder.instructor.grading.worker\nimport autograder.instructor.execute\n"
             "from autograder.instructor.cells import nbgrader_utils\n"
             "assert nbgrader_utils().determine_grade.__module__\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'nbgrader'))")

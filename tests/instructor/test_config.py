@@ -6,7 +6,7 @@ from traitlets.config import Config
 
 from autograder.instructor.authoring.preprocessors import HideHiddenTests, StripVolatileMetadata
 from autograder.instructor.config import CODE_STUB, COURSE_ID, configure
-from autograder.instructor.execute import RobustExecute
+from autograder.instructor.nbgrader_execute import RobustExecute
 
 
 def test_configure_roots_the_course_and_its_gradebook_in_the_folder(tmp_path):
