@@ -30,6 +30,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ from autograder.instructor.grading.protocol import CONTROL, HEADER, REPLY, REQUE
 BUSY_SHARE = 0.9  # a call whose S used at least this share of its limit on the CPU is stopped
 WALL_FACTOR = 4.0  # and no call's S turn lasts more than this many times its limit
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# S's CPU time is read from /proc (about 0.15 ms) only for a call still running this long after it
+# began, not for every call: most calls answer in well under a millisecond.
+CPU_PROBE_AFTER = 0.2
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
@@ -61,6 +65,24 @@ def tree_cpu_seconds(pid: int) -> float | None:
     return total
 
 
+@dataclass(slots=True)
+class Turn:
+    """A request waiting for its answer: T's call into S (with its clock) or S's callback into T."""
+
+    who: str  # who asked: "t" or "s"
+    msgid: int
+    deadline: float | None = None  # monotonic; None while paused (T serves S's callback) or unlimited
+    left: float = 0.0  # seconds of the limit left when the clock paused
+    limit: float = 0.0
+    cpu_before: float | None = None  # S's CPU seconds when the call began; None: not known (yet)
+    granted: float = 0.0  # seconds given beyond the limit (S waited for a core)
+    probe_at: float | None = None  # when to read cpu_before, if the call is still running then
+
+    def ran(self, now: float) -> float:
+        """Seconds S has had the turn in this call, pauses not counted."""
+        return self.limit + self.granted - (self.left if self.deadline is None else self.deadline - now)
+
+
 class Broker:
     """Relay between T's socket and one S process at a time; ``with Broker(...) as broker:``.
 
@@ -74,9 +96,7 @@ class Broker:
         self.env = env
         self.generation = 0
         self.process: subprocess.Popen[bytes] | None = None
-        # [who asked ("t"/"s"), msgid, deadline (None while paused), seconds left, the limit,
-        #  S's CPU seconds when the call began (None: unknown), seconds granted beyond the limit]
-        self.stack: list[list[Any]] = []
+        self.stack: list[Turn] = []
         self.dead_reason = "the student's process has not started"
         self.timeouts = 0
         self.restarts = 0
@@ -147,8 +167,8 @@ class Broker:
         self._kill()
         self.dead_reason = reason
         first = True
-        while self.stack and self.stack[-1][0] == "t":
-            msgid = self.stack.pop()[1]
+        while self.stack and self.stack[-1].who == "t":
+            msgid = self.stack.pop().msgid
             kind = "StudentTimeout" if timed_out and first else "StudentProcessLost"
             self._to_t(REPLY, msgid, {"error": {"type": kind, "message": reason, "traceback": ""}})
             first = False
@@ -184,16 +204,22 @@ class Broker:
         self.s_buffer = b""
         while not self._stop.is_set():
             watched = [self.t] + ([self.process.stdout] if self.process is not None else [])
-            deadline = self.stack[-1][2] if self.stack and self.stack[-1][0] == "t" else None
-            wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            # S's clock runs only while a call of T's waits for it (not while T serves a callback).
+            running = self.stack[-1] if self.stack and self.stack[-1].deadline is not None else None
+            wake = None if running is None else min(running.deadline, running.probe_at or running.deadline)
+            wait = 0.5 if wake is None else max(0.0, min(0.5, wake - time.monotonic()))
             ready, _, _ = select.select(watched, [], [], wait)
-            if deadline is not None and time.monotonic() >= deadline and self.process is not None:
-                if self._waited_more_than_it_ran(self.stack[-1]):
+            if running is not None and self.process is not None:
+                now = time.monotonic()
+                if running.probe_at is not None and now >= running.probe_at:
+                    self._probe_cpu(running)
+                if now >= running.deadline:
+                    if self._waited_more_than_it_ran(running):
+                        continue
+                    self.timeouts += 1
+                    self._lost(f"ran past the {running.limit:g} s limit for one call (an infinite loop?)",
+                               timed_out=True)
                     continue
-                self.timeouts += 1
-                self._lost(f"ran past the {self.stack[-1][4]:g} s limit for one call (an infinite loop?)",
-                           timed_out=True)
-                continue
             if self.t in ready:
                 chunk = self.t.recv(1 << 20)
                 if not chunk:
@@ -208,15 +234,23 @@ class Broker:
                 self.s_buffer += chunk
                 self._frames_from_s()
 
-    def _waited_more_than_it_ran(self, call: list[Any]) -> bool:
+    def _probe_cpu(self, call: Turn) -> None:
+        """A call still running: read S's CPU now, and count the time it ran so far as all CPU (so
+        a call is never granted more than it would be with the reading taken at its start)."""
+        now = time.monotonic()
+        cpu = tree_cpu_seconds(self.process.pid)  # type: ignore[union-attr]
+        call.cpu_before = None if cpu is None else cpu - call.ran(now)
+        call.probe_at = None
+
+    def _waited_more_than_it_ran(self, call: Turn) -> bool:
         """At a call's deadline: if S was on the CPU for less than BUSY_SHARE of the limit, give it
         the rest again (within WALL_FACTOR x the limit) and say so; else it is stopped."""
-        limit, before, granted = call[4], call[5], call[6]
+        limit, before, granted = call.limit, call.cpu_before, call.granted
         now = tree_cpu_seconds(self.process.pid) if before is not None else None  # type: ignore[union-attr]
         if now is None or now - before >= BUSY_SHARE * limit or granted >= (WALL_FACTOR - 1) * limit:
             return False
         extra = min(max(1.0, limit - (now - before)), (WALL_FACTOR - 1) * limit - granted)
-        call[2], call[6] = time.monotonic() + extra, granted + extra
+        call.deadline, call.granted = time.monotonic() + extra, granted + extra
         return True
 
     def _frames_from_t(self, buffer: bytes) -> bytes:
@@ -236,15 +270,16 @@ class Broker:
                     self._to_t(REPLY, msgid, {"error": {"type": "StudentProcessLost",
                                                         "message": self.dead_reason, "traceback": ""}})
                     continue
-                cpu = tree_cpu_seconds(self.process.pid) if limit > 0 else None
-                self.stack.append(["t", msgid, time.monotonic() + limit if limit > 0 else None, limit, limit,
-                                   cpu, 0.0])
+                now = time.monotonic()
+                self.stack.append(Turn("t", msgid, now + limit, limit, limit,
+                                       probe_at=now + min(CPU_PROBE_AFTER, limit / 4))
+                                  if limit > 0 else Turn("t", msgid))
                 self._to_s(frame)
             elif kind == REPLY:
-                if self.stack and self.stack[-1][:2] == ["s", msgid]:
+                if self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("s", msgid):
                     self.stack.pop()
-                    if self.stack and self.stack[-1][4]:  # S's turn again: its clock resumes
-                        self.stack[-1][2] = time.monotonic() + self.stack[-1][3]
+                    if self.stack and self.stack[-1].limit:  # S's turn again: its clock resumes
+                        self.stack[-1].deadline = time.monotonic() + self.stack[-1].left
                 if self.process is None:
                     self._lost(self.dead_reason)  # answer what T now waits for
                 else:
@@ -268,14 +303,14 @@ class Broker:
                 return
             frame = self.s_buffer[:HEADER.size + length]
             self.s_buffer = self.s_buffer[HEADER.size + length:]
-            if kind == REPLY and self.stack and self.stack[-1][:2] == ["t", msgid]:
+            if kind == REPLY and self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("t", msgid):
                 self.stack.pop()
-            elif kind == REQUEST and self.stack and self.stack[-1][0] == "t":
+            elif kind == REQUEST and self.stack and self.stack[-1].who == "t":
                 top = self.stack[-1]
-                if top[2] is not None:
-                    top[3] = max(0.0, top[2] - time.monotonic())  # paused while T serves the callback
-                    top[2] = None
-                self.stack.append(["s", msgid, None, 0.0, 0.0, None, 0.0])
+                if top.deadline is not None:
+                    top.left = max(0.0, top.deadline - time.monotonic())  # paused while T serves the callback
+                    top.deadline = None
+                self.stack.append(Turn("s", msgid))
             else:
                 self._lost("the student's process broke the protocol (a message out of turn)")
                 return

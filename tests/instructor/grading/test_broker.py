@@ -7,15 +7,17 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import msgpack
 import pytest
 
-from autograder.instructor.grading.broker import Broker
+from autograder.instructor.grading.broker import WALL_FACTOR, Broker, tree_cpu_seconds
 from autograder.instructor.grading.protocol import CONTROL, HEADER, REPLY, REQUEST
 
-# A stand-in S: answers each request with its own body; with "sleep" in the body it never answers.
+# A stand-in S: answers each request with its own body; with "sleep" (idle) or "spin" (busy) in the
+# body it never answers.
 ECHO_S = f"""
 import struct, sys, time
 HEADER = struct.Struct({HEADER.format!r})
@@ -27,6 +29,8 @@ while True:
     body = sys.stdin.buffer.read(length)
     if b"sleep" in body:
         time.sleep(60)
+    while b"spin" in body:
+        pass
     sys.stdout.buffer.write(HEADER.pack(length, {REPLY}, msgid, 0.0) + body)
     sys.stdout.buffer.flush()
 """
@@ -68,3 +72,41 @@ def test_the_broker_relays_starts_s_and_ends_a_call_past_its_limit(folder):
         assert _send(t, REQUEST, 5, {"op": "call"})["error"]["type"] == "StudentProcessLost"
         assert _send(t, CONTROL, 6, {"op": "restart"}) == {"ok": 2}
         assert _send(t, REQUEST, 7, {"op": "again"}) == {"op": "again"}
+
+
+def test_a_call_whose_s_waits_rather_than_computes_gets_more_time_and_a_busy_one_is_stopped(folder):
+    """The limit counts S's CPU: an S that sleeps (as one waiting for a core would) used none of it, so
+    it is stopped only at WALL_FACTOR times the limit; one that computes is stopped by then too."""
+    limit = 0.5
+    with Broker(folder / "b.sock", lambda generation: [sys.executable, "-c", ECHO_S], max_frame=1 << 20,
+                log=folder / "log") as broker, socket.socket(socket.AF_UNIX) as t:
+        t.connect(str(folder / "b.sock"))
+        t.settimeout(60)
+        timings = {}
+        for op in ("sleep", "spin"):
+            assert _send(t, CONTROL, 1, {"op": "restart"})["ok"] >= 1
+            assert _send(t, REQUEST, 2, {"op": "warm"}) == {"op": "warm"}  # S has started
+            started = time.monotonic()
+            late = _send(t, REQUEST, 3, {"op": op}, limit=limit)
+            timings[op] = time.monotonic() - started
+            assert late["error"]["type"] == "StudentTimeout", late
+        assert broker.timeouts == 2
+    assert timings["sleep"] >= WALL_FACTOR * limit - 0.05, (
+        f"an idle S was stopped after {timings['sleep']:.2f} s: its CPU was not what counted")
+    assert timings["spin"] < WALL_FACTOR * limit + 5.0, timings  # a loaded machine: within the backstop
+
+
+def test_tree_cpu_seconds_counts_a_busy_process_and_its_children():
+    import subprocess
+
+    spin = "while True: pass"
+    busy = subprocess.Popen([sys.executable, "-c", "import subprocess, sys\n"
+                             f"subprocess.Popen([sys.executable, '-c', {spin!r}])\n{spin}"])
+    try:
+        time.sleep(1.5)
+        assert tree_cpu_seconds(busy.pid) > 0.3  # two spinning processes, on at least one core
+    finally:
+        subprocess.run(["pkill", "-P", str(busy.pid)], check=False)
+        busy.kill()
+        busy.wait()
+    assert tree_cpu_seconds(busy.pid) is None, "a process that is gone has no CPU time"
