@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor.authoring.site import inject_solutions
+from autograder.instructor.authoring.site_pages import inject_solutions
 from autograder.instructor.course import Course
 
 REPO = Path(__file__).resolve().parents[2]

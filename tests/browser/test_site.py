@@ -244,7 +244,7 @@ def test_every_page_in_both_languages_switches_to_the_other(chapter):
 
 
 def test_a_chinese_page_shows_what_its_code_printed_in_chinese():
-    """`make site` runs each edition's page in its own language (site.prepare_chapter): the Chinese
+    """`make site` runs each edition's page in its own language (site_pages.prepare_chapter): the Chinese
     page's printed lines, figures and widgets are Chinese, not the English run's outputs."""
     chapter = CHAPTERS[0]
     english = " ".join(read_page(page_path(chapter)).text)

@@ -12,13 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor.authoring.site import (
-    cached_page,
-    edition_catalogs,
-    prepare_all,
-    switcher,
-    write_pages,
-)
+from autograder.instructor.authoring.site import edition_catalogs, switcher, write_pages
 from autograder.instructor.authoring.translations import read_catalog, write_translated
 from autograder.instructor.course import Course
 
@@ -84,21 +78,3 @@ def test_the_switcher_names_each_language_in_itself():
     assert switcher("01_x", "zh", ["zh"]) == "[English](../../01_x/01_x.ipynb) · **中文**"
     assert switcher("index", "zh", ["zh"]) == "[English](../index.md) · **中文**"
 
-
-def test_pages_are_prepared_in_parallel_processes_and_come_back_in_order(tmp_path, monkeypatch):
-    """make site runs the pages' kernels one process per core (prepare_all); each page must come back
-    as the page of its own job. Pages already in the cache, so nothing is executed here."""
-    chapters = CHAPTERS[:2]
-    jobs = [(c, "", None) for c in chapters] + [
-        (c, edition, catalog) for edition, catalogs in edition_catalogs(COURSE, chapters).items()
-        for c, catalog in catalogs.items()]
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    for chapter, edition, catalog in jobs:
-        page = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"{edition or 'en'} {chapter}")])
-        nbformat.write(page, str(cached_page(COURSE, chapter, cache, edition, catalog)))
-    expected = [f"{edition or 'en'} {chapter}" for chapter, edition, _ in jobs]
-    for workers in ("2", "1"):
-        monkeypatch.setenv("BACKPROP_LAB_SITE_WORKERS", workers)
-        pages = prepare_all(COURSE, jobs, tmp_path / "work", cache)
-        assert [page.cells[0].source for page in pages] == expected, f"{workers} workers"
