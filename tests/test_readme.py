@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chapters import chapter_params, nbgrader_meta, read, source_path
+from tests.chapters import chapter_ids, chapter_params, nbgrader_meta, read, source_path
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", REPO / "README.zh-CN.md", *sorted((REPO / "docs").glob("*.md")),
@@ -97,6 +97,40 @@ def test_a_shown_command_uses_what_it_is_shown_with_and_builds_its_environment_f
         f"`make {' '.join(command)}` ({where}) as the first command in a fresh clone does not create "
         f"the environment and install the project into it:\n{plan}")
     assert creates < installs[0] < min(stamps), plan
+
+
+def test_make_lab_opens_chapter_one_and_make_test_runs_ruff_nbval_and_the_tests(tmp_path):
+    lab = dry_run("lab", venv=tmp_path / "venv")
+    first = re.search(r"--ServerApp.root_dir=chapters --LabApp.default_url=/lab/tree/(\S+)", lab)
+    assert first and first[1].startswith("01_") and (REPO / "chapters" / first[1]).is_file(), lab
+    test = dry_run("test", venv=tmp_path / "venv")
+    assert re.search(r"^ruff check \.$", test, re.M), test
+    assert re.search(r"--nbval .* solutions tests/fixtures/editions$", test, re.M), test
+    assert re.search(r"-m pytest .* tests$", test, re.M), test
+
+
+def test_every_link_of_both_readmes_exists():
+    for readme in ("README.md", "README.zh-CN.md"):
+        for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", (REPO / readme).read_text()):
+            assert (REPO / link).exists(), f"{readme} links to {link}, which does not exist"
+
+
+def test_each_chapter_follows_its_section_of_the_article_in_three_subsections():
+    """The READMEs: six sections of three subsections, one chapter per section (§N.1–N.3)."""
+    tables = {readme: (REPO / readme).read_text() for readme in ("README.md", "README.zh-CN.md")}
+    for number, chapter in enumerate(chapter_ids(), start=1):
+        headings = [line for cell in read(source_path(chapter)).cells if cell.cell_type == "markdown"
+                    for line in cell.source.splitlines() if line.startswith("## §")]
+        assert [h.split()[1] for h in headings] == [f"§{number}.{k}" for k in (1, 2, 3)], (chapter, headings)
+        for readme, text in tables.items():
+            assert f"| §{number}.1–{number}.3 |" in text, f"{readme}: chapter {number}'s row names its source"
+
+
+def test_the_course_corrects_the_articles_claim_about_tanh_as_the_chinese_readme_says():
+    assert "tanh 适合多分类问题" in (REPO / "README.zh-CN.md").read_text()
+    text = "\n".join(c.source for c in read(source_path(chapter_ids()[0])).cells if c.cell_type == "markdown")
+    assert re.search(r"tanh\W+suits multi-class problems\. That is not right", text), (
+        "chapter 1 no longer corrects the article's tanh claim: change README.zh-CN.md's 致谢")
 
 
 def test_an_older_python_is_refused_with_the_fix(tmp_path):
