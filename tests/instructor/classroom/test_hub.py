@@ -1,6 +1,7 @@
 """The classroom hub's exchange without a hub: chapter names, the instructor's and the students' config,
-a chapter released, fetched, submitted and collected (autograder/instructor/classroom/hub.py). A real JupyterHub on loopback: tests/deploy/test_hub.py
-(`make test-hub`); the deploy's own config: tests/deploy/test_exchange_config.py."""
+a chapter released, fetched, submitted and collected (autograder/instructor/classroom/hub.py). A real
+JupyterHub on loopback: tests/deploy/test_hub.py (`make test-hub`); the deploy's own config:
+tests/deploy/test_exchange_config.py."""
 
 from __future__ import annotations
 
