@@ -62,3 +62,24 @@ def test_outputs_of_unchanged_code_cells_are_kept():
 def test_an_unknown_cell_kind_is_refused_by_name():
     with pytest.raises(ValueError, match="unknown cell kind 'soluton'"):
         py_to_notebook("# %% soluton id=f\npass\n")
+
+
+@pytest.mark.slow  # starts a kernel (a few seconds)
+def test_make_execute_stores_the_outputs_run_in_the_notebooks_folder(tmp_path, capsys):
+    """The README: `make execute NB=solutions/NN_x/NN_x.ipynb` after an edit stores the outputs."""
+    from autograder.instructor.authoring.notebooks import main
+
+    folder = tmp_path / "01_x"
+    folder.mkdir()
+    (folder / "data.txt").write_text("read from the notebook's folder")
+    nb = py_to_notebook("# %%\nprint(open('data.txt').read())\n\n# %%\n6 * 7\n")
+    nb.metadata["widgets"] = {"state": "changes every run"}
+    nb.cells[0].metadata["ExecuteTime"] = {"end_time": "yesterday"}
+    write(nb, folder / "01_x.ipynb")
+    main(["execute", str(folder / "01_x.ipynb")])
+    assert f"executing {folder / '01_x.ipynb'}" in capsys.readouterr().out
+    stored = read(folder / "01_x.ipynb")
+    assert stored.cells[0].outputs[0]["text"] == "read from the notebook's folder\n", stored.cells[0].outputs
+    assert stored.cells[1].outputs[0]["data"]["text/plain"] == "42"
+    assert "widgets" not in stored.metadata and not stored.cells[0].metadata, "volatile metadata is stripped"
+    assert not any("execution" in cell.metadata for cell in stored.cells)

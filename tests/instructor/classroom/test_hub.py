@@ -1,6 +1,7 @@
-"""The classroom hub's exchange without a hub: chapter names, the instructor's and the students' config
-(autograder/instructor/classroom/hub.py). A real JupyterHub on loopback: tests/deploy/test_hub.py
-(`make test-hub`); the deploy's own config: tests/deploy/test_exchange_config.py."""
+"""The classroom hub's exchange without a hub: chapter names, the instructor's and the students' config,
+a chapter released, fetched, submitted and collected (autograder/instructor/classroom/hub.py). A real
+JupyterHub on loopback: tests/deploy/test_hub.py (`make test-hub`); the deploy's own config:
+tests/deploy/test_exchange_config.py."""
 
 from __future__ import annotations
 
@@ -48,3 +49,46 @@ def test_students_config_points_at_the_exchange_and_switches_the_formgrader_off(
     assert extensions["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
     write_student_config(tmp_path, Path("/srv/x"), hub_user_as_student=True)
     assert load(tmp_path / "nbgrader_config.py").CourseDirectory.student_id == "ada"
+
+
+@pytest.mark.slow  # nbgrader generates and releases the demo chapter (seconds)
+def test_a_released_chapter_is_fetched_submitted_and_collected_where_make_grade_reads(tmp_path, monkeypatch):
+    """`make hub-release` and `make hub-collect` without a hub, nbgrader's own student side (fetch,
+    submit) between them, as a student's server runs it. The hub around it: tests/deploy/test_hub.py."""
+    import nbformat
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
+    from traitlets.config import Config
+
+    from autograder.instructor.classroom.hub import collect, release
+    from tests.instructor.demo_course import CHAPTER, make_demo_course, with_cell
+
+    course, solution, untouched = make_demo_course(tmp_path)
+    exchange, hub_course = tmp_path / "exchange", tmp_path / "hub" / "course"
+    exchange.mkdir()
+    [outbound] = release(course, [CHAPTER], hub_course, exchange, out=lambda _: None)
+    released = nbformat.read(str(outbound / f"{CHAPTER}.ipynb"), as_version=4)
+    assert [c.source for c in released.cells] == [c.source for c in untouched.cells], "the student version"
+
+    home = tmp_path / "ada"
+    home.mkdir()
+    monkeypatch.chdir(home)
+    student = Config()
+    student.CourseDirectory.update(course_id="backprop-lab", root=str(home), student_id="ada",
+                                   assignment_id=CHAPTER)
+    student.Exchange.update(root=str(exchange), path_includes_course=False)
+    server = {"coursedir": CourseDirectory(config=student), "authenticator": Authenticator(config=student),
+              "config": student}
+    ExchangeFetchAssignment(**server).start()
+    fetched = home / CHAPTER / f"{CHAPTER}.ipynb"
+    answer = "def square(x):\n    return x * x\n"
+    nbformat.write(with_cell(nbformat.read(str(fetched), as_version=4), "square", answer), str(fetched))
+    ExchangeSubmit(**server).start()
+
+    said: list[str] = []
+    notebooks = collect([CHAPTER], hub_course, exchange, out=said.append)
+    assert notebooks == [hub_course.resolve() / "submitted" / "ada" / CHAPTER / f"{CHAPTER}.ipynb"], said
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+             for c in nbformat.read(str(notebooks[0]), as_version=4).cells}
+    assert cells["square"] == answer, "the student's saved answer is what make grade will read"
