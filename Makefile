@@ -1,6 +1,6 @@
 # Backprop Lab. Two commands do all the set-up on a fresh machine:
 #   make lab    create the environment if missing, open JupyterLab on chapter 1
-#   make test   create the environment if missing, run every check
+#   make test   create the environment if missing, run ruff, nbval and the tests (docs/TESTING.md)
 # `make help` lists every target: it is generated from the `## ` comments below.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -115,7 +115,7 @@ learner-extension: env ## rebuild learner mode's JupyterLab extension (needs npm
 	rm -rf ../labextensions/backprop-lab-learner && mv labextension ../labextensions/backprop-lab-learner
 
 # ---- Tests ----
-test: env-dev lint nbval test-pipeline ## run every check (creates the environment)
+test: env-dev lint nbval test-pipeline ## ruff, nbval and the tests (creates the environment; CI adds docs/TESTING.md's others)
 
 test-fast: env-dev ## unit and reference tests only, no notebook executed (seconds)
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -q -m "not slow" tests
