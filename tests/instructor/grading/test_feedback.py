@@ -51,3 +51,18 @@ def test_a_rendered_page_names_the_hash_it_was_rendered_from(tmp_path):
     assert feedback.rendered_sha256(tmp_path / "page.html") == feedback.page_sha256(page_json)
     assert feedback.rendered_sha256(tmp_path / "absent.html") is None
     assert "failed, 0 / 2 points" in text and "<script>alert" not in text
+
+
+def test_a_code_cell_is_shown_highlighted_and_escaped_whatever_its_metadata_says():
+    """The page's template highlights code without nbconvert's second sanitiser (feedback.PAGE_TEMPLATE):
+    Pygments escapes every token, and a cell's metadata cannot choose another lexer."""
+    code = nbformat.v4.new_code_cell("x = '</div><script>alert(1)</script>'  # <img src=x onerror=alert(2)>")
+    code.metadata["magics_language"] = "html"  # would pick Pygments' HTML lexer in nbconvert's template
+    code.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    nb = nbformat.v4.new_notebook(cells=[code], metadata={"language_info": {"name": "python"}})
+    page = feedback.render(nb)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<span class="n">x</span>' in page, "the code is highlighted as Python"
+    assert '<img alt="No description has been provided for this image" src="data:image/png;base64,' in page
+    assert page.count('tabindex="0"') == 2, "the input and the output can be focused, as nbconvert does"
