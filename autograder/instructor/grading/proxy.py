@@ -150,6 +150,29 @@ def imported_by(value: Any, statement: str) -> bool:
     return type(module) is str and module.split(".")[0] == package
 
 
+# S's own modules, whose frames sit between a learner's cell and the error it raised.
+S_MODULES = ("student_process.py", "protocol.py")
+
+
+def student_frames(error: BaseException) -> list[str] | None:
+    """The traceback S reported for ``error`` (a note, protocol.rebuild_error), without S's own frames:
+    what a learner's cell that failed in JupyterLab would show. None when S reported none."""
+    trace = next((note for note in getattr(error, "__notes__", ()) or ()
+                  if type(note) is str and note.startswith("Traceback (most recent call last):")), None)
+    if trace is None:
+        return None
+    kept: list[str] = []
+    skipping = False
+    for line in trace.splitlines():
+        if line.startswith('  File "'):
+            skipping = line.split('"')[1].endswith(S_MODULES)
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return kept
+
+
 class Bridge:
     """The hooks of T's endpoint, and the cells' entry point ``run_cell``."""
 
@@ -408,9 +431,12 @@ class Bridge:
             self._exec(cell["label"], cell["source"], bind=True,
                        limit=cell.get("limit", cell.get("allowed_limit")), quiet="limit" in cell,
                        only=cell.get("bind"))
-        except Exception:
+        except Exception as error:
             if not self.needs_restart:  # a plain error: the cell's definitions before it count
                 self.ran.append(str(key))
+            shown = student_frames(error)
+            if shown is not None:  # IPython shows these instead of the bridge's own frames in T
+                error._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
             raise
         self.ran.append(str(key))
 

@@ -32,3 +32,28 @@ def test_imported_by_knows_what_an_import_bound():
     assert imported_by(statistics, "import statistics as stats")
     assert not imported_by(statistics, "import fractions"), "T rebound the name since"
     assert not imported_by(3, "import fractions") and not imported_by(None, "")
+
+
+def test_a_learners_error_shows_the_frames_of_their_cell_without_s_own():
+    from autograder.instructor.grading.protocol import rebuild_error
+    from autograder.instructor.grading.proxy import student_frames
+
+    trace = ('Traceback (most recent call last):\n'
+             '  File "/tmp/s/lib/student_process.py", line 194, in serve_exec\n'
+             '    exec(code, self.namespace)\n'
+             '  File "<cell 6>", line 4, in <module>\n'
+             '    helper(2)\n'
+             '  File "/tmp/s/lib/protocol.py", line 700, in __call__\n'
+             '    return self._endpoint.request("call", self)\n'
+             '  File "<cell 6>", line 2, in helper\n'
+             '    return undefined_name + x\n'
+             '           ^^^^^^^^^^^^^^\n'
+             "NameError: name 'undefined_name' is not defined")
+    error = rebuild_error({"type": "NameError", "message": "name 'undefined_name' is not defined",
+                           "traceback": trace})
+    assert type(error) is NameError
+    assert student_frames(error) == [
+        "Traceback (most recent call last):", '  File "<cell 6>", line 4, in <module>', "    helper(2)",
+        '  File "<cell 6>", line 2, in helper', "    return undefined_name + x", "           ^^^^^^^^^^^^^^",
+        "NameError: name 'undefined_name' is not defined"]
+    assert student_frames(rebuild_error({"type": "StudentTimeout", "message": "ran past 30 s"})) is None

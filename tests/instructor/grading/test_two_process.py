@@ -396,6 +396,8 @@ def test_a_learners_cell_after_a_locked_cells_import_has_that_import(tmp_path):
     assert "after: 4/3" in shown, shown
     assert "name 'Fraction' is not defined" in shown, "before the locked cell, as in JupyterLab"
     assert "name 'Decimal' is not defined" in shown, "a test's import is the test's"
+    # ... and the learner sees their own cell's frames, not the grader's (proxy.student_frames)
+    assert 'File \\"<cell' in shown and "run_cell" not in shown and "student_process.py" not in shown, shown
 
 
 def test_a_timing_cell_is_not_run_at_grading_and_says_why(tmp_path):
