@@ -2,6 +2,7 @@
 
     python scripts/benchmark_grading.py [--per-kind 1] [--timeout 10] [--workers N]
     python scripts/benchmark_grading.py --honest 8 [--chapter 01]    (make benchmark-grading-honest)
+    python scripts/benchmark_grading.py --isolation kernel    (the one-kernel path, for comparison)
 
 For every chapter the class holds, per kind, ``--per-kind`` submissions: a correct
 one (the solution), a buggy one (one exercise back to its stub), a looping one (an
@@ -95,11 +96,12 @@ def plain_nbgrader(course: Course, chapters: list[str], submissions: Path, root:
 
 
 def pipeline(course: Course, submissions: Path, root: Path, timeout: int, workers: int | None,
-             sandbox: bool) -> tuple[float, list[str]]:
+             sandbox: bool, isolation: str | None = None) -> tuple[float, list[str]]:
     """The pipeline's wall time, and what it got wrong: a correct notebook (the solution) below full
     marks. A faster grade that is wrong is no faster: the benchmark fails on it."""
     started = time.perf_counter()
-    settings = GradeSettings(cell_timeout=timeout, workers=workers, sandbox=sandbox, progress=False)
+    settings = GradeSettings(cell_timeout=timeout, workers=workers, sandbox=sandbox, progress=False,
+                             isolation=isolation)
     records = grade(submissions, root, course, settings, out=lambda *_: None)
     seconds = time.perf_counter() - started
     wrong = [f"{r.student}/{r.chapter}: {r.status}, {r.code_score:g} of {r.max_code_score:g} "
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--honest", type=int, default=0, metavar="N",
                         help="grade N correct notebooks of one chapter instead of the mixed class")
     parser.add_argument("--chapter", default="01", help="with --honest: the chapter (number or id)")
+    parser.add_argument("--isolation", choices=("two-process", "kernel"), default=None,
+                        help="the pipeline's grading (default: make grade's, two-process; kernel: the "
+                        "one-kernel path, where the student's code can reach the verdict)")
     args = parser.parse_args(argv)
     course = Course.find()
     chapters = course.chapter_ids()
@@ -142,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         wrong: list[str] = []
         for label, sandbox in (("pipeline, sandboxed", True), ("pipeline, no sandbox", False)):
             times[label], its_wrong = pipeline(course, base / "submissions", base / label.replace(" ", "_"),
-                                               args.timeout, args.workers, sandbox)
+                                               args.timeout, args.workers, sandbox, args.isolation)
             wrong += [f"{label}: {line}" for line in its_wrong]
             print(f"  {label}: {times[label]:.0f} s", flush=True)
     plain = times["plain nbgrader (serial)"]
@@ -155,10 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plain nbgrader: {times['plain nbgrader (serial)'] / n:.1f} s per notebook (one process)")
     print(f"\nmeasured cost per notebook on one worker (sandboxed, this mix): {per_notebook:.1f} s; "
           f"1000 students x 6 chapters on 32 workers: about {estimate_h:.1f} h")
-    name = "benchmark-grading-honest.json" if args.honest else "benchmark-grading.json"
+    name = ("benchmark-grading-honest" if args.honest else "benchmark-grading") + (
+        "-kernel" if args.isolation == "kernel" else "") + ".json"
     out = course.root / "build" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"notebooks": n, "honest": bool(args.honest), "timeout": args.timeout,
+                               "isolation": args.isolation or "two-process",
                                "workers": workers,
                                "seconds": times, "per_notebook_s": per_notebook,
                                "estimate_1000x6_on_32_workers_h": estimate_h, "wrong": wrong}, indent=1))
