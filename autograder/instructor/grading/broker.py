@@ -127,7 +127,7 @@ class Broker:
             self.process = subprocess.Popen(self.command(self.generation), stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=log, env=self.env or {},
                                             start_new_session=True)
-        self.s_buffer = b""
+        self.s_buffer = bytearray()
         self.dead_reason = ""
 
     def _kill(self) -> None:
@@ -200,8 +200,9 @@ class Broker:
                 pass
 
     def _relay(self) -> None:
-        t_buffer = b""
-        self.s_buffer = b""
+        # bytearrays: a frame of many chunks is appended in linear time (bytes += copies it all)
+        t_buffer = bytearray()
+        self.s_buffer = bytearray()
         while not self._stop.is_set():
             watched = [self.t] + ([self.process.stdout] if self.process is not None else [])
             # S's clock runs only while a call of T's waits for it (not while T serves a callback).
@@ -225,7 +226,7 @@ class Broker:
                 if not chunk:
                     return  # T is gone: the run is over
                 t_buffer += chunk
-                t_buffer = self._frames_from_t(t_buffer)
+                self._frames_from_t(t_buffer)
             if self.process is not None and self.process.stdout in ready:
                 chunk = os.read(self.process.stdout.fileno(), 1 << 20)
                 if not chunk:
@@ -253,12 +254,14 @@ class Broker:
         call.deadline, call.granted = time.monotonic() + extra, granted + extra
         return True
 
-    def _frames_from_t(self, buffer: bytes) -> bytes:
+    def _frames_from_t(self, buffer: bytearray) -> None:
+        """Relay or answer each complete frame of T's at the start of ``buffer``, and remove it."""
         while len(buffer) >= HEADER.size:
             length, kind, msgid, limit = HEADER.unpack_from(buffer)
             if len(buffer) < HEADER.size + length:
                 break
-            frame, buffer = buffer[:HEADER.size + length], buffer[HEADER.size + length:]
+            frame = bytes(buffer[:HEADER.size + length])
+            del buffer[:HEADER.size + length]
             if kind == CONTROL:
                 body = msgpack.unpackb(frame[HEADER.size:], raw=False)  # T is trusted
                 if body.get("op") == "restart":
@@ -284,7 +287,6 @@ class Broker:
                     self._lost(self.dead_reason)  # answer what T now waits for
                 else:
                     self._to_s(frame)
-        return buffer
 
     def _to_s(self, frame: bytes) -> None:
         try:
@@ -301,8 +303,8 @@ class Broker:
                 return
             if len(self.s_buffer) < HEADER.size + length:
                 return
-            frame = self.s_buffer[:HEADER.size + length]
-            self.s_buffer = self.s_buffer[HEADER.size + length:]
+            frame = bytes(self.s_buffer[:HEADER.size + length])
+            del self.s_buffer[:HEADER.size + length]
             if kind == REPLY and self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("t", msgid):
                 self.stack.pop()
             elif kind == REQUEST and self.stack and self.stack[-1].who == "t":

@@ -17,13 +17,12 @@ The steps:
    versions of the instructor's plain cells by cell id, and cells they added, in
    place). Their copies of locked and test cells are never used, so a test can be
    neither edited nor deleted;
-3. the code policy (``policy.py``) checks every cell the student wrote before
-   anything runs; a violating answer is graded as unanswered (its stub runs), a
-   violating added cell is not run, and each violation is recorded;
-4. the notebook runs cell by cell in a sandboxed kernel (``sandbox.py``) with a
-   per-cell and a per-notebook time limit. The first cell that runs out of time
-   ends the run: the status is "timeout" whatever the code did with signals,
-   because the kernel is never asked to stop, it is killed;
+3. two-process grading (the default): the code policy (``policy.py``) only advises; the
+   template's cells run in a sandboxed kernel T, the student's in S (``execute_two_process``),
+   and a call into S past its limit fails alone while the rest goes on. One-kernel grading:
+   the policy refuses a violating cell first (an answer runs its stub, an added cell not at
+   all), and the first cell past its time limit ends the run (the kernel is killed);
+4. either way with a per-cell and a per-notebook time limit (``sandbox.py``);
 5. outputs are made safe to show (HTML, JavaScript and the like become text) and
    capped in bytes; each test cell is scored with nbgrader's own rule
    (``nbgrader.utils.determine_grade``).
@@ -231,7 +230,8 @@ def advise(nb: NotebookNode, student_written: set[int], facts: Any) -> list[dict
     try:
         return [asdict(v) for v in check_cells(cells, facts)]
     except Exception as error:  # advice must never cost a grade
-        return [{"cell": "", "line": 0, "construct": "policy", "message": f"the policy failed: {error}"}]
+        return [{"cell": "", "line": 0, "construct": "policy",
+                 "message": f"the policy failed: {type(error).__name__}: {error}"}]
 
 
 # -- 4. execution ---------------------------------------------------------------------------
@@ -382,7 +382,6 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
             return "error", (f"the student's process did not start: {boot_error.get('ename')}: "
                              f"{boot_error.get('evalue')} {said}".strip()), restarts
         return status, reason, restarts
-
 
 
 def mark_not_finished(cell: NotebookNode, why: str) -> None:

@@ -110,3 +110,16 @@ def test_tree_cpu_seconds_counts_a_busy_process_and_its_children():
         busy.kill()
         busy.wait()
     assert tree_cpu_seconds(busy.pid) is None, "a process that is gone has no CPU time"
+
+
+def test_a_frame_larger_than_one_read_crosses_whole_both_ways(folder):
+    """Frames arrive in chunks of at most 1 MiB; the broker's buffers (bytearrays, so a frame of
+    many chunks costs linear time) must hand on each frame whole, and the next one after it."""
+    with Broker(folder / "b.sock", lambda generation: [sys.executable, "-c", ECHO_S], max_frame=64 << 20,
+                log=folder / "log"), socket.socket(socket.AF_UNIX) as t:
+        t.connect(str(folder / "b.sock"))
+        t.settimeout(60)
+        assert _send(t, CONTROL, 1, {"op": "restart"}) == {"ok": 1}
+        big = bytes(range(256)) * (12 << 12)  # 12 MiB
+        assert _send(t, REQUEST, 2, {"op": "call", "x": big}) == {"op": "call", "x": big}
+        assert _send(t, REQUEST, 3, {"op": "after"}) == {"op": "after"}
