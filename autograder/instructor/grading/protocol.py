@@ -115,7 +115,6 @@ class StaleHandle(StudentCodeError):
     """An object of a student's process that has since been restarted (the new one never had it)."""
 
 
-LOST_ERRORS = ("StudentTimeout", "StudentProcessLost")
 _OWN_ERRORS = {"StudentTimeout": StudentTimeout, "StudentProcessLost": StudentProcessLost,
                "StaleHandle": StaleHandle,
                "StudentCodeError": StudentCodeError, "ProtocolError": ProtocolError}
@@ -142,8 +141,7 @@ def rebuild_error(info: Any) -> BaseException:
 
 
 def describe_error(error: BaseException, frames: bool = True) -> dict[str, str]:
-    kind = type(error).__name__ if type(error).__name__ in _BUILTIN_ERRORS or isinstance(
-        error, (StudentCodeError, ProtocolError)) else type(error).__name__
+    kind = type(error).__name__  # the other side rebuilds Python's own and this file's; others by name
     trace = ""
     if frames and error.__traceback__ is not None:
         trace = "".join(traceback.format_exception(error)[-12:])[-4000:]
