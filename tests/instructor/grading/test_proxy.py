@@ -32,3 +32,34 @@ def test_imported_by_knows_what_an_import_bound():
     assert imported_by(statistics, "import statistics as stats")
     assert not imported_by(statistics, "import fractions"), "T rebound the name since"
     assert not imported_by(3, "import fractions") and not imported_by(None, "")
+
+
+def test_ts_floating_point_settings_reach_each_call_in_s():
+    """A test's ``no_numpy_warnings`` (RuntimeWarning as an error) and ``np.errstate`` in T hold for
+    the student's code it calls in S: T sends them with every message (``Bridge.extras_out``), S
+    applies them around the call (``Student.call_context``), and ignores settings it does not know."""
+    import types
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    from autograder.instructor.grading.proxy import runtime_warnings_are_errors
+    from autograder.instructor.grading.student_process import Student
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert runtime_warnings_are_errors()
+        warnings.simplefilter("ignore")
+        assert not runtime_warnings_are_errors(), "the newest filter decides"
+    settings = {"fp": {"errstate": {"divide": "raise", "over": "evil", "bogus": "raise"},
+                       "warnings_error": True}}
+    with Student.call_context(types.SimpleNamespace(_warning=print), settings):
+        with pytest.raises(FloatingPointError):
+            np.ones(1) / 0.0
+        assert np.geterr()["over"] != "evil"
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("overflow", RuntimeWarning, stacklevel=2)
+    before = np.geterr()
+    with Student.call_context(types.SimpleNamespace(_warning=print), {"fp": "not a dict"}):
+        assert np.geterr() == before
