@@ -365,7 +365,7 @@ def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         names = bound_names(cell.source)
-        if TESTS_ONLY in (cell.get("metadata", {}).get("tags") or []):
+        if TESTS_ONLY in _tags(cell):
             tests_only.update(names)
         elif meta.get("grade"):
             in_tests.update(names)
@@ -385,9 +385,8 @@ def instructor_imports(template: NotebookNode) -> dict[str, str]:
     found: dict[str, str] = {}
     for cell in template.cells:
         meta = _meta(cell)
-        tags = cell.get("metadata", {}).get("tags") or []
         if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") \
-                or meta.get("grade_id") == "setup" or TESTS_ONLY in tags:
+                or meta.get("grade_id") == "setup" or TESTS_ONLY in _tags(cell):
             continue
         tree = parsed(without_ipython(cell.source)[0])
         if tree is None:
@@ -411,7 +410,7 @@ def sources_of_tests(nb: NotebookNode, student_written: set[int] | list[int] = (
     return sorted({cell.source for index, cell in enumerate(nb.cells)
                    if cell.cell_type == "code" and index not in student_written
                    and (_meta(cell).get("grade") and not _meta(cell).get("solution")
-                        or TESTS_ONLY in (cell.get("metadata", {}).get("tags") or []))})
+                        or TESTS_ONLY in _tags(cell))})
 
 
 @dataclass(frozen=True)
