@@ -51,7 +51,9 @@ NOTE = "# (not run at grading, line {line}: {text!r} is IPython syntax, and grad
 
 
 def _meta(cell: NotebookNode) -> dict[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """As ``autograder.instructor.cells.nbgrader_meta`` (``{}`` unless a mapping), without nbformat."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _tags(cell: NotebookNode) -> list[str]:
