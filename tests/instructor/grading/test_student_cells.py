@@ -95,3 +95,19 @@ def test_a_cell_too_deeply_nested_to_parse_is_not_python_not_a_crash_of_the_work
     nb = template()
     nb.cells[1].source = "-" * 100_000 + "1"
     assert cells_file(nb, nb, [1])["cells"]["1"]["source"] == nb.cells[1].source
+
+
+def test_what_only_a_demo_in_s_binds_is_s_s_to_bind_in_t():
+    """A locked demo cell that runs in S (placement.demo_cells) binds its results in S; T's later
+    cells read them there, so they are not protected from S (``cells_file``), while the names a cell
+    of T binds too stay protected."""
+    from autograder.instructor.grading.placement import demo_cells
+    from autograder.instructor.grading.student_cells import cells_file
+
+    nb = template()
+    nb.cells.insert(4, cell("history = sigmoid(X_train)\nz = history", grade_id="curve", locked=True))
+    placement = demo_cells(nb, nb, set(), 1)
+    assert 4 in placement.in_s, placement
+    protected = cells_file(nb, nb, [1], placement)["protected"]
+    assert "history" not in protected, "only the demo in S binds it"
+    assert {"z", "check_same_distribution"} <= set(protected), "a cell of T binds these too"
