@@ -50,3 +50,12 @@ def test_fields_of_the_wrong_shape_are_dropped_not_raised():
                                    "ignored_files": ignored}, *IDENTITY)
         assert (record.tests, record.answers) == ({}, {}), (tests, answers)
         assert record.ignored_files == [], ignored
+
+
+def test_a_prompt_number_is_a_non_negative_int_or_none():
+    """``prompt_number`` as its docstring says: a bool, a negative number or a string from a kernel
+    becomes None (the batch test sends strings only)."""
+    from autograder.instructor.grading.boundary import prompt_number
+
+    got = [prompt_number(v) for v in (0, 7, True, -1, "3", 2.0, None)]
+    assert got == [0, 7, None, None, None, None, None], got
