@@ -775,7 +775,7 @@ class Endpoint:
     def _dispatch(self, body: dict[str, Any], record: list[Any]) -> Any:
         op = body.get("op")
         context = self.hooks.call_context(body) if self.hooks is not None and hasattr(
-            self.hooks, "call_context") else _NullContext()
+            self.hooks, "call_context") else contextlib.nullcontext()
         with context:
             if op == "exec" and self.hooks is not None and hasattr(self.hooks, "serve_exec"):
                 return self.hooks.serve_exec(self, body)
@@ -872,14 +872,6 @@ def is_container(value: Any) -> bool:
         return True
     return type(value).__name__ == "builtin_function_or_method" and type(
         getattr(value, "__self__", None)) in (list, dict, set)
-
-
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return False
 
 
 # -- operators ------------------------------------------------------------------------------------
