@@ -17,6 +17,8 @@ def test_bound_names_are_the_module_level_bindings():
               "def f(q):\n    global g\n    local = q\nclass K:\n    attr = 1\nwith open('f') as h: pass\n")
     assert bound_names(source) == {"np", "d", "x", "y", "w", "i", "f", "g", "K", "h"}
     assert bound_names("%timeit f()\nv = 1") == {"v"}, "IPython lines are left out, the rest is read"
+    assert bound_names("match p:\n    case [a, *rest]:\n        pass\n    case {'k': b} as whole:\n"
+                       "        pass\n") == {"a", "rest", "b", "whole"}, "a match statement's captures"
 
 
 def test_s_is_given_only_names_of_non_test_cells_and_never_rebinds_an_instructors():
