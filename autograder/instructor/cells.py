@@ -28,8 +28,10 @@ from nbformat.notebooknode import NotebookNode
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:
-    """The cell's nbgrader metadata, ``{}`` for a plain cell."""
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """The cell's nbgrader metadata, ``{}`` for a plain cell, or for one whose ``nbgrader`` is not
+    a mapping (nbformat's schema allows any value there: a submission's bytes)."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
 
 
 @cache

@@ -87,6 +87,10 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+def _dict(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def finding(raw: Any) -> dict[str, Any]:
     """A policy violation or a piece of advice: ``cell``, ``line`` (an int), ``construct`` and
     ``message`` always there, with any other field kept only when its key and value are strings."""
@@ -116,7 +120,7 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
                     submission_sha256=submission_sha256, release_sha256=release_sha256,
                     sandboxed=bool(raw.get("sandboxed", True)),
                     seconds=round(_number(raw.get("seconds")), 2))
-    for grade_id, test in dict(raw.get("tests") or {}).items():
+    for grade_id, test in _dict(raw.get("tests")).items():
         test = test if isinstance(test, dict) else {}
         points = max(0.0, _number(test.get("points")))
         record.tests[grade_id] = {"points": points,
@@ -127,12 +131,12 @@ def normalise_record(raw: Any, student: str, chapter: str, submission_sha256: st
         seconds = test.get("seconds")
         if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 1e6:
             record.tests[grade_id]["seconds"] = float(seconds)
-    for grade_id, answer in dict(raw.get("answers") or {}).items():
+    for grade_id, answer in _dict(raw.get("answers")).items():
         answer = answer if isinstance(answer, dict) else {}
         record.answers[grade_id] = {"points": max(0.0, _number(answer.get("points"))),
                                     "text_sha256": str(answer.get("text_sha256") or "")}
     record.policy = [finding(v) for v in _list(raw.get("policy")) if isinstance(v, dict)]
-    record.ignored_files = [shown_name(str(name)) for name in list(raw.get("ignored_files") or [])]
+    record.ignored_files = [shown_name(str(name)) for name in _list(raw.get("ignored_files"))]
     record.isolation = "two-process" if raw.get("isolation") == "two-process" else "kernel"
     record.advice = [finding(v) for v in _list(raw.get("advice")) if isinstance(v, dict)]
     restarts = raw.get("student_restarts")

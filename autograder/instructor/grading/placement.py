@@ -62,7 +62,7 @@ def timings_not_run(nb: NotebookNode, student_written: set[int]) -> Iterator[Non
     (in T, in the submission's language); its source is put back after, for the feedback."""
     originals = {}
     for index, cell in enumerate(nb.cells):
-        tags = cell.get("metadata", {}).get("tags") or []
+        tags = _tags(cell)
         if cell.cell_type == "code" and index not in student_written and TIMING_TAG in tags:
             originals[index] = (cell.source, copy.deepcopy(cell.metadata))
             cell.source = f"print(__import__('autograder.i18n', fromlist=['tr']).tr({TIMING_NOTE!r}))"

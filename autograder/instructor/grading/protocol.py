@@ -115,7 +115,6 @@ class StaleHandle(StudentCodeError):
     """An object of a student's process that has since been restarted (the new one never had it)."""
 
 
-LOST_ERRORS = ("StudentTimeout", "StudentProcessLost")
 _OWN_ERRORS = {"StudentTimeout": StudentTimeout, "StudentProcessLost": StudentProcessLost,
                "StaleHandle": StaleHandle,
                "StudentCodeError": StudentCodeError, "ProtocolError": ProtocolError}
@@ -142,8 +141,7 @@ def rebuild_error(info: Any) -> BaseException:
 
 
 def describe_error(error: BaseException, frames: bool = True) -> dict[str, str]:
-    kind = type(error).__name__ if type(error).__name__ in _BUILTIN_ERRORS or isinstance(
-        error, (StudentCodeError, ProtocolError)) else type(error).__name__
+    kind = type(error).__name__  # the other side rebuilds Python's own and this file's; others by name
     trace = ""
     if frames and error.__traceback__ is not None:
         trace = "".join(traceback.format_exception(error)[-12:])[-4000:]
@@ -777,7 +775,7 @@ class Endpoint:
     def _dispatch(self, body: dict[str, Any], record: list[Any]) -> Any:
         op = body.get("op")
         context = self.hooks.call_context(body) if self.hooks is not None and hasattr(
-            self.hooks, "call_context") else _NullContext()
+            self.hooks, "call_context") else contextlib.nullcontext()
         with context:
             if op == "exec" and self.hooks is not None and hasattr(self.hooks, "serve_exec"):
                 return self.hooks.serve_exec(self, body)
@@ -874,14 +872,6 @@ def is_container(value: Any) -> bool:
         return True
     return type(value).__name__ == "builtin_function_or_method" and type(
         getattr(value, "__self__", None)) in (list, dict, set)
-
-
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> bool:
-        return False
 
 
 # -- operators ------------------------------------------------------------------------------------

@@ -189,11 +189,11 @@ class Bridge:
         # JupyterLab the last cell to bind a name wins), not S's older one (a demo's `params` in S).
         self.t_newer: set[str] = set()
         self.setup_names: frozenset[str] = frozenset()
-        self.s_bound: dict[str, Any] = {}  # names of T's namespace that hold S's values: the value
+        self.s_bound: dict[str, Any] = {}  # name -> the value S last bound there in T (``bindable``)
         # Worked out from the template (student_cells.instructor_names): the names of T a student's
         # cell may be given (bound by setup, locked and plain cells, never by a tests-only cell; and
-        # never while T's value there is a test's: from_a_test), and the
-        # names S may never rebind in T (bound by any instructor cell).
+        # never while T's value there is a test's: from_a_test), and the names S may never rebind
+        # in T (bound by a setup, locked, test or tests-only cell; a plain cell's are S's to bind).
         self.sendable = frozenset(cells.get("sendable", ())) - T_NAMES
         self.protected = frozenset(cells.get("protected", ()))
         self.also = frozenset(cells.get("also", ()))  # the instructor's definitions S runs as well as T

@@ -37,7 +37,9 @@ from autograder.instructor.grading.protocol import CLAIM_CHECKS
 if TYPE_CHECKING:  # T's bridge imports this module: it needs no nbformat at run time
     from nbformat.notebooknode import NotebookNode
 
-IPYTHON_LINE = re.compile(r"^\s*([%!]|[\w.,\s()\[\]]+=\s*[%!])|\?\s*$")
+# The name list of ``x = !ls`` starts with a non-space: ``\s*`` and it never share a character, so a
+# long line of spaces is read once, not backtracked over quadratically (a submission's line).
+IPYTHON_LINE = re.compile(r"^\s*([%!]|[\w.,()\[\]][\w.,\s()\[\]]*=\s*[%!])|\?\s*$")
 TESTS_ONLY = "tests-only"  # a cell tag: its names stay in T (docs/AUTHORING.md)
 RUNS_IN_T = "runs-in-t"  # a cell tag: a demo that S must not run (docs/AUTHORING.md)
 # What S may import of the course's package (student_sandbox.StudentFolders): the library of
@@ -49,7 +51,9 @@ NOTE = "# (not run at grading, line {line}: {text!r} is IPython syntax, and grad
 
 
 def _meta(cell: NotebookNode) -> dict[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """As ``autograder.instructor.cells.nbgrader_meta`` (``{}`` unless a mapping), without nbformat."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _tags(cell: NotebookNode) -> list[str]:
@@ -61,11 +65,16 @@ def student_cells(nb: NotebookNode, student_written: set[int]) -> list[int]:
             and (_meta(cell).get("solution") or index in student_written)]
 
 
+# What Python's parser and compiler raise for a source that is not Python: ValueError for a NUL
+# byte, MemoryError or RecursionError for one nested past the parser's limits (``-`` * 100_000 + ``1``).
+NOT_PYTHON = (SyntaxError, ValueError, MemoryError, RecursionError)
+
+
 def parsed(source: str) -> ast.Module | None:
-    """The cell's syntax tree, or None when it is not Python (ValueError: a NUL byte)."""
+    """The cell's syntax tree, or None when it is not Python (``NOT_PYTHON``)."""
     try:
         return ast.parse(source)
-    except (SyntaxError, ValueError):
+    except NOT_PYTHON:
         return None
 
 
@@ -224,7 +233,7 @@ def global_reads(source: str) -> frozenset[str]:
     function's locals and parameters are not counted; its globals and a class body's free names are)."""
     try:
         top = symtable.symtable(source, "<cell>", "exec")
-    except (SyntaxError, ValueError):
+    except NOT_PYTHON:
         return frozenset()
     names = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
     todo = list(top.get_children())
@@ -358,7 +367,7 @@ def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         names = bound_names(cell.source)
-        if TESTS_ONLY in (cell.get("metadata", {}).get("tags") or []):
+        if TESTS_ONLY in _tags(cell):
             tests_only.update(names)
         elif meta.get("grade"):
             in_tests.update(names)
@@ -378,9 +387,8 @@ def instructor_imports(template: NotebookNode) -> dict[str, str]:
     found: dict[str, str] = {}
     for cell in template.cells:
         meta = _meta(cell)
-        tags = cell.get("metadata", {}).get("tags") or []
         if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") \
-                or meta.get("grade_id") == "setup" or TESTS_ONLY in tags:
+                or meta.get("grade_id") == "setup" or TESTS_ONLY in _tags(cell):
             continue
         tree = parsed(without_ipython(cell.source)[0])
         if tree is None:
@@ -404,7 +412,7 @@ def sources_of_tests(nb: NotebookNode, student_written: set[int] | list[int] = (
     return sorted({cell.source for index, cell in enumerate(nb.cells)
                    if cell.cell_type == "code" and index not in student_written
                    and (_meta(cell).get("grade") and not _meta(cell).get("solution")
-                        or TESTS_ONLY in (cell.get("metadata", {}).get("tags") or []))})
+                        or TESTS_ONLY in _tags(cell))})
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """S, the student's process: a plain ``python -I -S`` that runs the student's cells and answers T.
 
     python -I -S student_process.py --lib DIR --site DIR --generation N --output-bytes N --max-frame N
+        [--figures draw|none]
 
 It is started by the broker (``broker.py``), in bubblewrap, with this file and ``protocol.py``
 copied into a read-only library folder (``--lib``) next to a cut-down ``autograder`` package that
 holds only the course library's modules of earlier chapters. Frames come on stdin and go out on
 stdout; both are moved to private descriptors first, and descriptors 0, 1 and 2 then point at
 /dev/null and a scratch file, so a ``print`` or an ``os.write(1, ...)`` of the student's code
-cannot interleave with the protocol.
+cannot interleave with the protocol. S's own failure is written to the stderr it was started
+with (the broker's log), kept on a private descriptor too.
 
 What S has: the standard library, NumPy, matplotlib (Agg; figures come back as PNGs), msgpack,
 the setup cell's plain imports. What it has not: IPython (so no magics, no ``In``, no
@@ -226,27 +228,26 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--generation", type=int, default=1)
     parser.add_argument("--output-bytes", type=int, default=2 << 20)
     parser.add_argument("--max-frame", type=int, default=256 << 20)
-    parser.add_argument("--setup", default="")
     parser.add_argument("--figures", choices=("draw", "none"), default="draw")
     options = parser.parse_args(argv)
-    read_fd, write_fd = os.dup(0), os.dup(1)
+    read_fd, write_fd, log_fd = os.dup(0), os.dup(1), os.dup(2)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     scratch = os.open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f".c-output-{options.generation}"),
                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(scratch, 1)
     os.dup2(scratch, 2)
-    sys.path[:0] = [options.lib]
-    sys.path.append(options.site)
-    sys.meta_path.insert(0, BlockedImports())
-    os.environ["MPLBACKEND"] = "Agg" if options.figures == "draw" else "template"
-    import protocol  # noqa: E402 (on sys.path only now)
+    try:  # S's own failure, from its first import on: on its real stderr (the broker's log), then exit
+        sys.path[:0] = [options.lib]
+        sys.path.append(options.site)
+        sys.meta_path.insert(0, BlockedImports())
+        os.environ["MPLBACKEND"] = "Agg" if options.figures == "draw" else "template"
+        import protocol  # noqa: E402 (on sys.path only now)
 
-    student = Student(options.output_bytes)
-    student.draw = options.figures == "draw"
-    endpoint = protocol.Endpoint(protocol.Channel(read_fd, write_fd, options.max_frame), "s",
-                                 generation=options.generation, hooks=student)
-    try:
+        student = Student(options.output_bytes)
+        student.draw = options.figures == "draw"
+        endpoint = protocol.Endpoint(protocol.Channel(read_fd, write_fd, options.max_frame), "s",
+                                     generation=options.generation, hooks=student)
         while True:
             try:
                 kind, msgid, _, body = endpoint.channel.read()
@@ -254,12 +255,11 @@ def main(argv: list[str]) -> None:
                 return
             if kind == protocol.REQUEST:
                 endpoint.serve(msgid, body)
-    except BaseException:  # S's own failure: on its real stderr (the broker's log), then exit
+    except BaseException:
         import traceback
 
-        os.write(2, traceback.format_exc().encode("utf-8", "replace")[-8000:])
+        os.write(log_fd, traceback.format_exc().encode("utf-8", "replace")[-8000:])
         raise
-
 
 if __name__ == "__main__":
     main(sys.argv[1:])

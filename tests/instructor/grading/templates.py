@@ -34,6 +34,11 @@ def nbgrader_cell(source: str, **nbgrader) -> nbformat.NotebookNode:
     return code
 
 
+def nbgrader_v3_cell(source: str, **nbgrader) -> nbformat.NotebookNode:
+    """A code cell with the nbgrader metadata given, as nbgrader writes it (``schema_version`` 3)."""
+    return nbgrader_cell(source, **({"schema_version": 3, **nbgrader} if nbgrader else {}))
+
+
 def two_process_template() -> nbformat.NotebookNode:
     """Setup, an answer, a harness cell, its test, a plain demo cell: what S is given and may bind."""
     nb = nbformat.v4.new_notebook()

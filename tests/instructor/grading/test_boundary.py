@@ -39,3 +39,23 @@ def test_the_self_check_report_reads_a_finding_with_missing_fields_without_crash
     text = "\n".join(lines)
     assert "NOT RUN: sigmoid, line ?: ?: ?" in text, text
     assert text.count("ADVICE: ?, line ?: ?: ?") == 2, text
+
+
+def test_fields_of_the_wrong_shape_are_dropped_not_raised():
+    """``tests``, ``answers`` and ``ignored_files`` of the wrong type (a list of odd items, a string,
+    a number) leave those fields empty: the record is still typed, and ``load_record`` reads a
+    hand-edited record rather than failing the gradebook that reads them all."""
+    for tests, answers, ignored in ((["ab", 3], "xy", 7), ("tests", [["a", 1]], {"f": 1}), (3, 2.5, None)):
+        record = normalise_record({"status": "graded", "tests": tests, "answers": answers,
+                                   "ignored_files": ignored}, *IDENTITY)
+        assert (record.tests, record.answers) == ({}, {}), (tests, answers)
+        assert record.ignored_files == [], ignored
+
+
+def test_a_prompt_number_is_a_non_negative_int_or_none():
+    """``prompt_number`` as its docstring says: a bool, a negative number or a string from a kernel
+    becomes None (the batch test sends strings only)."""
+    from autograder.instructor.grading.boundary import prompt_number
+
+    got = [prompt_number(v) for v in (0, 7, True, -1, "3", 2.0, None)]
+    assert got == [0, 7, None, None, None, None, None], got

@@ -76,8 +76,12 @@ def pair():
 
 
 def roundtrip(endpoint: Endpoint, value):
-    return endpoint.decode(msgpack.unpackb(msgpack.packb(endpoint.encode(value), use_bin_type=True),
-                                           raw=False))
+    """``value`` as the other side reads it: a value that became a handle is a Proxy there (decoded by
+    the side that made it, a handle is the very object, and the test could not fail)."""
+    node = endpoint.encode(value)
+    assert type(node) is not list or node[0] != T_HANDLE, f"{value!r} crossed as a handle, not as data"
+    peer = Endpoint(Channel(-1, -1, 1 << 20), "s" if endpoint.side == "t" else "t")
+    return peer.decode(msgpack.unpackb(msgpack.packb(node, use_bin_type=True), raw=False))
 
 
 @pytest.mark.parametrize("value", [
@@ -117,6 +121,10 @@ def test_objects_that_are_not_data_become_handles():
     [99, 1], [T_ARRAY, 2, "|O", [1], b"\x00" * 8], [T_ARRAY, 2, "<f8", [2], b"\x00" * 8],
     [T_ARRAY, 2, "<f8", [-1], b""], [T_HANDLE, "t", 12345, "x"], [T_HANDLE, "x", 1, "y"], {"a": 1},
     [protocol.T_NPFUNC, "lib"], [protocol.T_TYPE, "os.system"],
+    [protocol.T_SCALAR, "<f8", b"\x00" * 4], [protocol.T_BIGINT, "9" * 4100],
+    [T_ARRAY, 2, "(2,)<f8", [1], b"\x00" * 16], [T_ARRAY, 2, "<f8", [1] * 33, b"\x00" * 8],
+    [protocol.T_SET, False, [[T_HANDLE, "s", 1, "Box"]]],
+    [protocol.T_DICT, -1, [[T_HANDLE, "s", 1, "Box"], 1]],
 ])
 def test_decode_refuses_what_is_not_plain_data(node):
     endpoint = Endpoint(Channel(-1, -1, 1 << 20), "t")
@@ -160,6 +168,19 @@ def test_arrays_stay_in_sync_across_calls_and_objects(pair):
     expected.random()
     names["mutate"](x, items, rng)
     assert x[0] == 99.0 and items == [1] and rng.random() == expected.random()
+    table = {"keep": 1, "drop": 2}
+    run("def forget(d):\n    del d['drop']\n")["forget"](table)
+    assert table == {"keep": 1}, "a key the callee deleted is gone from the caller's dict too"
+
+
+def test_a_change_in_the_last_bytes_of_a_large_array_is_seen():
+    """Large arrays are compared 8 bytes at a time, then the bytes left over: a bool array of
+    65,537 bytes changed in its last one must still be sent."""
+    flags = np.zeros(protocol.SMALL_ARRAY_BYTES + 1, dtype=bool)
+    kept = protocol.snapshot(flags)
+    assert protocol.unchanged(flags, kept)
+    flags[-1] = True
+    assert not protocol.unchanged(flags, kept)
 
 
 def test_errors_keep_builtin_types_and_callbacks_run_at_home(pair):

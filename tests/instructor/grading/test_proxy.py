@@ -57,3 +57,34 @@ def test_a_learners_error_shows_the_frames_of_their_cell_without_s_own():
         '  File "<cell 6>", line 2, in helper', "    return undefined_name + x", "           ^^^^^^^^^^^^^^",
         "NameError: name 'undefined_name' is not defined"]
     assert student_frames(rebuild_error({"type": "StudentTimeout", "message": "ran past 30 s"})) is None
+
+
+def test_ts_floating_point_settings_reach_each_call_in_s():
+    """A test's ``no_numpy_warnings`` (RuntimeWarning as an error) and ``np.errstate`` in T hold for
+    the student's code it calls in S: T sends them with every message (``Bridge.extras_out``), S
+    applies them around the call (``Student.call_context``), and ignores settings it does not know."""
+    import types
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    from autograder.instructor.grading.proxy import runtime_warnings_are_errors
+    from autograder.instructor.grading.student_process import Student
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert runtime_warnings_are_errors()
+        warnings.simplefilter("ignore")
+        assert not runtime_warnings_are_errors(), "the newest filter decides"
+    settings = {"fp": {"errstate": {"divide": "raise", "over": "evil", "bogus": "raise"},
+                       "warnings_error": True}}
+    with Student.call_context(types.SimpleNamespace(_warning=print), settings):
+        with pytest.raises(FloatingPointError):
+            np.ones(1) / 0.0
+        assert np.geterr()["over"] != "evil"
+        with pytest.raises(RuntimeWarning):
+            warnings.warn("overflow", RuntimeWarning, stacklevel=2)
+    before = np.geterr()
+    with Student.call_context(types.SimpleNamespace(_warning=print), {"fp": "not a dict"}):
+        assert np.geterr() == before

@@ -42,6 +42,8 @@ from tests.instructor.demo_course import demo_grader, index_of
 from tests.instructor.demo_course import graded_score as score
 from tests.instructor.demo_course import with_cell as answer
 
+from .templates import nbgrader_v3_cell as code
+
 pytestmark = [pytest.mark.slow, pytest.mark.two_process_suite, pytest.mark.xdist_group("redteam_two_process")]
 
 WRONG_CUBE = "def cube(x):\n    return x * 0.0\n"
@@ -257,12 +259,6 @@ def test_the_placement_follows_a_tests_helper_into_its_globals():
     does the cell that binds what that helper's own helper reads (transitively); a demo that binds
     nothing a test can reach still runs in S."""
     from autograder.instructor.grading.placement import demo_cells
-
-    def code(source, **nbgrader):
-        new = nbformat.v4.new_code_cell(source)
-        if nbgrader:
-            new.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
-        return new
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [code("import numpy as np\nfrom autograder import check_close, exercise", grade_id="setup"),

@@ -191,3 +191,31 @@ def test_the_limit_is_s_on_the_cpu_so_a_wait_gets_more_time_up_to_a_backstop():
             namespace["wait"](60)
         assert time.monotonic() - started < 1.5 * WALL_FACTOR + 2
         assert broker.timeouts == 1
+
+
+def test_s_own_failure_reaches_the_brokers_log_not_the_students_output_file():
+    """S's fd 2 is the student's output file (a ``print`` of theirs cannot reach the protocol); S's
+    own traceback, when its loop fails (here: a frame that is not msgpack), must go to the stderr
+    it was started with, the broker's log, which the worker quotes when S does not start."""
+    import subprocess
+    import sys
+
+    from autograder.instructor.grading.protocol import HEADER, REQUEST
+
+    with tempfile.TemporaryDirectory(prefix="s-test-") as root:
+        folders = StudentFolders.create(Path(root) / "s", 4)
+        program = [sys.executable, "-I", "-S", str(folders.lib / "student_process.py")]
+        options = ["--site", str(Path(np.__file__).parent.parent), "--generation", "1"]
+        env = {"TMPDIR": str(folders.run / "tmp"), "PATH": "/usr/bin:/bin"}
+        garbage = b"\xc1not msgpack"
+        frame = HEADER.pack(len(garbage), REQUEST, 1, 0.0) + garbage
+        done = subprocess.run([*program, "--lib", str(folders.lib), *options], input=frame,
+                              capture_output=True, timeout=120, env=env)
+        assert done.returncode != 0 and done.stdout == b"", done
+        assert b"Traceback" in done.stderr and b"Error" in done.stderr, done.stderr[-2000:]
+        # S cannot even start (no protocol.py beside it): that too is in the log, not lost
+        empty = Path(root) / "empty"
+        empty.mkdir()
+        done = subprocess.run([*program, "--lib", str(empty), *options], input=b"", capture_output=True,
+                              timeout=120, env=env)
+        assert done.returncode != 0 and b"No module named 'protocol'" in done.stderr, done.stderr[-2000:]

@@ -35,6 +35,8 @@ from tests.instructor.demo_course import (
 )
 from tests.instructor.demo_course import with_cell as answer
 
+from .templates import nbgrader_v3_cell as cell
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two_process")]
 
 OPTIONS = TWO_PROCESS_OPTIONS
@@ -302,12 +304,6 @@ def test_a_slow_instructor_cell_is_interrupted_and_the_notebook_goes_on():
     """T runs only trusted code, so a T cell past its limit is interrupted, not the run ended."""
     from autograder.instructor.grading.policy import facts_from_source
     from autograder.instructor.grading.sandbox import bwrap_problem
-
-    def cell(source, **nbgrader):
-        new = nbformat.v4.new_code_cell(source)
-        if nbgrader:
-            new.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
-        return new
 
     template = nbformat.v4.new_notebook()
     template.cells = [

@@ -99,3 +99,19 @@ def test_without_figures_the_kernel_draws_nothing_and_warns_of_nothing():
     (status, reason), nb = run([draw], cell_timeout=60)
     assert status == "graded", reason
     assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), "figures are drawn by default"
+
+
+def test_nbgrader_metadata_that_is_not_a_mapping_makes_an_added_cell_not_a_crash():
+    """A submission is valid nbformat with ``"nbgrader": "x"`` in a cell's metadata (the schema
+    allows any value there): reading it raised AttributeError out of merge, and the whole notebook
+    lost its grade. The cell is one the student added, like any cell with forged metadata."""
+    t = template()
+    s = copy.deepcopy(t)
+    for broken in ("x", ["grade_id"], 3):
+        s.cells[1].metadata["nbgrader"] = broken
+        s.cells[1].source = "def f(x):\n    return x * x"
+        merged, written = merge(t, s)
+        assert [c.source for c in merged.cells] == [
+            "import numpy as np", "def f(x):\n    return x * x", "def f(x):\n    raise NotImplementedError()",
+            "assert f(2) == 4", "print('a demo')"], broken
+        assert written == {1} and "nbgrader" not in merged.cells[1].metadata, broken
