@@ -207,3 +207,16 @@ def test_xdist_groups_build_a_module_fixture_once(tmp_path):
     assert setups == ["alpha", "beta"], (
         f"module fixtures built {setups}: --dist loadgroup ignored the xdist_group marks "
         "(pytest-dev/pytest-xdist#1386); keep pytest at the version pyproject.toml pins")
+
+
+def test_the_longest_tests_that_conftest_hands_out_first_still_exist():
+    """tests/conftest.py puts the longest tests first so two xdist workers end together; a name that
+    no longer matches would silently stop doing so."""
+    from tests.conftest import LONGEST_FIRST
+
+    root = Path(__file__).resolve().parents[1]
+    for prefix in LONGEST_FIRST:
+        path, _, name = prefix.partition("::")
+        assert (root / path).is_file(), prefix
+        name = name.split("[")[0]
+        assert not name or f"def {name}" in (root / path).read_text(), prefix
