@@ -17,6 +17,9 @@ from autograder.instructor.grading.boundary import shown_name
 
 # What nbgrader's exchange adds to every collected submission: not the student's files.
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+# A notebook larger than this is not read: the worker parses and checks all of it before any time
+# limit runs (a chapter's solution with every output is about 2 MB).
+MAX_NOTEBOOK_BYTES = 64 << 20
 
 
 @dataclass
@@ -98,6 +101,12 @@ def read_submission(base: Path, student: str, chapter_dir: Path) -> Found:
                                       and p.name not in NBGRADER_FILES))
     if not notebook.is_file():
         item.problem, item.problem_status = f"no {expected} in the submission", "missing"
+        return item
+    size = notebook.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        item.problem = (f"{expected} is {size / 2**20:.0f} MiB; the grader reads notebooks up to "
+                        f"{MAX_NOTEBOOK_BYTES >> 20} MiB. Clear its outputs (Edit > Clear Outputs of All "
+                        "Cells), save it, and submit it again")
         return item
     item.notebook = notebook.read_bytes()
     return item

@@ -59,3 +59,15 @@ def test_a_symbolic_link_is_never_followed(tmp_path):
     found, _ = find_submissions(submissions, KNOWN)
     assert all(f.notebook is None for f in found), found
     assert {f.student: "symbolic link" in f.problem for f in found} == {"ada": True, "eve": True}
+
+
+def test_a_notebook_over_the_size_limit_is_not_read_and_says_how_to_fix_it(tmp_path, monkeypatch):
+    from autograder.instructor.grading import staging
+
+    monkeypatch.setattr(staging, "MAX_NOTEBOOK_BYTES", 1 << 20)
+    folder = tmp_path / "ada" / "01_demo"
+    folder.mkdir(parents=True)
+    (folder / "01_demo.ipynb").write_bytes(b" " * (3 << 20))
+    (item,), _ = staging.find_submissions(tmp_path, ["01_demo"])
+    assert item.notebook is None and item.problem_status == "invalid"
+    assert "3 MiB" in item.problem and "up to 1 MiB" in item.problem and "Clear its outputs" in item.problem

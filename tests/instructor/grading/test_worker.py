@@ -115,3 +115,14 @@ def test_nbgrader_metadata_that_is_not_a_mapping_makes_an_added_cell_not_a_crash
             "import numpy as np", "def f(x):\n    return x * x", "def f(x):\n    raise NotImplementedError()",
             "assert f(2) == 4", "print('a demo')"], broken
         assert written == {1} and "nbgrader" not in merged.cells[1].metadata, broken
+
+
+def test_the_policys_advice_stops_at_its_limit_on_the_code_it_reads():
+    """The advice runs before any time limit (about 0.2 ms a line): a submission of megabytes of code
+    must not hold its worker for minutes, so past ADVICE_MAX_CHARS it says it did not check."""
+    from autograder.instructor.grading.worker import ADVICE_MAX_CHARS, advise
+
+    huge = nbformat.v4.new_code_cell("x = 1\n" * (ADVICE_MAX_CHARS // 6 + 1))
+    nb = nbformat.v4.new_notebook(cells=[huge])
+    assert advise(nb, {0}, facts=None) == [  # the facts are not even read
+        {"cell": "", "line": 0, "construct": "policy", "message": "not checked: too much code"}]
