@@ -47,7 +47,10 @@ CPU_PROBE_AFTER = 0.2
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system) of ``pid`` and every process under it, from /proc; None if unknown."""
+    """CPU seconds (user + system) of ``pid`` and every process under it, from /proc; None if unknown.
+
+    Each process's waited-for children that exited count too (``cutime``, ``cstime``): a loop spun in
+    short-lived children must not look like an S waiting for a core."""
     total, todo, seen = 0.0, [pid], 0
     while todo and seen < 64:
         current = todo.pop()
@@ -56,7 +59,7 @@ def tree_cpu_seconds(pid: int) -> float | None:
             with open(f"/proc/{current}/stat", "rb") as stat_file:
                 stat = stat_file.read()
             fields = stat[stat.rindex(b")") + 2:].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            total += sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
             with open(f"/proc/{current}/task/{current}/children", "rb") as children:
                 todo += [int(child) for child in children.read().split()]
         except (OSError, ValueError, IndexError):
@@ -77,6 +80,9 @@ class Turn:
     cpu_before: float | None = None  # S's CPU seconds when the call began; None: not known (yet)
     granted: float = 0.0  # seconds given beyond the limit (S waited for a core)
     probe_at: float | None = None  # when to read cpu_before, if the call is still running then
+    # S's CPU seconds when this call began, read only for a call T makes while serving S's callback
+    # and whose paused caller's CPU was read: what it uses is not the caller's (_nested_done).
+    cpu_start: float | None = None
 
     def ran(self, now: float) -> float:
         """Seconds S has had the turn in this call, pauses not counted."""
@@ -254,6 +260,16 @@ class Broker:
         call.deadline, call.granted = time.monotonic() + extra, granted + extra
         return True
 
+    def _nested_done(self, call: Turn) -> None:
+        """A call T made while serving S's callback has its answer: the CPU S used in it is not the
+        paused caller's, whose clock did not run meanwhile (its reading at its deadline would count it,
+        and stop an idle caller at its limit)."""
+        if call.cpu_start is None or len(self.stack) < 2 or self.stack[-2].cpu_before is None:
+            return
+        now = tree_cpu_seconds(self.process.pid)  # type: ignore[union-attr]
+        if now is not None:
+            self.stack[-2].cpu_before += max(0.0, now - call.cpu_start)
+
     def _frames_from_t(self, buffer: bytearray) -> None:
         """Relay or answer each complete frame of T's at the start of ``buffer``, and remove it."""
         while len(buffer) >= HEADER.size:
@@ -274,9 +290,13 @@ class Broker:
                                                         "message": self.dead_reason, "traceback": ""}})
                     continue
                 now = time.monotonic()
-                self.stack.append(Turn("t", msgid, now + limit, limit, limit,
-                                       probe_at=now + min(CPU_PROBE_AFTER, limit / 4))
-                                  if limit > 0 else Turn("t", msgid))
+                turn = (Turn("t", msgid, now + limit, limit, limit,
+                             probe_at=now + min(CPU_PROBE_AFTER, limit / 4))
+                        if limit > 0 else Turn("t", msgid))
+                if self.stack and self.stack[-1].who == "s" and self.stack[-2].cpu_before is not None:
+                    # S -> T -> S: what this call uses is not its paused caller's (_nested_done)
+                    turn.cpu_start = tree_cpu_seconds(self.process.pid)
+                self.stack.append(turn)
                 self._to_s(frame)
             elif kind == REPLY:
                 if self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("s", msgid):
@@ -306,7 +326,7 @@ class Broker:
             frame = bytes(self.s_buffer[:HEADER.size + length])
             del self.s_buffer[:HEADER.size + length]
             if kind == REPLY and self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("t", msgid):
-                self.stack.pop()
+                self._nested_done(self.stack.pop())
             elif kind == REQUEST and self.stack and self.stack[-1].who == "t":
                 top = self.stack[-1]
                 if top.deadline is not None:
