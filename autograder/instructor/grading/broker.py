@@ -44,15 +44,20 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # S's CPU time is read from /proc (about 0.15 ms) only for a call still running this long after it
 # began, not for every call: most calls answer in well under a millisecond.
 CPU_PROBE_AFTER = 0.2
+MAX_TREE = 64  # processes read for S's CPU time, at most (an honest S starts none)
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
     """CPU seconds (user + system) of ``pid`` and every process under it, from /proc; None if unknown.
 
-    Each process's waited-for children that exited count too (``cutime``, ``cstime``): a loop spun in
-    short-lived children must not look like an S waiting for a core."""
+    Each process's waited-for children that exited count too (``cutime``, ``cstime``), and children
+    started by any of its threads: a loop spun in short-lived children, or in one a thread started, must
+    not look like an S waiting for a core. A tree of more than ``MAX_TREE`` processes is not read to
+    its end: None, as unknown (the call is then stopped at its limit, with no grace)."""
     total, todo, seen = 0.0, [pid], 0
-    while todo and seen < 64:
+    while todo:
+        if seen == MAX_TREE:
+            return None
         current = todo.pop()
         seen += 1
         try:
@@ -60,11 +65,17 @@ def tree_cpu_seconds(pid: int) -> float | None:
                 stat = stat_file.read()
             fields = stat[stat.rindex(b")") + 2:].split()
             total += sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
-            with open(f"/proc/{current}/task/{current}/children", "rb") as children:
-                todo += [int(child) for child in children.read().split()]
+            tasks = os.listdir(f"/proc/{current}/task")
         except (OSError, ValueError, IndexError):
             if current == pid:
                 return None
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children", "rb") as children:
+                    todo += [int(child) for child in children.read().split()]
+            except (OSError, ValueError):
+                pass  # a thread that ended meanwhile
     return total
 
 

@@ -30,9 +30,11 @@ BROKE (tests marked below, fixed on this branch):
   escape) made nbconvert's markdown renderer raise InvalidNotebook: ``write_feedback`` stopped at that
   page, so no later student got one. Fixed: ``sanitised_markdown``'s renderer leaves the source as it is,
   and nh3 drops it (the page shows only images it holds).
-- ``tree_cpu_seconds`` missed the CPU of S's children that had exited (and been waited for): a loop
-  spun in short-lived child processes looked idle and got WALL_FACTOR times its limit instead of being
-  stopped at it. Fixed: each process's reaped children count too (``cutime``/``cstime``).
+- ``tree_cpu_seconds`` missed three ways to spin unseen, each of which looked like an S waiting for a
+  core and got WALL_FACTOR times its limit instead of being stopped at it: children that exited and
+  were waited for (now their ``cutime``/``cstime`` count), children a thread other than the main one
+  started (now every thread's ``children`` is read), and any process past the 64th (now the tree reads
+  as unknown: no grace).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import json
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -456,8 +459,6 @@ def test_cpu_spent_in_child_processes_that_exited_still_counts(t_side):
 
 
 def test_tree_cpu_seconds_counts_children_that_exited():
-    import subprocess
-
     parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
                                "subprocess.run([sys.executable, '-c', 'import time\\nend = time.monotonic()"
                                " + 1.0\\nwhile time.monotonic() < end: pass'])\ntime.sleep(30)"])
@@ -467,3 +468,40 @@ def test_tree_cpu_seconds_counts_children_that_exited():
     finally:
         parent.kill()
         parent.wait()
+
+
+def _spawning(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import subprocess, sys, threading, time\n" + code],
+                            start_new_session=True)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    import os
+    import signal
+
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def test_tree_cpu_seconds_counts_a_child_a_thread_started():
+    """BROKE (fixed here): /proc/PID/task/PID/children lists the main thread's children only; a loop
+    spun in a child that another thread started was invisible (and got WALL_FACTOR times its limit)."""
+    spin = "while True: pass"
+    parent = _spawning(f"threading.Thread(target=subprocess.run, args=([sys.executable, '-c', {spin!r}],))"
+                       ".start()\ntime.sleep(60)")
+    try:
+        time.sleep(2.0)
+        assert tree_cpu_seconds(parent.pid) > 0.5, "its thread's child has spun for over a second"
+    finally:
+        _end(parent)
+
+
+def test_tree_cpu_seconds_of_a_tree_too_large_to_read_is_unknown():
+    """BROKE (fixed here): the walk stopped after 64 processes and returned what it had read, so a loop
+    spun in the 65th looked idle. Now such a tree reads as unknown (None): the call gets no grace."""
+    parent = _spawning("procs = [subprocess.Popen(['sleep', '60']) for _ in range(70)]\ntime.sleep(60)")
+    try:
+        time.sleep(1.5)
+        assert tree_cpu_seconds(parent.pid) is None
+    finally:
+        _end(parent)
