@@ -14,7 +14,8 @@ S's tracebacks shown as the learner's own, and the broker's CPU clock (issue #18
 
 Held: every feedback attack (markup, comments, CDATA, NUL and lone surrogates in code; ANSI, OSC 8
 links and markup in tracebacks; quotes in image data and metadata; cell tags; ``magics_language`` and
-``language_info``; text/html, text/markdown, text/latex, image/svg+xml outputs; attachments; a
+``language_info``; text/html, text/markdown, text/latex, image/svg+xml outputs; attachments; a mermaid
+diagram (the page would load mermaid from the web: nh3 drops the classes that ask for it); a
 ``<img `` inside a markdown title, which ``NO_ALT`` would break open if nh3 ever stopped escaping ``<``
 in attribute values: pinned 0.3.8 does, and the test says so if that changes); S's forged, huge and
 odd traces; a call that pauses its clock with callbacks (stopped at its limit); short calls below the
@@ -139,6 +140,8 @@ def assert_harmless(text: str) -> Page:
     own = {(tag, json.dumps(attrs, sort_keys=True)) for tag, attrs in base.tags}
     for tag, attrs in page.tags:
         assert "pwn" not in tag, f"the student's markup broke out: <{tag} {attrs}>"
+        # nbconvert's page loads mermaid from the web once it has a ``.jp-Mermaid > pre.mermaid``
+        assert not (tag == "pre" and "mermaid" in attrs.get("class", "").split()), f"<pre {attrs}>"
         handlers = [name for name in attrs if name.startswith("on")]
         assert not handlers, f"an event handler on <{tag}>: {attrs}"
         assert tag not in ("iframe", "object", "embed", "form", "base", "meta", "svg", "math", "style",
@@ -162,7 +165,8 @@ def test_code_cell_source_of_any_bytes_stays_text():
     source = (f"s = '{ATTACK}'  # <![CDATA[ ]]> <!-- --> \x00 \ud800 \udfff \x1b[31m\n"
               f"%%html\n{ATTACK}\n<img src=x onerror=alert(1)>\n%%javascript\nalert(1)\n'''\n{ATTACK}")
     text = graded_page([{"cell_type": "code", "source": source, "metadata": {
-        "magics_language": "html", "tags": [f'"><script>alert(1)</script>{ATTACK}', "jp-OutputArea-output"],
+        "magics_language": "html",
+        "tags": [f'"><script>alert(1)</script>{ATTACK}', "jp-OutputArea-output", " jp-Mermaid"],
         "jupyter": {"source_hidden": f'"{ATTACK}'}, "language_info": {"name": "html"}}}],
         metadata={"language_info": {"name": "html", "pygments_lexer": "html"},
                   "kernelspec": {"name": f"{ATTACK}", "language": "html", "display_name": ATTACK},
@@ -216,7 +220,9 @@ def test_markdown_raw_cells_and_attachments_are_sanitised_and_the_substitutions_
                                             '<img src="x.png" title="<img onerror=alert(5) "> '
                                             "[j](javascript:alert(1)) "
                                             "[d](data:text/html,<script>alert(1)</script>) "
-                                            "![a](attachment:evil.svg) ![r](https://e.org/x.png) <!-- <img ",
+                                            "![a](attachment:evil.svg) ![r](https://e.org/x.png) <!-- <img "
+                                            "\n\n```mermaid\ngraph TD; A-->B\n```\n\n"
+                                            '<div class="jp-Mermaid"><pre class="mermaid">graph</pre></div>',
          "attachments": {"evil.svg": {"image/svg+xml": '<svg onload="alert(1)"/>',
                                       "text/html": "<script>alert(1)</script>"}}},
         {"cell_type": "raw", "source": ATTACK,
