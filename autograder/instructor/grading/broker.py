@@ -227,17 +227,8 @@ class Broker:
             wake = None if running is None else min(running.deadline, running.probe_at or running.deadline)
             wait = 0.5 if wake is None else max(0.0, min(0.5, wake - time.monotonic()))
             ready, _, _ = select.select(watched, [], [], wait)
-            if running is not None and self.process is not None:
-                now = time.monotonic()
-                if running.probe_at is not None and now >= running.probe_at:
-                    self._probe_cpu(running)
-                if now >= running.deadline:
-                    if self._waited_more_than_it_ran(running):
-                        continue
-                    self.timeouts += 1
-                    self._lost(f"ran past the {running.limit:g} s limit for one call (an infinite loop?)",
-                               timed_out=True)
-                    continue
+            # What arrived first: an answer S sent before its deadline counts even if this thread
+            # woke late (a loaded machine); the clock is read after, for the call still waiting.
             if self.t in ready:
                 chunk = self.t.recv(1 << 20)
                 if not chunk:
@@ -251,6 +242,15 @@ class Broker:
                     continue
                 self.s_buffer += chunk
                 self._frames_from_s()
+            running = self.stack[-1] if self.stack and self.stack[-1].deadline is not None else None
+            if running is not None and self.process is not None:
+                now = time.monotonic()
+                if running.probe_at is not None and now >= running.probe_at:
+                    self._probe_cpu(running)
+                if now >= running.deadline and not self._waited_more_than_it_ran(running):
+                    self.timeouts += 1
+                    self._lost(f"ran past the {running.limit:g} s limit for one call (an infinite loop?)",
+                               timed_out=True)
 
     def _probe_cpu(self, call: Turn) -> None:
         """A call still running: read S's CPU now, and count the time it ran so far as all CPU (so

@@ -36,6 +36,8 @@ BROKE (tests marked below, fixed on this branch):
   were waited for (now their ``cutime``/``cstime`` count), children a thread other than the main one
   started (now every thread's ``children`` is read), and any process past the 64th (now the tree reads
   as unknown: no grace).
+- The broker read its clock before what had arrived: when its thread woke late (a loaded machine), an
+  honest call whose answer was already in the pipe was stopped. Fixed: frames first, then the clock.
 """
 
 from __future__ import annotations
@@ -518,3 +520,24 @@ def test_tree_cpu_seconds_of_a_tree_too_large_to_read_is_unknown():
         assert tree_cpu_seconds(parent.pid) is None
     finally:
         _end(parent)
+
+
+def test_an_answer_s_sent_in_time_counts_when_the_broker_wakes_late(t_side, monkeypatch):
+    """BROKE (fixed here): the broker read its clock before what had arrived. On a loaded machine its
+    thread may wake late; an honest call that answered at half its limit, its answer waiting in the
+    pipe, was then stopped (the late CPU probe counts the time it ran as all CPU, so no grace)."""
+    import select as real_select
+    import types
+
+    from autograder.instructor.grading import broker as broker_module
+
+    def late(read, write, error, timeout):  # the broker's thread, scheduled 0.6 s late
+        time.sleep(timeout + 0.6)
+        return real_select.select(read, write, error, 0)
+
+    t, broker = t_side
+    monkeypatch.setattr(broker_module, "select", types.SimpleNamespace(select=late))
+    time.sleep(1.2)  # the broker's thread is in a late select now
+    body = {"op": "cpu", "seconds": 0.2}
+    assert t.call(REQUEST, body, limit=0.4) == body, "S answered after 0.2 s of a 0.4 s limit"
+    assert broker.timeouts == 0
