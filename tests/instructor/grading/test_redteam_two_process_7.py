@@ -26,7 +26,8 @@ BROKE (tests marked below, fixed on this branch):
 - An honest call whose S calls back into T, and T calls S again (S -> T -> S), was charged the nested
   call's CPU: the outer call's clock was paused while the nested call ran, but the CPU reading at its
   deadline included it, so a call that was only waiting (a loaded machine) was stopped at its limit
-  instead of getting the grace. Fixed: a paused call's CPU reading moves past what S used meanwhile.
+  instead of getting the grace. Fixed: the paused call's CPU reading moves past what S used in the
+  call T made meanwhile (read only when the paused call has run past the probe: _nested_done).
 - (older than cc44ea1) A student's markdown ``![a](attachment:x.png)`` (nothing in it for the worker to
   escape) made nbconvert's markdown renderer raise InvalidNotebook: ``write_feedback`` stopped at that
   page, so no later student got one. Fixed: ``sanitised_markdown``'s renderer leaves the source as it is,
