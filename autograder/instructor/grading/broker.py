@@ -44,24 +44,38 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # S's CPU time is read from /proc (about 0.15 ms) only for a call still running this long after it
 # began, not for every call: most calls answer in well under a millisecond.
 CPU_PROBE_AFTER = 0.2
+MAX_TREE = 64  # processes read for S's CPU time, at most (an honest S starts none)
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system) of ``pid`` and every process under it, from /proc; None if unknown."""
+    """CPU seconds (user + system) of ``pid`` and every process under it, from /proc; None if unknown.
+
+    Each process's waited-for children that exited count too (``cutime``, ``cstime``), and children
+    started by any of its threads: a loop spun in short-lived children, or in one a thread started, must
+    not look like an S waiting for a core. A tree of more than ``MAX_TREE`` processes is not read to
+    its end: None, as unknown (the call is then stopped at its limit, with no grace)."""
     total, todo, seen = 0.0, [pid], 0
-    while todo and seen < 64:
+    while todo:
+        if seen == MAX_TREE:
+            return None
         current = todo.pop()
         seen += 1
         try:
             with open(f"/proc/{current}/stat", "rb") as stat_file:
                 stat = stat_file.read()
             fields = stat[stat.rindex(b")") + 2:].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-            with open(f"/proc/{current}/task/{current}/children", "rb") as children:
-                todo += [int(child) for child in children.read().split()]
+            total += sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
+            tasks = os.listdir(f"/proc/{current}/task")
         except (OSError, ValueError, IndexError):
             if current == pid:
                 return None
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children", "rb") as children:
+                    todo += [int(child) for child in children.read().split()]
+            except (OSError, ValueError):
+                pass  # a thread that ended meanwhile
     return total
 
 
@@ -77,6 +91,9 @@ class Turn:
     cpu_before: float | None = None  # S's CPU seconds when the call began; None: not known (yet)
     granted: float = 0.0  # seconds given beyond the limit (S waited for a core)
     probe_at: float | None = None  # when to read cpu_before, if the call is still running then
+    # S's CPU seconds when this call began, read only for a call T makes while serving S's callback
+    # and whose paused caller's CPU was read: what it uses is not the caller's (_nested_done).
+    cpu_start: float | None = None
 
     def ran(self, now: float) -> float:
         """Seconds S has had the turn in this call, pauses not counted."""
@@ -210,17 +227,8 @@ class Broker:
             wake = None if running is None else min(running.deadline, running.probe_at or running.deadline)
             wait = 0.5 if wake is None else max(0.0, min(0.5, wake - time.monotonic()))
             ready, _, _ = select.select(watched, [], [], wait)
-            if running is not None and self.process is not None:
-                now = time.monotonic()
-                if running.probe_at is not None and now >= running.probe_at:
-                    self._probe_cpu(running)
-                if now >= running.deadline:
-                    if self._waited_more_than_it_ran(running):
-                        continue
-                    self.timeouts += 1
-                    self._lost(f"ran past the {running.limit:g} s limit for one call (an infinite loop?)",
-                               timed_out=True)
-                    continue
+            # What arrived first: an answer S sent before its deadline counts even if this thread
+            # woke late (a loaded machine); the clock is read after, for the call still waiting.
             if self.t in ready:
                 chunk = self.t.recv(1 << 20)
                 if not chunk:
@@ -234,6 +242,15 @@ class Broker:
                     continue
                 self.s_buffer += chunk
                 self._frames_from_s()
+            running = self.stack[-1] if self.stack and self.stack[-1].deadline is not None else None
+            if running is not None and self.process is not None:
+                now = time.monotonic()
+                if running.probe_at is not None and now >= running.probe_at:
+                    self._probe_cpu(running)
+                if now >= running.deadline and not self._waited_more_than_it_ran(running):
+                    self.timeouts += 1
+                    self._lost(f"ran past the {running.limit:g} s limit for one call (an infinite loop?)",
+                               timed_out=True)
 
     def _probe_cpu(self, call: Turn) -> None:
         """A call still running: read S's CPU now, and count the time it ran so far as all CPU (so
@@ -253,6 +270,16 @@ class Broker:
         extra = min(max(1.0, limit - (now - before)), (WALL_FACTOR - 1) * limit - granted)
         call.deadline, call.granted = time.monotonic() + extra, granted + extra
         return True
+
+    def _nested_done(self, call: Turn) -> None:
+        """A call T made while serving S's callback has its answer: the CPU S used in it is not the
+        paused caller's, whose clock did not run meanwhile (its reading at its deadline would count it,
+        and stop an idle caller at its limit)."""
+        if call.cpu_start is None or len(self.stack) < 2 or self.stack[-2].cpu_before is None:
+            return
+        now = tree_cpu_seconds(self.process.pid)  # type: ignore[union-attr]
+        if now is not None:
+            self.stack[-2].cpu_before += max(0.0, now - call.cpu_start)
 
     def _frames_from_t(self, buffer: bytearray) -> None:
         """Relay or answer each complete frame of T's at the start of ``buffer``, and remove it."""
@@ -274,9 +301,13 @@ class Broker:
                                                         "message": self.dead_reason, "traceback": ""}})
                     continue
                 now = time.monotonic()
-                self.stack.append(Turn("t", msgid, now + limit, limit, limit,
-                                       probe_at=now + min(CPU_PROBE_AFTER, limit / 4))
-                                  if limit > 0 else Turn("t", msgid))
+                turn = (Turn("t", msgid, now + limit, limit, limit,
+                             probe_at=now + min(CPU_PROBE_AFTER, limit / 4))
+                        if limit > 0 else Turn("t", msgid))
+                if self.stack and self.stack[-1].who == "s" and self.stack[-2].cpu_before is not None:
+                    # S -> T -> S: what this call uses is not its paused caller's (_nested_done)
+                    turn.cpu_start = tree_cpu_seconds(self.process.pid)
+                self.stack.append(turn)
                 self._to_s(frame)
             elif kind == REPLY:
                 if self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("s", msgid):
@@ -306,7 +337,7 @@ class Broker:
             frame = bytes(self.s_buffer[:HEADER.size + length])
             del self.s_buffer[:HEADER.size + length]
             if kind == REPLY and self.stack and (self.stack[-1].who, self.stack[-1].msgid) == ("t", msgid):
-                self.stack.pop()
+                self._nested_done(self.stack.pop())
             elif kind == REQUEST and self.stack and self.stack[-1].who == "t":
                 top = self.stack[-1]
                 if top.deadline is not None:

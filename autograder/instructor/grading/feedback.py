@@ -199,10 +199,17 @@ def _no_remote_source(element: str, attribute: str, value: str) -> str | None:
 def sanitised_markdown(source: str) -> str:
     """Markdown as HTML through nbconvert's renderer (maths kept for MathJax), then an allowlist."""
     import nh3
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    return nh3.clean(markdown2html_mistune(source), url_schemes=URL_SCHEMES,
-                     attribute_filter=_no_remote_source)
+    class PageRenderer(IPythonRenderer):
+        # nbconvert's renderer raises InvalidNotebook for ``![](attachment:name)`` without that
+        # attachment: one student's markdown stopped every page of the batch after theirs. The source
+        # is kept as written; nh3 then drops it (a page shows only images it holds).
+        def _embed_image_or_attachment(self, src: str) -> str:
+            return src
+
+    return nh3.clean(MarkdownWithMath(renderer=PageRenderer(escape=False)).render(source),
+                     url_schemes=URL_SCHEMES, attribute_filter=_no_remote_source)
 
 
 # nbconvert's lab template, with each markdown cell's HTML taken as rendered and sanitised here
