@@ -157,15 +157,20 @@ S_MODULES = ("student_process.py", "protocol.py")
 def student_frames(error: BaseException) -> list[str] | None:
     """The traceback S reported for ``error`` (a note, protocol.rebuild_error), without S's own frames:
     what a learner's cell that failed in JupyterLab would show. None when S reported none."""
-    trace = next((note for note in getattr(error, "__notes__", ()) or ()
-                  if type(note) is str and note.startswith("Traceback (most recent call last):")), None)
+    header = "Traceback (most recent call last):"
+    trace = next((note for note in getattr(error, "__notes__", ()) or () if type(note) is str
+                  and (note.startswith((header, '  File "')) or '\n  File "' in note)), None)
     if trace is None:
         return None
+    lines = trace.splitlines()
+    if lines[0] != header:  # a deep trace: S sent only its last frames (describe_error)
+        first = next(i for i, line in enumerate(lines) if line.startswith('  File "'))
+        lines = [header, "  ...", *lines[first:]]
     kept: list[str] = []
     skipping = False
-    for line in trace.splitlines():
+    for line in lines:
         if line.startswith('  File "'):
-            skipping = line.split('"')[1].endswith(S_MODULES)
+            skipping = line.split('"')[1].rsplit("/", 1)[-1] in S_MODULES
         elif not line.startswith("    "):
             skipping = False
         if not skipping:

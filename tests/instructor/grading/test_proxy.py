@@ -57,6 +57,11 @@ def test_a_learners_error_shows_the_frames_of_their_cell_without_s_own():
         '  File "<cell 6>", line 2, in helper', "    return undefined_name + x", "           ^^^^^^^^^^^^^^",
         "NameError: name 'undefined_name' is not defined"]
     assert student_frames(rebuild_error({"type": "StudentTimeout", "message": "ran past 30 s"})) is None
+    # a deep trace (a RecursionError) arrives without its first lines: its last frames still show
+    deep = rebuild_error({"type": "RecursionError", "message": "maximum recursion depth exceeded",
+                          "traceback": 'ne 2, in f\n    return f(x)\n' + trace.split("\n", 3)[3]})
+    assert student_frames(deep)[:3] == ["Traceback (most recent call last):", "  ...",
+                                        '  File "<cell 6>", line 4, in <module>']
 
 
 def test_ts_floating_point_settings_reach_each_call_in_s():
