@@ -417,14 +417,19 @@ def t_side():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def stopped_in(t, body: dict, limit: float) -> float:
+    """Seconds until T's call with ``body`` came back stopped (``StudentTimeout``)."""
+    started = time.monotonic()
+    late = t.call(REQUEST, body, limit=limit)
+    assert late.get("error", {}).get("type") == "StudentTimeout", late
+    return time.monotonic() - started
+
+
 def test_callbacks_pause_the_clock_but_never_reset_it(t_side):
     """An S that spins between callbacks into T: each callback pauses its clock, none gives it time."""
     t, _broker = t_side
     limit = 0.6
-    started = time.monotonic()
-    late = t.call(REQUEST, {"op": "pauses"}, limit=limit)
-    took = time.monotonic() - started
-    assert late.get("error", {}).get("type") == "StudentTimeout", late
+    took = stopped_in(t, {"op": "pauses"}, limit)
     assert took < WALL_FACTOR * limit + 3.0, f"stopped after {took:.2f} s, past the backstop"
 
 
@@ -432,10 +437,7 @@ def test_calls_shorter_than_the_cpu_probe_are_answered_or_stopped_in_time(t_side
     t, _broker = t_side
     for limit in (0.01, 0.05):
         assert t.call(REQUEST, {"op": "cpu", "seconds": 0.0}, limit=limit) == {"op": "cpu", "seconds": 0.0}
-        started = time.monotonic()
-        late = t.call(REQUEST, {"op": "cpu", "seconds": 30.0}, limit=limit)
-        took = time.monotonic() - started
-        assert late.get("error", {}).get("type") == "StudentTimeout", late
+        took = stopped_in(t, {"op": "cpu", "seconds": 30.0}, limit)
         assert took < WALL_FACTOR * limit + 2.0, f"limit {limit}: stopped after {took:.2f} s"
         assert t.call(CONTROL, {"op": "restart"})["ok"] >= 1
 
@@ -460,10 +462,7 @@ def test_a_loop_in_short_lived_children_is_still_stopped(t_side):
     ``tree_cpu_seconds`` below prove the reading, without a timing that depends on the machine's load.)"""
     t, _broker = t_side
     limit = 1.0
-    started = time.monotonic()
-    late = t.call(REQUEST, {"op": "children"}, limit=limit)
-    took = time.monotonic() - started
-    assert late.get("error", {}).get("type") == "StudentTimeout", late
+    took = stopped_in(t, {"op": "children"}, limit)
     assert took < WALL_FACTOR * limit + 3.0, f"stopped after {took:.2f} s, past the backstop"
 
 
