@@ -22,9 +22,10 @@ import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nbformat.notebooknode import NotebookNode
+if TYPE_CHECKING:  # annotations only: T's bridge imports this module (student_cells) without nbformat
+    from nbformat.notebooknode import NotebookNode
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict[str, Any]:

@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from autograder.i18n import N_
+from autograder.instructor.cells import nbgrader_meta
 from autograder.instructor.grading.student_cells import (
     RUNS_IN_T,
     TESTS_ONLY,
     Placement,
-    _meta,
     _module_in_s,
     _parses,
     _tags,
@@ -190,11 +190,12 @@ def demo_cells(template: NotebookNode, nb: NotebookNode, student_written: set[in
     else the cell stays in T too, and the placement is worked out again.
     """
     instructor = [(i, c) for i, c in enumerate(nb.cells)
-                  if c.cell_type == "code" and i not in student_written and not _meta(c).get("solution")]
+                  if c.cell_type == "code" and i not in student_written
+                  and not nbgrader_meta(c).get("solution")]
     # The names the template's answer cells bind (never the student's cells': a name a student's
     # cell binds must not take a test's input out of the tests' reach).
     answers = set().union(*(bound_names(c.source) for c in template.cells
-                            if c.cell_type == "code" and _meta(c).get("solution")))
+                            if c.cell_type == "code" and nbgrader_meta(c).get("solution")))
     feeding, read_by_trusted = _feeding_the_tests(instructor, answers)
     kept_in_t: set[int] = set()
     while True:
@@ -216,14 +217,14 @@ def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
     the bodies of those functions and classes (and the setup's) read from the module counts, once a
     test or such a cell names them: a test's helper reads its globals when the test calls it.
     ``(those cells, every name they and the tests read)``."""
-    setup = next((c for _, c in instructor if _meta(c).get("grade_id") == "setup"), None)
+    setup = next((c for _, c in instructor if nbgrader_meta(c).get("grade_id") == "setup"), None)
     from_setup = (bound_names(setup.source) if setup is not None else set()) | answers | set(dir(builtins))
     # The functions and classes of the setup and of the cells that only define: what their bodies
     # read from the module is read by whoever calls them (a test's helper reads a global at call time).
     definers: list[tuple[set[str], set[str]]] = []
     for _, cell in instructor:
         if (cell is setup or only_definitions(cell.source)) \
-                and not (_meta(cell).get("grade") or TESTS_ONLY in _tags(cell)):
+                and not (nbgrader_meta(cell).get("grade") or TESTS_ONLY in _tags(cell)):
             defined = defined_objects(cell.source)
             if cell is not setup:
                 from_setup |= defined
@@ -232,7 +233,7 @@ def _feeding_the_tests(instructor: list[tuple[int, NotebookNode]],
     read_by_trusted: set[str] = set()
     rest = []
     for index, cell in instructor:
-        if _meta(cell).get("grade") or TESTS_ONLY in _tags(cell):
+        if nbgrader_meta(cell).get("grade") or TESTS_ONLY in _tags(cell):
             needed |= reads_before_binding(cell.source)
             read_by_trusted |= reads_before_binding(cell.source)
         elif cell is not setup:
@@ -274,7 +275,7 @@ def _place(instructor: list[tuple[int, NotebookNode]], feeding: set[int], read_b
     # is never bound where a test binds), so a cell in T that reads it pulls that cell into T (red team 5)
     rebound_in_s: dict[str, int] = {}
     for index, cell in instructor:
-        meta, tags, source = _meta(cell), _tags(cell), cell.source
+        meta, tags, source = nbgrader_meta(cell), _tags(cell), cell.source
         if meta.get("grade_id") == "setup":
             not_in_s |= setup_names_not_in_s(source, chapter_number)
             setup_names = bound_names(source)

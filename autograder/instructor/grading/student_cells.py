@@ -32,6 +32,7 @@ import symtable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autograder.instructor.cells import nbgrader_meta
 from autograder.instructor.grading.protocol import CLAIM_CHECKS
 
 if TYPE_CHECKING:  # T's bridge imports this module: it needs no nbformat at run time
@@ -50,19 +51,13 @@ S_PACKAGE_MODULES = ("autograder.reference", "autograder.i18n", "autograder.font
 NOTE = "# (not run at grading, line {line}: {text!r} is IPython syntax, and grading runs plain Python)"
 
 
-def _meta(cell: NotebookNode) -> dict[str, Any]:
-    """As ``autograder.instructor.cells.nbgrader_meta`` (``{}`` unless a mapping), without nbformat."""
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta if isinstance(meta, dict) else {}
-
-
 def _tags(cell: NotebookNode) -> list[str]:
     return cell.get("metadata", {}).get("tags") or []
 
 
 def student_cells(nb: NotebookNode, student_written: set[int]) -> list[int]:
     return [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            and (_meta(cell).get("solution") or index in student_written)]
+            and (nbgrader_meta(cell).get("solution") or index in student_written)]
 
 
 # What Python's parser and compiler raise for a source that is not Python: ValueError for a NUL
@@ -103,7 +98,7 @@ def without_ipython(source: str) -> tuple[str, list[str]]:
 
 def setup_imports(template: NotebookNode) -> str:
     """Each import of the setup cell, alone in a ``try`` (what S cannot import is skipped)."""
-    setup = next((c for c in template.cells if _meta(c).get("grade_id") == "setup"), None)
+    setup = next((c for c in template.cells if nbgrader_meta(c).get("grade_id") == "setup"), None)
     if setup is None:
         return ""
     tree = parsed(setup.source)
@@ -363,7 +358,7 @@ def instructor_names(template: NotebookNode) -> tuple[list[str], list[str]]:
     locked: set[str] = set()
     plain: set[str] = set()
     for cell in template.cells:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or meta.get("solution"):
             continue
         names = bound_names(cell.source)
@@ -386,7 +381,7 @@ def instructor_imports(template: NotebookNode) -> dict[str, str]:
     function is not data T could send; T's bridge gives S the import to run instead, once T ran it."""
     found: dict[str, str] = {}
     for cell in template.cells:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") \
                 or meta.get("grade_id") == "setup" or TESTS_ONLY in _tags(cell):
             continue
@@ -411,7 +406,7 @@ def sources_of_tests(nb: NotebookNode, student_written: set[int] | list[int] = (
     test cell by its source, and never sends S a value such a cell bound."""
     return sorted({cell.source for index, cell in enumerate(nb.cells)
                    if cell.cell_type == "code" and index not in student_written
-                   and (_meta(cell).get("grade") and not _meta(cell).get("solution")
+                   and (nbgrader_meta(cell).get("grade") and not nbgrader_meta(cell).get("solution")
                         or TESTS_ONLY in _tags(cell))})
 
 
@@ -429,7 +424,7 @@ class Placement:
 
 
 def label(cell: NotebookNode, index: int) -> str:
-    grade_id = _meta(cell).get("grade_id")
+    grade_id = nbgrader_meta(cell).get("grade_id")
     return f"cell {grade_id}" if grade_id else f"cell {index}"
 
 
