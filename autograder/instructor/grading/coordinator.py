@@ -17,7 +17,8 @@ SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. This is the coordinat
    or the cluster at ``--scheduler``) as ``worker.grade_task`` calls. A worker
    gets the submission's bytes and the chapter's release, never the repository or
    the gradebook. A worker that dies has its task retried elsewhere; a notebook
-   that kills three workers is scored zero ("crashed");
+   that kills three workers is scored zero ("crashed"); one still running long after its
+   own limit is stopped and recorded as ``timeout`` (``backstop.py``);
 5. each record is written as it arrives (``records/<chapter>/<student>.json``,
    then the gradebook by ``gradebook.write_record``, its one writer), so Ctrl-C or
    a crash loses nothing and the same command resumes;
@@ -32,6 +33,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +43,7 @@ import nbformat
 
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
+from autograder.instructor.grading.backstop import BACKSTOP_MARGIN_S, Backstop, Stuck, stuck_reason
 from autograder.instructor.grading.boundary import (
     clean_text,
     load_record,
@@ -50,6 +53,7 @@ from autograder.instructor.grading.boundary import (
 from autograder.instructor.grading.chapter_release import release_fields
 from autograder.instructor.grading.gradebook import write_record
 from autograder.instructor.grading.overrides import load_overrides, override_for, save_override
+from autograder.instructor.grading.progress import Progress
 from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.staging import Found, find_submissions
 
@@ -62,6 +66,9 @@ DASK_CONFIG = {
     "distributed.scheduler.worker-saturation": 1.0,
 }
 RELEASES = "releases.json"
+WAIT_S = 0.1  # between looks for finished notebooks
+
+
 def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
     """nbgrader ``generate_assignment`` into the grading course (the gradebook learns each
     chapter's cells), then one ``GradingRelease`` per chapter."""
@@ -174,7 +181,10 @@ def collect(root: Path, item: Found, release: Any, result: Any = None,
         save(root, stored)
         return stored.record
     except Exception as problem:  # anything that went wrong around one notebook
-        if type(problem).__name__ == "KilledWorker":  # Dask's; not imported: --workers 0 needs no Dask
+        if isinstance(problem, Stuck):
+            stored = crashed(item, release, problem)
+            stored.record.status, stored.record.reason = "timeout", str(problem)
+        elif type(problem).__name__ == "KilledWorker":  # Dask's; not imported: --workers 0 needs no Dask
             stored = crashed(item, release, problem)
         else:
             stored = failed(item, release, problem, "grading failed" if result is None
@@ -211,8 +221,9 @@ def make_client(scheduler: str | None, workers: int | None):
 
 
 def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progress: Any,
-              task_function: Any = None) -> None:
-    """Submit every notebook to the cluster and save each record as it arrives.
+              task_function: Any = None, margin: float = BACKSTOP_MARGIN_S) -> None:
+    """Submit every notebook to the cluster and save each record as it arrives; a notebook still
+    running ``margin`` seconds past its own limit is stopped and recorded (``backstop.py``).
     ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
     from distributed import as_completed
 
@@ -222,45 +233,43 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     # Each task carries its chapter's release (plain data, well under a megabyte), not a
     # scattered copy: data held by one worker is lost with it, and its tasks with it.
     shipped = {c: r.to_dict() for c, r in releases.items()}
-    futures = {}
+    pending = {}
     for item in todo:
         future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
                                key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
-        futures[future] = item
-    for future in as_completed(futures):
-        item = futures[future]
-        try:
-            result, error = future.result(), None
-        except Exception as problem:  # a dead worker (KilledWorker), or the task raised
-            result, error = None, problem
+        pending[future.key] = (future, item)
+    limits = {key: float(releases[item.chapter].notebook_timeout) + margin
+              for key, (_, item) in pending.items()}
+    backstop, finished = Backstop(client, limits), as_completed([f for f, _ in pending.values()])
+
+    def store(key: str, result: Any, error: BaseException | None) -> None:
+        future, item = pending.pop(key)
         future.release()  # the result is stored below; the cluster need not hold it too
-        record = collect(root, item, releases[item.chapter], result, error)
-        del result
-        progress.update(record or Record(item.student, item.chapter, status="error"))
+        progress.update(collect(root, item, releases[item.chapter], result, error)
+                        or Record(item.student, item.chapter, status="error"))
 
-
-class Progress:
-    """A progress bar: notebooks done of total, failures so far, time left (tqdm's estimate)."""
-
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, unit="notebook", disable=not enabled or total == 0,
-                        dynamic_ncols=True, file=sys.stderr)
-        self.failures = 0
-
-    def update(self, record: Record) -> None:
-        if record.status != "graded":
-            self.failures += 1
-        self.bar.set_postfix(not_graded=self.failures, last=f"{record.student}/{record.chapter[:2]}",
-                             refresh=False)
-        if self.bar.n + 1 >= (self.bar.total or 0):
-            self.bar.n += 1  # close() draws the 100 % line: once, not twice
-        else:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
+    while pending:
+        batch = finished.next_batch(block=False)
+        for future in batch:
+            if future.key not in pending:
+                continue  # stopped by the backstop, already recorded
+            try:
+                result, error = future.result(), None
+            except Exception as problem:  # a dead worker (KilledWorker), or the task raised
+                result, error = None, problem
+            store(future.key, result, error)
+            del result
+        overdue = {key: address for key, address in backstop.overdue().items() if key in pending}
+        if overdue:
+            unstopped = backstop.stop([pending[key][0] for key in overdue], set(overdue.values()))
+            for key in overdue:
+                item = pending[key][1]
+                store(key, None, Stuck(stuck_reason(limits[key], releases[item.chapter].notebook_timeout)))
+            for address in unstopped:
+                print(f"warning: the Dask worker {address} could not be restarted (no nanny?) and may "
+                      "still be grading a stopped notebook: restart it by hand", file=sys.stderr)
+        if not batch and pending:
+            time.sleep(WAIT_S)
 
 
 # -- the whole batch ------------------------------------------------------------------------

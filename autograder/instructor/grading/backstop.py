@@ -1,0 +1,90 @@
+"""The coordinator's last limit: a notebook still being graded long after its own limits.
+
+Every other limit lives inside the worker: a cell's, a call's into the student's process, the
+notebook's (``worker.run_cells``). They bound the code the worker runs for the student. They do
+not bound the worker itself: a kernel that never answers, a hung mount, a slow path in our own
+code that a submission finds (review7 found a quadratic pattern that held a worker 15 s for 30,000
+spaces). Without this file the coordinator waited on each task with no timeout, so one such
+notebook stalled the whole class's batch.
+
+``Backstop`` watches the tasks the Dask workers say they are executing. A task still running on the
+same worker ``notebook_timeout + BACKSTOP_MARGIN_S`` seconds after it was first seen there is
+cancelled (so Dask does not run it again elsewhere) and its worker restarted by its nanny (which
+ends the sandbox too: ``bwrap --die-with-parent``). The coordinator records that notebook as
+``timeout`` with a reason that says so, and the batch goes on.
+
+A task retried after its worker died starts its clock again on the new worker: each attempt gets
+the whole limit. A worker without a nanny (an external ``--scheduler`` whose workers were started
+without one) cannot be restarted from here: the task is still recorded and dropped from the batch,
+and the warning names the worker to restart by hand.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+BACKSTOP_MARGIN_S = 300.0  # past the notebook's own limit: the kernel's start (up to 120 s), S's, scoring
+POLL_S = 2.0  # how often the scheduler is asked what runs where
+
+
+@dataclass
+class Backstop:
+    """Which tasks have run too long, and stopping them. ``limits``: a task's key -> its seconds."""
+
+    client: Any
+    limits: dict[str, float]
+    clock: Callable[[], float] = time.monotonic
+    seen: dict[tuple[str, str], float] = field(default_factory=dict)  # (key, worker) -> first seen running
+    asked: float = float("-inf")
+    answer: list[Any] | None = None  # [the workers' answer, or an exception], once it came
+
+    def overdue(self) -> dict[str, str]:
+        """Tasks past their limit: key -> the worker running it. Never waits: the workers are
+        asked (``call_stack``: the tasks each is executing now, not those queued behind them) on a
+        thread of its own at most once a ``POLL_S``, and their answer is read when it has come. A
+        worker too wedged to answer delays only this look, not the coordinator's loop."""
+        now = self.clock()
+        if self.answer is None and now - self.asked >= POLL_S:
+            self.asked, self.answer = now, []
+            threading.Thread(target=self._ask, args=(self.answer,), daemon=True).start()
+        if not self.answer:
+            return {}
+        answer, self.answer = self.answer[0], None
+        return {} if isinstance(answer, BaseException) else self.look(answer, now)
+
+    def _ask(self, into: list[Any]) -> None:
+        try:
+            into.append({address: list(tasks) for address, tasks in self.client.call_stack().items()})
+        except Exception as error:  # the cluster is closing, a worker went away: look again later
+            into.append(error)
+
+    def look(self, executing: dict[str, list[str]], now: float) -> dict[str, str]:
+        """Given what each worker is executing ``now``, the tasks past their limit."""
+        running = {(str(key), address) for address, keys in executing.items() for key in keys}
+        # A task that stopped (done, or its worker died) is forgotten; on a new worker it starts again.
+        self.seen = {pair: self.seen.get(pair, now) for pair in running}
+        return {key: address for (key, address), since in self.seen.items()
+                if key in self.limits and now - since > self.limits[key]}
+
+    def stop(self, futures: list[Any], addresses: set[str]) -> list[str]:
+        """Cancel ``futures`` (no retry elsewhere) and restart the workers running them; the
+        addresses of workers that could not be restarted."""
+        self.client.cancel(futures, force=True)
+        statuses = self.client.restart_workers(sorted(addresses), raise_for_error=False)
+        return sorted(address for address, status in statuses.items() if status != "OK")
+
+
+class Stuck(RuntimeError):
+    """A notebook the backstop stopped; its message is the record's reason."""
+
+
+def stuck_reason(seconds: float, notebook_timeout: float) -> str:
+    """What the record of a notebook stopped by the backstop says."""
+    return (f"grading this notebook had not ended {seconds:g} s after it started (the notebook's own "
+            f"limit is {notebook_timeout:g} s), so its worker was stopped; nothing of it was scored. "
+            "Grade it again alone to see where it stops, and report it: the grader's own limits "
+            "should have stopped it")
