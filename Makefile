@@ -194,8 +194,8 @@ regrade: env-instructor ## SUBMISSIONS=dir STUDENT=id CHAPTER=id ALLOW=cell: re-
 	python -m autograder.instructor.grading.coordinator "$(SUBMISSIONS)" --out grading --student "$(STUDENT)" \
 		--chapter "$(CHAPTER)" $(foreach cell,$(subst $(COMMA), ,$(ALLOW)),--allow "$(cell)") $(if $(NO_SANDBOX),--no-sandbox,) $(GRADE_ARGS)
 
-report: env-instructor ## the class report: grading/report/index.html (make grade writes it too)
-	python -m autograder.instructor.grading.report --out grading
+report: env-instructor ## [SMALL_CLASS=1] the class report: grading/report/index.html (make grade writes it too)
+	python -m autograder.instructor.grading.report --out grading $(if $(SMALL_CLASS),--small-class,)
 
 formgrade: env-instructor ## [LAB_ARGS=...] grade written answers in nbgrader's formgrader
 	python -m autograder.instructor.classroom.formgrade $(ROOT_FLAG) $(LAB_ARGS)

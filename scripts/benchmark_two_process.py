@@ -75,6 +75,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--top", type=int, default=8)
     parser.add_argument("--timeout", type=float, help="seconds a cell (and one call into S) may run, as "
                         "make grade's --timeout (default: the release's)")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="draw no figure, as make check (GradingRelease.figures=False)")
     parser.add_argument("--save", type=Path, help="write the graded notebook here (what each cell showed)")
     options = parser.parse_args(argv)
     count_frames()
@@ -88,6 +90,8 @@ def main(argv: list[str]) -> None:
         notebook = read(source_path(options.chapter))
     release = release_for(COURSE, options.chapter, sandbox=bwrap_problem() is None,
                           isolation=options.isolation)
+    if options.no_figures:
+        release = dataclasses.replace(release, figures=False)
     if options.timeout is not None:
         release = dataclasses.replace(release, cell_timeout=options.timeout, call_timeout=options.timeout)
     task = {"student": "bench", "chapter": options.chapter, "notebook": nbformat.writes(notebook).encode()}

@@ -21,14 +21,16 @@ and the warning names the worker to restart by hand.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 BACKSTOP_MARGIN_S = 300.0  # past the notebook's own limit: the kernel's start (up to 120 s), S's, scoring
-POLL_S = 2.0  # how often the scheduler is asked what runs where
+POLL_S = 2.0  # how often the workers are asked what they execute
+WAIT_S = 0.1  # between looks for finished tasks
 
 
 @dataclass
@@ -76,6 +78,30 @@ class Backstop:
         self.client.cancel(futures, force=True)
         statuses = self.client.restart_workers(sorted(addresses), raise_for_error=False)
         return sorted(address for address, status in statuses.items() if status != "OK")
+
+
+def finished(client: Any, futures: list[Any], limits: dict[str, float]) -> Iterator[tuple[Any, bool]]:
+    """``(future, False)`` for each of ``futures`` as it finishes (done, erred or cancelled), or
+    ``(future, True)`` once the backstop stopped it: past ``limits[key]`` seconds on one worker, it
+    was cancelled and its worker restarted. Every future comes out exactly once."""
+    from distributed import as_completed
+
+    backstop, done = Backstop(client, limits), as_completed(futures)
+    pending = {future.key: future for future in futures}
+    while pending:
+        batch = done.next_batch(block=False)
+        for future in batch:
+            if pending.pop(future.key, None) is not None:  # not one the backstop already gave
+                yield future, False
+        overdue = {key: address for key, address in backstop.overdue().items() if key in pending}
+        if overdue:
+            for address in backstop.stop([pending[key] for key in overdue], set(overdue.values())):
+                print(f"warning: the Dask worker {address} could not be restarted (no nanny?) and may "
+                      "still run a task the coordinator stopped: restart it by hand", file=sys.stderr)
+            for key in overdue:
+                yield pending.pop(key), True
+        if not batch and pending:
+            time.sleep(WAIT_S)
 
 
 class Stuck(RuntimeError):

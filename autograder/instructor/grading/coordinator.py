@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,7 +42,7 @@ import nbformat
 
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
-from autograder.instructor.grading.backstop import BACKSTOP_MARGIN_S, Backstop, Stuck, stuck_reason
+from autograder.instructor.grading.backstop import BACKSTOP_MARGIN_S, Stuck, finished, stuck_reason
 from autograder.instructor.grading.boundary import (
     clean_text,
     load_record,
@@ -62,11 +61,15 @@ MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
 DASK_CONFIG = {
     # A task that was running on each of MAX_CRASHES dead workers is not retried again.
     "distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
-    # A worker holds only the task it runs: a worker that dies takes no queued task with it.
+    # Once a batch has more notebooks than twice the cluster's threads, Dask queues them on the
+    # scheduler (its "root-ish" rule) and a worker holds only the task it runs, so a worker that dies
+    # takes no queued task with it. A smaller batch may put two on a worker: the second then gets one
+    # of its MAX_CRASHES counts from the first's crash; while a worker restarts the cluster has fewer
+    # threads, so the rest are queued (test_coordinator: one worker, a killer and an honest notebook).
     "distributed.scheduler.worker-saturation": 1.0,
 }
 RELEASES = "releases.json"
-WAIT_S = 0.1  # between looks for finished notebooks
+PAGE_LIMIT_S = 300.0  # a feedback page renders in about a second; past this its worker is restarted
 
 
 def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
@@ -225,51 +228,53 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     """Submit every notebook to the cluster and save each record as it arrives; a notebook still
     running ``margin`` seconds past its own limit is stopped and recorded (``backstop.py``).
     ``task_function`` (default ``worker.grade_task``) is replaceable for tests."""
-    from distributed import as_completed
-
     from autograder.instructor.grading.worker import grade_task
 
     task_function = task_function or grade_task
     # Each task carries its chapter's release (plain data, well under a megabyte), not a
     # scattered copy: data held by one worker is lost with it, and its tasks with it.
     shipped = {c: r.to_dict() for c, r in releases.items()}
-    pending = {}
+    items = {}
     for item in todo:
         future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
                                key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
-        pending[future.key] = (future, item)
-    limits = {key: float(releases[item.chapter].notebook_timeout) + margin
-              for key, (_, item) in pending.items()}
-    backstop, finished = Backstop(client, limits), as_completed([f for f, _ in pending.values()])
-
-    def store(key: str, result: Any, error: BaseException | None) -> None:
-        future, item = pending.pop(key)
+        items[future] = item
+    limits = {future.key: float(releases[item.chapter].notebook_timeout) + margin
+              for future, item in items.items()}
+    for future, stopped in finished(client, list(items), limits):
+        item = items.pop(future)
+        result, error = None, None
+        if stopped:
+            error = Stuck(stuck_reason(limits[future.key], releases[item.chapter].notebook_timeout))
+        else:
+            try:
+                result = future.result()
+            except Exception as problem:  # a dead worker (KilledWorker), or the task raised
+                error = problem
         future.release()  # the result is stored below; the cluster need not hold it too
         progress.update(collect(root, item, releases[item.chapter], result, error)
                         or Record(item.student, item.chapter, status="error"))
+        del result
 
-    while pending:
-        batch = finished.next_batch(block=False)
-        for future in batch:
-            if future.key not in pending:
-                continue  # stopped by the backstop, already recorded
+
+def render_on(client: Any):
+    """``write_feedback``'s mapper on the cluster: a page that fails, or still renders
+    ``PAGE_LIMIT_S`` after it started, becomes a page that says so (``feedback.unrendered_page``)."""
+    from autograder.instructor.grading.feedback import unrendered_page
+
+    def mapper(function: Any, pages: list[str]) -> list[str]:
+        futures = client.map(function, pages, pure=False)
+        page_of, texts = {f.key: page for f, page in zip(futures, pages)}, {}
+        for future, stopped in finished(client, futures, {f.key: PAGE_LIMIT_S for f in futures}):
             try:
-                result, error = future.result(), None
-            except Exception as problem:  # a dead worker (KilledWorker), or the task raised
-                result, error = None, problem
-            store(future.key, result, error)
-            del result
-        overdue = {key: address for key, address in backstop.overdue().items() if key in pending}
-        if overdue:
-            unstopped = backstop.stop([pending[key][0] for key in overdue], set(overdue.values()))
-            for key in overdue:
-                item = pending[key][1]
-                store(key, None, Stuck(stuck_reason(limits[key], releases[item.chapter].notebook_timeout)))
-            for address in unstopped:
-                print(f"warning: the Dask worker {address} could not be restarted (no nanny?) and may "
-                      "still be grading a stopped notebook: restart it by hand", file=sys.stderr)
-        if not batch and pending:
-            time.sleep(WAIT_S)
+                texts[future.key] = (unrendered_page(page_of[future.key], "ran too long")
+                                     if stopped else future.result())
+            except Exception as problem:  # its worker died (KilledWorker)
+                texts[future.key] = unrendered_page(page_of[future.key], type(problem).__name__)
+            future.release()
+        return [texts[future.key] for future in futures]
+
+    return mapper
 
 
 # -- the whole batch ------------------------------------------------------------------------
@@ -370,8 +375,7 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
             run_tasks(todo, releases, root, client, bar, task_function)
             bar.close()
             if settings.feedback:  # rendered on the workers too
-                write_feedback(root, all_records(),
-                               mapper=lambda f, items: client.gather(client.map(f, items, pure=False)))
+                write_feedback(root, all_records(), mapper=render_on(client))
         finally:
             bar.close()
             client.close()

@@ -299,6 +299,30 @@ def render_capped(page_json: str) -> str:
     return f"{HASH_PREFIX}{page_sha256(page_json)} -->\n{text}"
 
 
+def render_or_explain(page_json: str) -> str:
+    """``render_capped``, or, if rendering fails, a page that says so: one notebook's page never
+    stops the others' (``write_feedback`` renders them all in one pass)."""
+    try:
+        return render_capped(page_json)
+    except Exception as error:  # whatever a student's notebook made the renderer do
+        return unrendered_page(page_json, type(error).__name__)
+
+
+def unrendered_page(page_json: str, why: str) -> str:
+    """The page a student gets when theirs could not be rendered, in their language. It carries no
+    hash line (``rendered_sha256``), so the next ``make grade`` tries to render it again."""
+    try:
+        metadata = json.loads(page_json).get("metadata") or {}
+        code = str(metadata.get("language") or "") if isinstance(metadata, dict) else ""
+    except (ValueError, AttributeError):
+        code = ""
+    with language(code):
+        text = _("Your feedback page could not be made ({why}). Your grade is kept in the gradebook: "
+                 "ask your instructor for it.").format(why=why)
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Backprop Lab</title>'
+            f"</head><body><p>{html.escape(text)}</p></body></html>\n")
+
+
 def page_sha256(page_json: str) -> str:
     return hashlib.sha256((RENDERER_VERSION + page_json).encode()).hexdigest()
 
@@ -353,7 +377,7 @@ def write_feedback(root: Path, records: list[Record], mapper=map) -> list[Path]:
         targets.append(target)
     if targets:
         install_mathjax(root / "feedback")
-    for target, text in zip(targets, mapper(render_capped, pages) if pages else []):
+    for target, text in zip(targets, mapper(render_or_explain, pages) if pages else []):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return targets

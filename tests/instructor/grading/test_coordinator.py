@@ -70,15 +70,10 @@ def test_a_second_local_cluster_does_not_fight_for_the_dashboard_port():
     assert not [w for w in caught if "8787" in str(w.message)], [str(w.message) for w in caught]
 
 
-@pytest.mark.slow
-def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
-    from distributed import Client, LocalCluster
+def killing_task():
+    """A grading task whose "killer" ends its worker and whose others are graded."""
 
-
-    t = template()
-    release = GradingRelease(chapter="00_demo", template=nbformat.writes(t), policy={}, sandbox=False)
-
-    def kill_or_grade(task, release):  # pickled by value: the workers need not import this file
+    def kill_or_grade(task, release):  # nested, so pickled by value: the workers need not import this file
         import os
 
         if task["student"] == "killer":
@@ -87,6 +82,17 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
                            "reason": "", "submission_sha256": task["submission_sha256"],
                            "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
                            "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
+
+    return kill_or_grade
+
+
+@pytest.mark.slow
+def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
+    from distributed import Client, LocalCluster
+
+
+    t = template()
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(t), policy={}, sandbox=False)
 
     todo = [Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
     import dask
@@ -99,7 +105,7 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
     client = Client(cluster)
     try:
         grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
-                          grading.Progress(2, enabled=False), task_function=kill_or_grade)
+                          grading.Progress(2, enabled=False), task_function=killing_task())
     finally:
         grading.save = original
         client.close()
@@ -111,3 +117,36 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
     assert by_student["fine"].status == "graded"
     assert by_student["killer"].status == "crashed"
     assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"].reason
+
+
+@pytest.mark.slow
+def test_an_honest_notebook_queued_behind_a_killer_on_the_one_worker_is_still_graded(tmp_path):
+    """A batch of two on one worker: Dask sends both to the worker at once, and a worker's death counts
+    against every task it held; the killer's three deaths must not score the other crashed
+    (coordinator.DASK_CONFIG's comment)."""
+    from distributed import Client, LocalCluster
+
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template()), policy={},
+                             sandbox=False)
+    todo = [Found(name, "00_demo", notebook=name.encode()) for name in ("killer", "fine")]
+    import dask
+
+    dask.config.set(grading.DASK_CONFIG)
+    saved = []
+    original = grading.save
+    grading.save = lambda root, stored: saved.append(stored.record)
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
+                          grading.Progress(2, enabled=False), task_function=killing_task())
+    finally:
+        grading.save = original
+        client.close()
+        try:
+            cluster.close()
+        except AssertionError:  # distributed's nanny may still be restarting a killed worker
+            pass
+    by_student = {r.student: r for r in saved}
+    assert by_student["killer"].status == "crashed"
+    assert by_student["fine"].status == "graded", by_student["fine"].reason

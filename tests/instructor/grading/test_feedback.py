@@ -4,6 +4,8 @@ The page in the submission's language: test_i18n_grading.py; a whole batch's pag
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 
 from autograder import i18n
@@ -66,3 +68,42 @@ def test_a_code_cell_is_shown_highlighted_and_escaped_whatever_its_metadata_says
     assert '<span class="n">x</span>' in page, "the code is highlighted as Python"
     assert '<img alt="No description has been provided for this image" src="data:image/png;base64,' in page
     assert page.count('tabindex="0"') == 2, "the input and the output can be focused, as nbconvert does"
+
+
+def _pages(tmp_path, students: list[str]) -> list[Record]:
+    records = []
+    for student in students:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"answer of {student}")])
+        path = tmp_path / "autograded" / student / "01_demo" / "01_demo.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, str(path))
+        records.append(Record(student, "01_demo"))
+    return records
+
+
+def test_a_page_whose_rendering_fails_says_so_and_the_others_are_written(tmp_path, monkeypatch):
+    """Whatever a notebook makes the renderer raise costs that student's page only, never the pass."""
+    real = feedback.render
+
+    def breaks_on_bob(page):
+        if "answer of bob" in json.dumps(page):
+            raise RecursionError("a student's notebook too deep for the renderer")
+        return real(page)
+
+    monkeypatch.setattr(feedback, "render", breaks_on_bob)
+    with i18n.language(""):
+        written = feedback.write_feedback(tmp_path, _pages(tmp_path, ["ann", "bob", "cyd"]))
+    pages = {path.parts[-3]: path.read_text(encoding="utf-8") for path in written}
+    assert sorted(pages) == ["ann", "bob", "cyd"]
+    assert "answer of ann" in pages["ann"] and "answer of cyd" in pages["cyd"]
+    assert "could not be made (RecursionError)" in pages["bob"] and "grade is kept" in pages["bob"]
+    bob = next(path for path in written if path.parts[-3] == "bob")
+    assert feedback.rendered_sha256(bob) is None, "no hash line: the next make grade renders it again"
+
+
+def test_the_page_that_says_so_is_in_the_students_language_and_escapes_its_reason():
+    page = json.dumps({"metadata": {"language": "zh_CN"}, "cells": []})
+    text = feedback.unrendered_page(page, "<script>x</script>")
+    assert "反馈页面未能生成" in text and "<script>" not in text and "&lt;script&gt;" in text
+    assert "could not be made" in feedback.unrendered_page("not json at all", "why")
+    assert "could not be made" in feedback.unrendered_page('{"metadata": ["odd"]}', "why")
