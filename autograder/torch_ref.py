@@ -59,7 +59,9 @@ _announced = False
 def _announce(device: torch.device, name: str) -> None:
     global _announced
     _announced = True
-    print(f"PyTorch reference: {device.type} ({name}), float64, TF32 off.")
+    from autograder.i18n import _
+
+    print(_("PyTorch reference: {device} ({name}), float64, TF32 off.").format(device=device.type, name=name))
 
 
 @functools.cache

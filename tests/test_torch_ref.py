@@ -34,6 +34,17 @@ def test_device_is_announced_once(capsys):
     assert out.count("PyTorch reference:") == 1 and "float64" in out
 
 
+def test_the_device_line_is_in_the_notebooks_language(capsys):
+    import autograder.torch_ref as torch_ref
+    from autograder.i18n import language
+
+    torch_ref._announced = False
+    with language("zh_CN"):
+        reference_device()
+    out = capsys.readouterr().out
+    assert out.startswith("PyTorch 参考：") and "TF32 关闭" in out, out
+
+
 def test_device_can_be_forced_to_cpu(monkeypatch):
     import autograder.torch_ref as torch_ref
 
