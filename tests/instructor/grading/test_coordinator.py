@@ -86,22 +86,20 @@ def killing_task():
     return kill_or_grade
 
 
-@pytest.mark.slow
-def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
+def graded_beside_a_killer(tmp_path, workers: int) -> dict:
+    """``run_tasks`` on a local cluster of ``workers``: "killer" ends its worker each time it runs, "fine"
+    is graded; the records it would have saved, by student."""
+    import dask
     from distributed import Client, LocalCluster
 
-
-    t = template()
-    release = GradingRelease(chapter="00_demo", template=nbformat.writes(t), policy={}, sandbox=False)
-
-    todo = [Found(name, "00_demo", notebook=b"{}") for name in ("killer", "fine")]
-    import dask
-
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template()), policy={},
+                             sandbox=False)
+    todo = [Found(name, "00_demo", notebook=name.encode()) for name in ("killer", "fine")]
     dask.config.set(grading.DASK_CONFIG)
     saved = []
     original = grading.save
     grading.save = lambda root, stored: saved.append(stored.record)
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     try:
         grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
@@ -113,7 +111,12 @@ def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_
             cluster.close()
         except AssertionError:  # distributed's nanny may still be restarting a killed worker
             pass
-    by_student = {r.student: r for r in saved}
+    return {r.student: r for r in saved}
+
+
+@pytest.mark.slow
+def test_a_notebook_that_kills_its_workers_is_scored_crashed_and_the_batch_goes_on(tmp_path):
+    by_student = graded_beside_a_killer(tmp_path, workers=2)
     assert by_student["fine"].status == "graded"
     assert by_student["killer"].status == "crashed"
     assert f"killed {grading.MAX_CRASHES} workers" in by_student["killer"].reason
@@ -124,29 +127,6 @@ def test_an_honest_notebook_queued_behind_a_killer_on_the_one_worker_is_still_gr
     """A batch of two on one worker: Dask sends both to the worker at once, and a worker's death counts
     against every task it held; the killer's three deaths must not score the other crashed
     (coordinator.DASK_CONFIG's comment)."""
-    from distributed import Client, LocalCluster
-
-    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template()), policy={},
-                             sandbox=False)
-    todo = [Found(name, "00_demo", notebook=name.encode()) for name in ("killer", "fine")]
-    import dask
-
-    dask.config.set(grading.DASK_CONFIG)
-    saved = []
-    original = grading.save
-    grading.save = lambda root, stored: saved.append(stored.record)
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    try:
-        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
-                          grading.Progress(2, enabled=False), task_function=killing_task())
-    finally:
-        grading.save = original
-        client.close()
-        try:
-            cluster.close()
-        except AssertionError:  # distributed's nanny may still be restarting a killed worker
-            pass
-    by_student = {r.student: r for r in saved}
+    by_student = graded_beside_a_killer(tmp_path, workers=1)
     assert by_student["killer"].status == "crashed"
     assert by_student["fine"].status == "graded", by_student["fine"].reason
