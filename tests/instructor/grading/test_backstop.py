@@ -68,7 +68,7 @@ def test_a_task_the_coordinator_did_not_submit_is_never_stopped():
 
 def wait_for_answer(watch: Backstop) -> None:
     """Until the asking thread has answered (the answer may already have been read)."""
-    for _ in range(200):
+    for _ in range(2000):  # up to 20 s: a loaded machine may be slow to run the thread
         if watch.answer != []:
             return
         time.sleep(0.01)
@@ -110,7 +110,8 @@ def test_a_worker_that_does_not_answer_holds_up_only_the_next_look():
     for _ in range(5):
         assert watch.overdue() == {}
         clock.now += 10 * backstop.POLL_S
-    assert time.monotonic() - started < 1 and client.asked == 1, "one question outstanding, never waited on"
+    # the question takes an hour; five looks take no time (5 s: a loaded machine)
+    assert time.monotonic() - started < 5 and client.asked == 1, "one question outstanding, never waited on"
 
 
 def test_stop_cancels_first_then_restarts_and_names_the_workers_it_could_not_restart():
