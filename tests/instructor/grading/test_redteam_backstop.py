@@ -153,3 +153,48 @@ def test_a_stuck_task_on_workers_without_a_nanny_is_recorded_and_the_batch_ends(
     assert records["stuck"].status == "timeout" and records["fine"].status == "graded"
     assert "could not be restarted" in capsys.readouterr().err
     assert took < 30
+
+
+def sleep_forever() -> None:
+    import time
+
+    time.sleep(3600)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grade-cli")
+def test_two_stops_of_one_local_worker_within_15_s_do_not_lose_it_for_good():
+    """BROKE: distributed's SpecCluster (LocalCluster) closes a worker's nanny for good when, 15 s
+    (``distributed.deploy.lost-worker-timeout``) after that worker left, no worker of its name is back.
+    A stop makes the worker absent for about 5 s (4 s to close, then killed, then restarted), so a second
+    stop (or a death) of the same worker in that window lost it: with one worker the class's batch then
+    waited forever with nobody to run it, and ``restart_workers`` blocked 120 s before warning "no
+    nanny?". Measured through run_tasks (1 worker, three stuck notebooks and an honest one, limits 3 s):
+    the honest one never ran. DASK_CONFIG now keeps lost local workers' nannies for a day."""
+    import threading
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    dask.config.set(grading.DASK_CONFIG)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+
+        def stop_one() -> list[str]:
+            future = client.submit(sleep_forever, pure=False)
+            while not any(client.processing().values()):
+                time.sleep(0.1)
+            time.sleep(0.5)  # executing, not only assigned
+            return Backstop(client, {}).stop([future], set(client.scheduler_info()["workers"]))
+
+        first = time.monotonic()
+        assert stop_one() == []
+        client.wait_for_workers(1, timeout=30)
+        # The 15 s check of the first stop falls within the second.
+        time.sleep(max(0.0, first + 12.5 - time.monotonic()))
+        second = threading.Thread(target=stop_one, daemon=True)
+        second.start()
+        second.join(timeout=max(1.0, first + 25 - time.monotonic()))
+        assert not second.is_alive(), "the second stop waited for a worker that was not coming back"
+        client.wait_for_workers(1, timeout=10)
+        assert len(cluster.workers) == 1
