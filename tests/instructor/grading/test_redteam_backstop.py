@@ -84,7 +84,7 @@ def stuck_hog_or_grade(task, release):  # pickled by value: the workers need not
     import ctypes
     import time
 
-    if task["student"] == "stuck":
+    if task["student"].startswith("stuck"):
         time.sleep(float(task.get("sleep", 3600)))
     if task["student"] == "hog":
         time.sleep(1.5)  # a kernel starts, the notebook runs: the worker's heartbeats say it executes this
@@ -96,7 +96,8 @@ def stuck_hog_or_grade(task, release):  # pickled by value: the workers need not
 
 
 def grade_on(cluster_kwargs: dict, names: list[str], monkeypatch, tmp_path, sleep: float = 3600):
-    """Grade ``names`` with ``stuck_hog_or_grade`` (notebook limit 1 s, margin 2 s): records, seconds."""
+    """Grade ``names`` with ``stuck_hog_or_grade`` (notebook limit 1 s, margin 2 s): the records in the
+    order saved, the seconds, the progress bar."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -113,12 +114,11 @@ def grade_on(cluster_kwargs: dict, names: list[str], monkeypatch, tmp_path, slee
     monkeypatch.setattr(grading, "save", lambda root, stored: saved.append(stored.record))
     with LocalCluster(threads_per_worker=1, dashboard_address=None, silence_logs=50,
                       **cluster_kwargs) as cluster, Client(cluster) as client:
-        started = time.monotonic()
-        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
-                          grading.Progress(len(todo), enabled=False), task_function=stuck_hog_or_grade,
-                          margin=2.0)
+        started, progress = time.monotonic(), grading.Progress(len(todo))  # drawn on the captured stderr
+        grading.run_tasks(todo, {"00_demo": release}, tmp_path, client, progress,
+                          task_function=stuck_hog_or_grade, margin=2.0)
         took = time.monotonic() - started
-    return {record.student: record for record in saved}, took
+    return saved, took, progress
 
 
 @pytest.mark.slow
@@ -132,7 +132,8 @@ def test_a_worker_too_busy_to_answer_does_not_blind_the_backstop(monkeypatch, tm
     what the scheduler last heard from each worker (its heartbeats): a wedged worker's clock runs on, and
     its nanny kills it. (A task that wedges its worker before the worker's first heartbeat since it
     started is not seen: the scheduler's worker-ttl, 5 minutes, then removes that worker.)"""
-    records, took = grade_on({"n_workers": 2, "processes": True}, ["hog", "stuck"], monkeypatch, tmp_path)
+    saved, took, _ = grade_on({"n_workers": 2, "processes": True}, ["hog", "stuck"], monkeypatch, tmp_path)
+    records = {record.student: record for record in saved}
     assert records["hog"].status == "timeout", (records["hog"].status, records["hog"].reason)
     assert records["stuck"].status == "timeout"
     assert took < 25, f"the batch took {took:.0f} s: the backstop waited for the wedged worker"
@@ -148,8 +149,9 @@ def test_a_stuck_task_on_workers_without_a_nanny_is_recorded_and_the_batch_ends(
     stuck call ends by itself after 8 s; a real one is the instructor's to restart)."""
     from distributed import Worker
 
-    records, took = grade_on({"n_workers": 1, "processes": False, "worker_class": Worker},
-                             ["stuck", "fine"], monkeypatch, tmp_path, sleep=8)
+    saved, took, _ = grade_on({"n_workers": 1, "processes": False, "worker_class": Worker},
+                              ["stuck", "fine"], monkeypatch, tmp_path, sleep=8)
+    records = {record.student: record for record in saved}
     assert records["stuck"].status == "timeout" and records["fine"].status == "graded"
     assert "could not be restarted" in capsys.readouterr().err
     assert took < 30
@@ -198,3 +200,37 @@ def test_two_stops_of_one_local_worker_within_15_s_do_not_lose_it_for_good():
         assert not second.is_alive(), "the second stop waited for a worker that was not coming back"
         client.wait_for_workers(1, timeout=10)
         assert len(cluster.workers) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("grade-cli")
+def test_an_honest_notebook_behind_three_stuck_ones_on_the_one_worker_is_graded_once(monkeypatch, tmp_path):
+    """HELD once lost-worker-timeout was set (before it, BROKE in 2 runs of 2: the worker was lost at the
+    second or third stop and "fine" never ran). Each stop restarts the worker, and Dask counts that
+    against every task the worker held (measured: the queued one's "suspicious" count went 0 -> 1); in
+    these runs a worker held the task it ran and at most one more, so "fine" did not reach the three
+    deaths that score "crashed". Every notebook is recorded exactly once, with a true reason, and the
+    progress bar counts four notebooks, three of them failures."""
+    saved, took, progress = grade_on({"n_workers": 1, "processes": True},
+                                     ["stuck1", "stuck2", "stuck3", "fine"], monkeypatch, tmp_path)
+    assert sorted(record.student for record in saved) == ["fine", "stuck1", "stuck2", "stuck3"]
+    statuses = {record.student: record.status for record in saved}
+    assert statuses == {"fine": "graded", "stuck1": "timeout", "stuck2": "timeout", "stuck3": "timeout"}
+    stuck = next(record for record in saved if record.student == "stuck1")
+    assert "had not ended 3 s after it started (the notebook's own limit is 1 s)" in stuck.reason
+    assert all(test["score"] == 0 for test in stuck.tests.values()) and stuck.tests
+    assert progress.failures == 3 and progress.bar.n == 4
+    assert took < 60, f"the batch took {took:.0f} s"
+
+
+def test_a_page_that_could_not_be_made_falls_back_to_english_for_any_language_code():
+    """HELD: the language code comes from the student's notebook metadata; a path, a number, a huge
+    string or a locale with an encoding gives the English page, never an error or a file read."""
+    import json
+
+    from autograder.instructor.grading import feedback
+
+    for code in ["../../etc/passwd", 5, "x" * 10_000, None, ["zh"]]:
+        page = feedback.unrendered_page(json.dumps({"metadata": {"language": code}}), "ran too long")
+        assert "could not be made (ran too long)" in page, code
+    assert "未能生成" in feedback.unrendered_page(json.dumps({"metadata": {"language": "zh"}}), "x")
