@@ -7,11 +7,15 @@ code that a submission finds (review7 found a quadratic pattern that held a work
 spaces). Without this file the coordinator waited on each task with no timeout, so one such
 notebook stalled the whole class's batch.
 
-``Backstop`` watches the tasks the Dask workers say they are executing. A task still running on the
+``Backstop`` watches the tasks the Dask workers say they are executing: what each last told the
+scheduler (its heartbeat, twice a second on a small cluster), read from the scheduler, which answers
+even when a worker cannot. A worker too wedged to send heartbeats (a task holding its GIL) keeps its
+last report, so the clocks of its tasks run on. A task still running on the
 same worker ``notebook_timeout + BACKSTOP_MARGIN_S`` seconds after it was first seen there is
 cancelled (so Dask does not run it again elsewhere) and its worker restarted by its nanny (which
-ends the sandbox too: ``bwrap --die-with-parent``). The coordinator records that notebook as
-``timeout`` with a reason that says so, and the batch goes on.
+ends the sandbox too: ``bwrap --die-with-parent``; a worker that does not close within 4 s is
+killed). The coordinator records that notebook as ``timeout`` with a reason that says so, and the
+batch goes on.
 
 A task retried after its worker died starts its clock again on the new worker: each attempt gets
 the whole limit. A worker without a nanny (an external ``--scheduler`` whose workers were started
@@ -45,10 +49,10 @@ class Backstop:
     answer: list[Any] | None = None  # [the workers' answer, or an exception], once it came
 
     def overdue(self) -> dict[str, str]:
-        """Tasks past their limit: key -> the worker running it. Never waits: the workers are
-        asked (``call_stack``: the tasks each is executing now, not those queued behind them) on a
-        thread of its own at most once a ``POLL_S``, and their answer is read when it has come. A
-        worker too wedged to answer delays only this look, not the coordinator's loop."""
+        """Tasks past their limit: key -> the worker running it. Never waits: the scheduler is
+        asked (``executing``: the tasks each worker runs, not those queued behind them) on a
+        thread of its own at most once a ``POLL_S``, and its answer is read when it has come. A
+        scheduler slow to answer delays only this look, not the coordinator's loop."""
         now = self.clock()
         if self.answer is None and now - self.asked >= POLL_S:
             self.asked, self.answer = now, []
@@ -59,9 +63,14 @@ class Backstop:
         return {} if isinstance(answer, BaseException) else self.look(answer, now)
 
     def _ask(self, into: list[Any]) -> None:
+        def executing(dask_scheduler: Any) -> dict[str, list[str]]:
+            # Run on the scheduler, which need not import this file: nested, so pickled by value.
+            return {address: [str(task.key) for task in worker.executing]
+                    for address, worker in dask_scheduler.workers.items()}
+
         try:
-            into.append({address: list(tasks) for address, tasks in self.client.call_stack().items()})
-        except Exception as error:  # the cluster is closing, a worker went away: look again later
+            into.append(self.client.run_on_scheduler(executing))
+        except Exception as error:  # the cluster is closing: look again later
             into.append(error)
 
     def look(self, executing: dict[str, list[str]], now: float) -> dict[str, str]:
@@ -76,8 +85,23 @@ class Backstop:
         """Cancel ``futures`` (no retry elsewhere) and restart the workers running them; the
         addresses of workers that could not be restarted."""
         self.client.cancel(futures, force=True)
-        statuses = self.client.restart_workers(sorted(addresses), raise_for_error=False)
-        return sorted(address for address, status in statuses.items() if status != "OK")
+        failed = []
+        for address in sorted(addresses):  # one at a time: distributed raises for the whole list
+            try:
+                status = self.client.restart_workers([address], raise_for_error=False)[address]
+            except KeyError:  # it left the cluster since it was seen (it died): nothing to restart
+                continue
+            except Exception:  # no nanny (ValueError, whatever raise_for_error says), a lost scheduler
+                status = "failed"
+            if status != "OK":
+                failed.append(address)
+        return failed
+
+
+def still_running(overdue: dict[str, str], pending: dict[str, Any]) -> dict[str, str]:
+    """Of ``overdue``, those still pending and not done: the answer the backstop read is a moment
+    old, and a task that finished since keeps its result."""
+    return {key: address for key, address in overdue.items() if key in pending and not pending[key].done()}
 
 
 def finished(client: Any, futures: list[Any], limits: dict[str, float]) -> Iterator[tuple[Any, bool]]:
@@ -93,7 +117,7 @@ def finished(client: Any, futures: list[Any], limits: dict[str, float]) -> Itera
         for future in batch:
             if pending.pop(future.key, None) is not None:  # not one the backstop already gave
                 yield future, False
-        overdue = {key: address for key, address in backstop.overdue().items() if key in pending}
+        overdue = still_running(backstop.overdue(), pending)
         if overdue:
             for address in backstop.stop([pending[key] for key in overdue], set(overdue.values())):
                 print(f"warning: the Dask worker {address} could not be restarted (no nanny?) and may "

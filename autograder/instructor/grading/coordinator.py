@@ -67,6 +67,10 @@ DASK_CONFIG = {
     # of its MAX_CRASHES counts from the first's crash; while a worker restarts the cluster has fewer
     # threads, so the rest are queued (test_coordinator: one worker, a killer and an honest notebook).
     "distributed.scheduler.worker-saturation": 1.0,
+    # A LocalCluster closes a worker's nanny for good when no worker of its name is back this long
+    # after it left (15 s by default): two restarts of one worker within it (the backstop's, a
+    # crash's) lost the worker, and with one worker the batch waited forever. Our nannies restart.
+    "distributed.deploy.lost-worker-timeout": "1 day",
 }
 RELEASES = "releases.json"
 PAGE_LIMIT_S = 300.0  # a feedback page renders in about a second; past this its worker is restarted

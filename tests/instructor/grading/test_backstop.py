@@ -28,11 +28,21 @@ class FakeClient:
         self.restarted: list[str] = []
         self.restart_status = "OK"
 
-    def call_stack(self) -> dict[str, dict[str, list]]:
+    def run_on_scheduler(self, function) -> dict[str, list[str]]:
+        """What the scheduler heard from each worker (``Backstop._ask``'s function, run on a fake)."""
         self.asked += 1
         if isinstance(self.executing, Exception):
             raise self.executing
-        return {worker: {key: ["a frame"] for key in keys} for worker, keys in self.executing.items()}
+
+        class Task:
+            def __init__(self, key: str) -> None:
+                self.key = key
+
+        class Scheduler:
+            workers = {worker: type("WorkerState", (), {"executing": {Task(k): 0.0 for k in keys}})
+                       for worker, keys in self.executing.items()}
+
+        return function(Scheduler())
 
     def cancel(self, futures, force=False) -> None:
         self.cancelled += list(futures)
@@ -100,7 +110,7 @@ def test_the_workers_are_asked_on_a_thread_at_most_once_per_poll_and_a_failed_as
 
 def test_a_worker_that_does_not_answer_holds_up_only_the_next_look():
     class Wedged(FakeClient):
-        def call_stack(self):
+        def run_on_scheduler(self, function):
             self.asked += 1
             time.sleep(3600)
 
