@@ -17,6 +17,9 @@ ends the sandbox too: ``bwrap --die-with-parent``; a worker that does not close 
 killed). The coordinator records that notebook as ``timeout`` with a reason that says so, and the
 batch goes on.
 
+``render_on`` puts the feedback pass under the same watch: a page still rendering ``PAGE_LIMIT_S``
+after it started, or whose worker died, becomes a page that says so (``feedback.unrendered_page``).
+
 A task retried after its worker died starts its clock again on the new worker: each attempt gets
 the whole limit. A worker without a nanny (an external ``--scheduler`` whose workers were started
 without one) cannot be restarted from here: the task is still recorded and dropped from the batch,
@@ -35,6 +38,7 @@ from typing import Any
 BACKSTOP_MARGIN_S = 300.0  # past the notebook's own limit: the kernel's start (up to 120 s), S's, scoring
 POLL_S = 2.0  # how often the workers are asked what they execute
 WAIT_S = 0.1  # between looks for finished tasks
+PAGE_LIMIT_S = 300.0  # a feedback page renders in about a second; past this its worker is restarted
 
 
 @dataclass
@@ -126,6 +130,26 @@ def finished(client: Any, futures: list[Any], limits: dict[str, float]) -> Itera
                 yield pending.pop(key), True
         if not batch and pending:
             time.sleep(WAIT_S)
+
+
+def render_on(client: Any):
+    """``write_feedback``'s mapper on the cluster: a page that fails, or still renders
+    ``PAGE_LIMIT_S`` after it started, becomes a page that says so (``feedback.unrendered_page``)."""
+    from autograder.instructor.grading.feedback import unrendered_page
+
+    def mapper(function: Any, pages: list[str]) -> list[str]:
+        futures = client.map(function, pages, pure=False)
+        page_of, texts = {f.key: page for f, page in zip(futures, pages)}, {}
+        for future, stopped in finished(client, futures, {f.key: PAGE_LIMIT_S for f in futures}):
+            try:
+                texts[future.key] = (unrendered_page(page_of[future.key], "ran too long")
+                                     if stopped else future.result())
+            except Exception as problem:  # its worker died (KilledWorker)
+                texts[future.key] = unrendered_page(page_of[future.key], type(problem).__name__)
+            future.release()
+        return [texts[future.key] for future in futures]
+
+    return mapper
 
 
 class Stuck(RuntimeError):

@@ -42,7 +42,7 @@ import nbformat
 
 from autograder.instructor.config import CELL_TIMEOUT_S
 from autograder.instructor.course import Course, chapter_ids, course_for_cli
-from autograder.instructor.grading.backstop import BACKSTOP_MARGIN_S, Stuck, finished, stuck_reason
+from autograder.instructor.grading.backstop import BACKSTOP_MARGIN_S, Stuck, finished, render_on, stuck_reason
 from autograder.instructor.grading.boundary import (
     clean_text,
     load_record,
@@ -73,7 +73,6 @@ DASK_CONFIG = {
     "distributed.deploy.lost-worker-timeout": "1 day",
 }
 RELEASES = "releases.json"
-PAGE_LIMIT_S = 300.0  # a feedback page renders in about a second; past this its worker is restarted
 
 
 def build_releases(root: Path, chapters: list[str], solutions: Path, options: dict[str, Any]) -> dict:
@@ -259,26 +258,6 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
         progress.update(collect(root, item, releases[item.chapter], result, error)
                         or Record(item.student, item.chapter, status="error"))
         del result
-
-
-def render_on(client: Any):
-    """``write_feedback``'s mapper on the cluster: a page that fails, or still renders
-    ``PAGE_LIMIT_S`` after it started, becomes a page that says so (``feedback.unrendered_page``)."""
-    from autograder.instructor.grading.feedback import unrendered_page
-
-    def mapper(function: Any, pages: list[str]) -> list[str]:
-        futures = client.map(function, pages, pure=False)
-        page_of, texts = {f.key: page for f, page in zip(futures, pages)}, {}
-        for future, stopped in finished(client, futures, {f.key: PAGE_LIMIT_S for f in futures}):
-            try:
-                texts[future.key] = (unrendered_page(page_of[future.key], "ran too long")
-                                     if stopped else future.result())
-            except Exception as problem:  # its worker died (KilledWorker)
-                texts[future.key] = unrendered_page(page_of[future.key], type(problem).__name__)
-            future.release()
-        return [texts[future.key] for future in futures]
-
-    return mapper
 
 
 # -- the whole batch ------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def test_a_notebook_that_never_ends_is_stopped_recorded_and_the_batch_goes_on(tm
 @pytest.mark.xdist_group("grade-cli")
 def test_a_feedback_page_that_hangs_or_fails_becomes_a_page_that_says_so_and_the_rest_are_rendered(
         monkeypatch):
-    """The feedback pass on the cluster (``coordinator.render_on``): one worker, so the pages after the
+    """The feedback pass on the cluster (``backstop.render_on``): one worker, so the pages after the
     hanging one are rendered only if the backstop stops it."""
     from distributed import Client, LocalCluster
 
@@ -206,11 +206,11 @@ def test_a_feedback_page_that_hangs_or_fails_becomes_a_page_that_says_so_and_the
             raise RecursionError("too deep")
         return f"page of {page}"
 
-    monkeypatch.setattr(grading, "PAGE_LIMIT_S", 2.0)
+    monkeypatch.setattr(backstop, "PAGE_LIMIT_S", 2.0)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         started = time.monotonic()
-        texts = grading.render_on(client)(render, ["a", "hang", "raise", "b"])
+        texts = backstop.render_on(client)(render, ["a", "hang", "raise", "b"])
         took = time.monotonic() - started
     assert texts[0] == "page of a" and texts[3] == "page of b"
     assert "could not be made (ran too long)" in texts[1]
