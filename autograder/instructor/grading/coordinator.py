@@ -61,11 +61,12 @@ MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
 DASK_CONFIG = {
     # A task that was running on each of MAX_CRASHES dead workers is not retried again.
     "distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
-    # Once a batch has more notebooks than twice the cluster's threads, Dask queues them on the
-    # scheduler (its "root-ish" rule) and a worker holds only the task it runs, so a worker that dies
-    # takes no queued task with it. A smaller batch may put two on a worker: the second then gets one
-    # of its MAX_CRASHES counts from the first's crash; while a worker restarts the cluster has fewer
-    # threads, so the rest are queued (test_coordinator: one worker, a killer and an honest notebook).
+    # A batch of more notebooks than twice the cluster's threads, submitted as one graph (run_tasks),
+    # is queued on the scheduler (Dask's "root-ish" rule): a worker holds only the task it runs, so a
+    # worker that dies or is restarted (backstop.py) takes no queued task with it, and an honest
+    # notebook never gets a count towards MAX_CRASHES from another's crash. A smaller batch may put
+    # two on a worker: the second then gets one count from the first's crash; while a worker
+    # restarts the cluster has fewer threads, so the rest are queued (test_coordinator).
     "distributed.scheduler.worker-saturation": 1.0,
     # A LocalCluster closes a worker's nanny for good when no worker of its name is back this long
     # after it left (15 s by default): two restarts of one worker within it (the backstop's, a
@@ -237,11 +238,12 @@ def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progre
     # Each task carries its chapter's release (plain data, well under a megabyte), not a
     # scattered copy: data held by one worker is lost with it, and its tasks with it.
     shipped = {c: r.to_dict() for c, r in releases.items()}
-    items = {}
-    for item in todo:
-        future = client.submit(task_function, item.task(), shipped[item.chapter], pure=False,
-                               key=f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}")
-        items[future] = item
+    # One graph, not one submit a notebook: seeing the whole batch at once, Dask queues it on the
+    # scheduler (DASK_CONFIG), so a worker holds only the notebook it grades.
+    futures = client.map(task_function, [item.task() for item in todo],
+                         [shipped[item.chapter] for item in todo], pure=False,
+                         key=[f"grade-{item.chapter}-{item.student}-{item.sha256[:12]}" for item in todo])
+    items = dict(zip(futures, todo))
     limits = {future.key: float(releases[item.chapter].notebook_timeout) + margin
               for future, item in items.items()}
     for future, stopped in finished(client, list(items), limits):

@@ -130,3 +130,45 @@ def test_an_honest_notebook_queued_behind_a_killer_on_the_one_worker_is_still_gr
     by_student = graded_beside_a_killer(tmp_path, workers=1)
     assert by_student["killer"].status == "crashed"
     assert by_student["fine"].status == "graded", by_student["fine"].reason
+
+
+@pytest.mark.slow
+def test_a_worker_of_a_large_batch_holds_only_the_notebook_it_grades(tmp_path, monkeypatch):
+    """Dask queues a batch on the scheduler only when it sees more tasks than twice the cluster's
+    threads in one graph. Submitted one by one, the first four of a batch went two to a worker, and a
+    worker's death or restart (backstop.py) counts against every task it holds: an honest notebook
+    queued behind a crashing one was one step nearer "crashed". The batch now goes in one graph."""
+    import threading
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template()), policy={},
+                             sandbox=False)
+    todo = [Found(f"s{n}", "00_demo", notebook=str(n).encode()) for n in range(6)]
+
+    def slow_grade(task, release):  # nested, so pickled by value
+        import time
+
+        time.sleep(1.5)
+        return killing_task()(task, release)
+
+    dask.config.set(grading.DASK_CONFIG)
+    monkeypatch.setattr(grading, "save", lambda root, stored: None)
+    held, done = [], threading.Event()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        def watch() -> None:
+            while not done.is_set():
+                held.extend(len(keys) for keys in client.processing().values())
+                done.wait(0.1)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            grading.run_tasks(todo, {"00_demo": release}, tmp_path, client,
+                              grading.Progress(len(todo), enabled=False), task_function=slow_grade)
+        finally:
+            done.set()
+            watcher.join()
+    assert held and max(held) == 1, f"tasks a worker held at once: {sorted(set(held))}"

@@ -1,5 +1,6 @@
 """Red team 8 against the coordinator's backstop (autograder/instructor/grading/backstop.py,
-coordinator.run_tasks and backstop.render_on): can one submission stop, harm or stall another's grading, or the
+coordinator.run_tasks and backstop.render_on): can one submission stop, harm or stall another's grading, or
+the
 whole batch? Each test's docstring says BROKE (it failed before its fix) or HELD (it passed as first
 written) and what."""
 
