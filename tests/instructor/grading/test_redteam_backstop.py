@@ -1,8 +1,7 @@
 """Red team 8 against the coordinator's backstop (autograder/instructor/grading/backstop.py,
-coordinator.run_tasks and backstop.render_on): can one submission stop, harm or stall another's grading, or
-the
-whole batch? Each test's docstring says BROKE (it failed before its fix) or HELD (it passed as first
-written) and what."""
+coordinator.run_tasks and backstop.render_on): can one submission stop, harm or stall another's
+grading, or the whole batch? Each test's docstring says BROKE (it failed before its fix) or HELD (it
+passed as first written) and what."""
 
 from __future__ import annotations
 
