@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BACKSTOP_MARGIN_S = 300.0  # past the notebook's own limit: the kernel's start (up to 120 s), S's, scoring
-POLL_S = 2.0  # how often the workers are asked what they execute
+POLL_S = 2.0  # how often the scheduler is asked what the workers execute
 WAIT_S = 0.1  # between looks for finished tasks
 PAGE_LIMIT_S = 300.0  # a feedback page renders in about a second; past this its worker is restarted
 
