@@ -207,10 +207,11 @@ def test_two_stops_of_one_local_worker_within_15_s_do_not_lose_it_for_good():
 def test_an_honest_notebook_behind_three_stuck_ones_on_the_one_worker_is_graded_once(monkeypatch, tmp_path):
     """HELD once lost-worker-timeout was set (before it, BROKE in 2 runs of 2: the worker was lost at the
     second or third stop and "fine" never ran). Each stop restarts the worker, and Dask counts that
-    against every task the worker held (measured: the queued one's "suspicious" count went 0 -> 1); in
-    these runs a worker held the task it ran and at most one more, so "fine" did not reach the three
-    deaths that score "crashed". Every notebook is recorded exactly once, with a true reason, and the
-    progress bar counts four notebooks, three of them failures."""
+    against every task the worker held (measured: a queued one's "suspicious" count went 0 -> 1); the
+    batch now goes to Dask as one graph, so it is queued on the scheduler and the worker holds only the
+    task it runs (test_coordinator): "fine" is never held through a stop. Every notebook is recorded
+    exactly once, with a true reason, and the progress bar counts four notebooks, three of them
+    failures."""
     saved, took, progress = grade_on({"n_workers": 1, "processes": True},
                                      ["stuck1", "stuck2", "stuck3", "fine"], monkeypatch, tmp_path)
     assert sorted(record.student for record in saved) == ["fine", "stuck1", "stuck2", "stuck3"]
