@@ -14,7 +14,7 @@ from autograder.instructor.grading.staging import Found
 from autograder.instructor.grading.worker import GradingRelease
 from tests.instructor.demo_course import CHAPTER, make_demo_course, submit, with_cell
 
-from .templates import template
+from .templates import graded_result, template
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grade-cli")]
 
@@ -73,15 +73,12 @@ def test_a_second_local_cluster_does_not_fight_for_the_dashboard_port():
 def killing_task():
     """A grading task whose "killer" ends its worker and whose others are graded."""
 
-    def kill_or_grade(task, release):  # nested, so pickled by value: the workers need not import this file
+    def kill_or_grade(task, release):  # pickled by value; graded_result by reference (tests/ is importable)
         import os
 
         if task["student"] == "killer":
             os._exit(1)
-        return {"record": {"student": task["student"], "chapter": task["chapter"], "status": "graded",
-                           "reason": "", "submission_sha256": task["submission_sha256"],
-                           "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
-                           "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
+        return graded_result(task)
 
     return kill_or_grade
 

@@ -16,7 +16,7 @@ from autograder.instructor.grading.backstop import Backstop
 from autograder.instructor.grading.staging import Found
 from autograder.instructor.grading.worker import GradingRelease
 
-from .templates import template
+from .templates import graded_result, template
 
 
 class Cluster:
@@ -80,7 +80,7 @@ def test_a_task_that_finished_just_as_it_was_found_overdue_keeps_its_result():
     assert backstop.still_running(overdue, pending) == {"running": "tcp://w2"}
 
 
-def stuck_hog_or_grade(task, release):  # pickled by value: the workers need not import this file
+def stuck_hog_or_grade(task, release):  # the workers import this module (tests/ is on their path)
     import ctypes
     import time
 
@@ -89,10 +89,7 @@ def stuck_hog_or_grade(task, release):  # pickled by value: the workers need not
     if task["student"] == "hog":
         time.sleep(1.5)  # a kernel starts, the notebook runs: the worker's heartbeats say it executes this
         ctypes.PyDLL(None).sleep(30)  # then C that holds the GIL, as `re` does while it backtracks
-    return {"record": {"student": task["student"], "chapter": task["chapter"], "status": "graded",
-                       "reason": "", "submission_sha256": task["submission_sha256"],
-                       "release_sha256": "x", "sandboxed": False, "tests": {}, "answers": {},
-                       "policy": [], "ignored_files": [], "seconds": 0.0}, "notebook": None}
+    return graded_result(task)
 
 
 def grade_on(cluster_kwargs: dict, names: list[str], monkeypatch, tmp_path, sleep: float = 3600):
