@@ -80,6 +80,8 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "nsswi
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 # Unix socket paths are limited to 107 bytes; "<run dir>/kipc-NN" must fit.
 MAX_RUN_DIR_CHARS = 90
+# No history database (the hidden tests must not be written where student code can read them).
+KERNEL_OPTIONS = ("--HistoryManager.enabled=False", "--IPKernelApp.log_level=CRITICAL")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -372,8 +374,9 @@ class Sandbox:
         return kernel_environment(self.device, home,
                                   {"MPLCONFIGDIR": str(run_dir / "matplotlib"), **self.extra_env})
 
-    def kernel_command(self) -> list[str]:
-        """The kernel spec's argv: bwrap (if enabled), sandbox_exec.py, then ipykernel."""
+    def kernel_command(self, program: list[str] | None = None) -> list[str]:
+        """The kernel spec's argv: bwrap (if enabled), sandbox_exec.py, then ipykernel (or
+        ``program``: warm_kernels.py starts T's warm parent so)."""
         run_dir = self._require_run_dir()
         launcher = [sys.executable, "-I", "-S", str(EXEC_SCRIPT), "--chdir", str(self.scratch)]
         for name, value in self.limits.rlimits().items():
@@ -383,7 +386,8 @@ class Sandbox:
         for name, value in self.env.items():
             launcher += ["--setenv", f"{name}={value}"]
         kernel = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                  "--HistoryManager.enabled=False", "--IPKernelApp.log_level=CRITICAL"]
+                  *KERNEL_OPTIONS]
+        kernel = kernel if program is None else program
         if not self.enabled:
             return [*launcher, "--", *kernel]
         bwrap = bwrap_executable()

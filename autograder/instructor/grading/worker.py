@@ -327,16 +327,16 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
     """
     from autograder.instructor.grading.broker import Broker
     from autograder.instructor.grading.placement import demo_cells
-    from autograder.instructor.grading.sandbox import Limits, Sandbox
+    from autograder.instructor.grading.sandbox import Limits
     from autograder.instructor.grading.student_cells import cells_file, student_cells
     from autograder.instructor.grading.student_sandbox import StudentFolders, student_command
+    from autograder.instructor.grading.warm_kernels import WarmSandbox
 
     limits = Limits(**release.limits)
     indices = student_cells(nb, student_written)
     chapter_number = int(release.chapter[:2]) if release.chapter[:2].isdigit() else 0
     with tempfile.TemporaryDirectory(prefix="backprop-s-") as s_root, \
-            Sandbox(scratch=scratch, limits=limits, enabled=release.sandbox,
-                    figures=release.figures) as sandbox:
+            WarmSandbox(limits=limits, enabled=release.sandbox, figures=release.figures) as sandbox:
         Path(s_root).chmod(0o755)
         folders = StudentFolders.create(Path(s_root) / "s", chapter_number)
         run_dir = sandbox.run_dir

@@ -1,0 +1,328 @@
+"""T's grading kernels, forked from a warm parent instead of started cold: two-process grading's trusted side.
+
+    from autograder.instructor.grading.warm_kernels import WarmSandbox
+
+    with WarmSandbox(limits=Limits(), enabled=True, figures=True) as sandbox:
+        km = sandbox.kernel_manager()    # a jupyter_client AsyncKernelManager, not started
+        NotebookClient(nb, km=km, timeout=30).execute()    # cwd: sandbox.scratch
+    # here the kernel is gone and the notebook's folder removed; the warm parent lives on
+
+Why: every grading kernel's first cell imports NumPy, PyTorch and Matplotlib, and ipykernel
+itself is imported at start: about 2 s of CPU, a quarter to a third of what a chapter-1 notebook
+costs to grade (docs/SPEED.md). Issue #18 asked for warm T kernels reused between notebooks,
+reset between students. A kernel that ran one notebook cannot be reset with certainty (module
+attributes, NumPy's error state, warning filters, rcParams, caches), so nothing is reused: each
+process that grades (a Dask worker, ``make check``) keeps one parent per kind of kernel
+(``warm_parent.py``), which imports those modules once and never runs a notebook, and each
+notebook's T is a ``fork`` of it. A fork starts from a copy of that untouched parent: no kernel
+sees what an earlier one did, and its CPU limit (RLIMIT_CPU) counts from zero.
+
+Only T is made so. T runs the instructor's template and receives the student's results as data
+(protocol.py); the student's code runs in S, which is started cold in a sandbox of its own for
+each notebook. The one-kernel path, where student code runs in the kernel, never uses this.
+
+The sandbox: the parent runs in one bubblewrap sandbox (sandbox.py's, with the same limits and
+environment) whose writable folder is the parent's folder ``W``. Each notebook gets ``W/n<k>``:
+its connection file and sockets, the bridge's socket, its working folder (``work``) and its
+``HOME`` and ``TMPDIR`` (``home``), removed when the notebook is done. The T's of one parent run
+one after the other (a Dask worker grades one notebook at a time) in that one sandbox; they share
+its PID namespace and its ``/tmp``, which they do not use. A T's kernel leads its own process
+group, and stopping it kills the group.
+
+jupyter_client: ``WarmProvisioner`` is a kernel provisioner (jupyter_client's public extension
+point, registered as ``backprop-lab-warm`` in pyproject.toml's entry points) that asks the parent
+to fork where ``LocalProvisioner`` would start a process; the rest (connection file, ports,
+shutdown) is LocalProvisioner's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from jupyter_core.utils import run_sync
+
+from autograder.i18n import ENV_VAR
+from autograder.instructor.grading.sandbox import (
+    KERNEL_OPTIONS,
+    MAX_RUN_DIR_CHARS,
+    Limits,
+    Sandbox,
+    _OneSpec,
+    _stop,
+    kernel_environment,
+)
+
+PARENT_SCRIPT = Path(__file__).resolve().with_name("warm_parent.py")
+PROVISIONER = "backprop-lab-warm"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when unset
+STARTUP_TIMEOUT_S = 120  # the parent's imports, on a loaded machine
+
+
+class WarmParentGone(RuntimeError):
+    """The warm parent ended (killed, out of memory, the sandbox gone); the next kernel starts a new one."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a parent's kernels share: each kind has its own parent."""
+
+    limits: Limits
+    enabled: bool
+    device: str
+    figures: bool
+
+
+class WarmParent:
+    """One warm parent process (warm_parent.py) in its sandbox, and its folder ``W``."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.folder = Path(tempfile.mkdtemp(prefix="backprop-warm-"))
+        self.folder.chmod(0o777)  # the sandbox's user (65534) makes each notebook's files here
+        self._lock = threading.Lock()
+        self._numbers = itertools.count()
+        backend = {} if not kind.figures else {"MPLBACKEND": INLINE_BACKEND}
+        self._sandbox = Sandbox(scratch=self.folder, limits=kind.limits, enabled=kind.enabled,
+                                device=kind.device, env=backend, run_root=self.folder, figures=kind.figures)
+        self._sandbox.__enter__()
+        run_dir = self._sandbox.run_dir
+        assert run_dir is not None
+        self.matplotlib_dir = run_dir / "matplotlib"
+        self.backend = self._sandbox.env.get("MPLBACKEND", "")
+        command = self._sandbox.kernel_command([sys.executable, "-P", str(PARENT_SCRIPT)])
+        command = without_language(command)  # each kernel is given its own
+        self.log = self.folder / "parent.log"
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=log, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def request(self, **message: Any) -> dict[str, Any]:
+        """Send one request, read its answer; WarmParentGone if the parent has ended."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        with self._lock:
+            try:
+                stdin.write((json.dumps(message) + "\n").encode())
+                stdin.flush()
+                line = stdout.readline()
+            except (BrokenPipeError, ValueError, OSError) as error:
+                raise WarmParentGone(f"T's warm parent has ended ({error}).") from error
+        if not line:
+            said = self.log.read_text(errors="replace")[-500:] if self.log.exists() else ""
+            raise WarmParentGone(f"T's warm parent has ended (exit {self._process.poll()}). {said}".strip())
+        return json.loads(line)
+
+    def new_folder(self) -> Path:
+        """A fresh ``W/n<k>`` for one notebook, with its ``work`` and ``home``."""
+        folder = self.folder / f"n{next(self._numbers)}"
+        for path in (folder, folder / "work", folder / "home"):
+            path.mkdir()
+            path.chmod(0o777)
+        return folder
+
+    def close(self) -> None:
+        """End the parent (closing its stdin is enough; then a kill) and remove ``W``."""
+        try:
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+            self._process.wait(timeout=5)
+        except (subprocess.TimeoutExpired, OSError):
+            self._process.kill()
+            self._process.wait()
+        finally:
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._sandbox.__exit__(None, None, None)
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def without_language(command: list[str]) -> list[str]:
+    """``command`` less sandbox_exec's ``--setenv BACKPROP_LAB_LANG=...`` pair."""
+    kept: list[str] = []
+    skip = False
+    for position, part in enumerate(command):
+        if skip:
+            skip = False
+            continue
+        if part == "--setenv" and command[position + 1].startswith(f"{ENV_VAR}="):
+            skip = True
+            continue
+        kept.append(part)
+    return kept
+
+
+_PARENTS: dict[Kind, WarmParent] = {}
+_PARENTS_LOCK = threading.Lock()
+
+
+def parent_for(kind: Kind) -> WarmParent:
+    """This process's parent of that kind: started on first use, and again if it has ended."""
+    with _PARENTS_LOCK:
+        parent = _PARENTS.get(kind)
+        if parent is not None and not parent.alive():
+            parent.close()
+            parent = None
+        if parent is None:
+            parent = _PARENTS[kind] = WarmParent(kind)
+        return parent
+
+
+@atexit.register
+def close_all() -> None:
+    """End every warm parent of this process (at exit; tests call it too)."""
+    with _PARENTS_LOCK:
+        parents = list(_PARENTS.values())
+        _PARENTS.clear()
+    for parent in parents:
+        parent.close()
+
+
+class ForkedKernel:
+    """What LocalProvisioner calls its ``process``: a kernel the parent forked, reached through it."""
+
+    stdin = stdout = stderr = None  # LocalProvisioner.wait closes these if set
+
+    def __init__(self, parent: WarmParent, pid: int) -> None:
+        self.parent, self.pid = parent, pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = self.parent.request(op="poll", pid=self.pid)["returncode"]
+            except WarmParentGone:  # the parent's sandbox ended: so did every kernel in it
+                self.returncode = -signal.SIGKILL
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        return code
+
+    def send_signal(self, number: int) -> None:
+        if self.poll() is None:
+            try:
+                self.parent.request(op="signal", pid=self.pid, signal=int(number))
+            except WarmParentGone:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class WarmProvisioner(LocalProvisioner):  # type: ignore[misc]
+    """LocalProvisioner, but the kernel is forked by the warm parent its kernel manager names."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        spawn: Spawn = self.parent.backprop_spawn
+        answer = spawn.parent.request(op="spawn", argv=cmd[1:], env=spawn.env, cwd=str(spawn.cwd),
+                                      log=str(spawn.log))
+        if "pid" not in answer:
+            raise RuntimeError(f"T's warm parent did not start a kernel: {answer}")
+        self.process = ForkedKernel(spawn.parent, int(answer["pid"]))
+        self.pid, self.pgid = self.process.pid, None  # a PID in the sandbox: signals go through the parent
+        self.cwd = str(spawn.cwd)
+        return self.connection_info
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """What the provisioner hands the parent for one kernel."""
+
+    parent: WarmParent
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+
+
+class WarmSandbox:
+    """T's kernels for one notebook run, forked from this process's warm parent of their kind.
+
+    The interface run_cells uses of ``sandbox.Sandbox``: ``limits``, ``scratch`` (the kernel's
+    working folder, made here: T needs none of the caller's), ``run_dir`` (where the bridge's
+    socket and cells file go, visible inside) and ``kernel_manager()``.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, enabled: bool = True, device: str = "cpu",
+                 figures: bool = True) -> None:
+        self.limits = limits or Limits()
+        self.kind = Kind(self.limits, enabled, device, figures)
+        self.run_dir: Path | None = None
+        self.scratch: Path | None = None
+        self._parent: WarmParent | None = None
+        self._managers: list[AsyncKernelManager] = []
+
+    def __enter__(self) -> WarmSandbox:
+        self._parent = parent_for(self.kind)
+        self.run_dir = self._parent.new_folder()
+        if len(str(self.run_dir)) > MAX_RUN_DIR_CHARS:
+            raise ValueError(f"Run folder {self.run_dir} is too long for a Unix socket path; "
+                             "set TMPDIR to a shorter folder.")
+        self.scratch = self.run_dir / "work"
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        errors = []
+        for km in self._managers:
+            try:
+                run_sync(_stop)(km)
+            except Exception as error:  # stop the others first, then say what went wrong
+                errors.append(error)
+        self._managers.clear()
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+        if errors:
+            raise errors[0]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """A kernel's environment, exactly: a cold kernel's, with its own HOME and TMPDIR."""
+        assert self._parent is not None and self.run_dir is not None, "use inside `with`"
+        extra = {"MPLCONFIGDIR": str(self._parent.matplotlib_dir)}
+        if self._parent.backend:
+            extra["MPLBACKEND"] = self._parent.backend
+        return kernel_environment(self.kind.device, str(self.run_dir / "home"), extra)
+
+    def kernel_manager(self) -> AsyncKernelManager:
+        """A kernel manager, not started, whose kernel the warm parent forks; stopped on exit."""
+        assert self._parent is not None and self.run_dir is not None, "use inside `with`"
+        index = len(self._managers)
+        spec = KernelSpec(argv=["ipykernel", "-f", "{connection_file}", *KERNEL_OPTIONS],
+                          display_name="Python 3 (warm, sandbox)", language="python",
+                          interrupt_mode="message", env={}, resource_dir=str(self.run_dir),
+                          metadata={"kernel_provisioner": {"provisioner_name": PROVISIONER}})
+        km = AsyncKernelManager(
+            kernel_name="python3", kernel_spec_manager=_OneSpec(spec), transport="ipc",
+            ip=str(self.run_dir / f"k{index}ipc"),
+            connection_file=str(self.run_dir / f"kernel-{index}.json"))
+        km.backprop_spawn = Spawn(self._parent, self.env, self.run_dir / "work",
+                                  self.run_dir / f"kernel-{index}.log")
+        self._managers.append(km)
+        return km

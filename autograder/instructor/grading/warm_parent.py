@@ -1,0 +1,126 @@
+"""T's warm parent: import the heavy modules once, then fork one fresh grading kernel per notebook.
+
+    python -P warm_parent.py        (started by warm_kernels.WarmParent, inside T's sandbox)
+
+Run as a file, like sandbox_exec.py, never imported: the ``autograder`` package is not imported
+here, so nothing that reads the environment at import (the checks' language) is fixed for every
+kernel. What is imported is what every grading kernel's setup cell imports and what costs: NumPy,
+PyTorch, Matplotlib and ipykernel, about 2 s of CPU per notebook (docs/SPEED.md).
+
+Requests come one JSON line at a time on stdin, each answered by one JSON line on stdout:
+
+- ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": DIR, "log": FILE}``: fork; the child
+  starts a new session, points stdin at /dev/null and stdout and stderr at FILE, closes every
+  other descriptor, takes exactly ``env`` as its environment, reseeds ``random`` and NumPy's
+  global generator (a cold kernel draws fresh entropy at import), and runs ipykernel with
+  ``argv``. Answer ``{"pid": PID}`` (the PID inside the sandbox's namespace).
+- ``{"op": "signal", "pid": PID, "signal": N}``: send N to the child's process group (the child
+  leads it). Answer ``{"ok": true}`` or ``{"ok": false}`` when it is gone.
+- ``{"op": "poll", "pid": PID}``: ``{"returncode": N}``, or ``null`` while it runs.
+
+The parent itself never runs a notebook's code: each kernel is a copy of a process that has
+only imported modules, so no kernel sees what an earlier one changed (module attributes,
+NumPy's error settings, warning filters, Matplotlib's rcParams). End of stdin (the grader gone)
+ends the parent, and every kernel with it (they are in its sandbox's PID namespace).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+import ipykernel.kernelapp  # noqa: F401  (imported for the children)
+import ipywidgets  # noqa: F401
+import matplotlib.pyplot  # noqa: F401  (MPLBACKEND is set: the backend itself loads in the kernel)
+import numpy  # noqa: F401
+import torch  # noqa: F401
+import torch.nn.functional  # noqa: F401
+
+MAX_FD = 65536
+
+
+def child(request: dict) -> None:
+    """In the forked child: become a fresh kernel; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(number, signal.SIG_DFL)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, MAX_FD)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False, buffering=1)  # noqa: SIM115
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import random
+
+        random.seed()
+        numpy.random.seed()
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def serve(requests, replies) -> None:
+    children: dict[int, int | None] = {}
+
+    def reap() -> None:
+        for pid, status in list(children.items()):
+            if status is None:
+                try:
+                    done, raw = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done, raw = pid, 0
+                if done:
+                    children[pid] = os.waitstatus_to_exitcode(raw)
+
+    for line in requests:
+        request = json.loads(line)
+        reap()
+        op = request.get("op")
+        if op == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                child(request)
+            children[pid] = None
+            answer: dict = {"pid": pid}
+        elif op == "signal":
+            pid, answer = request["pid"], {"ok": False}
+            if children.get(pid, 0) is None:  # never a PID that ended (it may be another's now)
+                try:
+                    os.killpg(pid, request["signal"])
+                    answer = {"ok": True}
+                except ProcessLookupError:
+                    pass
+        elif op == "poll":
+            answer = {"returncode": children.get(request["pid"], 0)}
+            for pid, status in list(children.items()):  # forget what was reported as ended
+                if status is not None and pid != request["pid"]:
+                    del children[pid]
+        else:
+            answer = {"error": f"unknown op {op!r}"}
+        replies.write(json.dumps(answer) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C to the grader is the grader's to handle
+    serve(sys.stdin, sys.stdout)

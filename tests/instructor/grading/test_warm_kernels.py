@@ -1,0 +1,139 @@
+"""T's kernels forked from a warm parent are as fresh as cold ones, sandboxed, and stopped with their
+notebook (autograder/instructor/grading/warm_kernels.py).
+
+Each test runs notebooks through ``WarmSandbox`` as ``worker.execute_two_process`` does, with
+nbclient, and reads what the kernel printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.i18n import language
+from autograder.instructor.grading import warm_kernels
+from autograder.instructor.grading.sandbox import SANDBOX_UID, Limits, bwrap_problem, iter_sandbox_processes
+from autograder.instructor.grading.warm_kernels import WarmSandbox, close_all, parent_for, without_language
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("warm")]
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=str(bwrap_problem()))
+
+
+def run(sources: list[str], *, figures: bool = True, sandbox: bool = True,
+        timeout: int = 60) -> tuple[list[dict], dict]:
+    """Run one notebook in a warm T; (each cell's JSON answer or None, its outputs by cell)."""
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+    with WarmSandbox(limits=Limits(), enabled=sandbox, figures=figures) as box:
+        NotebookClient(nb, km=box.kernel_manager(), timeout=timeout, allow_errors=True,
+                       shutdown_kernel="immediate").execute()
+    answers = []
+    for cell in nb.cells:
+        texts = [o.get("text", "") for o in cell.outputs if o.get("name") == "stdout"]
+        answers.append(json.loads("".join(texts)) if texts else None)
+    return answers, {i: cell.outputs for i, cell in enumerate(nb.cells)}
+
+
+PROBE = """
+import json, os, resource, sys, warnings
+import numpy as np, torch, matplotlib
+print(json.dumps({
+    "cwd": os.getcwd(), "home": os.environ.get("HOME"), "uid": os.getuid(),
+    "cpu": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+    "marker": getattr(np, "left_by_an_earlier_kernel", None),
+    "torch_marker": hasattr(torch, "left_behind"),
+    "divide": np.geterr()["divide"], "filters": len(warnings.filters),
+    "linewidth": matplotlib.rcParams["lines.linewidth"], "module": "planted_module" in sys.modules,
+    "home_files": sorted(os.listdir(os.environ["HOME"])), "lang": os.environ.get("BACKPROP_LAB_LANG", ""),
+    "draw": float(np.random.rand()), "backend": os.environ.get("MPLBACKEND", ""),
+}))
+"""
+DIRTY = """
+import sys, types, warnings
+import numpy as np, torch, matplotlib
+np.left_by_an_earlier_kernel = 1
+torch.left_behind = True
+np.seterr(all="raise")
+warnings.simplefilter("error")
+matplotlib.rcParams["lines.linewidth"] = 9.0
+sys.modules["planted_module"] = types.ModuleType("planted_module")
+open(os.path.join(os.environ["HOME"], "left.txt"), "w").write("x")
+sum(i * i for i in range(3_000_000))  # some CPU time of its own
+"""
+
+
+@needs_bwrap
+def test_a_kernel_sees_nothing_an_earlier_kernel_of_the_same_parent_changed() -> None:
+    (first, _, _), _ = run([PROBE, "import os\n" + DIRTY, PROBE])
+    (second, _), _ = run([PROBE, "print(1)"])
+    assert first["marker"] is None and first["divide"] == "warn"
+    assert second["marker"] is None and not second["torch_marker"] and not second["module"]
+    assert second["divide"] == "warn" and second["filters"] == first["filters"]
+    assert second["linewidth"] == first["linewidth"]
+    assert "left.txt" not in second["home_files"]
+    assert second["cwd"] != first["cwd"] and second["home"] != first["home"]
+    assert second["cpu"] < 1.0  # its own CPU clock (RLIMIT_CPU counts from zero), not the parent's
+    assert second["draw"] != first["draw"]  # NumPy's global generator reseeded, as at a cold import
+    assert second["uid"] == SANDBOX_UID
+
+
+@needs_bwrap
+def test_each_kernel_gets_the_language_of_its_own_notebook_and_its_figures_setting() -> None:
+    with language("zh_CN"):
+        (chinese,), _ = run([PROBE])
+    (english, _), outputs = run([PROBE, "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"])
+    plot = "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"
+    (quiet, _), quiet_outputs = run([PROBE, plot], figures=False)
+    assert (chinese["lang"], english["lang"]) == ("zh_CN", "")
+    assert english["backend"] == warm_kernels.INLINE_BACKEND and quiet["backend"] == "template"
+    assert any("image/png" in o.get("data", {}) for o in outputs[1])
+    assert not any("image/png" in o.get("data", {}) for o in quiet_outputs[1])
+
+
+def test_the_parents_command_does_not_fix_one_notebooks_language() -> None:
+    command = ["bwrap", "--setenv", "HOME", "/tmp", "--", "python", "sandbox_exec.py", "--setenv",
+               "BACKPROP_LAB_LANG=zh_CN", "--setenv", "LANG=C.UTF-8", "--", "python", "warm_parent.py"]
+    kept = ["bwrap", "--setenv", "HOME", "/tmp", "--", "python", "sandbox_exec.py", "--setenv",
+            "LANG=C.UTF-8", "--", "python", "warm_parent.py"]
+    assert without_language(command) == kept
+
+
+@needs_bwrap
+def test_stopping_a_notebook_ends_its_kernel_and_the_processes_it_started() -> None:
+    marker = f"sleep {os.getpid() % 1000 + 7000}"
+    run([f"import subprocess\nsubprocess.Popen({marker.split()!r})\nprint(1)"])
+    deadline = time.monotonic() + 10
+    while list(iter_sandbox_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(iter_sandbox_processes(marker)) == []
+
+
+@needs_bwrap
+def test_a_parent_that_died_ends_its_kernels_and_the_next_notebook_gets_a_new_one() -> None:
+    parent = parent_for(warm_kernels.Kind(Limits(), True, "cpu", True))
+    nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(2)"), new_code_cell("print(1)")])
+    with WarmSandbox(limits=Limits(), enabled=True, figures=True) as box:
+        client = NotebookClient(nb, km=box.kernel_manager(), timeout=30, shutdown_kernel="immediate")
+        with client.setup_kernel():
+            os.killpg(parent._process.pid, signal.SIGKILL)  # bwrap and everything in its namespace
+            with pytest.raises(DeadKernelError):
+                client.execute_cell(nb.cells[0], 0)
+    (answer,), _ = run([PROBE])
+    assert answer["marker"] is None
+    assert parent_for(warm_kernels.Kind(Limits(), True, "cpu", True)) is not parent
+
+
+@needs_bwrap
+def test_unsandboxed_kernels_are_forked_too_and_close_all_ends_every_parent() -> None:
+    (answer,), _ = run([PROBE], sandbox=False)
+    assert answer["uid"] == os.getuid() and answer["home"].endswith("/home")
+    parents = [parent_for(warm_kernels.Kind(Limits(), enabled, "cpu", True)) for enabled in (False, True)]
+    assert all(parent.alive() for parent in parents)
+    close_all()
+    assert not any(parent.alive() or parent.folder.exists() for parent in parents)
