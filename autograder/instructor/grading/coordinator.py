@@ -30,10 +30,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import sys
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ from autograder.instructor.grading.boundary import (
     normalise_record,
 )
 from autograder.instructor.grading.chapter_release import release_fields
+from autograder.instructor.grading.cluster import DASK_CONFIG, MAX_CRASHES, ClusterStart, make_client  # noqa: F401
 from autograder.instructor.grading.gradebook import write_record
 from autograder.instructor.grading.overrides import load_overrides, override_for, save_override
 from autograder.instructor.grading.progress import Progress
@@ -57,22 +56,6 @@ from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.staging import Found, find_submissions
 
 NOTEBOOK_TIMEOUT_S = 900
-MAX_CRASHES = 3  # a notebook that kills this many workers scores zero
-DASK_CONFIG = {
-    # A task that was running on each of MAX_CRASHES dead workers is not retried again.
-    "distributed.scheduler.allowed-failures": MAX_CRASHES - 1,
-    # A batch of more notebooks than twice the cluster's threads, submitted as one graph (run_tasks),
-    # is queued on the scheduler (Dask's "root-ish" rule): a worker holds only the task it runs, so a
-    # worker that dies or is restarted (backstop.py) takes no queued task with it, and an honest
-    # notebook never gets a count towards MAX_CRASHES from another's crash. A smaller batch may put
-    # two on a worker: the second then gets one count from the first's crash; while a worker
-    # restarts the cluster has fewer threads, so the rest are queued (test_coordinator).
-    "distributed.scheduler.worker-saturation": 1.0,
-    # A LocalCluster closes a worker's nanny for good when no worker of its name is back this long
-    # after it left (15 s by default): two restarts of one worker within it (the backstop's, a
-    # crash's) lost the worker, and with one worker the batch waited forever. Our nannies restart.
-    "distributed.deploy.lost-worker-timeout": "1 day",
-}
 RELEASES = "releases.json"
 
 
@@ -207,26 +190,6 @@ def collect(root: Path, item: Found, release: Any, result: Any = None,
 
 # -- scheduling -----------------------------------------------------------------------------
 
-def make_client(scheduler: str | None, workers: int | None):
-    import dask
-    from distributed import Client, LocalCluster
-
-    dask.config.set(DASK_CONFIG)
-    # Tasks carry their data (each its chapter's release, each feedback page its notebook) on
-    # purpose, rather than scattered copies a dying worker would lose: Dask's hint to scatter
-    # large graphs does not apply.
-    warnings.filterwarnings("ignore", message="Sending large graph")
-    if scheduler:
-        return Client(scheduler), None
-    env = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    # The scheduler's HTTP server starts even without a dashboard, on 8787 unless told: a free
-    # port (":0") keeps a second grading run from warning "Port 8787 is already in use".
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=":0", scheduler_kwargs={"dashboard": False},
-                           env=env, memory_limit=0, silence_logs=40)
-    return Client(cluster), cluster
-
-
 def run_tasks(todo: list[Found], releases: dict, root: Path, client: Any, progress: Any,
               task_function: Any = None, margin: float = BACKSTOP_MARGIN_S) -> None:
     """Submit every notebook to the cluster and save each record as it arrives; a notebook still
@@ -290,6 +253,37 @@ class GradeSettings:
         return options if self.isolation is None else {**options, "isolation": self.isolation}
 
 
+def warm_kind(settings: GradeSettings) -> Any:
+    """The kind of T kernel this batch's workers will fork (warm_kernels.py); None: one-kernel."""
+    from autograder.instructor.grading.sandbox import Limits
+    from autograder.instructor.grading.warm_kernels import Kind
+    from autograder.instructor.grading.worker import default_isolation
+
+    if (settings.isolation or default_isolation()) != "two-process":
+        return None
+    return Kind(Limits(**settings.limits), settings.sandbox, "cpu", True)
+
+
+def to_grade(root: Path, found: list[Found], first_chapter: str, releases: dict) -> list[Found]:
+    """The submissions whose record is missing or was made from other bytes, overrides or release."""
+    # Problems found while reading (symlinks, missing notebooks) for chapter "-" are
+    # recorded under the first chapter so that the student still appears in the CSVs.
+    for item in found:
+        if item.chapter == "-":
+            item.chapter = first_chapter
+    decided = load_overrides(root)
+    todo = []
+    for item in found:
+        override = override_for(decided, item.student, item.chapter, item.sha256)
+        item.decisions = tuple(override.entries()) if override else ()
+        old = read_record(root, item.chapter, item.student)
+        if (old and old.submission_sha256 == item.sha256 and old.overrides == list(item.decisions)
+                and old.release_sha256 == releases[item.chapter].release_sha256):
+            continue
+        todo.append(item)
+    return todo
+
+
 def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings | None = None,
           out=print, task_function: Any = None) -> list[Record]:
     """Grade every submission under ``submissions`` into the course folder ``root``; the records.
@@ -326,24 +320,22 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
             "with --migrate (make grade ... MIGRATE=1) to re-grade every submission of those chapters "
             "against the new release (a backup of the gradebook is kept), or use another --out.")
     backup_before_writing(root)
-    releases = build_releases(root, chapters, course.solutions, settings.release_options())
-    remember_graded_answers(root)
-    save_releases(root, hashes)
-    # Problems found while reading (symlinks, missing notebooks) for chapter "-" are
-    # recorded under the first chapter so that the student still appears in the CSVs.
-    for item in found:
-        if item.chapter == "-":
-            item.chapter = chapters[0]
-    decided = load_overrides(root)
-    todo = []
-    for item in found:
-        override = override_for(decided, item.student, item.chapter, item.sha256)
-        item.decisions = tuple(override.entries()) if override else ()
-        old = read_record(root, item.chapter, item.student)
-        if (old and old.submission_sha256 == item.sha256 and old.overrides == list(item.decisions)
-                and old.release_sha256 == releases[item.chapter].release_sha256):
-            continue
-        todo.append(item)
+    on_cluster = settings.workers != 0 or bool(settings.scheduler)
+    # A new submission: the cluster (and T's warm parent on each worker) starts while the releases
+    # are built (cluster.py); nothing new, and it starts only if a release changed.
+    news = [f for f in found if (r := read_record(root, f.chapter, f.student)) is None
+            or r.submission_sha256 != f.sha256]
+    starting = ClusterStart(settings.scheduler, settings.workers, warm_kind(settings)) \
+        if on_cluster and news else None
+    try:
+        releases = build_releases(root, chapters, course.solutions, settings.release_options())
+        remember_graded_answers(root)
+        save_releases(root, hashes)
+        todo = to_grade(root, found, chapters[0], releases)
+    except BaseException:
+        if starting is not None:
+            starting.close()
+        raise
     skipped = len(found) - len(todo)
     if skipped:
         out(f"{skipped} of {len(found)} submissions unchanged since they were graded: kept.")
@@ -354,8 +346,10 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
         records = [read_record(root, f.chapter, f.student) for f in found]
         return [r for r in records if r is not None]
 
-    if todo and (settings.workers != 0 or settings.scheduler):
-        client, cluster = make_client(settings.scheduler, settings.workers)
+    if not todo and starting is not None:
+        starting.close()
+    if todo and on_cluster:
+        client, cluster = starting.get() if starting else make_client(settings.scheduler, settings.workers)
         try:
             run_tasks(todo, releases, root, client, bar, task_function)
             bar.close()

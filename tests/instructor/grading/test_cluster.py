@@ -1,0 +1,70 @@
+"""The batch's cluster starts while the coordinator builds the releases, and starts T's warm parent
+on each worker (autograder/instructor/grading/cluster.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from autograder.instructor.grading import cluster as cluster_module
+from autograder.instructor.grading import coordinator as grading
+from autograder.instructor.grading.cluster import ClusterStart
+from autograder.instructor.grading.sandbox import Limits
+from autograder.instructor.grading.warm_kernels import Kind
+from tests.instructor.demo_course import make_demo_course, submit
+
+pytestmark = pytest.mark.slow
+KIND = Kind(Limits(), False, "cpu", True)  # unsandboxed: the test needs no bubblewrap
+
+
+def warm_kinds() -> list:
+    from autograder.instructor.grading import warm_kernels
+
+    return [kind for kind, parent in warm_kernels._PARENTS.items() if parent.alive()]
+
+
+def test_a_started_cluster_has_a_warm_parent_on_its_worker_without_a_task() -> None:
+    starting = ClusterStart(None, 1, KIND)  # returns before the cluster is up
+    client, cluster = starting.get()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            kinds = list(client.run(warm_kinds).values())
+            if kinds == [[KIND]]:
+                break
+            time.sleep(0.2)
+        assert kinds == [[KIND]]
+    finally:
+        starting.close()
+    assert cluster.status.name == "closed"
+
+
+def test_a_batch_with_nothing_new_starts_no_cluster_and_a_new_one_starts_it_early(tmp_path, monkeypatch):
+    course, solution, _ = make_demo_course(tmp_path)
+    submit(tmp_path / "subs", "ada", solution)
+    settings = grading.GradeSettings(workers=0, sandbox=False, feedback=False, progress=False,
+                                     cell_timeout=10)
+    grading.grade(tmp_path / "subs", tmp_path / "grading", course, settings, out=lambda *_: None)
+    started = []
+
+    class Recorded(ClusterStart):
+        def __init__(self, *args):
+            started.append(args)
+            super().__init__(*args)
+
+    monkeypatch.setattr(grading, "ClusterStart", Recorded)
+    on_cluster = grading.GradeSettings(workers=1, sandbox=False, feedback=False, progress=False,
+                                       cell_timeout=10)
+    grading.grade(tmp_path / "subs", tmp_path / "grading", course, on_cluster, out=lambda *_: None)
+    assert started == []
+    submit(tmp_path / "subs", "bob", solution)
+    records = grading.grade(tmp_path / "subs", tmp_path / "grading", course, on_cluster, out=lambda *_: None)
+    assert started == [(None, 1, grading.warm_kind(on_cluster))]
+    assert {r.student: r.status for r in records} == {"ada": "graded", "bob": "graded"}
+
+
+def test_the_one_kernel_path_warms_nothing() -> None:
+    assert grading.warm_kind(grading.GradeSettings(isolation="kernel")) is None
+    assert grading.warm_kind(grading.GradeSettings(sandbox=False)) == KIND
+    assert cluster_module.MAX_CRASHES == grading.MAX_CRASHES
