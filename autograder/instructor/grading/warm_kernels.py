@@ -40,6 +40,8 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import os
+import select
 import shutil
 import signal
 import subprocess
@@ -71,7 +73,8 @@ from autograder.instructor.grading.sandbox import (
 PARENT_SCRIPT = Path(__file__).resolve().with_name("warm_parent.py")
 PROVISIONER = "backprop-lab-warm"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when unset
-STARTUP_TIMEOUT_S = 120  # the parent's imports, on a loaded machine
+STARTUP_TIMEOUT_S = 120  # the parent's first answer waits for its imports (a loaded machine: tens of s)
+ANSWER_TIMEOUT_S = 60  # a fork or a poll takes milliseconds
 
 
 class WarmParentGone(RuntimeError):
@@ -97,6 +100,7 @@ class WarmParent:
         self.folder.chmod(0o777)  # the sandbox's user (65534) makes each notebook's files here
         self._lock = threading.Lock()
         self._numbers = itertools.count()
+        self._asked, self._answered, self._unread = 0, False, b""
         backend = {} if not kind.figures else {"MPLBACKEND": INLINE_BACKEND}
         self._sandbox = Sandbox(scratch=self.folder, limits=kind.limits, enabled=kind.enabled,
                                 device=kind.device, env=backend, run_root=self.folder, figures=kind.figures)
@@ -116,20 +120,42 @@ class WarmParent:
         return self._process.poll() is None
 
     def request(self, **message: Any) -> dict[str, Any]:
-        """Send one request, read its answer; WarmParentGone if the parent has ended."""
-        stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin is not None and stdout is not None
+        """Send one request, read its answer; WarmParentGone if the parent has ended or does not answer.
+
+        Each request carries a number that its answer repeats: an answer nobody waited for (its
+        asker was interrupted) is skipped, never taken for the next one's. A parent that has not
+        answered in ``ANSWER_TIMEOUT_S`` (``STARTUP_TIMEOUT_S`` while it imports) is killed."""
         with self._lock:
+            self._asked += 1
+            number = self._asked
+            line = (json.dumps({**message, "id": number}) + "\n").encode()
             try:
-                stdin.write((json.dumps(message) + "\n").encode())
-                stdin.flush()
-                line = stdout.readline()
-            except (BrokenPipeError, ValueError, OSError) as error:
+                os.write(self._process.stdin.fileno(), line)  # type: ignore[union-attr]
+            except (OSError, ValueError) as error:
                 raise WarmParentGone(f"T's warm parent has ended ({error}).") from error
-        if not line:
-            said = self.log.read_text(errors="replace")[-500:] if self.log.exists() else ""
-            raise WarmParentGone(f"T's warm parent has ended (exit {self._process.poll()}). {said}".strip())
-        return json.loads(line)
+            limit = ANSWER_TIMEOUT_S if self._answered else STARTUP_TIMEOUT_S
+            deadline = time.monotonic() + limit
+            while True:
+                answer = json.loads(self._read_line(deadline, limit))
+                if answer.get("id") == number:
+                    self._answered = True
+                    return answer
+
+    def _read_line(self, deadline: float, limit: float) -> bytes:
+        fd = self._process.stdout.fileno()  # type: ignore[union-attr]
+        while b"\n" not in self._unread:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                self._process.kill()
+                raise WarmParentGone(f"T's warm parent did not answer in {limit:g} s and was stopped.")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                said = self.log.read_text(errors="replace")[-500:] if self.log.exists() else ""
+                code = self._process.poll()
+                raise WarmParentGone(f"T's warm parent has ended (exit {code}). {said}".strip())
+            self._unread += chunk
+        line, _, self._unread = self._unread.partition(b"\n")
+        return line
 
     def new_folder(self) -> Path:
         """A fresh ``W/n<k>`` for one notebook, with its ``work`` and ``home``."""

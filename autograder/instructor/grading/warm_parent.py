@@ -7,7 +7,8 @@ here, so nothing that reads the environment at import (the checks' language) is 
 kernel. What is imported is what every grading kernel's setup cell imports and what costs: NumPy,
 PyTorch, Matplotlib and ipykernel, about 2 s of CPU per notebook (docs/SPEED.md).
 
-Requests come one JSON line at a time on stdin, each answered by one JSON line on stdout:
+Requests come one JSON line at a time on stdin, each answered by one JSON line on stdout (which
+repeats the request's ``"id"``, if it has one):
 
 - ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": DIR, "log": FILE}``: fork; the child
   starts a new session, points stdin at /dev/null and stdout and stderr at FILE, closes every
@@ -21,7 +22,8 @@ Requests come one JSON line at a time on stdin, each answered by one JSON line o
 The parent itself never runs a notebook's code: each kernel is a copy of a process that has
 only imported modules, so no kernel sees what an earlier one changed (module attributes,
 NumPy's error settings, warning filters, Matplotlib's rcParams). End of stdin (the grader gone)
-ends the parent, and every kernel with it (they are in its sandbox's PID namespace).
+ends the parent, which kills every kernel it forked that still runs (in the sandbox the PID namespace
+would end them anyway).
 """
 
 from __future__ import annotations
@@ -117,8 +119,17 @@ def serve(requests, replies) -> None:
                     del children[pid]
         else:
             answer = {"error": f"unknown op {op!r}"}
+        if "id" in request:  # the asker's number for this request, repeated
+            answer["id"] = request["id"]
         replies.write(json.dumps(answer) + "\n")
         replies.flush()
+    reap()
+    for pid, status in children.items():  # the grader has gone: so do the kernels (--no-sandbox too)
+        if status is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 if __name__ == "__main__":

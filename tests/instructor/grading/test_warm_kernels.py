@@ -137,3 +137,19 @@ def test_unsandboxed_kernels_are_forked_too_and_close_all_ends_every_parent() ->
     assert all(parent.alive() for parent in parents)
     close_all()
     assert not any(parent.alive() or parent.folder.exists() for parent in parents)
+
+
+def test_an_answer_nobody_waited_for_is_skipped_and_a_parent_that_does_not_answer_is_replaced(monkeypatch):
+    kind = warm_kernels.Kind(Limits(), False, "cpu", True)  # unsandboxed: its PID is the parent's own
+    parent = parent_for(kind)
+    parent.request(op="poll", pid=1)  # imports done
+    os.write(parent._process.stdin.fileno(), b'{"op": "poll", "pid": 1, "id": -5}\n')  # an asker gone
+    answer = parent.request(op="poll", pid=1)
+    assert answer["id"] == parent._asked and answer["returncode"] == 0
+    monkeypatch.setattr(warm_kernels, "ANSWER_TIMEOUT_S", 1)
+    os.kill(parent._process.pid, signal.SIGSTOP)
+    with pytest.raises(warm_kernels.WarmParentGone, match="did not answer in 1 s"):
+        parent.request(op="poll", pid=1)
+    assert parent._process.wait(timeout=10) == -signal.SIGKILL
+    (answer,), _ = run([PROBE], sandbox=False)  # the next notebook: a new parent
+    assert answer["marker"] is None and parent_for(kind) is not parent
