@@ -325,8 +325,8 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
     # are built (cluster.py); nothing new, and it starts only if a release changed.
     news = [f for f in found if (r := read_record(root, f.chapter, f.student)) is None
             or r.submission_sha256 != f.sha256]
-    starting = ClusterStart(settings.scheduler, settings.workers, warm_kind(settings)) \
-        if on_cluster and news else None
+    warm = warm_kind(settings) if task_function is grade_task else None  # a test's own tasks need no T
+    starting = ClusterStart(settings.scheduler, settings.workers, warm) if on_cluster and news else None
     try:
         releases = build_releases(root, chapters, course.solutions, settings.release_options())
         remember_graded_answers(root)

@@ -14,6 +14,8 @@ from autograder.instructor.grading.sandbox import Limits
 from autograder.instructor.grading.warm_kernels import Kind
 from tests.instructor.demo_course import make_demo_course, submit
 
+from .templates import graded_result
+
 pytestmark = pytest.mark.slow
 KIND = Kind(Limits(), False, "cpu", True)  # unsandboxed: the test needs no bubblewrap
 
@@ -62,6 +64,14 @@ def test_a_batch_with_nothing_new_starts_no_cluster_and_a_new_one_starts_it_earl
     records = grading.grade(tmp_path / "subs", tmp_path / "grading", course, on_cluster, out=lambda *_: None)
     assert started == [(None, 1, grading.warm_kind(on_cluster))]
     assert {r.student: r.status for r in records} == {"ada": "graded", "bob": "graded"}
+
+    def own_task(task, release):  # pickled by value; graded_result by reference (tests/ is importable)
+        return graded_result(task)
+
+    submit(tmp_path / "subs", "cy", solution)
+    grading.grade(tmp_path / "subs", tmp_path / "grading", course, on_cluster, out=lambda *_: None,
+                  task_function=own_task)
+    assert started[1] == (None, 1, None)  # tasks that grade without T: no warm parent to start
 
 
 def test_the_one_kernel_path_warms_nothing() -> None:
