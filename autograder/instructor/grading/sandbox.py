@@ -300,7 +300,30 @@ class _OneSpec(KernelSpecManager):
         return self.spec
 
 
-class Sandbox:
+class KernelRun:
+    """What ``Sandbox`` and warm_kernels' ``WarmSandbox`` share: leaving the ``with`` block stops every
+    kernel they made (all of them, then the first error is raised) and removes their run folder."""
+
+    run_dir: Path | None
+    _managers: list[AsyncKernelManager]
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        managers, run_dir, self.run_dir = self._managers, self.run_dir, None
+        self._managers = []
+        errors = []
+        for km in managers:
+            try:
+                run_sync(_stop)(km)
+            except Exception as error:  # stop the others first, then say what went wrong
+                errors.append(error)
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        if errors:
+            raise errors[0]
+
+
+class Sandbox(KernelRun):
     """Kernels for one notebook run: ``with Sandbox(scratch) as sandbox: sandbox.kernel_manager()``.
 
     scratch: the folder the kernel may write and starts in; the caller's private copy of the
@@ -350,21 +373,6 @@ class Sandbox:
         if not self.figures:
             _write(self.run_dir / "matplotlib" / "matplotlibrc", "figure.max_open_warning: 0\n")
         return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        errors = []
-        for km in self._managers:
-            try:
-                run_sync(_stop)(km)
-            except Exception as error:  # stop the others first, then say what went wrong
-                errors.append(error)
-        self._managers.clear()
-        if self.run_dir is not None:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            self.run_dir = None
-        if errors:
-            raise errors[0]
 
     @property
     def env(self) -> dict[str, str]:

@@ -51,22 +51,20 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from jupyter_core.utils import run_sync
 
 from autograder.i18n import ENV_VAR
 from autograder.instructor.grading.sandbox import (
     KERNEL_OPTIONS,
     MAX_RUN_DIR_CHARS,
+    KernelRun,
     Limits,
     Sandbox,
     _OneSpec,
-    _stop,
     kernel_environment,
 )
 
@@ -286,7 +284,7 @@ class Spawn:
     log: Path
 
 
-class WarmSandbox:
+class WarmSandbox(KernelRun):
     """T's kernels for one notebook run, forked from this process's warm parent of their kind.
 
     The interface run_cells uses of ``sandbox.Sandbox``: ``limits``, ``scratch`` (the kernel's
@@ -311,21 +309,6 @@ class WarmSandbox:
                              "set TMPDIR to a shorter folder.")
         self.scratch = self.run_dir / "work"
         return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        errors = []
-        for km in self._managers:
-            try:
-                run_sync(_stop)(km)
-            except Exception as error:  # stop the others first, then say what went wrong
-                errors.append(error)
-        self._managers.clear()
-        if self.run_dir is not None:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            self.run_dir = None
-        if errors:
-            raise errors[0]
 
     @property
     def env(self) -> dict[str, str]:
