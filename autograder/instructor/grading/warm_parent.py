@@ -11,8 +11,9 @@ Requests come one JSON line at a time on stdin, each answered by one JSON line o
 
 - ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": DIR, "log": FILE}``: fork; the child
   starts a new session, points stdin at /dev/null and stdout and stderr at FILE, closes every
-  other descriptor, takes exactly ``env`` as its environment, reseeds ``random`` and NumPy's
-  global generator (a cold kernel draws fresh entropy at import), and runs ipykernel with
+  other descriptor, takes exactly ``env`` as its environment, sets its signals as a fresh
+  CPython does (SIGPIPE ignored), reseeds ``random``, NumPy's global generator and torch's
+  default one (a cold kernel draws fresh entropy at import), and runs ipykernel with
   ``argv``. Answer ``{"pid": PID}`` (the PID inside the sandbox's namespace).
 - ``{"op": "signal", "pid": PID, "signal": N}``: send N to the child's process group (the child
   leads it). Answer ``{"ok": true}`` or ``{"ok": false}`` when it is gone.
@@ -35,7 +36,7 @@ import ipykernel.kernelapp  # noqa: F401  (imported for the children)
 import ipywidgets  # noqa: F401
 import matplotlib.pyplot  # noqa: F401  (MPLBACKEND is set: the backend itself loads in the kernel)
 import numpy  # noqa: F401
-import torch  # noqa: F401
+import torch
 import torch.nn.functional  # noqa: F401
 
 MAX_FD = 65536
@@ -46,8 +47,14 @@ def child(request: dict) -> None:
     code = 1
     try:
         os.setsid()
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        # As CPython leaves them at start (the parent ignored SIGINT): SIGPIPE and SIGXFSZ stay
+        # ignored, so a write to a closed socket (the bridge's) raises BrokenPipeError instead of
+        # killing the kernel without a word, and a file past RLIMIT_FSIZE raises OSError.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for number in (signal.SIGTERM, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
+        for number in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(number, signal.SIG_IGN)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -64,6 +71,7 @@ def child(request: dict) -> None:
 
         random.seed()
         numpy.random.seed()
+        torch.seed()  # each cold `import torch` draws its own; the parent's would be every kernel's
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         from ipykernel import kernelapp
 

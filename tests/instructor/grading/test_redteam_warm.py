@@ -1,0 +1,192 @@
+"""Red team on T's warm kernels (warm_kernels.py, warm_parent.py): what one notebook's T leaves for
+the next T of the same grading process, and whether a forked T behaves as a cold one.
+
+The consecutive T's of one process share the warm parent's sandbox (PID namespace, ``/tmp``, its
+folder ``W``). The attacks: a submission graded through the real worker (``grade_task``,
+two-process, sandboxed) that tries to change the next student's grade or feedback, or its own, by
+what its S sends T (outputs, figures, errors, crashes, deaths mid-call); the parent's own CPU
+(RLIMIT_CPU, 600 s for the whole life of the grading process); and a warm kernel compared with a
+cold one (signal dispositions, seeds, leftover processes of a kernel that died on its own).
+
+Found and fixed on this branch (warm_parent.py's ``child``):
+
+- A forked kernel had SIGPIPE at SIG_DFL, where every cold Python has it ignored (CPython ignores it
+  at start, so a write to a closed pipe or socket raises ``BrokenPipeError``). The child reset it
+  with SIGINT and SIGTERM: a T writing to its bridge socket after the broker had closed it died
+  silently (the whole notebook "error", no message) instead of failing that cell.
+- Every kernel of one parent had the same ``torch.initial_seed()`` (the parent's, drawn once at
+  its ``import torch``), where each cold kernel draws its own: a template's unseeded
+  ``torch.randn`` gave every student of a worker the same "random" inputs. The child now reseeds
+  torch as it reseeds ``random`` and NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.instructor.grading import warm_kernels
+from autograder.instructor.grading.coordinator import build_releases
+from autograder.instructor.grading.sandbox import Limits, bwrap_problem, iter_sandbox_processes
+from autograder.instructor.grading.warm_kernels import WarmSandbox, parent_for
+from autograder.instructor.grading.worker import grade_task
+from tests.instructor.demo_course import CHAPTER, TWO_PROCESS_OPTIONS, make_demo_course, outputs
+from tests.instructor.demo_course import with_cell as answer
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("warm"),
+              pytest.mark.skipif(bwrap_problem() is not None, reason=str(bwrap_problem()))]
+
+
+def run(sources: list[str]) -> list:
+    """Run one notebook in a warm T; each cell's printed JSON (or None)."""
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+    with WarmSandbox(limits=Limits(), enabled=True, figures=True) as box:
+        NotebookClient(nb, km=box.kernel_manager(), timeout=60, allow_errors=True,
+                       shutdown_kernel="immediate").execute()
+    found = []
+    for cell in nb.cells:
+        texts = [o.get("text", "") for o in cell.outputs if o.get("name") == "stdout"]
+        found.append(json.loads("".join(texts)) if texts else None)
+    return found
+
+
+# ---- a warm kernel against a cold one ----------------------------------------------------------
+
+BROKEN_PIPE = """
+import json, signal, socket
+a, b = socket.socketpair()
+b.close()
+try:
+    a.sendall(b"x" * 100_000)
+    said = "sent"
+except BrokenPipeError:
+    said = "BrokenPipeError"
+print(json.dumps({"pipe": int(signal.getsignal(signal.SIGPIPE)),
+                  "xfsz": int(signal.getsignal(signal.SIGXFSZ)), "said": said}))
+"""
+
+
+def test_a_warm_kernel_writing_to_a_closed_socket_gets_an_error_as_a_cold_python_does() -> None:
+    (got,) = run([BROKEN_PIPE])
+    assert got is not None, "the kernel died of SIGPIPE (a cold Python ignores it and raises BrokenPipeError)"
+    assert got == {"pipe": int(signal.SIG_IGN), "xfsz": int(signal.SIG_IGN), "said": "BrokenPipeError"}
+
+
+def test_each_warm_kernel_draws_its_own_torch_seed_as_a_cold_import_does() -> None:
+    seed = "import json, torch\nprint(json.dumps(torch.initial_seed()))"
+    (first,), (second,) = run([seed]), run([seed])
+    assert first != second, "two kernels of one parent drew the same torch seed (the parent's)"
+
+
+# ---- through the real worker: one student, then another, on the same process ------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("warm")
+    course, solution, untouched = make_demo_course(base)
+    release = build_releases(base / "build", [CHAPTER], course.solutions, dict(TWO_PROCESS_OPTIONS))[CHAPTER]
+
+    def grade(nb, student: str = "s") -> dict:
+        task = {"student": student, "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
+        return grade_task(task, release.to_dict())
+
+    return grade, solution, untouched
+
+
+# What S may send T: escapes and a terminal's control codes, a figure of odd size, an exception whose
+# text is a path of T's parent's folder, a death of its own sandbox's first process midway through T's
+# call, and files in every place S can write.
+ATTACKER_SQUARE = r'''
+import glob, os, signal, sys
+import matplotlib.pyplot as plt
+for place in ["/tmp", os.environ.get("HOME", "/tmp"), os.getcwd()]:
+    for name in ["bridge.sock", "cells.json", "kernel-0.json", "matplotlibrc", "n1", "../n1"]:
+        try:
+            open(os.path.join(place, name), "w").write("backend: agg\n")
+        except OSError:
+            pass
+class Weird(Exception):
+    def __str__(self):
+        return "/tmp/backprop-warm-x/n1/cells.json\x1b]0;title\x07\x1b[2J" + "\x00" * 10
+def square(x):
+    print("\x1b[2J\r\x1b[1A score: 2/2 \x00\ufeff" * 50)
+    fig = plt.figure(figsize=(0.01, 30))
+    plt.plot([float("nan"), float("inf")])
+    plt.show()
+    sys.stderr.write("x" * 10_000)
+    raise Weird()
+'''
+ATTACKER_CUBE = ("import os, signal\ndef cube(x):\n    os.kill(1, signal.SIGKILL)\n"
+                 "    os.kill(os.getppid(), signal.SIGKILL)\n")
+
+
+def parent_processes(parent: warm_kernels.WarmParent) -> dict[int, str]:
+    """That warm parent's processes (bwrap, the parent, its kernels): PID -> command line."""
+    found = {}
+    for pid in iter_sandbox_processes("warm_parent.py"):
+        try:
+            said = Path(f"/proc/{pid}/cmdline").read_bytes() + Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if str(parent.folder).encode() in said:
+            found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
+    return found
+
+
+def own_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, not children's
+
+
+def comparable(result: dict) -> tuple:
+    record = result["record"]
+    tests = {k: {f: v for f, v in t.items() if f != "seconds"} for k, t in record["tests"].items()}
+    cells = json.loads(result["notebook"])["cells"]
+    shown = [[{k: v for k, v in o.items() if k != "execution_count"} for o in c.get("outputs", [])]
+             for c in cells]
+    return record["status"], tests, shown
+
+
+def test_an_attacker_graded_first_changes_nothing_for_the_next_student(demo) -> None:
+    grade, solution, untouched = demo
+    before = grade(solution, "honest")
+    parent = parent_for(warm_kernels.Kind(Limits(**TWO_PROCESS_OPTIONS["limits"]), True, "cpu", True))
+    processes = parent_processes(parent)
+    attacker = grade(answer(answer(untouched, "square", ATTACKER_SQUARE), "cube", ATTACKER_CUBE), "attacker")
+    assert attacker["record"]["status"] == "graded", attacker["record"]
+    assert sum(t["score"] for t in attacker["record"]["tests"].values()) == 0, attacker["record"]["tests"]
+    after = grade(solution, "honest")
+    assert comparable(after) == comparable(before)
+    assert parent.alive() and parent_for(parent.kind) is parent, "the warm parent lived on, unchanged"
+    assert parent_processes(parent) == processes, "no kernel or process of the attacker's T is left"
+    assert sorted(p.name for p in parent.folder.iterdir() if p.name.startswith("n")) == [], (
+        "each notebook's folder is removed")
+    assert "score: 2/2" in outputs(attacker), "the attacker's output is shown, as text, in its own page"
+
+
+def test_the_warm_parent_uses_almost_none_of_its_cpu_limit(demo) -> None:
+    grade, solution, _ = demo
+    grade(solution)
+    parent = parent_for(warm_kernels.Kind(Limits(**TWO_PROCESS_OPTIONS["limits"]), True, "cpu", True))
+    python = [pid for pid in parent_processes(parent)
+              if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == sys.executable.encode()]
+    assert len(python) == 1, python
+    start, began = own_cpu_seconds(python[0]), time.monotonic()
+    for _ in range(3):
+        grade(solution)
+    spent = own_cpu_seconds(python[0]) - start
+    per_notebook = spent / 3
+    # 600 s of RLIMIT_CPU at this rate: how many notebooks one grading process may grade.
+    lasts = 600 / max(per_notebook, 1e-6)
+    print(f"warm parent: {per_notebook * 1000:.1f} ms of its own CPU a notebook "
+          f"({time.monotonic() - began:.1f} s for 3); 600 s lasts {lasts:,.0f} notebooks")
+    assert per_notebook < 0.05, f"the parent spent {per_notebook:.3f} s of CPU on one notebook"
