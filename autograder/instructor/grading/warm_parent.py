@@ -87,18 +87,34 @@ def child(request: dict) -> None:
         os._exit(code)
 
 
+def ended(pid: int) -> int | None:
+    """A kernel's exit code once it has ended, its process group killed first; None while it runs.
+
+    Whatever the kernel started in its group dies with it, as everything in a cold kernel's sandbox
+    does when the kernel ends: it would otherwise live on in the PID namespace the next notebooks'
+    kernels share. The group is killed while the kernel is an unreaped zombie, so its number cannot
+    have been given to another process yet.
+    """
+    try:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            return None
+    except ChildProcessError:
+        return 0
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _, raw = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(raw)
+
+
 def serve(requests, replies) -> None:
     children: dict[int, int | None] = {}
 
     def reap() -> None:
         for pid, status in list(children.items()):
             if status is None:
-                try:
-                    done, raw = os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    done, raw = pid, 0
-                if done:
-                    children[pid] = os.waitstatus_to_exitcode(raw)
+                children[pid] = ended(pid)
 
     for line in requests:
         request = json.loads(line)

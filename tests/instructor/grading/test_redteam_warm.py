@@ -18,6 +18,20 @@ Found and fixed on this branch (warm_parent.py's ``child``):
   its ``import torch``), where each cold kernel draws its own: a template's unseeded
   ``torch.randn`` gave every student of a worker the same "random" inputs. The child now reseeds
   torch as it reseeds ``random`` and NumPy.
+- A kernel that ended on its own (a crash, its CPU limit, ``os._exit``) left what it had started
+  running in the parent's PID namespace, which the next notebooks' T's share, until the grading
+  process ended: the worker's stop asks the parent to signal a kernel only while it runs. The
+  parent now kills a kernel's process group as soon as it sees the kernel ended, before reaping it
+  (its zombie keeps the group's number from being reused). test_warm_kernels.py's test of the same
+  for a stopped kernel looked for ``"sleep 7xxx"`` in ``/proc/*/cmdline``, where the arguments are
+  separated by NULs: it could never see the process, and passed whatever happened.
+
+Held (each a test below): an attacker's S sending escapes, control codes, a degenerate figure, an
+exception naming T's files, dying with its sandbox midway through T's calls, and writing files
+wherever S can: the next student on the same process gets the same record and outputs as before,
+the parent lives on with no process or folder left; each notebook gets its own language; a T cell
+past its limit is interrupted and the next cell runs; the parent spends a few ms of its CPU a
+notebook.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.instructor.grading import warm_kernels
@@ -190,3 +205,48 @@ def test_the_warm_parent_uses_almost_none_of_its_cpu_limit(demo) -> None:
     print(f"warm parent: {per_notebook * 1000:.1f} ms of its own CPU a notebook "
           f"({time.monotonic() - began:.1f} s for 3); 600 s lasts {lasts:,.0f} notebooks")
     assert per_notebook < 0.05, f"the parent spent {per_notebook:.3f} s of CPU on one notebook"
+
+
+def test_each_notebook_gets_its_own_language_whatever_the_one_before_it_spoke(demo) -> None:
+    grade, solution, _ = demo
+    wrong = answer(solution, "square", "def square(x):\n    return x * 2\n")
+    chinese = nbformat.from_dict(json.loads(nbformat.writes(wrong)))
+    chinese.metadata["language"] = "zh_CN"
+
+    def message(nb) -> str:
+        return grade(nb)["record"]["tests"]["square__tests"]["message"]
+
+    first, english, second = message(chinese), message(wrong), message(chinese)
+    assert first == second and any("\u4e00" <= c <= "\u9fff" for c in first), first
+    assert not any("\u4e00" <= c <= "\u9fff" for c in english), english
+
+
+# ---- a kernel that ends on its own, and a cell past its limit ------------------------------------
+
+def test_a_kernel_that_died_on_its_own_leaves_no_process_of_its_group_behind() -> None:
+    marker = f"{os.getpid() % 1000 + 8000}.25"  # one argument: /proc/*/cmdline separates them with NULs
+    nb = new_notebook(cells=[new_code_cell(f"import subprocess\nsubprocess.Popen([\"sleep\", {marker!r}])"),
+                             new_code_cell("import os\nos._exit(3)")])
+    with WarmSandbox(limits=Limits(), enabled=True, figures=True) as box, pytest.raises(DeadKernelError):
+        NotebookClient(nb, km=box.kernel_manager(), timeout=30, allow_errors=True,
+                       shutdown_kernel="immediate").execute()
+    deadline = time.monotonic() + 10
+    while list(iter_sandbox_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = list(iter_sandbox_processes(marker))
+    for pid in left:  # not to leave it for the next test
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "the kernel's child outlived its notebook (the next T shares its PID namespace)"
+
+
+def test_a_cell_past_its_limit_is_interrupted_and_the_next_runs_as_in_a_cold_kernel() -> None:
+    from autograder.instructor.execute import RobustNotebookClient
+
+    nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(600)"), new_code_cell("print('after')")])
+    with WarmSandbox(limits=Limits(), enabled=True, figures=True) as box:
+        RobustNotebookClient(nb, km=box.kernel_manager(), timeout=2, allow_errors=True,  # as run_cells
+                             interrupt_on_timeout=True, shutdown_kernel="immediate",
+                             error_on_timeout={"ename": "NotFinished", "evalue": "",
+                                               "traceback": []}).execute()
+    assert any(o.get("ename") == "KeyboardInterrupt" for o in nb.cells[0].outputs), nb.cells[0].outputs
+    assert [o.get("text") for o in nb.cells[1].outputs] == ["after\n"]
