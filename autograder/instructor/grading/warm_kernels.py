@@ -72,6 +72,10 @@ PARENT_SCRIPT = Path(__file__).resolve().with_name("warm_parent.py")
 PROVISIONER = "backprop-lab-warm"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when unset
 STARTUP_TIMEOUT_S = 120  # the parent's imports, on a loaded machine
+# A parent that has used this share of its own RLIMIT_CPU is replaced when no notebook uses it: it
+# spends a few ms a notebook (its polls), so a Dask worker of a standing cluster (--scheduler) that
+# grades for weeks would otherwise reach the limit, and SIGXCPU would end it with a kernel running.
+RETIRE_AT_CPU_SHARE = 0.5
 
 
 class WarmParentGone(RuntimeError):
@@ -97,6 +101,7 @@ class WarmParent:
         self.folder.chmod(0o777)  # the sandbox's user (65534) makes each notebook's files here
         self._lock = threading.Lock()
         self._numbers = itertools.count()
+        self.users = 0  # open WarmSandboxes (counted under _PARENTS_LOCK)
         backend = {} if not kind.figures else {"MPLBACKEND": INLINE_BACKEND}
         self._sandbox = Sandbox(scratch=self.folder, limits=kind.limits, enabled=kind.enabled,
                                 device=kind.device, env=backend, run_root=self.folder, figures=kind.figures)
@@ -114,6 +119,15 @@ class WarmParent:
 
     def alive(self) -> bool:
         return self._process.poll() is None
+
+    def worn_out(self) -> bool:
+        """True once the parent has used RETIRE_AT_CPU_SHARE of its own CPU limit (or has ended)."""
+        try:
+            usage = self.request(op="usage")
+        except WarmParentGone:
+            return True
+        limit = usage.get("limit")
+        return limit is not None and usage.get("cpu", 0) >= RETIRE_AT_CPU_SHARE * limit
 
     def request(self, **message: Any) -> dict[str, Any]:
         """Send one request, read its answer; WarmParentGone if the parent has ended."""
@@ -178,12 +192,25 @@ def parent_for(kind: Kind) -> WarmParent:
     """This process's parent of that kind: started on first use, and again if it has ended."""
     with _PARENTS_LOCK:
         parent = _PARENTS.get(kind)
-        if parent is not None and not parent.alive():
+        if parent is not None and (not parent.alive() or (parent.users == 0 and parent.worn_out())):
             parent.close()
             parent = None
         if parent is None:
             parent = _PARENTS[kind] = WarmParent(kind)
         return parent
+
+
+def _use(kind: Kind) -> WarmParent:
+    """parent_for(kind), counted as used until _release: a parent in use is never retired."""
+    parent = parent_for(kind)
+    with _PARENTS_LOCK:
+        parent.users += 1
+    return parent
+
+
+def _release(parent: WarmParent) -> None:
+    with _PARENTS_LOCK:
+        parent.users -= 1
 
 
 @atexit.register
@@ -278,11 +305,16 @@ class WarmSandbox:
         self._managers: list[AsyncKernelManager] = []
 
     def __enter__(self) -> WarmSandbox:
-        self._parent = parent_for(self.kind)
-        self.run_dir = self._parent.new_folder()
-        if len(str(self.run_dir)) > MAX_RUN_DIR_CHARS:
-            raise ValueError(f"Run folder {self.run_dir} is too long for a Unix socket path; "
-                             "set TMPDIR to a shorter folder.")
+        self._parent = _use(self.kind)
+        try:
+            self.run_dir = self._parent.new_folder()
+            if len(str(self.run_dir)) > MAX_RUN_DIR_CHARS:
+                raise ValueError(f"Run folder {self.run_dir} is too long for a Unix socket path; "
+                                 "set TMPDIR to a shorter folder.")
+        except BaseException:
+            _release(self._parent)
+            self._parent = None
+            raise
         self.scratch = self.run_dir / "work"
         return self
 
@@ -298,6 +330,9 @@ class WarmSandbox:
         if self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
+        if self._parent is not None:
+            _release(self._parent)
+            self._parent = None
         if errors:
             raise errors[0]
 

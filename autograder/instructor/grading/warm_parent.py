@@ -18,6 +18,8 @@ Requests come one JSON line at a time on stdin, each answered by one JSON line o
 - ``{"op": "signal", "pid": PID, "signal": N}``: send N to the child's process group (the child
   leads it). Answer ``{"ok": true}`` or ``{"ok": false}`` when it is gone.
 - ``{"op": "poll", "pid": PID}``: ``{"returncode": N}``, or ``null`` while it runs.
+- ``{"op": "usage"}``: ``{"cpu": SECONDS, "limit": SECONDS or null}``, the parent's own CPU time
+  and its RLIMIT_CPU (a few ms a notebook: a grading process that lives for weeks would reach it).
 
 The parent itself never runs a notebook's code: each kernel is a copy of a process that has
 only imported modules, so no kernel sees what an earlier one changed (module attributes,
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import sys
 
@@ -134,6 +137,10 @@ def serve(requests, replies) -> None:
                     answer = {"ok": True}
                 except ProcessLookupError:
                     pass
+        elif op == "usage":  # its own CPU time and RLIMIT_CPU: the grader retires it well before
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            limit = resource.getrlimit(resource.RLIMIT_CPU)[0]
+            answer = {"cpu": used.ru_utime + used.ru_stime, "limit": None if limit < 0 else limit}
         elif op == "poll":
             answer = {"returncode": children.get(request["pid"], 0)}
             for pid, status in list(children.items()):  # forget what was reported as ended

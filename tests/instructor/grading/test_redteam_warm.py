@@ -25,6 +25,10 @@ Found and fixed on this branch (warm_parent.py's ``child``):
   (its zombie keeps the group's number from being reused). test_warm_kernels.py's test of the same
   for a stopped kernel looked for ``"sleep 7xxx"`` in ``/proc/*/cmdline``, where the arguments are
   separated by NULs: it could never see the process, and passed whatever happened.
+- The parent's own CPU (its polls: about 0.2 ms per second a notebook runs, a few ms a notebook)
+  counts against its RLIMIT_CPU for the grading process's whole life: a worker of a standing
+  cluster (``--scheduler``) would reach the 600 s after weeks, and SIGXCPU would end the parent with
+  a kernel running in it. A parent past half its limit is now replaced when no notebook uses it.
 
 Held (each a test below): an attacker's S sending escapes, control codes, a degenerate figure, an
 exception naming T's files, dying with its sandbox midway through T's calls, and writing files
@@ -205,6 +209,21 @@ def test_the_warm_parent_uses_almost_none_of_its_cpu_limit(demo) -> None:
     print(f"warm parent: {per_notebook * 1000:.1f} ms of its own CPU a notebook "
           f"({time.monotonic() - began:.1f} s for 3); 600 s lasts {lasts:,.0f} notebooks")
     assert per_notebook < 0.05, f"the parent spent {per_notebook:.3f} s of CPU on one notebook"
+
+
+def test_a_parent_past_its_share_of_cpu_is_replaced_but_only_once_no_notebook_uses_it(monkeypatch) -> None:
+    kind = warm_kernels.Kind(Limits(), True, "cpu", True)
+    parent = parent_for(kind)
+    usage = parent.request(op="usage")
+    assert usage["limit"] == Limits().cpu_seconds and 0 <= usage["cpu"] < 5, usage
+    with WarmSandbox(limits=Limits()) as box:
+        assert box._parent is parent
+        monkeypatch.setattr(warm_kernels, "RETIRE_AT_CPU_SHARE", 0.0)  # as if it had graded for weeks
+        assert parent_for(kind) is parent and parent.alive(), "a parent in use is kept"
+    fresh = parent_for(kind)
+    assert fresh is not parent and not parent.alive() and not parent.folder.exists()
+    monkeypatch.setattr(warm_kernels, "RETIRE_AT_CPU_SHARE", 0.5)
+    assert parent_for(kind) is fresh
 
 
 def test_each_notebook_gets_its_own_language_whatever_the_one_before_it_spoke(demo) -> None:
