@@ -40,6 +40,8 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import os
+import select
 import shutil
 import signal
 import subprocess
@@ -76,6 +78,10 @@ STARTUP_TIMEOUT_S = 120  # the parent's imports, on a loaded machine
 # spends a few ms a notebook (its polls), so a Dask worker of a standing cluster (--scheduler) that
 # grades for weeks would otherwise reach the limit, and SIGXCPU would end it with a kernel running.
 RETIRE_AT_CPU_SHARE = 0.5
+# A parent answers in microseconds; one silent this long is stuck (stopped, or out of memory in a
+# fork) and is killed. Without it a request would wait forever, in nbclient's event loop, where no
+# cell's time limit can fire: only the coordinator's backstop, and none at all under `make check`.
+REQUEST_TIMEOUT_S = 60.0
 
 
 class WarmParentGone(RuntimeError):
@@ -102,6 +108,7 @@ class WarmParent:
         self._lock = threading.Lock()
         self._numbers = itertools.count()
         self.users = 0  # open WarmSandboxes (counted under _PARENTS_LOCK)
+        self._answered = False  # its first answer comes after its imports
         backend = {} if not kind.figures else {"MPLBACKEND": INLINE_BACKEND}
         self._sandbox = Sandbox(scratch=self.folder, limits=kind.limits, enabled=kind.enabled,
                                 device=kind.device, env=backend, run_root=self.folder, figures=kind.figures)
@@ -137,13 +144,28 @@ class WarmParent:
             try:
                 stdin.write((json.dumps(message) + "\n").encode())
                 stdin.flush()
-                line = stdout.readline()
+                waited = REQUEST_TIMEOUT_S if self._answered else max(REQUEST_TIMEOUT_S, STARTUP_TIMEOUT_S)
+                ready, _, _ = select.select([stdout], [], [], waited)  # the first waits for its imports
+                line = stdout.readline() if ready else None
+                self._answered = True
             except (BrokenPipeError, ValueError, OSError) as error:
                 raise WarmParentGone(f"T's warm parent has ended ({error}).") from error
+            if line is None:
+                self.kill()
+                raise WarmParentGone(f"T's warm parent did not answer in {waited:g} s and was "
+                                     "killed, with its kernels; the next notebook starts a new one.")
         if not line:
             said = self.log.read_text(errors="replace")[-500:] if self.log.exists() else ""
             raise WarmParentGone(f"T's warm parent has ended (exit {self._process.poll()}). {said}".strip())
         return json.loads(line)
+
+    def kill(self) -> None:
+        """Kill bwrap, and so everything in the parent's sandbox."""
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._process.wait()
 
     def new_folder(self) -> Path:
         """A fresh ``W/n<k>`` for one notebook, with its ``work`` and ``home``."""

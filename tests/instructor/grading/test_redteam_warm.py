@@ -29,6 +29,10 @@ Found and fixed on this branch (warm_parent.py's ``child``):
   counts against its RLIMIT_CPU for the grading process's whole life: a worker of a standing
   cluster (``--scheduler``) would reach the 600 s after weeks, and SIGXCPU would end the parent with
   a kernel running in it. A parent past half its limit is now replaced when no notebook uses it.
+- A parent that stopped answering (SIGSTOP here; stuck in a fork) was waited for forever, in
+  nbclient's event loop where no cell limit fires: the notebook, and under ``make check`` or
+  ``--workers 0`` (no backstop) the batch, stalled. A request now waits ``REQUEST_TIMEOUT_S``; then
+  the parent is killed with its kernels, the notebook's kernel reads as dead, the next gets a new one.
 
 Held (each a test below): an attacker's S sending escapes, control codes, a degenerate figure, an
 exception naming T's files, dying with its sandbox midway through T's calls, and writing files
@@ -322,3 +326,25 @@ def test_a_grading_process_killed_mid_notebook_leaves_no_parent_kernel_or_proces
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], "a process of the killed grader's T outlived it"
+
+
+def test_a_stuck_parent_costs_its_notebook_not_the_batch(monkeypatch) -> None:
+    """A parent that stops answering (stopped, stuck in a fork) was waited for forever, inside
+    nbclient's event loop where no time limit fires: the batch stalled (no backstop under make check)."""
+    monkeypatch.setattr(warm_kernels, "REQUEST_TIMEOUT_S", 2.0)
+    kind = warm_kernels.Kind(Limits(), True, "cpu", True)
+    parent = parent_for(kind)
+    run(["print(1)"])
+    python = [pid for pid in parent_processes(parent)
+              if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == sys.executable.encode()]
+    assert len(python) == 1, python
+    nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)")])
+    began = time.monotonic()
+    with WarmSandbox(limits=Limits()) as box, pytest.raises(DeadKernelError):
+        client = NotebookClient(nb, km=box.kernel_manager(), timeout=60, shutdown_kernel="immediate")
+        with client.setup_kernel():
+            os.kill(python[0], signal.SIGSTOP)
+            client.execute_cell(nb.cells[0], 0)
+    assert time.monotonic() - began < 20 and not parent.alive()
+    (answer,) = run(["import json\nprint(json.dumps(1))"])
+    assert answer == 1 and parent_for(kind) is not parent
