@@ -27,7 +27,10 @@ its connection file and sockets, the bridge's socket, its working folder (``work
 ``HOME`` and ``TMPDIR`` (``home``), removed when the notebook is done. The T's of one parent run
 one after the other (a Dask worker grades one notebook at a time) in that one sandbox; they share
 its PID namespace and its ``/tmp``, which they do not use. A T's kernel leads its own process
-group, and stopping it kills the group.
+group, and stopping it kills the group (the parent kills it too when the kernel ends on its own).
+A parent that does not answer in ``REQUEST_TIMEOUT_S`` is killed with its kernels, and one past
+``RETIRE_AT_CPU_SHARE`` of its own CPU limit is replaced when no notebook uses it; either way the
+next notebook gets a new parent.
 
 jupyter_client: ``WarmProvisioner`` is a kernel provisioner (jupyter_client's public extension
 point, registered as ``backprop-lab-warm`` in pyproject.toml's entry points) that asks the parent
