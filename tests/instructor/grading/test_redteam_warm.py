@@ -165,6 +165,24 @@ def parent_processes(parent: warm_kernels.WarmParent) -> dict[int, str]:
     return found
 
 
+def shared_files(parent: warm_kernels.WarmParent) -> dict[str, tuple[int, int]]:
+    """What every T of that parent sees alike: its sandbox's /tmp and /dev/shm (read through
+    /proc/PID/root) and its matplotlib folder; path -> (size, mtime)."""
+    python = [pid for pid in parent_processes(parent)
+              if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == sys.executable.encode()]
+    assert len(python) == 1, python
+    inside = Path(f"/proc/{python[0]}/root")
+    own = inside / str(parent.folder).lstrip("/")  # W is bound at its own path, in the sandbox's /tmp
+    found = {}
+    for root in (inside / "tmp", inside / "dev/shm", parent.matplotlib_dir):
+        for path in [root, *root.rglob("*")]:
+            if path.is_relative_to(own):
+                continue
+            info = path.lstat()
+            found[str(path).split("/root/", 1)[-1]] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
 def own_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, not children's
@@ -184,6 +202,7 @@ def test_an_attacker_graded_first_changes_nothing_for_the_next_student(demo) -> 
     before = grade(solution, "honest")
     parent = parent_for(warm_kernels.Kind(Limits(**TWO_PROCESS_OPTIONS["limits"]), True, "cpu", True))
     processes = parent_processes(parent)
+    shared = shared_files(parent)
     attacker = grade(answer(answer(untouched, "square", ATTACKER_SQUARE), "cube", ATTACKER_CUBE), "attacker")
     assert attacker["record"]["status"] == "graded", attacker["record"]
     assert sum(t["score"] for t in attacker["record"]["tests"].values()) == 0, attacker["record"]["tests"]
@@ -191,6 +210,7 @@ def test_an_attacker_graded_first_changes_nothing_for_the_next_student(demo) -> 
     assert comparable(after) == comparable(before)
     assert parent.alive() and parent_for(parent.kind) is parent, "the warm parent lived on, unchanged"
     assert parent_processes(parent) == processes, "no kernel or process of the attacker's T is left"
+    assert shared_files(parent) == shared, "the parent's /tmp, /dev/shm and matplotlib folder are unchanged"
     assert sorted(p.name for p in parent.folder.iterdir() if p.name.startswith("n")) == [], (
         "each notebook's folder is removed")
     assert "score: 2/2" in outputs(attacker), "the attacker's output is shown, as text, in its own page"
