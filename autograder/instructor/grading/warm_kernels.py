@@ -87,6 +87,24 @@ RETIRE_AT_CPU_SHARE = 0.5
 REQUEST_TIMEOUT_S = 60.0
 
 
+FOLDER_PREFIX = "backprop-warm-"  # then the grading process's PID: W is "backprop-warm-<pid>-<random>"
+
+
+def sweep_folders_of_ended_graders() -> None:
+    """Remove the folders ``W`` that a grading process killed outright left in the temp folder.
+
+    A grader killed with SIGKILL (a Dask worker its nanny restarts for the backstop) cannot remove
+    its parent's folder, which holds the running notebook's files (cells.json: a student's code)
+    in a folder every local user may read. Only a folder whose grader's PID no longer runs is
+    removed; a PID that runs again (reused) keeps its folder, to be swept later. This assumes the
+    graders that share a temp folder share a PID namespace (one machine or container).
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class WarmParentGone(RuntimeError):
     """The warm parent ended (killed, out of memory, the sandbox gone); the next kernel starts a new one."""
 
@@ -106,7 +124,8 @@ class WarmParent:
 
     def __init__(self, kind: Kind) -> None:
         self.kind = kind
-        self.folder = Path(tempfile.mkdtemp(prefix="backprop-warm-"))
+        sweep_folders_of_ended_graders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.folder.chmod(0o777)  # the sandbox's user (65534) makes each notebook's files here
         self._lock = threading.Lock()
         self._numbers = itertools.count()

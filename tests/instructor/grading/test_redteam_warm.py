@@ -33,6 +33,10 @@ Found and fixed on this branch (warm_parent.py's ``child``):
   nbclient's event loop where no cell limit fires: the notebook, and under ``make check`` or
   ``--workers 0`` (no backstop) the batch, stalled. A request now waits ``REQUEST_TIMEOUT_S``; then
   the parent is killed with its kernels, the notebook's kernel reads as dead, the next gets a new one.
+- A grading process killed outright (the nanny restarting a worker for the backstop) left its
+  parent's folder ``W`` in the host's /tmp with the running notebook's files (cells.json: the
+  student's code; the folder is 0o777): bwrap dies with the grader, nothing removes it. ``W``'s name
+  now holds its grader's PID, and a new parent removes those of graders that no longer run.
 
 Held (each a test below): an attacker's S sending escapes, control codes, a degenerate figure, an
 exception naming T's files, dying with its sandbox midway through T's calls, and writing files
@@ -46,6 +50,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -321,6 +326,7 @@ marker = os.environ["MARKER"]  # not in this process's command line, where the t
 nb = new_notebook(cells=[new_code_cell(f"import subprocess\\nsubprocess.Popen(['sleep', {marker!r}], "
                                        "start_new_session=True)\\nimport time\\ntime.sleep(600)")])
 with WarmSandbox(limits=Limits()) as box:
+    print(box._parent.folder, flush=True)
     client = NotebookClient(nb, km=box.kernel_manager(), timeout=600)
     client.execute()
 """
@@ -332,7 +338,9 @@ def test_a_grading_process_killed_mid_notebook_leaves_no_parent_kernel_or_proces
     marker = f"{os.getpid() % 1000 + 9000}.75"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "MARKER": marker}
     grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    assert grader.stdout is not None
+    folder = Path(grader.stdout.readline().decode().strip())  # the parent's W
     deadline = time.monotonic() + 60
     while not list(iter_sandbox_processes(marker)) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -346,6 +354,12 @@ def test_a_grading_process_killed_mid_notebook_leaves_no_parent_kernel_or_proces
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], "a process of the killed grader's T outlived it"
+    assert (folder / "n0" / "work").is_dir(), "killed outright, the grader left its notebook's folder"
+    warm_kernels.close_all()
+    parent_for(warm_kernels.Kind(Limits(), True, "cpu", True))  # as the restarted worker's first notebook
+    kept = folder.exists()
+    shutil.rmtree(folder, ignore_errors=True)
+    assert not kept, "the killed grader's notebook files (the student's cells) stayed in the host's /tmp"
 
 
 def test_a_stuck_parent_costs_its_notebook_not_the_batch(monkeypatch) -> None:
