@@ -27,7 +27,10 @@ its connection file and sockets, the bridge's socket, its working folder (``work
 ``HOME`` and ``TMPDIR`` (``home``), removed when the notebook is done. The T's of one parent run
 one after the other (a Dask worker grades one notebook at a time) in that one sandbox; they share
 its PID namespace and its ``/tmp``, which they do not use. A T's kernel leads its own process
-group, and stopping it kills the group.
+group, and stopping it kills the group (the parent kills it too when the kernel ends on its own).
+A parent that does not answer in ``REQUEST_TIMEOUT_S`` is killed with its kernels, and one past
+``RETIRE_AT_CPU_SHARE`` of its own CPU limit is replaced when no notebook uses it; either way the
+next notebook gets a new parent.
 
 jupyter_client: ``WarmProvisioner`` is a kernel provisioner (jupyter_client's public extension
 point, registered as ``backprop-lab-warm`` in pyproject.toml's entry points) that asks the parent
@@ -51,6 +54,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec
@@ -72,7 +76,32 @@ PARENT_SCRIPT = Path(__file__).resolve().with_name("warm_parent.py")
 PROVISIONER = "backprop-lab-warm"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel sets when unset
 STARTUP_TIMEOUT_S = 120  # the parent's first answer waits for its imports (a loaded machine: tens of s)
-ANSWER_TIMEOUT_S = 60  # a fork or a poll takes milliseconds
+# A parent that has used this share of its own RLIMIT_CPU is replaced when no notebook uses it: it
+# spends a few ms a notebook (its polls), so a Dask worker of a standing cluster (--scheduler) that
+# grades for weeks would otherwise reach the limit, and SIGXCPU would end it with a kernel running.
+RETIRE_AT_CPU_SHARE = 0.5
+# A parent answers in microseconds; one silent this long is stuck (stopped, or out of memory in a
+# fork) and is killed. Without it a request would wait forever, in nbclient's event loop, where no
+# cell's time limit can fire: only the coordinator's backstop, and none at all under `make check`.
+REQUEST_TIMEOUT_S = 60.0
+
+
+FOLDER_PREFIX = "backprop-warm-"  # then the grading process's PID: W is "backprop-warm-<pid>-<random>"
+
+
+def sweep_folders_of_ended_graders() -> None:
+    """Remove the folders ``W`` that a grading process killed outright left in the temp folder.
+
+    A grader killed with SIGKILL (a Dask worker its nanny restarts for the backstop) cannot remove
+    its parent's folder, which holds the running notebook's files (cells.json: a student's code)
+    in a folder every local user may read. Only a folder whose grader's PID no longer runs is
+    removed; a PID that runs again (reused) keeps its folder, to be swept later. This assumes the
+    graders that share a temp folder share a PID namespace (one machine or container).
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class WarmParentGone(RuntimeError):
@@ -94,11 +123,13 @@ class WarmParent:
 
     def __init__(self, kind: Kind) -> None:
         self.kind = kind
-        self.folder = Path(tempfile.mkdtemp(prefix="backprop-warm-"))
+        sweep_folders_of_ended_graders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.folder.chmod(0o777)  # the sandbox's user (65534) makes each notebook's files here
         self._lock = threading.Lock()
         self._numbers = itertools.count()
-        self._asked, self._answered, self._unread = 0, False, b""
+        self.users = 0  # open WarmSandboxes (counted under _PARENTS_LOCK)
+        self._asked, self._answered, self._unread = 0, False, b""  # the first answer comes after its imports
         backend = {} if not kind.figures else {"MPLBACKEND": INLINE_BACKEND}
         self._sandbox = Sandbox(scratch=self.folder, limits=kind.limits, enabled=kind.enabled,
                                 device=kind.device, env=backend, run_root=self.folder, figures=kind.figures)
@@ -117,12 +148,22 @@ class WarmParent:
     def alive(self) -> bool:
         return self._process.poll() is None
 
+    def worn_out(self) -> bool:
+        """True once the parent has used RETIRE_AT_CPU_SHARE of its own CPU limit (or has ended)."""
+        try:
+            usage = self.request(op="usage")
+        except WarmParentGone:
+            return True
+        limit = usage.get("limit")
+        return limit is not None and usage.get("cpu", 0) >= RETIRE_AT_CPU_SHARE * limit
+
     def request(self, **message: Any) -> dict[str, Any]:
         """Send one request, read its answer; WarmParentGone if the parent has ended or does not answer.
 
         Each request carries a number that its answer repeats: an answer nobody waited for (its
         asker was interrupted) is skipped, never taken for the next one's. A parent that has not
-        answered in ``ANSWER_TIMEOUT_S`` (``STARTUP_TIMEOUT_S`` while it imports) is killed."""
+        answered in ``REQUEST_TIMEOUT_S`` (``STARTUP_TIMEOUT_S`` while it imports) is killed, with
+        its kernels."""
         with self._lock:
             self._asked += 1
             number = self._asked
@@ -131,7 +172,7 @@ class WarmParent:
                 os.write(self._process.stdin.fileno(), line)  # type: ignore[union-attr]
             except (OSError, ValueError) as error:
                 raise WarmParentGone(f"T's warm parent has ended ({error}).") from error
-            limit = ANSWER_TIMEOUT_S if self._answered else STARTUP_TIMEOUT_S
+            limit = REQUEST_TIMEOUT_S if self._answered else max(REQUEST_TIMEOUT_S, STARTUP_TIMEOUT_S)
             deadline = time.monotonic() + limit
             while True:
                 answer = json.loads(self._read_line(deadline, limit))
@@ -144,8 +185,9 @@ class WarmParent:
         while b"\n" not in self._unread:
             ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
-                self._process.kill()
-                raise WarmParentGone(f"T's warm parent did not answer in {limit:g} s and was stopped.")
+                self.kill()
+                raise WarmParentGone(f"T's warm parent did not answer in {limit:g} s and was "
+                                     "killed, with its kernels; the next notebook starts a new one.")
             chunk = os.read(fd, 65536)
             if not chunk:
                 said = self.log.read_text(errors="replace")[-500:] if self.log.exists() else ""
@@ -154,6 +196,14 @@ class WarmParent:
             self._unread += chunk
         line, _, self._unread = self._unread.partition(b"\n")
         return line
+
+    def kill(self) -> None:
+        """Kill bwrap, and so everything in the parent's sandbox."""
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._process.wait()
 
     def new_folder(self) -> Path:
         """A fresh ``W/n<k>`` for one notebook, with its ``work`` and ``home``."""
@@ -202,12 +252,25 @@ def parent_for(kind: Kind) -> WarmParent:
     """This process's parent of that kind: started on first use, and again if it has ended."""
     with _PARENTS_LOCK:
         parent = _PARENTS.get(kind)
-        if parent is not None and not parent.alive():
+        if parent is not None and (not parent.alive() or (parent.users == 0 and parent.worn_out())):
             parent.close()
             parent = None
         if parent is None:
             parent = _PARENTS[kind] = WarmParent(kind)
         return parent
+
+
+def _use(kind: Kind) -> WarmParent:
+    """parent_for(kind), counted as used until _release: a parent in use is never retired."""
+    parent = parent_for(kind)
+    with _PARENTS_LOCK:
+        parent.users += 1
+    return parent
+
+
+def _release(parent: WarmParent) -> None:
+    with _PARENTS_LOCK:
+        parent.users -= 1
 
 
 @atexit.register
@@ -302,13 +365,27 @@ class WarmSandbox(KernelRun):
         self._managers: list[AsyncKernelManager] = []
 
     def __enter__(self) -> WarmSandbox:
-        self._parent = parent_for(self.kind)
-        self.run_dir = self._parent.new_folder()
-        if len(str(self.run_dir)) > MAX_RUN_DIR_CHARS:
-            raise ValueError(f"Run folder {self.run_dir} is too long for a Unix socket path; "
-                             "set TMPDIR to a shorter folder.")
+        self._parent = _use(self.kind)
+        try:
+            self.run_dir = self._parent.new_folder()
+            if len(str(self.run_dir)) > MAX_RUN_DIR_CHARS:
+                raise ValueError(f"Run folder {self.run_dir} is too long for a Unix socket path; "
+                                 "set TMPDIR to a shorter folder.")
+        except BaseException:
+            _release(self._parent)
+            self._parent = None
+            raise
         self.scratch = self.run_dir / "work"
         return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            super().__exit__(exc_type, exc, traceback)  # the kernels stopped, the notebook's folder removed
+        finally:
+            if self._parent is not None:
+                _release(self._parent)
+                self._parent = None
 
     @property
     def env(self) -> dict[str, str]:

@@ -12,12 +12,15 @@ repeats the request's ``"id"``, if it has one):
 
 - ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": DIR, "log": FILE}``: fork; the child
   starts a new session, points stdin at /dev/null and stdout and stderr at FILE, closes every
-  other descriptor, takes exactly ``env`` as its environment, reseeds ``random`` and NumPy's
-  global generator (a cold kernel draws fresh entropy at import), and runs ipykernel with
+  other descriptor, takes exactly ``env`` as its environment, sets its signals as a fresh
+  CPython does (SIGPIPE ignored), reseeds ``random``, NumPy's global generator and torch's
+  default one (a cold kernel draws fresh entropy at import), and runs ipykernel with
   ``argv``. Answer ``{"pid": PID}`` (the PID inside the sandbox's namespace).
 - ``{"op": "signal", "pid": PID, "signal": N}``: send N to the child's process group (the child
   leads it). Answer ``{"ok": true}`` or ``{"ok": false}`` when it is gone.
 - ``{"op": "poll", "pid": PID}``: ``{"returncode": N}``, or ``null`` while it runs.
+- ``{"op": "usage"}``: ``{"cpu": SECONDS, "limit": SECONDS or null}``, the parent's own CPU time
+  and its RLIMIT_CPU (a few ms a notebook: a grading process that lives for weeks would reach it).
 
 The parent itself never runs a notebook's code: each kernel is a copy of a process that has
 only imported modules, so no kernel sees what an earlier one changed (module attributes,
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import sys
 
@@ -37,7 +41,7 @@ import ipykernel.kernelapp  # noqa: F401  (imported for the children)
 import ipywidgets  # noqa: F401
 import matplotlib.pyplot  # noqa: F401  (MPLBACKEND is set: the backend itself loads in the kernel)
 import numpy  # noqa: F401
-import torch  # noqa: F401
+import torch
 import torch.nn.functional  # noqa: F401
 
 MAX_FD = 65536
@@ -48,8 +52,14 @@ def child(request: dict) -> None:
     code = 1
     try:
         os.setsid()
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        # As CPython leaves them at start (the parent ignored SIGINT): SIGPIPE and SIGXFSZ stay
+        # ignored, so a write to a closed socket (the bridge's) raises BrokenPipeError instead of
+        # killing the kernel without a word, and a file past RLIMIT_FSIZE raises OSError.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for number in (signal.SIGTERM, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
+        for number in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(number, signal.SIG_IGN)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -66,6 +76,7 @@ def child(request: dict) -> None:
 
         random.seed()
         numpy.random.seed()
+        torch.seed()  # each cold `import torch` draws its own; the parent's would be every kernel's
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         from ipykernel import kernelapp
 
@@ -81,18 +92,34 @@ def child(request: dict) -> None:
         os._exit(code)
 
 
+def ended(pid: int) -> int | None:
+    """A kernel's exit code once it has ended, its process group killed first; None while it runs.
+
+    Whatever the kernel started in its group dies with it, as everything in a cold kernel's sandbox
+    does when the kernel ends: it would otherwise live on in the PID namespace the next notebooks'
+    kernels share. The group is killed while the kernel is an unreaped zombie, so its number cannot
+    have been given to another process yet.
+    """
+    try:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            return None
+    except ChildProcessError:
+        return 0
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _, raw = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(raw)
+
+
 def serve(requests, replies) -> None:
     children: dict[int, int | None] = {}
 
     def reap() -> None:
         for pid, status in list(children.items()):
             if status is None:
-                try:
-                    done, raw = os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    done, raw = pid, 0
-                if done:
-                    children[pid] = os.waitstatus_to_exitcode(raw)
+                children[pid] = ended(pid)
 
     for line in requests:
         request = json.loads(line)
@@ -112,6 +139,10 @@ def serve(requests, replies) -> None:
                     answer = {"ok": True}
                 except ProcessLookupError:
                     pass
+        elif op == "usage":  # its own CPU time and RLIMIT_CPU: the grader retires it well before
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            limit = resource.getrlimit(resource.RLIMIT_CPU)[0]
+            answer = {"cpu": used.ru_utime + used.ru_stime, "limit": None if limit < 0 else limit}
         elif op == "poll":
             answer = {"returncode": children.get(request["pid"], 0)}
             for pid, status in list(children.items()):  # forget what was reported as ended

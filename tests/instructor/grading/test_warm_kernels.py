@@ -106,8 +106,8 @@ def test_the_parents_command_does_not_fix_one_notebooks_language() -> None:
 
 @needs_bwrap
 def test_stopping_a_notebook_ends_its_kernel_and_the_processes_it_started() -> None:
-    marker = f"sleep {os.getpid() % 1000 + 7000}"
-    run([f"import subprocess\nsubprocess.Popen({marker.split()!r})\nprint(1)"])
+    marker = f"{os.getpid() % 1000 + 7000}.5"  # one argument: /proc/*/cmdline separates them with NULs
+    run([f"import subprocess\nsubprocess.Popen(['sleep', {marker!r}])\nprint(1)"])
     deadline = time.monotonic() + 10
     while list(iter_sandbox_processes(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -146,7 +146,7 @@ def test_an_answer_nobody_waited_for_is_skipped_and_a_parent_that_does_not_answe
     os.write(parent._process.stdin.fileno(), b'{"op": "poll", "pid": 1, "id": -5}\n')  # an asker gone
     answer = parent.request(op="poll", pid=1)
     assert answer["id"] == parent._asked and answer["returncode"] == 0
-    monkeypatch.setattr(warm_kernels, "ANSWER_TIMEOUT_S", 1)
+    monkeypatch.setattr(warm_kernels, "REQUEST_TIMEOUT_S", 1)
     os.kill(parent._process.pid, signal.SIGSTOP)
     with pytest.raises(warm_kernels.WarmParentGone, match="did not answer in 1 s"):
         parent.request(op="poll", pid=1)
