@@ -328,7 +328,7 @@ class WarmProvisioner(LocalProvisioner):  # type: ignore[misc]
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         spawn: Spawn = self.parent.backprop_spawn
         answer = spawn.parent.request(op="spawn", argv=cmd[1:], env=spawn.env, cwd=str(spawn.cwd),
-                                      log=str(spawn.log))
+                                      log=str(spawn.log), cell_folder=spawn.cell_folder)
         if "pid" not in answer:
             raise RuntimeError(f"T's warm parent did not start a kernel: {answer}")
         self.process = ForkedKernel(spawn.parent, int(answer["pid"]))
@@ -345,6 +345,11 @@ class Spawn:
     env: dict[str, str]
     cwd: Path
     log: Path
+    # A cold sandboxed kernel is PID 2 of its namespace, and ipykernel names a cell's code
+    # /tmp/ipykernel_2/<hash>.py in every notebook (a warning or traceback of a T cell shows it);
+    # a fork's own temp folder and PID would give a new name in every notebook. Unsandboxed, a cold
+    # kernel's name has its PID too: None leaves ipykernel's.
+    cell_folder: str | None = None
 
 
 class WarmSandbox(KernelRun):
@@ -409,6 +414,7 @@ class WarmSandbox(KernelRun):
             ip=str(self.run_dir / f"k{index}ipc"),
             connection_file=str(self.run_dir / f"kernel-{index}.json"))
         km.backprop_spawn = Spawn(self._parent, self.env, self.run_dir / "work",
-                                  self.run_dir / f"kernel-{index}.log")
+                                  self.run_dir / f"kernel-{index}.log",
+                                  cell_folder="/tmp/ipykernel_2" if self.kind.enabled else None)
         self._managers.append(km)
         return km

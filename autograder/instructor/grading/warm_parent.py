@@ -10,7 +10,8 @@ PyTorch, Matplotlib and ipykernel, about 2 s of CPU per notebook (docs/SPEED.md)
 Requests come one JSON line at a time on stdin, each answered by one JSON line on stdout (which
 repeats the request's ``"id"``, if it has one):
 
-- ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": DIR, "log": FILE}``: fork; the child
+- ``{"op": "spawn", "argv": [...], "env": {...}, "cwd": DIR, "log": FILE, "cell_folder": DIR}``:
+  fork; the child
   starts a new session, points stdin at /dev/null and stdout and stderr at FILE, closes every
   other descriptor, takes exactly ``env`` as its environment, sets its signals as a fresh
   CPython does (SIGPIPE ignored), reseeds ``random``, NumPy's global generator and torch's
@@ -78,6 +79,10 @@ def child(request: dict) -> None:
         numpy.random.seed()
         torch.seed()  # each cold `import torch` draws its own; the parent's would be every kernel's
         sys.argv = ["ipykernel_launcher", *request["argv"]]
+        if request.get("cell_folder"):  # the name ipykernel gives each cell's code: as a cold kernel's
+            from ipykernel import compiler
+
+            compiler.get_tmp_directory = lambda: request["cell_folder"]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()

@@ -300,18 +300,13 @@ def test_a_cell_past_its_limit_is_interrupted_and_the_next_runs_as_in_a_cold_ker
     assert [o.get("text") for o in nb.cells[1].outputs] == ["after\n"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ipykernel names each cell's code file after tempfile.gettempdir() and the kernel's PID: a cold "
-    "kernel's is /tmp/ipykernel_2/<hash>.py in every notebook, a warm one's is the grader's "
-    "/tmp/backprop-warm-<random>/n<k>/home/ipykernel_<pid>/<hash>.py (its HOME and TMPDIR, since the "
-    "parent's /tmp is shared), a new name in every notebook. A warning raised by a T cell's own line "
-    "would show that path in its feedback, and the page's JSON (and its hash) changes at each regrade. "
-    "Fixing it needs a stable per-kernel temp path inside the sandbox, or ipykernel's code names"))
 def test_a_warning_from_a_t_cell_reads_the_same_in_every_notebook_as_in_a_cold_kernel() -> None:
     warn = "import json, warnings\nwith warnings.catch_warnings(record=True) as seen:\n" \
            "    warnings.simplefilter('always')\n    warnings.warn('x')\nprint(json.dumps(seen[0].filename))"
     (first,), (second,) = run([warn]), run([warn])
-    assert first == second and "backprop-warm" not in first, (first, second)
+    # Was an xfail: each fork named its cells after its own temp folder and PID. The spawn request
+    # now names the folder a cold sandboxed kernel (PID 2 of its namespace) gives them.
+    assert first == second == "/tmp/ipykernel_2/" + first.rsplit("/", 1)[1], (first, second)
 
 
 # ---- the backstop: a grading process killed with a kernel running -------------------------------
