@@ -61,7 +61,16 @@ def pair():
     t = Endpoint(Channel(left.fileno(), left.fileno(), 1 << 26), "t", restricted=True)
     s = Endpoint(Channel(right.fileno(), right.fileno(), 1 << 26), "s", hooks=ExecHooks())
 
-    thread = threading.Thread(target=serve_until_closed, args=(s,), daemon=True)
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            serve_until_closed(s)
+        except BaseException as error:  # T's read then ends: the test fails instead of hanging
+            failures.append(error)
+            right.shutdown(socket.SHUT_RDWR)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
 
     def run(source: str, **given) -> dict:
@@ -70,9 +79,14 @@ def pair():
 
     yield t, s, run
     left.shutdown(socket.SHUT_RDWR)  # S's read sees the end, its thread returns
-    thread.join(timeout=5)
+    thread.join(timeout=60)
+    # Closing the sockets under a thread that still reads them would give their numbers to the next
+    # test's pair, and two threads would read one stream (a test once hung in CI, unexplained).
+    assert not thread.is_alive(), "S's thread still serves 60 s after the test; its sockets are left open"
     left.close()
     right.close()
+    if failures:
+        raise failures[0]
 
 
 def roundtrip(endpoint: Endpoint, value):
