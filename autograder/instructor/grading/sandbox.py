@@ -436,7 +436,9 @@ async def _stop(km: AsyncKernelManager) -> None:
     the Jupyter kernel started is left, whatever it did with sessions, signals or double forks.
     """
     try:
-        if km.has_kernel:
+        # A closed context: nbclient has cleaned up (run_cells' cleanup_kc), and shut the kernel down
+        # if it was alive; its process, dead or not, is killed and reaped below.
+        if km.has_kernel and not km.context.closed:
             await km.shutdown_kernel(now=True)
     finally:
         provisioner = km.provisioner

@@ -182,8 +182,10 @@ class WarmParent:
 
     def _read_line(self, deadline: float, limit: float) -> bytes:
         fd = self._process.stdout.fileno()  # type: ignore[union-attr]
+        waiting = select.poll()  # not select.select: it refuses descriptors past 1023
+        waiting.register(fd, select.POLLIN)
         while b"\n" not in self._unread:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            ready = waiting.poll(max(0.0, deadline - time.monotonic()) * 1000)
             if not ready:
                 self.kill()
                 raise WarmParentGone(f"T's warm parent did not answer in {limit:g} s and was "

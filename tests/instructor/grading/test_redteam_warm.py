@@ -79,7 +79,7 @@ def run(sources: list[str]) -> list:
     nb = new_notebook(cells=[new_code_cell(source) for source in sources])
     with WarmSandbox(limits=Limits(), enabled=True, figures=True) as box:
         NotebookClient(nb, km=box.kernel_manager(), timeout=60, allow_errors=True,
-                       shutdown_kernel="immediate").execute()
+                       shutdown_kernel="immediate").execute(cleanup_kc=True)
     found = []
     for cell in nb.cells:
         texts = [o.get("text", "") for o in cell.outputs if o.get("name") == "stdout"]
@@ -277,7 +277,7 @@ def test_a_kernel_that_died_on_its_own_leaves_no_process_of_its_group_behind() -
                              new_code_cell("import os\nos._exit(3)")])
     with WarmSandbox(limits=Limits(), enabled=True, figures=True) as box, pytest.raises(DeadKernelError):
         NotebookClient(nb, km=box.kernel_manager(), timeout=30, allow_errors=True,
-                       shutdown_kernel="immediate").execute()
+                       shutdown_kernel="immediate").execute(cleanup_kc=True)
     deadline = time.monotonic() + 10
     while list(iter_sandbox_processes(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -295,7 +295,7 @@ def test_a_cell_past_its_limit_is_interrupted_and_the_next_runs_as_in_a_cold_ker
         RobustNotebookClient(nb, km=box.kernel_manager(), timeout=2, allow_errors=True,  # as run_cells
                              interrupt_on_timeout=True, shutdown_kernel="immediate",
                              error_on_timeout={"ename": "NotFinished", "evalue": "",
-                                               "traceback": []}).execute()
+                                               "traceback": []}).execute(cleanup_kc=True)
     assert any(o.get("ename") == "KeyboardInterrupt" for o in nb.cells[0].outputs), nb.cells[0].outputs
     assert [o.get("text") for o in nb.cells[1].outputs] == ["after\n"]
 

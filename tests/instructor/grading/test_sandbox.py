@@ -53,7 +53,7 @@ def _run(cells: list[str], scratch: Path, *, enabled: bool = True, **client_opti
     """Run code cells in one sandboxed kernel; return each cell's stdout."""
     nb = new_notebook(cells=[new_code_cell(source) for source in cells])
     with Sandbox(scratch, enabled=enabled) as sandbox:
-        NotebookClient(nb, km=sandbox.kernel_manager(), timeout=60, **client_options).execute()
+        NotebookClient(nb, km=sandbox.kernel_manager(), timeout=60, **client_options).execute(cleanup_kc=True)
     return ["".join(out.get("text", "") for out in cell.outputs if out.output_type == "stream")
             for cell in nb.cells]
 

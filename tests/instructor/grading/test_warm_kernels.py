@@ -32,7 +32,7 @@ def run(sources: list[str], *, figures: bool = True, sandbox: bool = True,
     nb = new_notebook(cells=[new_code_cell(source) for source in sources])
     with WarmSandbox(limits=Limits(), enabled=sandbox, figures=figures) as box:
         NotebookClient(nb, km=box.kernel_manager(), timeout=timeout, allow_errors=True,
-                       shutdown_kernel="immediate").execute()
+                       shutdown_kernel="immediate").execute(cleanup_kc=True)
     answers = []
     for cell in nb.cells:
         texts = [o.get("text", "") for o in cell.outputs if o.get("name") == "stdout"]

@@ -126,3 +126,32 @@ def test_the_policys_advice_stops_at_its_limit_on_the_code_it_reads():
     nb = nbformat.v4.new_notebook(cells=[huge])
     assert advise(nb, {0}, facts=None) == [  # the facts are not even read
         {"cell": "", "line": 0, "construct": "policy", "message": "not checked: too much code"}]
+
+
+@pytest.mark.slow
+def test_a_process_that_runs_many_notebooks_keeps_no_thread_or_descriptor_of_them():
+    """nbclient stops a kernel client's channels only for a kernel manager it made itself: every
+    notebook run_cells ran left its heartbeat thread, event loop and ZeroMQ context (about 12
+    descriptors) behind, and a grading process past ~80 notebooks (a Dask worker, a test run) held
+    descriptors over 1023, which select() refuses: CI failed so, twice. Cold and warm kernels."""
+    import os
+    import threading
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from autograder.instructor.grading.sandbox import Limits, Sandbox, bwrap_problem
+    from autograder.instructor.grading.warm_kernels import WarmSandbox
+    from autograder.instructor.grading.worker import run_cells
+
+    release = GradingRelease(chapter="00_demo", template="{}", policy={}, sandbox=bwrap_problem() is None)
+    counts = []
+    for _ in range(4):
+        for warm in (True, False):
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+            with TemporaryDirectory() as scratch:
+                box = (WarmSandbox(limits=Limits(), enabled=release.sandbox) if warm
+                       else Sandbox(scratch=Path(scratch), limits=Limits(), enabled=release.sandbox))
+                with box:
+                    assert run_cells(nb, release, box) == ("graded", "")
+        counts.append((threading.active_count(), len(os.listdir("/proc/self/fd"))))
+    assert counts[-1] == counts[0], counts  # the first round may start a warm parent; none after
