@@ -280,9 +280,8 @@ def run_cells(nb: NotebookNode, release: GradingRelease, sandbox: Any,
         output_cap_bytes=limits.output_bytes,  # capped as it arrives: a flood never sits in memory
         resources={"metadata": {"path": str(scratch)}})
     try:
-        # cleanup_kc: nbclient stops the kernel client's channels only for a kernel manager it made; the
-        # heartbeat's thread, event loop and ZeroMQ context of every notebook were left behind, and a
-        # worker past ~80 notebooks held descriptors over 1023, which select() refuses.
+        # cleanup_kc: else nbclient leaves each notebook's client channels (about 12 descriptors) behind,
+        # since it did not make the manager (test_a_process_that_runs_many_notebooks_keeps_no_thread...).
         with client.setup_kernel(cleanup_kc=True):
             for position, cell in enumerate(nb.cells):
                 index = position + index_offset
