@@ -261,7 +261,7 @@ def warm_kind(settings: GradeSettings) -> Any:
 
     if (settings.isolation or default_isolation()) != "two-process":
         return None
-    return Kind(Limits(**settings.limits), settings.sandbox, "cpu", True)
+    return Kind(Limits(**settings.limits), settings.sandbox, "cpu", True)  # figures: make grade draws them
 
 
 def to_grade(root: Path, found: list[Found], first_chapter: str, releases: dict) -> list[Found]:

@@ -307,6 +307,23 @@ class KernelRun:
     run_dir: Path | None
     _managers: list[AsyncKernelManager]
 
+    def _new_manager(self, argv: list[str], display_name: str,
+                     metadata: dict | None = None) -> AsyncKernelManager:
+        """A kernel manager, not started, for the kernel spec ``argv``: its connection file and IPC
+        sockets in the run folder (numbered: each call gives a new kernel); stopped on exit."""
+        run_dir = self.run_dir
+        if run_dir is None:
+            raise RuntimeError("Use the sandbox inside `with ... as sandbox:`.")
+        index = len(self._managers)
+        spec = KernelSpec(argv=argv, display_name=display_name, language="python",
+                          interrupt_mode="message", env={}, metadata=metadata or {},
+                          resource_dir=str(run_dir))
+        km = AsyncKernelManager(
+            kernel_name="python3", kernel_spec_manager=_OneSpec(spec), transport="ipc",
+            ip=str(run_dir / f"k{index}ipc"), connection_file=str(run_dir / f"kernel-{index}.json"))
+        self._managers.append(km)
+        return km
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
         managers, run_dir, self.run_dir = self._managers, self.run_dir, None
@@ -411,16 +428,7 @@ class Sandbox(KernelRun):
         (``preprocess(nb, resources, km=km)``); they start and stop it. Each call gives a new
         kernel with its own connection file; all are stopped when the ``with`` block ends.
         """
-        run_dir = self._require_run_dir()
-        index = len(self._managers)
-        spec = KernelSpec(argv=self.kernel_command(), display_name="Python 3 (sandbox)",
-                          language="python", interrupt_mode="message", env={}, metadata={},
-                          resource_dir=str(run_dir))
-        km = AsyncKernelManager(
-            kernel_name="python3", kernel_spec_manager=_OneSpec(spec), transport="ipc",
-            ip=str(run_dir / f"k{index}ipc"), connection_file=str(run_dir / f"kernel-{index}.json"))
-        self._managers.append(km)
-        return km
+        return self._new_manager(self.kernel_command(), "Python 3 (sandbox)")
 
     def _require_run_dir(self) -> Path:
         if self.run_dir is None:

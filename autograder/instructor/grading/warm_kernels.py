@@ -57,7 +57,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
@@ -68,7 +67,6 @@ from autograder.instructor.grading.sandbox import (
     KernelRun,
     Limits,
     Sandbox,
-    _OneSpec,
     kernel_environment,
 )
 
@@ -172,7 +170,7 @@ class WarmParent:
                 os.write(self._process.stdin.fileno(), line)  # type: ignore[union-attr]
             except (OSError, ValueError) as error:
                 raise WarmParentGone(f"T's warm parent has ended ({error}).") from error
-            limit = REQUEST_TIMEOUT_S if self._answered else max(REQUEST_TIMEOUT_S, STARTUP_TIMEOUT_S)
+            limit = REQUEST_TIMEOUT_S if self._answered else STARTUP_TIMEOUT_S
             deadline = time.monotonic() + limit
             while True:
                 answer = json.loads(self._read_line(deadline, limit))
@@ -222,8 +220,7 @@ class WarmParent:
                 self._process.stdin.close()
             self._process.wait(timeout=5)
         except (subprocess.TimeoutExpired, OSError):
-            self._process.kill()
-            self._process.wait()
+            self.kill()
         finally:
             if self._process.stdout is not None:
                 self._process.stdout.close()
@@ -406,17 +403,10 @@ class WarmSandbox(KernelRun):
     def kernel_manager(self) -> AsyncKernelManager:
         """A kernel manager, not started, whose kernel the warm parent forks; stopped on exit."""
         assert self._parent is not None and self.run_dir is not None, "use inside `with`"
-        index = len(self._managers)
-        spec = KernelSpec(argv=["ipykernel", "-f", "{connection_file}", *KERNEL_OPTIONS],
-                          display_name="Python 3 (warm, sandbox)", language="python",
-                          interrupt_mode="message", env={}, resource_dir=str(self.run_dir),
-                          metadata={"kernel_provisioner": {"provisioner_name": PROVISIONER}})
-        km = AsyncKernelManager(
-            kernel_name="python3", kernel_spec_manager=_OneSpec(spec), transport="ipc",
-            ip=str(self.run_dir / f"k{index}ipc"),
-            connection_file=str(self.run_dir / f"kernel-{index}.json"))
-        km.backprop_spawn = Spawn(self._parent, self.env, self.run_dir / "work",
-                                  self.run_dir / f"kernel-{index}.log",
+        log = self.run_dir / f"kernel-{len(self._managers)}.log"
+        km = self._new_manager(["ipykernel", "-f", "{connection_file}", *KERNEL_OPTIONS],
+                               "Python 3 (warm, sandbox)",
+                               {"kernel_provisioner": {"provisioner_name": PROVISIONER}})
+        km.backprop_spawn = Spawn(self._parent, self.env, self.run_dir / "work", log,
                                   cell_folder="/tmp/ipykernel_2" if self.kind.enabled else None)
-        self._managers.append(km)
         return km

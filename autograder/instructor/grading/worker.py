@@ -319,7 +319,7 @@ BOOT_CELL = ("from autograder.instructor.grading.proxy import start_bridge as _s
 
 
 def execute_two_process(nb: NotebookNode, template: NotebookNode, student_written: set[int],
-                        release: GradingRelease, scratch: Path,
+                        release: GradingRelease,
                         allowed: frozenset[str] = frozenset()) -> tuple[str, str, int]:
     """Run the template's cells in T and the student's in S; ``(status, reason, S restarts)``.
 
@@ -474,18 +474,18 @@ def grade_task(task: dict[str, Any], release: GradingRelease | dict[str, Any]) -
             speaking = submission_language(submitted.metadata, merged.metadata)  # and its feedback page's
             from autograder.instructor.grading.placement import timings_not_run
 
-            with speaking, tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch, \
-                    timings_not_run(merged, student_written):
-                Path(scratch).chmod(0o777)  # the sandbox's user (65534) writes here
-                if release.isolation == "two-process":
+            with speaking, timings_not_run(merged, student_written):
+                if release.isolation == "two-process":  # T's folders are its warm parent's
                     record.advice = advise(merged, student_written, facts)
                     record.status, record.reason, record.student_restarts = execute_two_process(
-                        merged, template, student_written, release, Path(scratch), allowed)
+                        merged, template, student_written, release, allowed)
                 else:
                     found = apply_policy(merged, student_written, template, facts, allowed)
                     record.policy = [v for v in found if v.get("cell") not in allowed]
                     record.advice = [v for v in found if v.get("cell") in allowed]
-                    record.status, record.reason = execute(merged, release, Path(scratch), allowed)
+                    with tempfile.TemporaryDirectory(prefix="backprop-scratch-") as scratch:
+                        Path(scratch).chmod(0o777)  # the sandbox's user (65534) writes here
+                        record.status, record.reason = execute(merged, release, Path(scratch), allowed)
             from autograder.instructor.grading.sandbox import Limits
 
             # Verdicts and messages are read before the outputs are capped: a flood of printing
