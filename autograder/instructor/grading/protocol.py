@@ -657,7 +657,9 @@ class Endpoint:
             error = rebuild_error(reply["error"])
             if isinstance(error, (StudentTimeout, StudentProcessLost)) and hasattr(self.hooks, "lost"):
                 self.hooks.lost()
-                if self.depth == 1:  # nothing waits below: a fresh S now, so later calls find their names
+                # nothing waits below: a fresh S now, so later calls find their names (unless no later
+                # call will come: the hooks' nothing_follows, S's run of the notebook's last cell)
+                if self.depth == 1 and not getattr(self.hooks, "nothing_follows", False):
                     try:
                         self.hooks.before_request()
                     except Exception as again:

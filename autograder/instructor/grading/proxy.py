@@ -216,6 +216,9 @@ class Bridge:
         self._cell = ""
         self.needs_restart = True
         self.replaying = False
+        # True while S runs the notebook's last code cell: a loop there is not followed by a fresh S
+        # and a replay of every cell (protocol.Endpoint._request), since no later cell would use them.
+        self.nothing_follows = False
         self.pending_warnings: list[Any] = []
 
     # ---- endpoint hooks
@@ -425,6 +428,7 @@ class Bridge:
         if self.needs_restart:
             self.restart()
         cell = self.cells["cells"][str(key)]
+        self.nothing_follows = str(key) == self.cells.get("last")
         for note in cell.get("notes", []):
             print(note)
         if type(cell.get("t_definitions")) is str:  # the instructor's functions a demo in T calls:

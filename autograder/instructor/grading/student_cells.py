@@ -463,6 +463,8 @@ def cells_file(template: NotebookNode, nb: NotebookNode, indices: list[int],
     rest = set().union(*(bound_names(c.source) for i, c in enumerate(nb.cells)
                          if c.cell_type == "code" and i not in in_s and i not in indices))
     protected = sorted(set(protected) - (only_in_s - rest))
+    # The notebook's last code cell, when S runs it: nothing after it asks S for anything.
+    last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=-1)
     return {"setup": setup_imports(template), "cells": cells, "sendable": sendable, "protected": protected,
             "also": [str(i) for i in also_in_s], "tests": sources_of_tests(nb, indices),
-            "imports": instructor_imports(template)}
+            "imports": instructor_imports(template), "last": str(last) if str(last) in cells else None}

@@ -209,6 +209,26 @@ def test_a_loop_loses_only_its_exercise(demo):
     assert "ran past" in record["tests"]["cube__tests"]["message"], record["tests"]["cube__tests"]
 
 
+def test_a_loop_in_the_last_cell_costs_its_limit_and_no_replay(demo):
+    # After a call past its limit, S is started again and every cell replayed, so that later cells
+    # find the student's names; after the notebook's last cell nothing would use them.
+    grade, solution, untouched = demo
+    looping = copy.deepcopy(solution)
+    looping.cells.append(nbformat.v4.new_code_cell("while True:\n    pass\n"))
+    result = grade(looping)
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 3, record
+    assert record["student_restarts"] == 0, "no fresh S after the last cell"
+    last = nbformat.reads(result["notebook"], as_version=4).cells[-1]
+    assert [o.get("ename") for o in last.outputs if o.output_type == "error"] == ["StudentTimeout"], last
+    # The same loop one cell earlier: S is started again, and the last cell still finds the answers.
+    earlier = copy.deepcopy(looping)
+    earlier.cells.append(nbformat.v4.new_code_cell("print(square(3.0), cube(2.0))\n"))
+    result = grade(earlier)
+    assert result["record"]["student_restarts"] == 1 and score(result) == 3, result["record"]
+    assert "9.0 8.0" in str(nbformat.reads(result["notebook"], as_version=4).cells[-1].outputs)
+
+
 def test_a_crash_fails_only_the_test_that_needed_it(demo):
     grade, solution, untouched = demo
     crash = "import ctypes\ndef square(x):\n    return ctypes.string_at(0)\n"
