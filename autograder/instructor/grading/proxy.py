@@ -37,6 +37,7 @@ from autograder.instructor.grading.protocol import (
     Channel,
     Endpoint,
     Proxy,
+    StudentCodeError,
     is_claim_check,
     is_course_object,
     rebuild_error,
@@ -444,6 +445,9 @@ class Bridge:
             if not self.needs_restart:  # a plain error: the cell's definitions before it count
                 self.ran.append(str(key))
             shown = student_frames(error)
+            if shown is None and isinstance(error, StudentCodeError):  # a loop stopped, S crashed: what
+                # happened, not the bridge's frames in T, which are no part of the learner's code
+                shown = [f"{type(error).__name__}: {error}", *getattr(error, "__notes__", ())]
             if shown is not None:  # IPython shows these instead of the bridge's own frames in T
                 error._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
             raise

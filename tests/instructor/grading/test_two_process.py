@@ -220,7 +220,10 @@ def test_a_loop_in_the_last_cell_costs_its_limit_and_no_replay(demo):
     assert record["status"] == "graded" and score(result) == 3, record
     assert record["student_restarts"] == 0, "no fresh S after the last cell"
     last = nbformat.reads(result["notebook"], as_version=4).cells[-1]
-    assert [o.get("ename") for o in last.outputs if o.output_type == "error"] == ["StudentTimeout"], last
+    (error,) = [o for o in last.outputs if o.output_type == "error"]
+    # What happened, not the bridge's frames in T (no part of the learner's code)
+    said = "StudentTimeout: ran past the 4 s limit for one call (an infinite loop?)"
+    assert error.traceback == [said], error
     # The same loop one cell earlier: S is started again, and the last cell still finds the answers.
     earlier = copy.deepcopy(looping)
     earlier.cells.append(nbformat.v4.new_code_cell("print(square(3.0), cube(2.0))\n"))
@@ -345,7 +348,8 @@ def test_a_slow_instructor_cell_is_interrupted_and_the_notebook_goes_on():
     record = result["record"]
     assert record["status"] == "graded" and record["tests"]["f__tests"]["score"] == 1, record
     shown = outputs(result)
-    assert "KeyboardInterrupt" in shown or "was interrupted" in shown, shown[:500]
+    # The demo ran where it was placed (S here: its limit is a call's) and its cell says it was stopped
+    assert "ran past the 1 s limit" in shown or "KeyboardInterrupt" in shown, shown[:500]
 
 
 WHERE = "'T' if 'exercise' in globals() else 'S'"  # the harness is T's alone
