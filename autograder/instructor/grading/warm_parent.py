@@ -5,7 +5,8 @@
 Run as a file, like sandbox_exec.py, never imported: the ``autograder`` package is not imported
 here, so nothing that reads the environment at import (the checks' language) is fixed for every
 kernel. What is imported is what every grading kernel's setup cell imports and what costs: NumPy,
-PyTorch, Matplotlib and ipykernel, about 2 s of CPU per notebook (docs/SPEED.md).
+PyTorch, Matplotlib and ipykernel, about 2 s of CPU per notebook, and scikit-learn's datasets
+(chapters 2, 5 and 6), 0.75 s more (docs/SPEED.md).
 
 Requests come one JSON line at a time on stdin, each answered by one JSON line on stdout (which
 repeats the request's ``"id"``, if it has one):
@@ -38,12 +39,23 @@ import resource
 import signal
 import sys
 
-import ipykernel.kernelapp  # noqa: F401  (imported for the children)
-import ipywidgets  # noqa: F401
-import matplotlib.pyplot  # noqa: F401  (MPLBACKEND is set: the backend itself loads in the kernel)
-import numpy  # noqa: F401
-import torch
-import torch.nn.functional  # noqa: F401
+_ENVIRONMENT_BEFORE = dict(os.environ)
+
+import ipykernel.kernelapp  # noqa: E402, F401  (imported for the children)
+import ipywidgets  # noqa: E402, F401
+import matplotlib.pyplot  # noqa: E402, F401  (MPLBACKEND is set: the backend itself loads in the kernel)
+import numpy  # noqa: E402, F401
+import torch  # noqa: E402
+import torch.nn.functional  # noqa: E402, F401
+
+try:  # chapters 2, 5 and 6 load their data with it: 0.75 s of CPU in each of their kernels
+    import sklearn.datasets  # noqa: F401
+except ImportError:
+    pass
+
+# What those imports set in the environment (scikit-learn's ``KMP_*`` defaults): a kernel's own
+# environment replaces the parent's, and then gets these as an import in it would (``setdefault``).
+SET_BY_IMPORTS = {name: value for name, value in os.environ.items() if _ENVIRONMENT_BEFORE.get(name) != value}
 
 MAX_FD = 65536
 
@@ -73,6 +85,8 @@ def child(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        for name, value in SET_BY_IMPORTS.items():
+            os.environ.setdefault(name, value)
         import random
 
         random.seed()

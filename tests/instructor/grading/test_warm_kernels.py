@@ -42,7 +42,7 @@ def run(sources: list[str], *, figures: bool = True, sandbox: bool = True,
 
 PROBE = """
 import json, os, resource, sys, warnings
-import numpy as np, torch, matplotlib
+import numpy as np, torch, matplotlib, sklearn.datasets
 print(json.dumps({
     "cwd": os.getcwd(), "home": os.environ.get("HOME"), "uid": os.getuid(),
     "cpu": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
@@ -52,6 +52,8 @@ print(json.dumps({
     "linewidth": matplotlib.rcParams["lines.linewidth"], "module": "planted_module" in sys.modules,
     "home_files": sorted(os.listdir(os.environ["HOME"])), "lang": os.environ.get("BACKPROP_LAB_LANG", ""),
     "draw": float(np.random.rand()), "backend": os.environ.get("MPLBACKEND", ""),
+    "sklearn_marker": hasattr(sklearn.datasets, "left_behind"),
+    "kmp": os.environ.get("KMP_INIT_AT_FORK"),  # set by scikit-learn's import, as in a cold kernel
 }))
 """
 DIRTY = """
@@ -59,6 +61,8 @@ import sys, types, warnings
 import numpy as np, torch, matplotlib
 np.left_by_an_earlier_kernel = 1
 torch.left_behind = True
+import sklearn.datasets
+sklearn.datasets.left_behind = True
 np.seterr(all="raise")
 warnings.simplefilter("error")
 matplotlib.rcParams["lines.linewidth"] = 9.0
@@ -74,6 +78,7 @@ def test_a_kernel_sees_nothing_an_earlier_kernel_of_the_same_parent_changed() ->
     (second, _), _ = run([PROBE, "print(1)"])
     assert first["marker"] is None and first["divide"] == "warn"
     assert second["marker"] is None and not second["torch_marker"] and not second["module"]
+    assert not second["sklearn_marker"] and first["kmp"] == second["kmp"] == "FALSE"
     assert second["divide"] == "warn" and second["filters"] == first["filters"]
     assert second["linewidth"] == first["linewidth"]
     assert "left.txt" not in second["home_files"]
