@@ -6,7 +6,7 @@ Run as a file, like sandbox_exec.py, never imported: the ``autograder`` package 
 here, so nothing that reads the environment at import (the checks' language) is fixed for every
 kernel. What is imported is what every grading kernel's setup cell imports and what costs: NumPy,
 PyTorch, Matplotlib and ipykernel, about 2 s of CPU per notebook, and scikit-learn's datasets
-(chapters 2, 5 and 6), 0.75 s more (docs/SPEED.md).
+(chapters 2, 4, 5 and 6), 0.75 s more (docs/SPEED.md).
 
 Requests come one JSON line at a time on stdin, each answered by one JSON line on stdout (which
 repeats the request's ``"id"``, if it has one):
@@ -48,7 +48,7 @@ import numpy  # noqa: E402, F401
 import torch  # noqa: E402
 import torch.nn.functional  # noqa: E402, F401
 
-try:  # chapters 2, 5 and 6 load their data with it: 0.75 s of CPU in each of their kernels
+try:  # chapters 2, 4, 5 and 6 load their data with it: 0.75 s of CPU in each of their kernels
     import sklearn.datasets  # noqa: F401
 except ImportError:
     pass
