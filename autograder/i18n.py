@@ -37,6 +37,7 @@ import gettext
 import json
 import os
 import re
+import struct
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -131,13 +132,13 @@ def _fill(template: str, values: dict[str, str]) -> str:
 def _templates(language_code: str) -> list[tuple[re.Pattern[str], list[str], str]]:
     """Every translated catalog entry with ``{fields}``: (the English as a pattern, its fields, the
     translation), longest English first, so the most specific template wins."""
-    catalog = translations(language_code)
     entries: dict[str, str] = {}
-    while catalog is not None:
-        for message, translated in getattr(catalog, "_catalog", {}).items():
-            if isinstance(message, str) and translated and message != translated:
-                entries.setdefault(message, translated)
-        catalog = catalog._fallback  # noqa: SLF001
+    if isinstance(translations(language_code), gettext.GNUTranslations):  # the catalogs it chains, in order
+        for domain, folder in ((DOMAIN, LOCALE_DIR), (HIDDEN_DOMAIN, HIDDEN_LOCALE_DIR)):
+            for path in gettext.find(domain, folder, languages=[language_code], all=True):
+                for message, translated in _mo_entries(Path(path)):
+                    if translated and message != translated:
+                        entries.setdefault(message, translated)
     found = []
     for message, translated in sorted(entries.items(), key=lambda entry: -len(entry[0])):
         parts = _FIELD.split(message)
@@ -147,6 +148,23 @@ def _templates(language_code: str) -> list[tuple[re.Pattern[str], list[str], str
         pattern = "".join(re.escape(part) if index % 2 == 0 else "(.+?)" for index, part in enumerate(parts))
         found.append((re.compile(pattern, re.S), fields, translated))
     return found
+
+
+def _mo_entries(path: Path) -> list[tuple[str, str]]:
+    """A compiled catalog's singular messages and translations, read as the GNU gettext manual documents
+    the MO format (gettext's own reader keeps them in a private attribute). Plural and context entries
+    are left out: no template has one."""
+    data = path.read_bytes()
+    order = "<" if data[:4] == b"\xde\x12\x04\x95" else ">"
+    _, _, count, originals, translations_at = struct.unpack(order + "5I", data[:20])
+    entries = []
+    for index in range(count):
+        length, start = struct.unpack_from(order + "2I", data, originals + 8 * index)
+        message = data[start:start + length]
+        length, start = struct.unpack_from(order + "2I", data, translations_at + 8 * index)
+        if message and b"\0" not in message and b"\x04" not in message:
+            entries.append((message.decode("utf-8"), data[start:start + length].decode("utf-8")))
+    return entries
 
 
 def display_width(text: str) -> int:

@@ -314,3 +314,24 @@ def test_pad_text_returns_a_text_wider_than_the_width_unpadded() -> None:
 def test_pad_text_refuses_an_unknown_alignment() -> None:
     with pytest.raises(ValueError, match="align must be"):
         i18n.pad_text("x", 4, "=")
+
+
+def test_the_templates_read_every_entry_of_the_compiled_catalogs_as_babel_does():
+    """i18n reads a catalog's entries from the MO format itself (gettext keeps them private): the
+    singular entries of the shipped catalogs, as Babel's reader sees them."""
+    import gettext
+    from pathlib import Path
+
+    from babel.messages.mofile import read_mo
+
+    from autograder import i18n
+
+    paths = [Path(p) for domain, folder in ((i18n.DOMAIN, i18n.LOCALE_DIR),
+                                            (i18n.HIDDEN_DOMAIN, i18n.HIDDEN_LOCALE_DIR))
+             for p in gettext.find(domain, folder, languages=["zh_CN"], all=True)]
+    assert paths, "the zh_CN catalogs are compiled (make messages)"
+    for path in paths:
+        with path.open("rb") as handle:
+            babel = {m.id: m.string for m in read_mo(handle)
+                     if m.id and isinstance(m.id, str) and not m.context}
+        assert dict(i18n._mo_entries(path)) == babel
