@@ -28,6 +28,7 @@ SUBMISSIONS holds ``<student>/<chapter>/<chapter>.ipynb``. This is the coordinat
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -257,11 +258,13 @@ def warm_kind(settings: GradeSettings) -> Any:
     """The kind of T kernel this batch's workers will fork (warm_kernels.py); None: one-kernel."""
     from autograder.instructor.grading.sandbox import Limits
     from autograder.instructor.grading.warm_kernels import Kind
-    from autograder.instructor.grading.worker import default_isolation
+    from autograder.instructor.grading.worker import GradingRelease, default_isolation
 
     if (settings.isolation or default_isolation()) != "two-process":
         return None
-    return Kind(Limits(**settings.limits), settings.sandbox, "cpu", True)  # figures: make grade draws them
+    # build_releases leaves GradingRelease.figures at its default (make grade draws the figures)
+    figures = next(f.default for f in dataclasses.fields(GradingRelease) if f.name == "figures")
+    return Kind(Limits(**settings.limits), settings.sandbox, "cpu", figures)
 
 
 def to_grade(root: Path, found: list[Found], first_chapter: str, releases: dict) -> list[Found]:
