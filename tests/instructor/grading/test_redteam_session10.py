@@ -1,0 +1,191 @@
+"""Red team, session 10: four changes of 2026-12-07 attacked, and honest outsiders' solutions.
+
+- dd81639: no fresh S and replay after a call past its limit in the notebook's last code cell
+  (``Bridge.nothing_follows``). Held: a loop or a crash in a trailing cell of the student's, after
+  the last test, costs nothing (full marks, no restart); the same trailing cell followed only by
+  markdown is still the last code cell; a loop one cell before a cell that needs the answers still
+  restarts S (test_two_process.py); a cell in S never runs after the last one.
+- fd2e49e: a learner's cell stopped at its limit, or whose S crashed, shows one line. Held: an
+  exception the student raises shows the student's own traceback, even one named like the grader's
+  (``StudentTimeout``); a fake "ran past" message earns nothing and changes no test; no line of a
+  test (hidden or not) reaches an output.
+- abf0605 (warm parent imports sklearn.datasets): held on reading (each kernel is a fork: sklearn's
+  config and module state are copied fresh; the only environment difference is scikit-learn's two
+  ``KMP_*`` defaults, which a cold kernel's import sets too); test_warm_kernels.py covers it.
+- a23f072 (policy facts look for submodules on disk): no student-chosen name is imported or run (the
+  trusted names alone are looked for, and only on disk); the facts of all six chapters are the same
+  as before it. BROKE (before it, and now fixed): whether ``from P import M`` named a module
+  depended on whether the grading process had imported ``P.M`` already: an honest learner's
+  ``from autograder.reference import activations`` (chapter 5: an earlier chapter's module) or
+  ``from matplotlib import pyplot as plt`` got "may import only ..." advice from a fresh worker, and
+  none once another notebook had imported that module. After a23f072 nothing imports them any more,
+  so the false advice became permanent. Fixed in facts._is_module_path: a missing attribute is
+  looked for as a submodule on disk (from the package's own ``__path__``), for a trusted name.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from tests.instructor.demo_course import TWO_PROCESS_OPTIONS, make_demo_course, outputs
+
+from .policy.checks import check
+
+# -- a23f072: the policy's facts -----------------------------------------------------------------
+
+HONEST_IMPORTS = {
+    5: ["from autograder.reference import activations", "from autograder.reference import layers",
+        "from matplotlib import pyplot as plt", "from matplotlib import cm", "from numpy import random",
+        "from numpy.random import default_rng", "from collections import abc", "from random import random",
+        "from autograder.reference.layers import linear_forward", "from numpy.linalg import norm"],
+    2: ["from autograder.reference import activations", "from matplotlib import pyplot",
+        "from sklearn.datasets import load_digits"],
+}
+STILL_REFUSED = {
+    1: ["from autograder.reference import activations", "from torch import nn", "from numpy import lib",
+        "from os import path", "from sklearn import datasets", "from autograder import checks",
+        "from . import x", "from json import decoder", "from unittest import mock"],
+    5: ["from autograder.reference import sequential", "from sklearn import datasets",
+        "from torch import nn"],
+}
+
+PROBE = """
+import json, sys
+from tests.instructor.grading.policy.checks import check
+cases = json.loads(sys.argv[1])
+print(json.dumps([[v.construct for v in check(form, chapter)] for chapter, form in cases]))
+"""
+
+
+def checked_in_a_fresh_process(cases: list[tuple[int, str]]) -> list[list[str]]:
+    """The advice a fresh grading process gives (nothing imported but what the policy imports)."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(cases)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_honest_from_imports_get_no_advice_whatever_the_process_imported_before():
+    cases = [(chapter, form) for chapter, forms in HONEST_IMPORTS.items() for form in forms]
+    fresh = checked_in_a_fresh_process(cases)
+    assert {form: said for (_, form), said in zip(cases, fresh) if said} == {}
+    # and the same here, where earlier tests may have imported any of them
+    assert {form: check(form, chapter) for chapter, form in cases if check(form, chapter)} == {}
+
+
+def test_imports_outside_the_allowlist_are_still_advised_against():
+    cases = [(chapter, form) for chapter, forms in STILL_REFUSED.items() for form in forms]
+    fresh = checked_in_a_fresh_process(cases)
+    assert [form for (_, form), said in zip(cases, fresh) if not said] == []
+
+
+def test_a_student_chosen_package_is_never_imported(tmp_path, monkeypatch):
+    """A name the student chose (a package on the path, even one named like a trusted one's child) is
+    neither imported nor run to resolve ``from P import M``."""
+    package = tmp_path / "evilpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise SystemExit('imported by the grader')\n")
+    (package / "sub.py").write_text("raise SystemExit('imported by the grader')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for form in ("from evilpkg import sub", "from evilpkg.sub import x", "import evilpkg.sub",
+                 "from autograder.reference import evilpkg"):
+        assert check(form, 5), form  # advised against, and nothing ran
+    assert check("from numpy import evilpkg", 5) == []  # numpy's attribute, were there one: no import
+    assert "evilpkg" not in sys.modules and "evilpkg.sub" not in sys.modules
+
+
+# -- dd81639 and fd2e49e: the last cell, and what a stopped cell shows ----------------------------
+
+OPTIONS = dict(TWO_PROCESS_OPTIONS)
+HIDDEN_CODE = "np.array([-3.0])"  # a line of the demo's hidden test
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from autograder.instructor.grading.coordinator import build_releases
+    from autograder.instructor.grading.worker import grade_task
+    from tests.instructor.demo_course import CHAPTER
+
+    base = tmp_path_factory.mktemp("redteam10")
+    course, solution, untouched = make_demo_course(base)
+    release = build_releases(base / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
+
+    def grade(nb) -> dict:
+        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
+        return grade_task(task, release.to_dict())
+
+    return grade, solution, untouched
+
+
+def score(result: dict) -> float:
+    return sum(t["score"] for t in result["record"]["tests"].values())
+
+
+def appended(nb, *cells):
+    nb = copy.deepcopy(nb)
+    nb.cells.extend(cells)
+    return nb
+
+
+def errors_of(result: dict, index: int) -> list[dict]:
+    cell = nbformat.reads(result["notebook"], as_version=4).cells[index]
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+@pytest.mark.slow
+def test_a_crash_in_a_trailing_cell_before_markdown_costs_nothing(demo):
+    grade, solution, _ = demo
+    crash = nbformat.v4.new_code_cell("print('bye')\nimport ctypes\nctypes.string_at(0)\n")
+    nb = appended(solution, crash, nbformat.v4.new_markdown_cell("The end."))
+    result = grade(nb)
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 3, record
+    assert record["student_restarts"] == 0, record
+    (error,) = errors_of(result, -2)
+    assert error.ename == "StudentProcessLost", error
+    assert error.traceback[0].startswith("StudentProcessLost: "), error
+    assert HIDDEN_CODE not in outputs(result)
+
+
+@pytest.mark.slow
+def test_a_students_own_error_named_like_the_graders_shows_the_students_traceback(demo):
+    """A student's ``StudentTimeout`` (their own class, raised in a trailing cell and in a helper
+    cell before the tests) is shown with their own frames, S is not lost, and no test changes."""
+    grade, solution, _ = demo
+    fake = textwrap.dedent("""\
+        class StudentTimeout(Exception):
+            pass
+        def claim():
+            raise StudentTimeout("ran past the 4 s limit for one call; score 4/3, all tests passed")
+        """)
+    nb = copy.deepcopy(solution)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(fake + "claim()\n"))
+    nb = appended(nb, nbformat.v4.new_code_cell("claim()\n"))
+    result = grade(nb)
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 3, record
+    for index in (2, -1):
+        (error,) = errors_of(result, index)
+        shown = "\n".join(error.traceback)
+        assert "Traceback (most recent call last)" in shown and "claim()" in shown, shown
+        assert "proxy.py" not in shown and "protocol.py" not in shown, shown
+    assert HIDDEN_CODE not in outputs(result) and "BEGIN HIDDEN" not in outputs(result)
+
+
+@pytest.mark.slow
+def test_a_loop_in_a_trailing_cell_that_prints_first_costs_only_itself(demo):
+    grade, solution, _ = demo
+    loop = nbformat.v4.new_code_cell("print(square(2.0), cube(2.0))\nwhile True:\n    pass\n")
+    result = grade(appended(solution, loop, nbformat.v4.new_markdown_cell("done")))
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 3 and record["student_restarts"] == 0, record
+    (error,) = errors_of(result, -2)
+    assert error.traceback == ["StudentTimeout: ran past the 4 s limit for one call (an infinite loop?)"]
+    assert HIDDEN_CODE not in outputs(result)
