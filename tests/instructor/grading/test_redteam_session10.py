@@ -189,3 +189,52 @@ def test_a_loop_in_a_trailing_cell_that_prints_first_costs_only_itself(demo):
     (error,) = errors_of(result, -2)
     assert error.traceback == ["StudentTimeout: ran past the 4 s limit for one call (an infinite loop?)"]
     assert HIDDEN_CODE not in outputs(result)
+
+
+# -- honest outsiders: chapter 1 in three styles, each with a trailing cell that prints or loops ----
+
+@pytest.fixture(scope="module")
+def chapter_one(tmp_path_factory):
+    from autograder.instructor.grading.coordinator import build_releases
+    from autograder.instructor.grading.worker import grade_task
+    from tests.chapters import COURSE
+
+    from .test_redteam_two_process import CHAPTER, OPTIONS
+
+    base = tmp_path_factory.mktemp("redteam10_ch1")
+    release = build_releases(base / "build", [CHAPTER], COURSE.solutions, dict(OPTIONS))[CHAPTER]
+
+    def grade(nb) -> dict:
+        task = {"student": "outsider", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
+        return grade_task(task, release.to_dict())
+
+    return grade
+
+
+@pytest.mark.slow
+@pytest.mark.two_process_suite
+@pytest.mark.parametrize("style", ["classes", "closures", "loops"])
+def test_an_honest_outsiders_chapter_one_gets_full_marks(chapter_one, style):
+    from tests.chapters import read, student_path
+
+    from .honest_session10 import SOLUTIONS
+    from .test_redteam_two_process import CHAPTER, add_after, answer
+
+    helpers, answers, trailing = SOLUTIONS[style]
+    nb = read(student_path(CHAPTER))
+    for grade_id, source in answers.items():
+        nb = answer(nb, grade_id, source)
+    for helper in reversed(helpers):
+        nb = add_after(nb, "setup", helper)
+    nb = appended(nb, *(nbformat.v4.new_code_cell(source) for source in trailing))
+    result = chapter_one(nb)
+    record = result["record"]
+    failed = {k: t["message"] for k, t in record["tests"].items() if t["score"] < t["points"]}
+    assert record["status"] == "graded" and failed == {}, (record["reason"], failed)
+    assert record["student_restarts"] == 0 and record["advice"] == [], record
+    last = nbformat.reads(result["notebook"], as_version=4).cells[-1]
+    if style == "loops":  # the last cell never ends: stopped at its limit, nothing replayed after it
+        assert [o.ename for o in last.outputs if o.output_type == "error"] == ["StudentTimeout"], last
+    else:
+        assert [o for o in last.outputs if o.output_type == "error"] == [], last
+        assert any(o.output_type == "stream" and o.text.strip() for o in last.outputs), last
