@@ -8,7 +8,8 @@
 - fd2e49e: a learner's cell stopped at its limit, or whose S crashed, shows one line. Held: an
   exception the student raises shows the student's own traceback, even one named like the grader's
   (``StudentTimeout``); a fake "ran past" message earns nothing and changes no test; no line of a
-  test (hidden or not) reaches an output.
+  test (hidden or not) reaches an output. BROKE (older, fixed in protocol.describe_error): an error
+  with a long message showed no frame of the learner's code (the bridge's frames in T instead).
 - abf0605 (warm parent imports sklearn.datasets): held on reading (each kernel is a fork: sklearn's
   config and module state are copied fresh; the only environment difference is scikit-learn's two
   ``KMP_*`` defaults, which a cold kernel's import sets too); test_warm_kernels.py covers it.
@@ -189,6 +190,24 @@ def test_a_loop_in_a_trailing_cell_that_prints_first_costs_only_itself(demo):
     (error,) = errors_of(result, -2)
     assert error.traceback == ["StudentTimeout: ran past the 4 s limit for one call (an infinite loop?)"]
     assert HIDDEN_CODE not in outputs(result)
+
+
+@pytest.mark.slow
+def test_an_error_with_a_long_message_still_shows_the_students_frames(demo):
+    """BROKE (older than fd2e49e, fixed in protocol.describe_error): S sent the last 4,000 characters
+    of a traceback, so an error whose message was long (a ValueError naming a list of 2,000
+    numbers) lost every frame: the learner saw the bridge's frames in T (proxy.py's lines), or, for an
+    error of their own class, one line with no frame of their code."""
+    grade, solution, _ = demo
+    named = nbformat.v4.new_code_cell("def check_it(values):\n    raise ValueError(f'values were {values}')\n"
+                                      "check_it(list(range(2000)))\n")
+    own = nbformat.v4.new_code_cell("class MyError(Exception):\n    pass\nraise MyError('y' * 5000)\n")
+    result = grade(appended(solution, named, own))
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    for index, line in ((-2, "check_it(list(range(2000)))"), (-1, "raise MyError('y' * 5000)")):
+        (error,) = errors_of(result, index)
+        shown = "\n".join(error.traceback)
+        assert line in shown and "proxy.py" not in shown and "__bridge__" not in shown, shown[:2000]
 
 
 # -- honest outsiders: chapter 1 in three styles, each with a trailing cell that prints or loops ----
