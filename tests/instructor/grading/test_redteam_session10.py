@@ -210,6 +210,33 @@ def test_an_error_with_a_long_message_still_shows_the_students_frames(demo):
         assert line in shown and "proxy.py" not in shown and "__bridge__" not in shown, shown[:2000]
 
 
+@pytest.mark.slow
+def test_a_last_cell_that_loops_inside_a_callback_from_t_costs_only_itself(tmp_path):
+    """The learner's last cell calls the instructor's function (in T), which calls back the learner's
+    function (in S), which never returns: S is stopped at the nested call's limit, the cell says so,
+    no fresh S is started, and the tests (all before it) keep their scores. The same cell before the
+    last test: S is started again and that test still passes."""
+    from tests.instructor.demo_course import add_after, demo_grader, locked_cell
+
+    helper = locked_cell("def apply_twice(f, x):\n    return f(f(x))\n", "apply_twice", ("runs-in-t",))
+    grade, _ = demo_grader(tmp_path, after={"setup": [helper]}, tests={})
+    _, solution, _ = make_demo_course(tmp_path / "learner")  # the learner's copy, with the helper cell
+    solution = copy.deepcopy(solution)
+    solution.cells.insert(2, copy.deepcopy(helper))
+    looping = ("def forever(v):\n    while True:\n        pass\n"
+               "print(apply_twice(square, 3.0))\napply_twice(forever, 1.0)\n")
+    result = grade(appended(solution, nbformat.v4.new_code_cell(looping)))
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 3 and record["student_restarts"] == 0, record
+    (error,) = errors_of(result, -1)
+    assert error.ename in ("StudentTimeout", "StudentProcessLost") and "ran past" in error.evalue, error
+    assert "81.0" in outputs(result) and "proxy.py" not in "\n".join(error.traceback), error
+    earlier = add_after(solution, "square__tests", looping)
+    result = grade(earlier)
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    assert result["record"]["student_restarts"] == 1, result["record"]
+
+
 # -- honest outsiders: chapter 1 in three styles, each with a trailing cell that prints or loops ----
 
 @pytest.fixture(scope="module")
