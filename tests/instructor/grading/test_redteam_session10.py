@@ -102,6 +102,43 @@ def test_a_student_chosen_package_is_never_imported(tmp_path, monkeypatch):
     assert "evilpkg" not in sys.modules and "evilpkg.sub" not in sys.modules
 
 
+# -- abf0605: scikit-learn in the warm parent ------------------------------------------------------
+
+SKLEARN_PROBE = """
+import json, os, warnings
+import numpy as np, sklearn, sklearn.datasets
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("default")
+    np.ones(1) / np.zeros(1)
+print(json.dumps({"config": sklearn.get_config()["assume_finite"], "home": os.environ["HOME"],
+                  "data_home": sorted(os.listdir(os.environ["HOME"])), "rng": sklearn.datasets.make_moons(
+                      3, random_state=None)[0].tolist(), "warned": [str(w.category.__name__) for w in seen],
+                  "kmp": os.environ.get("KMP_INIT_AT_FORK")}))
+"""
+SKLEARN_DIRTY = """
+import sklearn, sklearn.datasets
+sklearn.set_config(assume_finite=True)
+sklearn.datasets.get_data_home()  # makes ~/scikit_learn_data
+sklearn.datasets.load_digits = None
+"""
+
+
+@pytest.mark.slow
+def test_what_one_kernel_does_to_scikit_learn_the_next_does_not_see():
+    from autograder.instructor.grading.sandbox import bwrap_problem
+
+    from .test_warm_kernels import run
+
+    if bwrap_problem() is not None:
+        pytest.skip(str(bwrap_problem()))
+    (first, _, again), _ = run([SKLEARN_PROBE, SKLEARN_DIRTY, SKLEARN_PROBE])
+    (second,), _ = run([SKLEARN_PROBE])
+    assert again["config"] is True and "scikit_learn_data" in again["data_home"]  # the dirt was there
+    assert second["config"] is False and "scikit_learn_data" not in second["data_home"] + first["data_home"]
+    assert second["rng"] != first["rng"]  # NumPy's generator (scikit-learn's default) reseeded
+    assert second["warned"] == first["warned"] == ["RuntimeWarning"] and second["kmp"] == "FALSE"
+
+
 # -- dd81639 and fd2e49e: the last cell, and what a stopped cell shows ----------------------------
 
 OPTIONS = dict(TWO_PROCESS_OPTIONS)
