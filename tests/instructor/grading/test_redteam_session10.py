@@ -2,17 +2,20 @@
 
 - dd81639: no fresh S and replay after a call past its limit in the notebook's last code cell
   (``Bridge.nothing_follows``). Held: a loop or a crash in a trailing cell of the student's, after
-  the last test, costs nothing (full marks, no restart); the same trailing cell followed only by
-  markdown is still the last code cell; a loop one cell before a cell that needs the answers still
-  restarts S (test_two_process.py); a cell in S never runs after the last one.
+  the last test, costs nothing (full marks, no restart); followed only by markdown it is still the
+  last code cell; a last cell that loops inside a callback from T (S -> T -> S) costs only itself;
+  the same cell before a test restarts S and the test passes; honest chapter 1 notebooks whose
+  last cell loops forever get full marks. A test or T cell is never "last" (``cells`` holds S's).
 - fd2e49e: a learner's cell stopped at its limit, or whose S crashed, shows one line. Held: an
   exception the student raises shows the student's own traceback, even one named like the grader's
   (``StudentTimeout``); a fake "ran past" message earns nothing and changes no test; no line of a
   test (hidden or not) reaches an output. BROKE (older, fixed in protocol.describe_error): an error
   with a long message showed no frame of the learner's code (the bridge's frames in T instead).
-- abf0605 (warm parent imports sklearn.datasets): held on reading (each kernel is a fork: sklearn's
-  config and module state are copied fresh; the only environment difference is scikit-learn's two
-  ``KMP_*`` defaults, which a cold kernel's import sets too); test_warm_kernels.py covers it.
+- abf0605 (warm parent imports sklearn.datasets): held (each kernel is a fork: scikit-learn's config,
+  its data home and its module state are fresh in the next kernel; the environment differs from a
+  cold kernel's only by scikit-learn's two ``KMP_*`` defaults, read by Intel's OpenMP alone; scipy's
+  two warning filters and about 90 MB more of RLIMIT_DATA's count in chapters 1, 3 and 4, which
+  change no check).
 - a23f072 (policy facts look for submodules on disk): no student-chosen name is imported or run (the
   trusted names alone are looked for, and only on disk); the facts of all six chapters are the same
   as before it. BROKE (before it, and now fixed): whether ``from P import M`` named a module
