@@ -227,3 +227,49 @@ SOLUTIONS = {
     "closures": ([CLOSURES_HELPERS], CLOSURES, CLOSURES_TRAILING),
     "loops": ([LOOPS_HELPERS_1, LOOPS_HELPERS_2], LOOPS, LOOPS_TRAILING),
 }
+
+# Chapter 5: the course's answers, seven of them rewritten in other styles (helpers in a cell of
+# their own, a class for the schedule, comprehensions), and a last cell that loops forever.
+CH5_HELPERS = '''
+def column_stats(column):
+    """(mean, population std) of one column; std 1.0 when every value is the same."""
+    column = np.asarray(column, dtype=np.float64)
+    mean = column.mean()
+    if np.all(column == column[0]):
+        return mean, 1.0
+    return mean, float(np.sqrt(np.mean((column - mean) ** 2)))
+
+
+class WarmupCosine:
+    def __init__(self, base_lr, total_steps, warmup_steps=0, min_lr=0.0):
+        self.base_lr, self.total, self.warmup, self.min_lr = base_lr, total_steps, warmup_steps, min_lr
+
+    def __call__(self, step):
+        if step < self.warmup:
+            return float(self.base_lr * (step + 1) / self.warmup)
+        progress = (step - self.warmup) / (self.total - self.warmup)
+        return float(self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+'''
+CH5 = {
+    "standardize_fit": "def standardize_fit(X):\n    X = np.asarray(X, dtype=np.float64)\n"
+                       "    stats = [column_stats(X[:, j]) for j in range(X.shape[1])]\n"
+                       "    return (np.array([m for m, _ in stats], dtype=np.float64),\n"
+                       "            np.array([s for _, s in stats], dtype=np.float64))\n",
+    "standardize_transform": "def standardize_transform(X, mean, std):\n"
+                             "    return np.divide(np.subtract(X, mean, dtype=np.float64), std)\n",
+    "one_hot": "def one_hot(y, num_classes):\n    labels = np.asarray(y).astype(np.intp)\n"
+               "    if labels.size and not ((labels >= 0) & (labels < num_classes)).all():\n"
+               "        raise ValueError(f'a label outside [0, {num_classes})')\n"
+               "    return np.eye(num_classes)[labels]\n",
+    "step_decay_lr": "def step_decay_lr(step, base_lr, step_size, gamma=0.1):\n"
+                     "    return float(base_lr * math.pow(gamma, step // step_size))\n",
+    "warmup_cosine_lr": "def warmup_cosine_lr(step, base_lr, total_steps, warmup_steps=0, min_lr=0.0):\n"
+                        "    return WarmupCosine(base_lr, total_steps, warmup_steps, min_lr)(step)\n",
+    "l2_penalty": "def l2_penalty(params, lam):\n    weights = [k for k in params if k.startswith('W')]\n"
+                  "    penalty = 0.5 * lam * sum(float(np.vdot(params[k], params[k])) for k in weights)\n"
+                  "    grads = {k: (lam * v if k in weights else np.zeros(np.shape(v)))\n"
+                  "             for k, v in params.items()}\n    return float(penalty), grads\n",
+    "dropout_backward": "def dropout_backward(dout, cache):\n    return np.multiply(dout, cache)\n",
+}
+CH5_TRAILING = ["for epoch in range(3):\n    print('epoch', epoch, warmup_cosine_lr(epoch, 0.1, 3))\n"
+                "while True:\n    pass\n"]

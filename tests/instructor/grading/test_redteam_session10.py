@@ -324,3 +324,28 @@ def test_an_honest_outsiders_chapter_one_gets_full_marks(chapter_one, style):
     else:
         assert [o for o in last.outputs if o.output_type == "error"] == [], last
         assert any(o.output_type == "stream" and o.text.strip() for o in last.outputs), last
+
+
+@pytest.mark.slow
+@pytest.mark.two_process_suite
+def test_a_restyled_chapter_five_with_a_last_cell_that_never_ends_gets_full_marks(tmp_path):
+    from autograder.instructor.grading.coordinator import build_releases
+    from autograder.instructor.grading.worker import grade_task
+    from tests.chapters import COURSE, read, source_path
+
+    from .honest_session10 import CH5, CH5_HELPERS, CH5_TRAILING
+    from .test_redteam_two_process import OPTIONS, add_after, answer
+
+    chapter = "05_training_and_tuning"
+    release = build_releases(tmp_path / "build", [chapter], COURSE.solutions, dict(OPTIONS))[chapter]
+    nb = read(source_path(chapter))
+    for grade_id, source in CH5.items():
+        nb = answer(nb, grade_id, source)
+    nb = appended(add_after(nb, "setup", CH5_HELPERS), *(nbformat.v4.new_code_cell(s) for s in CH5_TRAILING))
+    result = grade_task({"student": "outsider", "chapter": chapter, "notebook": nbformat.writes(nb).encode()},
+                        release.to_dict())
+    record = result["record"]
+    failed = {k: t["message"] for k, t in record["tests"].items() if t["score"] < t["points"]}
+    assert record["status"] == "graded" and failed == {} and record["student_restarts"] == 0, (record, failed)
+    (error,) = errors_of(result, -1)
+    assert error.ename == "StudentTimeout", error
