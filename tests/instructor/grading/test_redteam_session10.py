@@ -11,6 +11,9 @@
   (``StudentTimeout``); a fake "ran past" message earns nothing and changes no test; no line of a
   test (hidden or not) reaches an output. BROKE (older, fixed in protocol.describe_error): an error
   with a long message showed no frame of the learner's code (the bridge's frames in T instead).
+  LEFT (xfail, older than these changes): an error class of the student's named ``StudentProcessLost``
+  or ``StudentTimeout``, raised in a call from T, is taken for S's loss: T starts a fresh S and
+  replays every cell (no points gained; the notebook's own time spent).
 - abf0605 (warm parent imports sklearn.datasets): held (each kernel is a fork: scikit-learn's config,
   its data home and its module state are fresh in the next kernel; the environment differs from a
   cold kernel's only by scikit-learn's two ``KMP_*`` defaults, read by Intel's OpenMP alone; scipy's
@@ -103,6 +106,22 @@ def test_a_student_chosen_package_is_never_imported(tmp_path, monkeypatch):
         assert check(form, 5), form  # advised against, and nothing ran
     assert check("from numpy import evilpkg", 5) == []  # numpy's attribute, were there one: no import
     assert "evilpkg" not in sys.modules and "evilpkg.sub" not in sys.modules
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="T cannot tell the broker's StudentProcessLost from an error S "
+                   "names so (the broker relays S's frames as they are): a fresh S and a replay of every "
+                   "cell, at S's word; costs only the notebook's own time, and the test fails either way")
+def test_an_error_class_of_the_students_named_like_the_brokers_does_not_restart_s(demo):
+    grade, solution, _ = demo
+    fake = ("class StudentProcessLost(Exception):\n    pass\n"
+            "def square(x):\n    raise StudentProcessLost('the student process ended')\n")
+    nb = copy.deepcopy(solution)
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "square").source = fake
+    result = grade(nb)
+    record = result["record"]
+    assert record["status"] == "graded" and record["tests"]["square__tests"]["score"] == 0, record
+    assert record["student_restarts"] == 0, record
 
 
 # -- abf0605: scikit-learn in the warm parent ------------------------------------------------------
