@@ -144,7 +144,13 @@ def describe_error(error: BaseException, frames: bool = True) -> dict[str, str]:
     kind = type(error).__name__  # the other side rebuilds Python's own and this file's; others by name
     trace = ""
     if frames and error.__traceback__ is not None:
-        trace = "".join(traceback.format_exception(error)[-12:])[-4000:]
+        # The last frames, then the error's own line (cut): a long message (a list of 2,000 numbers)
+        # must not push the frames out, or the learner sees none of their code (red team 10).
+        lines = traceback.format_exception(error)[-12:]
+        own = min(len(traceback.format_exception_only(error)), len(lines))
+        said = "".join(lines[len(lines) - own:])
+        said = said if len(said) <= 1000 else said[:1000] + " ...\n"
+        trace = "".join(lines[:len(lines) - own])[-3000:] + said
     try:
         message = str(error)[:4000]
     except Exception:

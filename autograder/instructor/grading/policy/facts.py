@@ -132,6 +132,9 @@ def _import(name: str, trusted: Iterable[str]) -> types.ModuleType | None:
         return None
 
 
+_MISSING = object()
+
+
 def _is_module_path(dotted: str, trusted: Iterable[str]) -> bool:
     """Whether `a.b` names a module (so `from a import b` binds a module).
 
@@ -141,17 +144,30 @@ def _is_module_path(dotted: str, trusted: Iterable[str]) -> bool:
     parent, _, attr = dotted.rpartition(".")
     if not parent:
         return True
-    if parent in sys.modules:
-        return isinstance(getattr(sys.modules[parent], attr, None), types.ModuleType)
-    if parent not in trusted or parent.split(".")[0] in HARNESS_PACKAGES - {"autograder"}:
-        return False  # as _import: never a name student code chose
+    if parent in sys.modules:  # its attribute, or else (as the import system) its submodule on disk:
+        # not whether this process happened to import that submodule already
+        value = getattr(sys.modules[parent], attr, _MISSING)
+        if value is not _MISSING:
+            return isinstance(value, types.ModuleType)
+    if (parent not in trusted and dotted not in trusted) \
+            or parent.split(".")[0] in HARNESS_PACKAGES - {"autograder"}:
+        return False  # as _import: never a name student code chose (a trusted one's parent is found)
     return _module_on_disk(dotted)
 
 
 def _module_on_disk(dotted: str) -> bool:
-    """Whether the import system would find the module ``dotted``, found without running any of it."""
-    path = None
-    for depth in range(1, dotted.count(".") + 2):
+    """Whether the import system would find the module ``dotted``, found without running any of it
+    (from the search path of its deepest package already imported: an editable install's finder)."""
+    parts, path, start = dotted.split("."), None, 1
+    for depth in range(len(parts) - 1, 0, -1):
+        package = sys.modules.get(".".join(parts[:depth]))
+        if package is not None:
+            path = getattr(package, "__path__", None)
+            if path is None:
+                return False  # a plain module has no submodules
+            path, start = list(path), depth + 1
+            break
+    for depth in range(start, dotted.count(".") + 2):
         try:
             spec = importlib.machinery.PathFinder.find_spec(".".join(dotted.split(".")[:depth]), path)
         except (ImportError, ValueError):
