@@ -23,6 +23,7 @@ T's uid and PID namespace. So the worker, which starts T, also runs this broker 
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import signal
 import socket
@@ -117,6 +118,9 @@ class Broker:
         self.dead_reason = "the student's process has not started"
         self.timeouts = 0
         self.restarts = 0
+        # Its own StudentTimeout and StudentProcessLost carry it; T learns it from the answer to a
+        # restart, which S never sees: an error S names so is then only S's error (redteam 10).
+        self.token = secrets.token_hex(16)
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(str(socket_path))
         os.chmod(socket_path, 0o777)  # T's user inside its sandbox connects
@@ -187,7 +191,8 @@ class Broker:
         while self.stack and self.stack[-1].who == "t":
             msgid = self.stack.pop().msgid
             kind = "StudentTimeout" if timed_out and first else "StudentProcessLost"
-            self._to_t(REPLY, msgid, {"error": {"type": kind, "message": reason, "traceback": ""}})
+            self._to_t(REPLY, msgid, {"error": {"type": kind, "message": reason, "traceback": "",
+                                                "token": self.token}})
             first = False
 
     # ---- frames
@@ -294,11 +299,11 @@ class Broker:
                 if body.get("op") == "restart":
                     self.stack.clear()
                     self._start()
-                self._to_t(REPLY, msgid, {"ok": self.generation})
+                self._to_t(REPLY, msgid, {"ok": self.generation, "token": self.token})
             elif kind == REQUEST:
                 if self.process is None:
-                    self._to_t(REPLY, msgid, {"error": {"type": "StudentProcessLost",
-                                                        "message": self.dead_reason, "traceback": ""}})
+                    lost = {"type": "StudentProcessLost", "message": self.dead_reason, "traceback": ""}
+                    self._to_t(REPLY, msgid, {"error": {**lost, "token": self.token}})
                     continue
                 now = time.monotonic()
                 turn = (Turn("t", msgid, now + limit, limit, limit,

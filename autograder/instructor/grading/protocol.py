@@ -288,6 +288,9 @@ class Endpoint:
         self._released_mirrors: list[int] = []
         self._weak = side == "t"
         self.depth = 0  # requests of ours waiting for an answer
+        # T: the broker's secret (its answer to a restart), which its own StudentTimeout and
+        # StudentProcessLost carry: S may raise errors of those names too, and S going is not S's to say.
+        self.loss_token: str | None = None
         self._dirty = True  # code may have changed a mirrored array since this side last compared them
         self._data_only = False  # encode: refuse to make a handle (a cell's names are data or nothing)
 
@@ -661,7 +664,9 @@ class Endpoint:
             self.hooks.after_reply()  # may raise a warning that T's filters make an error
         if "error" in reply:
             error = rebuild_error(reply["error"])
-            if isinstance(error, (StudentTimeout, StudentProcessLost)) and hasattr(self.hooks, "lost"):
+            said_by_broker = self.loss_token is None or reply["error"].get("token") == self.loss_token
+            if isinstance(error, (StudentTimeout, StudentProcessLost)) and hasattr(self.hooks, "lost") \
+                    and said_by_broker:
                 self.hooks.lost()
                 # nothing waits below: a fresh S now, so later calls find their names (unless no later
                 # call will come: the hooks' nothing_follows, S's run of the notebook's last cell)

@@ -343,6 +343,7 @@ class Bridge:
         if type(body.get("ok")) is not int:
             raise rebuild_error(body.get("error", {"type": "ProtocolError", "message": "no restart"}))
         self.endpoint.reset_peer(body["ok"])
+        self.endpoint.loss_token = body.get("token") if type(body.get("token")) is str else None
         self.needs_restart = False
         setup = self._exec("setup imports", self.cells.get("setup", ""), bind=False,
                            limit=max(self.call_limit, STARTUP_LIMIT_S))

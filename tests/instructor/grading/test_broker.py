@@ -64,13 +64,17 @@ def test_the_broker_relays_starts_s_and_ends_a_call_past_its_limit(folder):
         t.settimeout(30)
         lost = _send(t, REQUEST, 1, {"op": "call"})
         assert lost["error"]["type"] == "StudentProcessLost", "no S before T asks for one"
-        assert _send(t, CONTROL, 2, {"op": "restart"}) == {"ok": 1}
+        # The broker's own errors carry its secret, which T learns from a restart's answer (S never sees
+        # it): an error S names StudentProcessLost is not taken for S's end (test_redteam_session10).
+        assert lost["error"]["token"] == broker.token and len(broker.token) == 32
+        assert _send(t, CONTROL, 2, {"op": "restart"}) == {"ok": 1, "token": broker.token}
         assert _send(t, REQUEST, 3, {"op": "call", "x": 7}) == {"op": "call", "x": 7}
         late = _send(t, REQUEST, 4, {"op": "sleep"}, limit=0.5)
         assert late["error"]["type"] == "StudentTimeout" and "0.5 s limit" in late["error"]["message"], late
+        assert late["error"]["token"] == broker.token
         assert (broker.timeouts, broker.restarts) == (1, 1)
         assert _send(t, REQUEST, 5, {"op": "call"})["error"]["type"] == "StudentProcessLost"
-        assert _send(t, CONTROL, 6, {"op": "restart"}) == {"ok": 2}
+        assert _send(t, CONTROL, 6, {"op": "restart"})["ok"] == 2
         assert _send(t, REQUEST, 7, {"op": "again"}) == {"op": "again"}
 
 
@@ -119,7 +123,7 @@ def test_a_frame_larger_than_one_read_crosses_whole_both_ways(folder):
                 log=folder / "log"), socket.socket(socket.AF_UNIX) as t:
         t.connect(str(folder / "b.sock"))
         t.settimeout(60)
-        assert _send(t, CONTROL, 1, {"op": "restart"}) == {"ok": 1}
+        assert _send(t, CONTROL, 1, {"op": "restart"})["ok"] == 1
         big = bytes(range(256)) * (12 << 12)  # 12 MiB
         assert _send(t, REQUEST, 2, {"op": "call", "x": big}) == {"op": "call", "x": big}
         assert _send(t, REQUEST, 3, {"op": "after"}) == {"op": "after"}

@@ -11,9 +11,10 @@
   (``StudentTimeout``); a fake "ran past" message earns nothing and changes no test; no line of a
   test (hidden or not) reaches an output. BROKE (older, fixed in protocol.describe_error): an error
   with a long message showed no frame of the learner's code (the bridge's frames in T instead).
-  LEFT (xfail, older than these changes): an error class of the student's named ``StudentProcessLost``
-  or ``StudentTimeout``, raised in a call from T, is taken for S's loss: T starts a fresh S and
-  replays every cell (no points gained; the notebook's own time spent).
+  BROKE (older than these changes, fixed by the lead): an error class of the student's named
+  ``StudentProcessLost`` or ``StudentTimeout``, raised in a call from T, was taken for S's loss: T
+  started a fresh S and replayed every cell (no points gained; the notebook's own time spent). The
+  broker's own errors now carry its secret (``Broker.token``), which T learns from a restart's answer.
 - abf0605 (warm parent imports sklearn.datasets): held (each kernel is a fork: scikit-learn's config,
   its data home and its module state are fresh in the next kernel; the environment differs from a
   cold kernel's only by scikit-learn's two ``KMP_*`` defaults, read by Intel's OpenMP alone; scipy's
@@ -109,10 +110,9 @@ def test_a_student_chosen_package_is_never_imported(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="T cannot tell the broker's StudentProcessLost from an error S "
-                   "names so (the broker relays S's frames as they are): a fresh S and a replay of every "
-                   "cell, at S's word; costs only the notebook's own time, and the test fails either way")
 def test_an_error_class_of_the_students_named_like_the_brokers_does_not_restart_s(demo):
+    # Fixed by the lead: the broker's own errors carry a secret of the broker's (broker.token) that T
+    # learns from the answer to a restart; S never sees it.
     grade, solution, _ = demo
     fake = ("class StudentProcessLost(Exception):\n    pass\n"
             "def square(x):\n    raise StudentProcessLost('the student process ended')\n")
@@ -128,13 +128,16 @@ def test_an_error_class_of_the_students_named_like_the_brokers_does_not_restart_
 
 SKLEARN_PROBE = """
 import json, os, warnings
-import numpy as np, sklearn, sklearn.datasets
+import numpy as np, sklearn, sklearn.datasets, sklearn.utils
 with warnings.catch_warnings(record=True) as seen:
     warnings.simplefilter("default")
     np.ones(1) / np.zeros(1)
 print(json.dumps({"config": sklearn.get_config()["assume_finite"], "home": os.environ["HOME"],
-                  "data_home": sorted(os.listdir(os.environ["HOME"])), "rng": sklearn.datasets.make_moons(
-                      3, random_state=None)[0].tolist(), "warned": [str(w.category.__name__) for w in seen],
+                  "data_home": sorted(os.listdir(os.environ["HOME"])),
+                  # scikit-learn's random_state=None: NumPy's global generator (make_moons(3) only shuffles
+                  # three points, the same in one kernel of six)
+                  "rng": sklearn.utils.check_random_state(None).random_sample(4).tolist(),
+                  "warned": [str(w.category.__name__) for w in seen],
                   "kmp": os.environ.get("KMP_INIT_AT_FORK")}))
 """
 SKLEARN_DIRTY = """
