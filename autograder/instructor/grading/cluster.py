@@ -14,6 +14,7 @@ building the releases with nbgrader on one core, leaves free: so ``grade`` start
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -57,7 +58,12 @@ def make_client(scheduler: str | None, workers: int | None):
 
 async def warm_up(kind: Any) -> None:
     """On a worker: start T's warm parent of that kind now (its imports run in its own process).
-    A coroutine, as ``Client.run(wait=False)`` requires; starting the process takes milliseconds."""
+    A coroutine, as ``Client.run(wait=False)`` requires; the start runs on a daemon thread of its
+    own, so the worker's event loop never waits for it (nor a grader's exit)."""
+    threading.Thread(target=_head_start, args=(kind,), name="warm-up", daemon=True).start()
+
+
+def _head_start(kind: Any) -> None:
     from autograder.instructor.grading.warm_kernels import parent_for
 
     try:

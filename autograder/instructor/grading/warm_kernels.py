@@ -146,6 +146,11 @@ class WarmParent:
     def alive(self) -> bool:
         return self._process.poll() is None
 
+    @property
+    def answered(self) -> bool:
+        """Whether it has answered a request yet (its imports are done)."""
+        return self._answered
+
     def worn_out(self) -> bool:
         """True once the parent has used RETIRE_AT_CPU_SHARE of its own CPU limit (or has ended)."""
         try:
@@ -251,7 +256,10 @@ def parent_for(kind: Kind) -> WarmParent:
     """This process's parent of that kind: started on first use, and again if it has ended."""
     with _PARENTS_LOCK:
         parent = _PARENTS.get(kind)
-        if parent is not None and (not parent.alive() or (parent.users == 0 and parent.worn_out())):
+        # A parent that has not answered yet is still importing, not worn out: asking it would hold
+        # this lock (and whoever waits for it: a worker's event loop, warm_up) until its imports end.
+        if parent is not None and (not parent.alive() or (parent.users == 0 and parent.answered
+                                                          and parent.worn_out())):
             parent.close()
             parent = None
         if parent is None:

@@ -158,3 +158,19 @@ def test_an_answer_nobody_waited_for_is_skipped_and_a_parent_that_does_not_answe
     assert parent._process.wait(timeout=10) == -signal.SIGKILL
     (answer,), _ = run([PROBE], sandbox=False)  # the next notebook: a new parent
     assert answer["marker"] is None and parent_for(kind) is not parent
+
+
+def test_a_parent_still_importing_is_not_asked_whether_it_is_worn_out(monkeypatch) -> None:
+    # Asking waits for its imports while holding the parents' lock: a worker's event loop (warm_up)
+    # or the next notebook would wait with it.
+    asked: list = []
+    monkeypatch.setattr(warm_kernels.WarmParent, "worn_out", lambda self: asked.append(self) or False)
+    kind = warm_kernels.Kind(Limits(), False, "cpu", False)  # unsandboxed: no bwrap needed
+    close_all()
+    try:
+        first = parent_for(kind)
+        assert parent_for(kind) is first and asked == [], "still importing: not asked"
+        first.request(op="usage")  # answered once its imports are done
+        assert parent_for(kind) is first and asked == [first]
+    finally:
+        close_all()
