@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import faulthandler
 import hashlib
 import json
 import shutil
@@ -57,6 +58,7 @@ from autograder.instructor.grading.records import Record
 from autograder.instructor.grading.staging import Found, find_submissions
 
 NOTEBOOK_TIMEOUT_S = 900
+SLOW_CLOSE_S = 60  # after Ctrl-C: every thread's stack on stderr if the cluster is still closing
 RELEASES = "releases.json"
 
 
@@ -358,6 +360,9 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
             bar.close()
             if settings.feedback:  # rendered on the workers too
                 write_feedback(root, all_records(), mapper=render_on(client))
+        except KeyboardInterrupt:  # closing the cluster should take seconds: if not, say where it waits
+            faulthandler.dump_traceback_later(SLOW_CLOSE_S)
+            raise
         finally:
             bar.close()
             client.close()
@@ -459,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}")
         return 2
     except KeyboardInterrupt:
+        faulthandler.dump_traceback_later(SLOW_CLOSE_S)  # again, for the exit (its threads joined)
         kept = len(list(root.glob("records/*/*.json")))
         print(f"\nInterrupted. {kept} graded notebooks are recorded in {root / 'records'}; "
               "run the same command again to grade the rest.")

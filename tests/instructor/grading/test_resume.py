@@ -127,7 +127,12 @@ def test_a_rerun_after_ctrl_c_resumes_where_it_stopped(tmp_path):
     try:
         wait_for(lambda: len(records(root)) >= 1, 300, "a first record")
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=120)
+        try:
+            output, _ = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # its threads' stacks are in its output after 60 s (SLOW_CLOSE_S)
+            os.killpg(process.pid, signal.SIGKILL)
+            said, _ = process.communicate()
+            pytest.fail(f"the coordinator had not exited 120 s after Ctrl-C; it said:\n{said[-8000:]}")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
