@@ -33,6 +33,7 @@ import faulthandler
 import hashlib
 import json
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -450,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory:
         limits["memory_bytes"] = int(args.memory * 2**30)
     root = (args.out or course.grading).resolve()
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack on stderr (a grader that hangs)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         settings = GradeSettings(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
                                  scheduler=args.scheduler, workers=args.workers, sandbox=sandbox,

@@ -129,7 +129,9 @@ def test_a_rerun_after_ctrl_c_resumes_where_it_stopped(tmp_path):
         process.send_signal(signal.SIGINT)
         try:
             output, _ = process.communicate(timeout=120)
-        except subprocess.TimeoutExpired:  # its threads' stacks are in its output after 60 s (SLOW_CLOSE_S)
+        except subprocess.TimeoutExpired:  # its threads' stacks: after 60 s (SLOW_CLOSE_S), or asked now
+            process.send_signal(signal.SIGUSR1)
+            time.sleep(3)
             os.killpg(process.pid, signal.SIGKILL)
             said, _ = process.communicate()
             pytest.fail(f"the coordinator had not exited 120 s after Ctrl-C; it said:\n{said[-8000:]}")
