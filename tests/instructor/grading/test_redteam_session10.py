@@ -43,6 +43,7 @@ import pytest
 
 from tests.instructor.demo_course import TWO_PROCESS_OPTIONS, make_demo_course, outputs
 
+from . import test_two_process as two_process
 from .policy.checks import check
 
 # -- a23f072: the policy's facts -----------------------------------------------------------------
@@ -170,27 +171,8 @@ OPTIONS = dict(TWO_PROCESS_OPTIONS)
 HIDDEN_CODE = "np.array([-3.0])"  # a line of the demo's hidden test
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from autograder.instructor.grading.coordinator import build_releases
-    from autograder.instructor.grading.worker import grade_task
-    from tests.instructor.demo_course import CHAPTER
-
-    base = tmp_path_factory.mktemp("redteam10")
-    course, solution, untouched = make_demo_course(base)
-    release = build_releases(base / "build", [CHAPTER], course.solutions, dict(OPTIONS))[CHAPTER]
-
-    def grade(nb) -> dict:
-        task = {"student": "s", "chapter": CHAPTER, "notebook": nbformat.writes(nb).encode()}
-        return grade_task(task, release.to_dict())
-
-    return grade, solution, untouched
-
-
-def score(result: dict) -> float:
-    return sum(t["score"] for t in result["record"]["tests"].values())
-
-
+# The demo chapter graded two-process through grade_task, and its score: test_two_process's own.
+demo, score = two_process.demo, two_process.score
 def appended(nb, *cells):
     nb = copy.deepcopy(nb)
     nb.cells.extend(cells)
