@@ -664,7 +664,9 @@ class Endpoint:
             self.hooks.after_reply()  # may raise a warning that T's filters make an error
         if "error" in reply:
             error = rebuild_error(reply["error"])
-            said_by_broker = self.loss_token is None or reply["error"].get("token") == self.loss_token
+            said = reply["error"]  # S's bytes, when S answered: any shape
+            said_by_broker = self.loss_token is None or (
+                type(said) is dict and said.get("token") == self.loss_token)
             if isinstance(error, (StudentTimeout, StudentProcessLost)) and hasattr(self.hooks, "lost") \
                     and said_by_broker:
                 self.hooks.lost()
