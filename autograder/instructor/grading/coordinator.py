@@ -362,7 +362,7 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
             if settings.feedback:  # rendered on the workers too
                 write_feedback(root, all_records(), mapper=render_on(client))
         except KeyboardInterrupt:  # closing the cluster should take seconds: if not, say where it waits
-            faulthandler.dump_traceback_later(SLOW_CLOSE_S)
+            faulthandler.dump_traceback_later(SLOW_CLOSE_S, file=sys.__stderr__)
             raise
         finally:
             bar.close()
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         limits["memory_bytes"] = int(args.memory * 2**30)
     root = (args.out or course.grading).resolve()
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack on stderr (a grader that hangs)
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     try:
         settings = GradeSettings(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
                                  scheduler=args.scheduler, workers=args.workers, sandbox=sandbox,
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}")
         return 2
     except KeyboardInterrupt:
-        faulthandler.dump_traceback_later(SLOW_CLOSE_S)  # again, for the exit (its threads joined)
+        faulthandler.dump_traceback_later(SLOW_CLOSE_S, file=sys.__stderr__)  # again, for the exit
         kept = len(list(root.glob("records/*/*.json")))
         print(f"\nInterrupted. {kept} graded notebooks are recorded in {root / 'records'}; "
               "run the same command again to grade the rest.")
