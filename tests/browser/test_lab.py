@@ -176,9 +176,9 @@ RUN_STATE = """(notebook) => {
 }"""
 
 
-def wait_until_run(page, timeout_s: float = 300, stalled_s: float = 15) -> None:
+def wait_until_run(page, timeout_s: float = 300, stalled_s: float = 15, lab: Lab | None = None) -> None:
     """Wait until Run All is over: the last cell ran, or (it stopped at an error) nothing
-    is queued and no new cell has run for ``stalled_s`` seconds."""
+    is queued and no new cell has run for ``stalled_s`` seconds. ``lab``: its log goes in the failure."""
     deadline = time.monotonic() + timeout_s
     last_count, last_change = -1, time.monotonic()
     while time.monotonic() < deadline:
@@ -191,8 +191,28 @@ def wait_until_run(page, timeout_s: float = 300, stalled_s: float = 15) -> None:
             return
         page.wait_for_timeout(1000)
     page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "backprop-lab-run-all.png"))
+    log = f"; the end of lab.log:\n{lab.log.read_text()[-3000:]}" if lab else ""
     pytest.fail(f"Run All did not finish within {timeout_s:.0f} s: {state} (code cells counted from 0); "
-                f"page problems: {page.watched.problems[:10]}")
+                f"page problems: {page.watched.problems[:10]}{log}")
+
+
+FIRST_ERROR = """(notebook) => {
+  const error = document.querySelector(notebook +
+      ' .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+  if (!error) return null;
+  const box = error.getBoundingClientRect();
+  return {top: box.top, bottom: box.bottom, height: window.innerHeight, text: error.innerText.slice(0, 200)};
+}"""
+
+
+def run_report(page, lab: Lab) -> str:
+    """What a failed Run All left: the prompts, the first error shown, the end of the server's log
+    (a kernel that died or restarted says so there)."""
+    state = page.evaluate(RUN_STATE, NOTEBOOK)
+    error = page.evaluate(FIRST_ERROR, NOTEBOOK)
+    return (f"{state} (code cells counted from 0); first error shown: {error and error['text']!r}; "
+            f"page problems: {page.watched.problems[:10]}; "
+            f"the end of lab.log:\n{lab.log.read_text()[-3000:]}")
 
 
 def save(page, file: Path) -> None:
@@ -240,13 +260,7 @@ def test_make_lab_opens_chapter_one_in_learner_mode(lab, page):
     assert page.watched.page_errors == [], page.watched.page_errors
 
 
-FIRST_ERROR = """(notebook) => {
-  const error = document.querySelector(notebook +
-      ' .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
-  if (!error) return null;
-  const box = error.getBoundingClientRect();
-  return {top: box.top, bottom: box.bottom, height: window.innerHeight, text: error.innerText.slice(0, 200)};
-}"""
+
 
 
 def test_after_run_all_the_first_failure_is_in_view(lab, page):
@@ -384,12 +398,13 @@ def test_a_chinese_chapter_runs_and_check_my_work_answers_in_chinese(lab, page):
     nbformat.write(nb, str(lab.root / path))
     open_notebook(page, lab, path)
     run_all(page)
+    wait_until_run(page, lab=lab)
     progress = page.locator(f"{NOTEBOOK} .jp-OutputArea-output").filter(has_text="个练习中有")
     try:
-        progress.first.wait_for(timeout=300_000)
+        progress.first.wait_for(timeout=60_000)
     except Exception:
-        pytest.fail("the progress table is not in Chinese (or Run All stopped before it): "
-                    f"{page.locator(NOTEBOOK).inner_text()[-2000:]}")
+        pytest.fail(f"the progress table is not in Chinese (or Run All stopped before it): "
+                    f"{run_report(page, lab)}")
     button = page.get_by_role("button", name="检查我的作业")
     button.scroll_into_view_if_needed()
     button.click()
