@@ -102,6 +102,19 @@ def sweep_folders_of_ended_graders() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+# A module a kernel imports only when its code first uses something the template names, and which
+# costs: the parent imports it before it forks a kernel for such a template (once: every later
+# kernel of that parent has it too). torch's optimizers import torch._dynamo when the first one is
+# made: 1.2 s of CPU in each T of chapters 4 to 6, whose tests build torch.optim.SGD and Adam.
+LAZY_IMPORTS = {"torch.optim": "torch._dynamo"}
+
+
+def preloads(template: Any) -> tuple[str, ...]:
+    """The ``LAZY_IMPORTS`` modules a grading template's code cells will make its kernel import."""
+    code = "\n".join(cell.source for cell in template.cells if cell.cell_type == "code")
+    return tuple(sorted({module for name, module in LAZY_IMPORTS.items() if name in code}))
+
+
 class WarmParentGone(RuntimeError):
     """The warm parent ended (killed, out of memory, the sandbox gone); the next kernel starts a new one."""
 
@@ -335,7 +348,8 @@ class WarmProvisioner(LocalProvisioner):  # type: ignore[misc]
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         spawn: Spawn = self.parent.backprop_spawn
         answer = spawn.parent.request(op="spawn", argv=cmd[1:], env=spawn.env, cwd=str(spawn.cwd),
-                                      log=str(spawn.log), cell_folder=spawn.cell_folder)
+                                      log=str(spawn.log), cell_folder=spawn.cell_folder,
+                                      preload=list(spawn.preload))
         if "pid" not in answer:
             raise RuntimeError(f"T's warm parent did not start a kernel: {answer}")
         self.process = ForkedKernel(spawn.parent, int(answer["pid"]))
@@ -357,6 +371,7 @@ class Spawn:
     # a fork's own temp folder and PID would give a new name in every notebook. Unsandboxed, a cold
     # kernel's name has its PID too: None leaves ipykernel's.
     cell_folder: str | None = None
+    preload: tuple[str, ...] = ()  # modules the parent imports first (``preloads``)
 
 
 class WarmSandbox(KernelRun):
@@ -368,8 +383,8 @@ class WarmSandbox(KernelRun):
     """
 
     def __init__(self, limits: Limits | None = None, *, enabled: bool = True, device: str = "cpu",
-                 figures: bool = True) -> None:
-        self.limits = limits or Limits()
+                 figures: bool = True, preload: tuple[str, ...] = ()) -> None:
+        self.limits, self.preload = limits or Limits(), preload
         self.kind = Kind(self.limits, enabled, device, figures)
         self.run_dir: Path | None = None
         self.scratch: Path | None = None
@@ -416,5 +431,6 @@ class WarmSandbox(KernelRun):
                                "Python 3 (warm, sandbox)",
                                {"kernel_provisioner": {"provisioner_name": PROVISIONER}})
         km.backprop_spawn = Spawn(self._parent, self.env, self.run_dir / "work", log,
-                                  cell_folder="/tmp/ipykernel_2" if self.kind.enabled else None)
+                                  cell_folder="/tmp/ipykernel_2" if self.kind.enabled else None,
+                                  preload=self.preload)
         return km

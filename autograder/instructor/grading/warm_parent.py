@@ -132,6 +132,22 @@ def ended(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(raw)
 
 
+def preload(modules) -> None:
+    """Import what a kernel about to be forked will import at its first use of something its template
+    names (warm_kernels.LAZY_IMPORTS), once for every later kernel too. What the import sets in the
+    environment is not passed on (a kernel's environment is its own): torch._dynamo's
+    TORCHINDUCTOR_CACHE_DIR, which torch works out again in a kernel that compiles. A module that
+    fails to import is left to the kernel, which then fails as a cold one would."""
+    import importlib
+
+    for name in modules:
+        if isinstance(name, str) and name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001  (the kernel's own import says what is wrong)
+                pass
+
+
 def serve(requests, replies) -> None:
     children: dict[int, int | None] = {}
 
@@ -145,6 +161,7 @@ def serve(requests, replies) -> None:
         reap()
         op = request.get("op")
         if op == "spawn":
+            preload(request.get("preload", ()))
             pid = os.fork()
             if pid == 0:
                 child(request)

@@ -319,8 +319,7 @@ BOOT_CELL = ("from autograder.instructor.grading.proxy import start_bridge as _s
 
 
 def execute_two_process(nb: NotebookNode, template: NotebookNode, student_written: set[int],
-                        release: GradingRelease,
-                        allowed: frozenset[str] = frozenset()) -> tuple[str, str, int]:
+                        release: GradingRelease, allowed: frozenset = frozenset()) -> tuple[str, str, int]:
     """Run the template's cells in T and the student's in S; ``(status, reason, S restarts)``.
 
     T's notebook is ``nb`` with a first cell that starts the bridge, and each student cell's
@@ -332,13 +331,14 @@ def execute_two_process(nb: NotebookNode, template: NotebookNode, student_writte
     from autograder.instructor.grading.sandbox import Limits
     from autograder.instructor.grading.student_cells import cells_file, student_cells
     from autograder.instructor.grading.student_sandbox import StudentFolders, student_command
-    from autograder.instructor.grading.warm_kernels import WarmSandbox
+    from autograder.instructor.grading.warm_kernels import WarmSandbox, preloads
 
     limits = Limits(**release.limits)
     indices = student_cells(nb, student_written)
     chapter_number = int(release.chapter[:2]) if release.chapter[:2].isdigit() else 0
     with tempfile.TemporaryDirectory(prefix="backprop-s-") as s_root, \
-            WarmSandbox(limits=limits, enabled=release.sandbox, figures=release.figures) as sandbox:
+            WarmSandbox(limits=limits, enabled=release.sandbox, figures=release.figures,
+                        preload=preloads(template)) as sandbox:
         Path(s_root).chmod(0o755)
         folders = StudentFolders.create(Path(s_root) / "s", chapter_number)
         run_dir = sandbox.run_dir

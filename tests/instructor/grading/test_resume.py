@@ -41,11 +41,25 @@ def with_wait(solution: nbformat.NotebookNode, wait: str) -> nbformat.NotebookNo
 
 
 def start(course: Path, subs: Path, root: Path, timeout: float = 30, out=subprocess.PIPE) -> subprocess.Popen:
+    """The coordinator, as `make grade` in a terminal starts it: Ctrl-C (SIGINT) in its default state.
+    A process started in the background by a shell without job control (as a CI runner may start
+    this suite) inherits SIGINT ignored, and Python then leaves it ignored: a Ctrl-C would do nothing."""
     return subprocess.Popen(
         [sys.executable, "-m", "autograder.instructor.grading.coordinator", str(subs), "--out", str(root),
          "--course", str(course), "--workers", "2", "--no-progress", "--no-feedback",
          "--timeout", str(timeout)],
-        stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def signal_masks(pid: int) -> str:
+    """The kernel's view of ``pid``'s signals (which it ignores, catches, blocks): for a failure message."""
+    try:
+        lines = (Path("/proc") / str(pid) / "status").read_text().splitlines()
+    except OSError:
+        return "(gone)"
+    wanted = ("SigBlk", "SigIgn", "SigCgt")
+    return ", ".join(line.replace("\t", " ") for line in lines if line.startswith(wanted))
 
 
 def records(root: Path) -> dict[str, dict]:
@@ -126,6 +140,7 @@ def test_a_rerun_after_ctrl_c_resumes_where_it_stopped(tmp_path):
     process = start(course, subs, root, timeout=900)
     try:
         wait_for(lambda: len(records(root)) >= 1, 300, "a first record")
+        masks = signal_masks(process.pid)
         process.send_signal(signal.SIGINT)
         try:
             output, _ = process.communicate(timeout=120)
@@ -134,7 +149,8 @@ def test_a_rerun_after_ctrl_c_resumes_where_it_stopped(tmp_path):
             time.sleep(3)
             os.killpg(process.pid, signal.SIGKILL)
             said, _ = process.communicate()
-            pytest.fail(f"the coordinator had not exited 120 s after Ctrl-C; it said:\n{said[-8000:]}")
+            pytest.fail(f"the coordinator had not exited 120 s after Ctrl-C (its signals then: {masks}; "
+                        f"this test's: {signal_masks(os.getpid())}); it said:\n{said[-8000:]}")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -20,17 +20,24 @@ from nbformat.v4 import new_code_cell, new_notebook
 from autograder.i18n import language
 from autograder.instructor.grading import warm_kernels
 from autograder.instructor.grading.sandbox import SANDBOX_UID, Limits, bwrap_problem, iter_sandbox_processes
-from autograder.instructor.grading.warm_kernels import WarmSandbox, close_all, parent_for, without_language
+from autograder.instructor.grading.warm_kernels import (
+    WarmSandbox,
+    close_all,
+    parent_for,
+    preloads,
+    without_language,
+)
+from tests.chapters import chapter_ids, read, source_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("warm")]
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=str(bwrap_problem()))
 
 
 def run(sources: list[str], *, figures: bool = True, sandbox: bool = True,
-        timeout: int = 60) -> tuple[list[dict], dict]:
+        timeout: int = 60, preload: tuple[str, ...] = ()) -> tuple[list[dict], dict]:
     """Run one notebook in a warm T; (each cell's JSON answer or None, its outputs by cell)."""
     nb = new_notebook(cells=[new_code_cell(source) for source in sources])
-    with WarmSandbox(limits=Limits(), enabled=sandbox, figures=figures) as box:
+    with WarmSandbox(limits=Limits(), enabled=sandbox, figures=figures, preload=preload) as box:
         NotebookClient(nb, km=box.kernel_manager(), timeout=timeout, allow_errors=True,
                        shutdown_kernel="immediate").execute(cleanup_kc=True)
     answers = []
@@ -174,3 +181,37 @@ def test_a_parent_still_importing_is_not_asked_whether_it_is_worn_out(monkeypatc
         assert parent_for(kind) is first and asked == [first]
     finally:
         close_all()
+
+
+LAZY_PROBE = """
+import json, os, sys
+print(json.dumps({"dynamo": "torch._dynamo" in sys.modules,
+                  "cache": os.environ.get("TORCHINDUCTOR_CACHE_DIR")}))
+"""
+
+
+@needs_bwrap
+def test_a_template_that_names_torch_optim_gets_a_kernel_with_torch_dynamo_already_imported() -> None:
+    """torch's first optimizer imports torch._dynamo (1.2 s of CPU in every T of chapters 4 to 6): the
+    parent imports it once, before it forks a kernel whose template names torch.optim. What that import
+    set in the parent's environment is not the kernel's; a module the parent cannot import is left to
+    the kernel."""
+    close_all()  # a parent of this test's own: an earlier test's may have imported it already
+    try:
+        (plain,), _ = run([LAZY_PROBE])
+        assert plain == {"dynamo": False, "cache": None}
+        optimizer = "import torch\ntorch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\nprint(1)"
+        (warm, made), _ = run([LAZY_PROBE, optimizer], preload=("torch._dynamo", "no_such_module_anywhere"))
+        assert warm == {"dynamo": True, "cache": None} and made == 1
+        (later,), _ = run([LAZY_PROBE])  # once imported, every later kernel of the parent has it
+        assert later["dynamo"] is True
+    finally:
+        close_all()
+
+
+def test_the_chapters_whose_tests_build_torch_optimizers_are_those_whose_kernels_get_torch_dynamo() -> None:
+    wanted = {chapter: preloads(read(source_path(chapter))) for chapter in chapter_ids()}
+    uses = {chapter: "torch.optim" in "".join(c.source for c in read(source_path(chapter)).cells)
+            for chapter in chapter_ids()}
+    assert wanted == {chapter: ("torch._dynamo",) if uses[chapter] else () for chapter in chapter_ids()}
+    assert sum(map(bool, wanted.values())) >= 3, wanted  # chapters 4 to 6 today
