@@ -246,6 +246,24 @@ def test_a_generator_advanced_later_in_a_generator_function_advances_the_callers
     assert rng.random() == twin.random(), "the caller's generator moved on as S's did"
 
 
+def test_generators_t_drops_are_released_on_both_sides_and_one_t_holds_still_follows_s(pair):
+    """A Generator cannot be weakly referenced, so T holds each one it sent; it lets go of one once
+    nothing else of T's does. Kept for ever, chapter 5's Generators (one a call of a dozen tests) were
+    all compared at every later message, each a few microseconds, thousands of messages."""
+    t, s, run = pair
+    names = run("def draw(rng):\n    return rng.random()\n")
+    kept, twin = np.random.default_rng(3), np.random.default_rng(3)
+    for seed in range(40):  # each a Generator the test makes, passes and drops
+        assert names["draw"](np.random.default_rng(seed)) == np.random.default_rng(seed).random()
+    assert names["draw"](kept) == twin.random()
+    names["draw"](np.random.default_rng(99))  # a message after the drops: their releases go with it
+    generators = [m for m in (t._array_of(mid) for mid in t.mirrors) if type(m) is np.random.Generator]
+    assert len(generators) <= 3, f"T still holds {len(generators)} Generators"
+    assert len([m for m in s.mirrors.values() if type(m) is np.random.Generator]) <= 3
+    assert any(g is kept for g in generators), "the one T's code holds is still mirrored"
+    assert names["draw"](kept) == twin.random() and kept.random() == twin.random(), "it still follows S's"
+
+
 def test_t_never_hands_s_its_builtins(pair):
     t, s, run = pair
     names = run("def call(f, *args):\n    return f(*args)\n")
