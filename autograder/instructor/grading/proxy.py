@@ -42,7 +42,7 @@ from autograder.instructor.grading.protocol import (
     is_course_object,
     rebuild_error,
 )
-from autograder.instructor.grading.student_cells import bound_names, reads, written_names
+from autograder.instructor.grading.student_cells import bound_names, loop_variables, reads, written_names
 
 # Values of these modules stay in T: the harness (checks, progress, torch_ref) and torch.
 PRIVATE_MODULES = ("autograder.checks", "autograder.progress", "autograder.gradcheck", "autograder.torch_ref",
@@ -405,8 +405,9 @@ class Bridge:
                     self.s_bound[name] = value
                 else:
                     kept.append(name)
+            kept = sorted(set(kept) - loop_variables(source))
             if kept and not self.replaying and not quiet:
-                print(NOT_BOUND.format(names=", ".join(sorted(kept))))
+                print(NOT_BOUND.format(names=", ".join(kept)))
         self.s_names |= set(defined) | named
         if not self.replaying:  # a replayed cell binds what S held before, T's later values stay newer
             self.t_newer -= set(defined) | named

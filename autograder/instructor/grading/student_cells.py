@@ -145,6 +145,36 @@ def bound_names(source: str) -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.lru_cache(maxsize=4096)
+def loop_variables(source: str) -> frozenset[str]:
+    """Names a cell binds only as a ``for``'s or a ``with ... as``'s variable, never by assignment,
+    ``def``, ``class`` or ``import``: ``for name in ...`` is not meant to replace a test's ``name``."""
+    tree = parsed(without_ipython(source)[0])
+    if tree is None:
+        return frozenset()
+    as_variable: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            targets = [node.target]
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+        else:
+            continue
+        as_variable.update(id(n) for target in targets for n in ast.walk(target))
+    variables, otherwise = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if id(node) in as_variable:
+                variables.add(node.id)
+            elif isinstance(node.ctx, ast.Store | ast.Del):
+                otherwise.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            otherwise.add(node.name)
+        elif isinstance(node, ast.alias):
+            otherwise.add((node.asname or node.name).split(".")[0])
+    return frozenset(variables - otherwise)
+
+
 IN_PLACE_FUNCTIONS = frozenset({"shuffle", "at", "copyto", "put", "place", "putmask", "fill_diagonal"})
 # Methods of arrays, lists, dicts and strings that change nothing: for the placement, any other
 # method call may change its object (``rng.normal()`` advances the generator, ``model.fit()`` trains it).

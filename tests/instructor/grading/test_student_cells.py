@@ -6,6 +6,7 @@ from autograder.instructor.grading.student_cells import (
     bound_names,
     instructor_imports,
     instructor_names,
+    loop_variables,
 )
 
 from .templates import nbgrader_cell as cell
@@ -19,6 +20,15 @@ def test_bound_names_are_the_module_level_bindings():
     assert bound_names("%timeit f()\nv = 1") == {"v"}, "IPython lines are left out, the rest is read"
     assert bound_names("match p:\n    case [a, *rest]:\n        pass\n    case {'k': b} as whole:\n"
                        "        pass\n") == {"a", "rest", "b", "whole"}, "a match statement's captures"
+
+
+def test_loop_variables_are_names_bound_only_by_a_for_or_a_with():
+    assert loop_variables("for name, (f, p) in items:\n    print(name)\nwith open(q) as h:\n    pass\n") \
+        == {"name", "f", "p", "h"}
+    assert loop_variables("for name in x:\n    pass\nname = 1\n") == set(), "assigned too: deliberate"
+    assert loop_variables("import f\ndef p(): pass\nfor f in x:\n    for p in f: pass\n") == set()
+    assert loop_variables("%timeit g()\nfor i in range(3): pass") == {"i"}, "IPython lines are left out"
+    assert loop_variables("for i in (") == set(), "a cell that does not parse binds nothing known"
 
 
 def test_s_is_given_only_names_of_non_test_cells_and_never_rebinds_an_instructors():

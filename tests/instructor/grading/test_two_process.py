@@ -28,6 +28,7 @@ from tests.instructor.demo_course import (
     TWO_PROCESS_OPTIONS,
     add_after,
     demo_grader,
+    graded_score,
     index_of,
     locked_cell,
     make_demo_course,
@@ -230,6 +231,22 @@ def test_a_loop_in_the_last_cell_costs_its_limit_and_no_replay(demo):
     result = grade(earlier)
     assert result["record"]["student_restarts"] == 1 and score(result) == 3, result["record"]
     assert "9.0 8.0" in str(nbformat.reads(result["notebook"], as_version=4).cells[-1].outputs)
+
+
+@pytest.mark.slow
+def test_a_loop_variable_a_test_also_uses_gets_no_note_and_an_assigned_name_does(tmp_path):
+    # A trailing `for name in ...` of the learner's is not meant to replace a test's `name`: no
+    # "(grading: the tests keep their own name ...)" note, which puzzled honest learners (redteam 10).
+    looped = ('with exercise("square"):\n    for name in ["square([2])"]:\n'
+              '        check_close(square(np.array([2.0])), np.array([4.0]), name=name)\n')
+    grade, template = demo_grader(tmp_path, after={}, tests={"square__tests": looped})
+    solution = copy.deepcopy(template)
+    loop = "for name in ['a', 'b']:\n    print(name.upper())\n"
+    assigned = "name = 'mine'\nprint(name)\n"
+    result = grade(add_after(solution, "cube__tests", loop, assigned))
+    assert graded_score(result) == 3
+    assert "A" in outputs(result, (loop,)) and "keep their own" not in outputs(result, (loop,))
+    assert "the tests keep their own name" in outputs(result, (assigned,)), outputs(result, (assigned,))
 
 
 def test_a_crash_fails_only_the_test_that_needed_it(demo):
