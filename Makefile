@@ -127,7 +127,7 @@ nbval: env-dev ## execute every solution notebook, English and translated, on an
 	$(OTHER_CPU) $(TEST_ENV) $(NBVAL) -n $(PYTEST_WORKERS) --dist loadfile solutions tests/fixtures/editions
 
 test-pipeline: env-dev ## the pytest suite (tests/), grading pipeline included
-	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m "not two_process_suite" tests
+	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --durations=20 -m "not two_process_suite" tests
 
 test-two-process: env-dev ## the two-process grader: every chapter, the red teams' attacks, the honest corpus (slow)
 	$(TEST_ENV) python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup -m two_process_suite tests

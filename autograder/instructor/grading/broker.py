@@ -14,6 +14,8 @@ T's uid and PID namespace. So the worker, which starts T, also runs this broker 
   is up but S's processes used less than ``BUSY_SHARE`` of it on the CPU (S waited for a core or
   for a frame), the call gets the difference again, up to ``WALL_FACTOR`` times the limit in all;
   a loop burns CPU and is stopped at the limit on a quiet machine, at that backstop on a loaded one.
+- When the limit passes, the broker first asks S (SIGUSR1) for the output the student's code printed
+  and S has not sent yet, and passes that one ``OUTPUT`` frame to T (``_last_words``).
 - When the limit passes, or S exits, crashes, sends an oversized frame or answers out of turn,
   the broker kills S (its whole sandbox) and answers each of T's waiting requests with an error
   (``StudentTimeout`` "ran past N s", or ``StudentProcessLost``). T then asks for a fresh S
@@ -30,14 +32,14 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
-from autograder.instructor.grading.protocol import CONTROL, HEADER, REPLY, REQUEST
+from autograder.instructor.grading.protocol import CONTROL, HEADER, OUTPUT, REPLY, REQUEST
 
 BUSY_SHARE = 0.9  # a call whose S used at least this share of its limit on the CPU is stopped
 WALL_FACTOR = 4.0  # and no call's S turn lasts more than this many times its limit
@@ -46,6 +48,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # began, not for every call: most calls answer in well under a millisecond.
 CPU_PROBE_AFTER = 0.2
 MAX_TREE = 64  # processes read for S's CPU time, at most (an honest S starts none)
+LAST_WORDS_S = 0.5  # a call stopped at its limit: how long S has to send the output it printed
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
@@ -55,29 +58,45 @@ def tree_cpu_seconds(pid: int) -> float | None:
     started by any of its threads: a loop spun in short-lived children, or in one a thread started, must
     not look like an S waiting for a core. A tree of more than ``MAX_TREE`` processes is not read to
     its end: None, as unknown (the call is then stopped at its limit, with no grace)."""
-    total, todo, seen = 0.0, [pid], 0
+    total = 0.0
+    for current, stat in process_tree(pid):
+        if current is None:
+            return None
+        try:
+            fields = stat[stat.rindex(b")") + 2:].split()
+            total += sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
+        except (ValueError, IndexError):
+            if current == pid:
+                return None
+    return total
+
+
+def process_tree(pid: int) -> Iterator[tuple[int | None, bytes]]:
+    """``(pid, its /proc stat)`` of ``pid`` and every process under it (children of any of their
+    threads); ``(None, b"")`` when ``pid`` cannot be read or the tree has more than ``MAX_TREE``."""
+    todo, seen = [pid], 0
     while todo:
         if seen == MAX_TREE:
-            return None
+            yield None, b""
+            return
         current = todo.pop()
         seen += 1
         try:
             with open(f"/proc/{current}/stat", "rb") as stat_file:
                 stat = stat_file.read()
-            fields = stat[stat.rindex(b")") + 2:].split()
-            total += sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
             tasks = os.listdir(f"/proc/{current}/task")
-        except (OSError, ValueError, IndexError):
+        except OSError:
             if current == pid:
-                return None
+                yield None, b""
+                return
             continue
+        yield current, stat
         for task in tasks:
             try:
                 with open(f"/proc/{current}/task/{task}/children", "rb") as children:
                     todo += [int(child) for child in children.read().split()]
             except (OSError, ValueError):
                 pass  # a thread that ended meanwhile
-    return total
 
 
 @dataclass(slots=True)
@@ -254,8 +273,40 @@ class Broker:
                     self._probe_cpu(running)
                 if now >= running.deadline and not self._waited_more_than_it_ran(running):
                     self.timeouts += 1
+                    self._last_words()
                     self._lost(f"ran past the {running.limit:g} s limit for one call (an infinite loop?)",
                                timed_out=True)
+
+    def _last_words(self) -> None:
+        """A call is stopped at its limit: ask S (SIGUSR1 to its processes, not to bwrap's) for what the
+        student's code printed and S has not sent yet, and pass that one OUTPUT frame to T, which shows
+        it before the StudentTimeout. At most ``LAST_WORDS_S``; whatever else S sends then is dropped."""
+        assert self.process is not None
+        for pid, stat in process_tree(self.process.pid):
+            if pid is not None and not stat[stat.find(b"(") + 1:stat.rfind(b")")].startswith(b"bwrap"):
+                try:
+                    os.kill(pid, signal.SIGUSR1)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + LAST_WORDS_S
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([self.process.stdout], [], [], left)[0]:
+                return
+            chunk = os.read(self.process.stdout.fileno(), 1 << 20)  # type: ignore[union-attr]
+            if not chunk:
+                return
+            self.s_buffer += chunk
+            while len(self.s_buffer) >= HEADER.size:
+                length, kind, _, _ = HEADER.unpack_from(self.s_buffer)
+                if length > self.max_frame:
+                    return
+                if len(self.s_buffer) < HEADER.size + length:
+                    break
+                frame = bytes(self.s_buffer[:HEADER.size + length])
+                del self.s_buffer[:HEADER.size + length]
+                if kind == OUTPUT:
+                    self.t.sendall(frame)
+                    return
 
     def _probe_cpu(self, call: Turn) -> None:
         """A call still running: read S's CPU now, and count the time it ran so far as all CPU (so

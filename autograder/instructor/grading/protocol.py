@@ -81,6 +81,9 @@ import numpy as np
 
 HEADER = struct.Struct("!IBQd")  # body length, kind, message id, time limit (s; 0 none)
 REQUEST, REPLY, CONTROL = 1, 2, 3
+# S's output not sent yet, when the broker stops a call at its limit (``Student.last_words``); the
+# broker passes it to T just before its StudentTimeout, so the learner sees what the cell printed.
+OUTPUT = 4
 MAX_DEPTH = 64
 MAX_NAME = 200
 ARRAY_KINDS = "biufc"
@@ -167,6 +170,7 @@ class Channel:
 
     def __init__(self, read_fd: int, write_fd: int, max_body: int) -> None:
         self.read_fd, self.write_fd, self.max_body = read_fd, write_fd, max_body
+        self.writing = False  # a frame is being written (a signal handler must not start another)
 
     def _read_exactly(self, size: int) -> bytes:
         chunks, left = [], size
@@ -199,8 +203,12 @@ class Channel:
             raise ProtocolError(f"a message of {len(data)} bytes is over the {self.max_body}-byte limit")
         view = memoryview(HEADER.pack(len(data), kind, msgid, limit) + data)
         with frame_whole():  # a frame half written would leave the broker's stream out of step
-            while view:
-                view = view[os.write(self.write_fd, view):]
+            self.writing = True
+            try:
+                while view:
+                    view = view[os.write(self.write_fd, view):]
+            finally:
+                self.writing = False
 
 
 class frame_whole:  # noqa: N801  (used as ``with frame_whole():``, like a function)
@@ -723,6 +731,12 @@ class Endpoint:
             kind, got, _, reply = self.channel.read()
             if kind == REQUEST:
                 self.serve(got, reply)
+                continue
+            if kind == OUTPUT and self.side == "t":  # S's last words: its StudentTimeout follows
+                output = reply.get("output")
+                if type(output) is dict and hasattr(self.hooks, "extras_in"):
+                    self.hooks.extras_in({"output": {key: output[key] for key in ("stdout", "stderr")
+                                                     if type(output.get(key)) is str}})
                 continue
             if kind != REPLY or got != msgid:
                 raise ProtocolError(f"an answer to message {got}, expected {msgid}")

@@ -28,6 +28,7 @@ import contextlib
 import io
 import linecache
 import os
+import signal
 import sys
 import warnings
 from typing import Any
@@ -115,6 +116,16 @@ class Student:
         if figures:
             output["figures"] = figures
         return {"output": output} if output else {}
+
+    def last_words(self, channel: Any, protocol: Any) -> None:
+        """SIGUSR1's handler: the broker is about to stop a call at its limit and asks for what the
+        student's code printed and S has not sent yet (it goes with each frame S sends). Not while a
+        frame is being written: the stream would be out of step."""
+        if channel.writing:
+            return
+        output = {key: text for key, stream in (("stdout", self.stdout), ("stderr", self.stderr))
+                  if (text := stream.drain())}
+        channel.write(protocol.OUTPUT, 0, {"output": output})
 
     def _show_function(self) -> Any:
         """S's ``plt.show``: a plain function, since matplotlib sets ``show.__signature__`` when
@@ -248,6 +259,7 @@ def main(argv: list[str]) -> None:
         student.draw = options.figures == "draw"
         endpoint = protocol.Endpoint(protocol.Channel(read_fd, write_fd, options.max_frame), "s",
                                      generation=options.generation, hooks=student)
+        signal.signal(signal.SIGUSR1, lambda number, frame: student.last_words(endpoint.channel, protocol))
         while True:
             try:
                 kind, msgid, _, body = endpoint.channel.read()

@@ -13,8 +13,8 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from autograder.instructor.grading.broker import WALL_FACTOR, Broker, tree_cpu_seconds
-from autograder.instructor.grading.protocol import CONTROL, HEADER, REPLY, REQUEST
+from autograder.instructor.grading.broker import LAST_WORDS_S, WALL_FACTOR, Broker, tree_cpu_seconds
+from autograder.instructor.grading.protocol import CONTROL, HEADER, OUTPUT, REPLY, REQUEST
 
 # A stand-in S: answers each request with its own body; with "sleep" (idle) or "spin" (busy) in the
 # body it never answers.
@@ -127,3 +127,60 @@ def test_a_frame_larger_than_one_read_crosses_whole_both_ways(folder):
         big = bytes(range(256)) * (12 << 12)  # 12 MiB
         assert _send(t, REQUEST, 2, {"op": "call", "x": big}) == {"op": "call", "x": big}
         assert _send(t, REQUEST, 3, {"op": "after"}) == {"op": "after"}
+
+
+# A stand-in S that never answers its call, and at the broker's SIGUSR1 sends its last words (an OUTPUT
+# frame), ignores it, or sends another kind of frame.
+LAST_WORDS_STAND_IN = f"""
+import signal, struct, sys, time
+import msgpack
+HEADER = struct.Struct({HEADER.format!r})
+mode = sys.argv[1]
+def words(number, frame):
+    kind = {OUTPUT} if mode == "output" else {REPLY}
+    body = msgpack.packb({{"output": {{"stdout": "epoch 1\\n"}}}})
+    sys.stdout.buffer.write(HEADER.pack(len(body), kind, 1, 0.0) + body)
+    sys.stdout.buffer.flush()
+signal.signal(signal.SIGUSR1, signal.SIG_IGN if mode == "ignore" else words)
+head = sys.stdin.buffer.read(HEADER.size)
+sys.stdin.buffer.read(HEADER.unpack(head)[0])
+while True:
+    time.sleep(0.01)
+"""
+
+
+def _frames_until_reply(t: socket.socket) -> list[tuple[int, dict]]:
+    frames = []
+    while not frames or frames[-1][0] != REPLY:
+        head = b""
+        while len(head) < HEADER.size:
+            head += t.recv(HEADER.size - len(head))
+        length, kind, _, _ = HEADER.unpack(head)
+        data = b""
+        while len(data) < length:
+            data += t.recv(length - len(data))
+        frames.append((kind, msgpack.unpackb(data, raw=False)))
+    return frames
+
+
+@pytest.mark.parametrize("mode", ["output", "ignore", "reply"])
+def test_a_call_stopped_at_its_limit_passes_on_what_s_printed_and_nothing_else(folder, mode):
+    """At a call's limit the broker asks S for the output it has not sent (SIGUSR1) and gives T that one
+    OUTPUT frame before the StudentTimeout; an S that ignores the signal, or answers with another frame,
+    is stopped all the same, at most LAST_WORDS_S later."""
+    command = [sys.executable, "-c", LAST_WORDS_STAND_IN, mode]
+    with Broker(folder / "b.sock", lambda generation: command, max_frame=1 << 20, log=folder / "log"), \
+            socket.socket(socket.AF_UNIX) as t:
+        t.connect(str(folder / "b.sock"))
+        t.settimeout(30)
+        assert _send(t, CONTROL, 1, {"op": "restart"})["ok"] == 1
+        time.sleep(0.5)  # the stand-in's signal handler is set
+        data = msgpack.packb({"op": "call"}, use_bin_type=True)
+        started = time.monotonic()
+        t.sendall(HEADER.pack(len(data), REQUEST, 2, 0.5) + data)
+        frames = _frames_until_reply(t)
+        took = time.monotonic() - started
+    *before, (_, stopped) = frames
+    assert stopped["error"]["type"] == "StudentTimeout", stopped
+    assert before == ([(OUTPUT, {"output": {"stdout": "epoch 1\n"}})] if mode == "output" else []), before
+    assert took < 0.5 * WALL_FACTOR + LAST_WORDS_S + 2, took

@@ -233,6 +233,28 @@ def test_a_loop_in_the_last_cell_costs_its_limit_and_no_replay(demo):
     assert "9.0 8.0" in str(nbformat.reads(result["notebook"], as_version=4).cells[-1].outputs)
 
 
+def test_what_a_cell_printed_before_it_was_stopped_is_shown_before_the_stop(demo):
+    # The broker asks S for its output not yet sent (SIGUSR1) before it stops the call: JupyterLab
+    # would have shown it, and it is often what tells a learner where the loop is (redteam 10).
+    grade, solution, _ = demo
+    printing = "for epoch in range(3):\n    print(f'epoch {epoch}')\nwhile True:\n    pass\n"
+    in_a_call = "def square(x):\n    print('squaring', x)\n    while True:\n        pass\n"
+    nb = add_after(answer(solution, "square", in_a_call), "cube__tests", printing)
+    nb.cells.append(nbformat.v4.new_code_cell("print(cube(2.0))\n"))
+    result = grade(nb)
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 1, record  # square's 2 points lost, cube's kept
+    graded = nbformat.reads(result["notebook"], as_version=4)
+    cells = graded.cells
+    shown = {i: json.dumps(c.get("outputs", [])) for i, c in enumerate(cells) if c.cell_type == "code"}
+    stopped = next(i for i, c in enumerate(cells) if c.source == printing)
+    assert "epoch 0\\nepoch 1\\nepoch 2" in shown[stopped], shown[stopped]
+    assert "StudentTimeout" in shown[stopped], shown[stopped]
+    square_test = index_of(graded, "square__tests")
+    assert "squaring" in shown[square_test] and "ran past" in shown[square_test], shown[square_test]
+    assert "8.0" in shown[len(cells) - 1], "S was started again and the later cells ran"
+
+
 @pytest.mark.slow
 def test_a_loop_variable_a_test_also_uses_gets_no_note_and_an_assigned_name_does(tmp_path):
     # A trailing `for name in ...` of the learner's is not meant to replace a test's `name`: no
