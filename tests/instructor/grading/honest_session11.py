@@ -1,0 +1,699 @@
+"""Honest outsiders' answers to the exercises of chapters 4, 5 and 6 that take or use a random
+generator, in styles unlike the course's (session 11): the generator kept in an object and drawn
+from in later methods, generator functions that draw lazily, helpers in cells of their own that
+receive it, ``rng.permutation`` / ``rng.shuffle`` (in place) / ``rng.choice`` / ``rng.integers``,
+``rng.standard_normal`` / ``rng.normal`` / ``rng.random`` / ``rng.uniform`` / ``rng.binomial``,
+Keras-like and micrograd-like classes, closures. Each draws exactly what its docstring says.
+
+``VARIANTS[name] = (chapter, base, helpers, answers, trailing)``: ``base`` is "source" (the
+instructor's notebook, the listed exercises replaced) or "student" (the student's notebook, every
+exercise answered here); ``helpers`` are cells added after the setup cell.
+"""
+
+from __future__ import annotations
+
+CH4, CH5, CH6 = "04_backprop_in_practice", "05_training_and_tuning", "06_whats_next"
+
+# -- chapter 4 ---------------------------------------------------------------------------------
+
+CH4_OBJECTS_HELPERS = '''
+class Sampler:
+    """Keeps the generator; every call of order() draws one more permutation from it."""
+
+    def __init__(self, rng, shuffle=True):
+        self.rng = rng
+        self.shuffle = shuffle
+
+    def order(self, n):
+        return self.rng.permutation(n) if self.shuffle else np.arange(n)
+
+
+class Initializer:
+    """Keras-like initializers: keep the rng, draw a (fan_in, fan_out) array when called."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def __call__(self, fan_in, fan_out):
+        return self.sample((fan_in, fan_out), fan_in, fan_out)
+
+
+class GlorotUniform(Initializer):
+    def sample(self, shape, fan_in, fan_out):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return limit * (2.0 * self.rng.random(shape) - 1.0)  # U[0, 1) -> U[-limit, limit)
+
+
+class HeNormal(Initializer):
+    def sample(self, shape, fan_in, fan_out):
+        return np.sqrt(2.0 / fan_in) * self.rng.standard_normal(shape)
+'''
+
+CH4_OBJECTS = {
+    "iterate_minibatches": '''class MiniBatches:
+    """An iterable of (X_batch, y_batch), like a Keras Sequence; the order is drawn when
+    iteration starts."""
+
+    def __init__(self, X, y, batch_size, rng, shuffle=True):
+        self.X, self.y, self.batch_size = X, y, batch_size
+        self.sampler = Sampler(rng, shuffle)
+
+    def __iter__(self):
+        order = self.sampler.order(len(self.X))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield self.X[rows], self.y[rows]
+
+
+def iterate_minibatches(X, y, batch_size, rng, shuffle=True):
+    return iter(MiniBatches(X, y, batch_size, rng, shuffle))
+''',
+    "xavier_uniform": "def xavier_uniform(fan_in, fan_out, rng):\n"
+                      "    return GlorotUniform(rng)(fan_in, fan_out)\n",
+    "he_normal": "def he_normal(fan_in, fan_out, rng):\n    return HeNormal(rng)(fan_in, fan_out)\n",
+}
+
+# the same, but iterate_minibatches returns the iterable object itself (not an iterator)
+CH4_SEQUENCE = dict(CH4_OBJECTS, iterate_minibatches=CH4_OBJECTS["iterate_minibatches"].replace(
+    "return iter(MiniBatches(X, y, batch_size, rng, shuffle))",
+    "return MiniBatches(X, y, batch_size, rng, shuffle)"))
+
+CH4_FUNCTIONAL_HELPERS = '''
+def split_points(n, batch_size):
+    return list(range(batch_size, n, batch_size))
+
+
+def gaussian(rng, std, shape):
+    return rng.normal(loc=0.0, scale=std, size=shape)
+
+
+def uniform_in(limit):
+    return lambda rng, shape: rng.uniform(low=-limit, high=limit, size=shape)
+'''
+
+CH4_FUNCTIONAL = {
+    "iterate_minibatches": '''def iterate_minibatches(X, y, batch_size, rng, shuffle=True):
+    rows = np.arange(len(X))
+    if shuffle:
+        rng.shuffle(rows)  # in place, drawn now
+    return ((X[part], y[part]) for part in np.array_split(rows, split_points(len(rows), batch_size)))
+''',
+    "xavier_uniform": "def xavier_uniform(fan_in, fan_out, rng):\n"
+                      "    return uniform_in((6.0 / (fan_in + fan_out)) ** 0.5)(rng, (fan_in, fan_out))\n",
+    "he_normal": "def he_normal(fan_in, fan_out, rng):\n"
+                 "    return gaussian(rng, (2.0 / fan_in) ** 0.5, (fan_in, fan_out))\n",
+}
+
+# Fisher-Yates with rng.integers: a permutation drawn from rng, one integer a step (lazily)
+CH4_FISHER_YATES = {
+    "iterate_minibatches": '''def fisher_yates(n, rng):
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = int(rng.integers(0, i + 1))
+        order[i], order[j] = order[j], order[i]
+    return np.array(order, dtype=np.intp)
+
+
+def iterate_minibatches(X, y, batch_size, rng, shuffle=True):
+    order = fisher_yates(len(X), rng) if shuffle else np.arange(len(X))
+    start = 0
+    while start < len(order):
+        rows = order[start:start + batch_size]
+        yield X[rows], y[rows]
+        start += batch_size
+''',
+    "xavier_uniform": "def xavier_uniform(fan_in, fan_out, rng):\n"
+                      "    a = np.sqrt(6.0 / (fan_in + fan_out))\n"
+                      "    return rng.uniform(size=(fan_in, fan_out)) * (2 * a) - a\n",
+    "he_normal": "def he_normal(fan_in, fan_out, rng):\n"
+                 "    W = np.empty((fan_in, fan_out))\n"
+                 "    for i in range(fan_in):  # row by row: the same draws as one call\n"
+                 "        W[i] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=fan_out)\n    return W\n",
+}
+
+# -- chapter 5 ---------------------------------------------------------------------------------
+
+CH5_OBJECTS_HELPERS = '''
+class RowSampler:
+    """Keeps the generator; draw() picks the rows of one mini-batch (without replacement)."""
+
+    def __init__(self, rng, n_rows, batch_size):
+        if not 1 <= batch_size <= n_rows:
+            raise ValueError(f"batch_size must lie in [1, {n_rows}], got {batch_size}")
+        self.rng, self.n_rows, self.batch_size = rng, n_rows, batch_size
+
+    def draw(self):
+        return self.rng.choice(self.n_rows, size=self.batch_size, replace=False)
+
+
+def logistic_gradient(X, y, w):
+    return X.T @ (sigmoid(X @ w) - y) / len(X)
+'''
+
+CH5_OBJECTS = {
+    "train_test_split": '''class Splitter:
+    """Keeps the generator; draws one permutation (or one per class, then one per part)."""
+
+    def __init__(self, test_size, rng):
+        self.test_size, self.rng = test_size, rng
+
+    def n_test(self, n):
+        return int(np.ceil(self.test_size * n))
+
+    def per_class(self, y):
+        classes, codes = np.unique(y, return_inverse=True)
+        counts = np.bincount(codes)
+        share = counts * self.n_test(len(y)) / len(y)
+        take = np.floor(share).astype(int)
+        by_remainder = sorted(range(len(counts)), key=lambda k: take[k] - share[k])
+        for k in by_remainder[:self.n_test(len(y)) - take.sum()]:
+            take[k] += 1
+        return codes, take
+
+    def rows(self, y, stratify):
+        if not stratify:
+            order = self.rng.permutation(len(y))
+            return order[self.n_test(len(y)):], order[:self.n_test(len(y))]
+        codes, take = self.per_class(y)
+        train, test = [], []
+        for k, count in enumerate(take):
+            members = self.rng.permutation(np.flatnonzero(codes == k))
+            test.extend(members[:count])
+            train.extend(members[count:])
+        return (self.rng.permutation(np.array(train, dtype=np.intp)),
+                self.rng.permutation(np.array(test, dtype=np.intp)))
+
+
+def train_test_split(X, y, test_size, rng, stratify=False):
+    X, y = np.asarray(X), np.asarray(y)
+    train, test = Splitter(test_size, rng).rows(y, stratify)
+    return X[train], X[test], y[train], y[test]
+''',
+    "build_and_train": '''class Trainer:
+    """Keeps the rng: the initial weights first, then one shuffle an epoch, all drawn from it."""
+
+    def __init__(self, sizes, loss_fn, rng, lr):
+        self.rng = rng
+        self.params = init_params(sizes, self.rng)
+        self.loss_fn = loss_fn
+        self.optimizer = Adam(self.params, lr)
+
+    def batches(self, X, y, batch_size):
+        order = self.rng.permutation(len(X))  # drawn lazily, when the first batch is asked for
+        for start in range(0, len(X), batch_size):
+            rows = order[start:start + batch_size]
+            yield X[rows], y[rows]
+
+    def epoch(self, X, y, batch_size):
+        for X_batch, y_batch in self.batches(X, y, batch_size):
+            _, grads = self.loss_fn(X_batch, y_batch, self.params)
+            self.optimizer.step(grads)
+
+
+def build_and_train(X_train, y_train, X_val, y_val, loss_fn, rng, hidden=(64, 32), epochs=30,
+                    batch_size=32, lr=1e-3, early_stopping=None, progress=True):
+    trainer = Trainer([X_train.shape[1], *hidden, 1], loss_fn, rng, lr)
+    history = {"train_loss": [], "val_loss": [], "train_acc": [], "val_acc": []}
+    for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
+        trainer.epoch(X_train, y_train, batch_size)
+        train_loss, train_acc = evaluate(X_train, y_train, trainer.params)
+        val_loss, val_acc = evaluate(X_val, y_val, trainer.params)
+        history["train_loss"].append(train_loss)
+        history["val_loss"].append(val_loss)
+        history["train_acc"].append(train_acc)
+        history["val_acc"].append(val_acc)
+        if early_stopping is not None and early_stopping.step(val_loss, trainer.params):
+            break
+    if early_stopping is not None and early_stopping.best_params is not None:
+        return early_stopping.best_params, history
+    return trainer.params, history
+''',
+    "minibatch_gradients": '''def minibatch_gradients(X, y, w, batch_size, n_draws, rng):
+    X = np.asarray(X, dtype=np.float64)
+    sampler = RowSampler(rng, len(X), batch_size)
+    out = np.zeros((n_draws, X.shape[1]))
+    for d in range(n_draws):
+        rows = sampler.draw()
+        out[d] = logistic_gradient(X[rows], y[rows], w)
+    return out
+''',
+    "sgd_at_budget": '''class LogisticSGD:
+    def __init__(self, X, y, w, batch_size, lr, rng):
+        self.X, self.y, self.lr = X, y, lr
+        self.w = np.array(w, dtype=np.float64)
+        self.sampler = RowSampler(rng, len(X), batch_size)
+
+    def loss(self):
+        return binary_cross_entropy(self.X @ self.w, self.y)
+
+    def step(self):
+        rows = self.sampler.draw()
+        self.w = self.w - self.lr * logistic_gradient(self.X[rows], self.y[rows], self.w)
+
+
+def sgd_at_budget(X, y, w, batch_size, budget, lr, rng):
+    X = np.asarray(X, dtype=np.float64)
+    if not 1 <= batch_size <= len(X):
+        raise ValueError(f"batch_size must lie in [1, {len(X)}]")
+    if budget <= 0 or budget % batch_size != 0:
+        raise ValueError("budget must be a positive multiple of batch_size")
+    run = LogisticSGD(X, y, w, batch_size, lr, rng)
+    losses = [run.loss()]
+    for _ in range(budget // batch_size):
+        run.step()
+        losses.append(run.loss())
+    return run.w, np.array(losses, dtype=np.float64)
+''',
+    "random_search": '''class LogUniformSpace:
+    def __init__(self, space, rng):
+        self.bounds = [(name, np.log(low), np.log(high)) for name, (low, high) in space.items()]
+        self.rng = rng
+
+    def sample(self):
+        return {name: float(np.exp(self.rng.uniform(lo, hi))) for name, lo, hi in self.bounds}
+
+
+def random_search(objective, space, n_trials, rng):
+    sampler = LogUniformSpace(space, rng)
+    trials = []
+    for _ in range(n_trials):
+        config = sampler.sample()
+        trials.append((config, float(objective(**config))))
+    best_config, _ = min(trials, key=lambda trial: trial[1])
+    return best_config, trials
+''',
+    "dropout_forward": '''class Dropout:
+    def __init__(self, p, rng):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must lie in [0, 1], got {p}")
+        self.p, self.rng = p, rng
+
+    def mask(self, shape, train):
+        if not train:
+            return np.ones(shape)
+        if self.p == 1.0:
+            return np.zeros(shape)
+        keep = self.rng.uniform(size=shape) >= self.p
+        return keep / (1.0 - self.p)
+
+
+def dropout_forward(x, p, rng, train):
+    x = np.asarray(x, dtype=np.float64)
+    mask = Dropout(p, rng).mask(x.shape, train)
+    return x * mask, mask
+''',
+}
+
+CH5_FUNCTIONAL_HELPERS = '''
+import itertools
+
+
+def log_uniform(rng, low, high):
+    return math.exp(rng.uniform(math.log(low), math.log(high)))
+
+
+def he_layers(sizes, rng):
+    """[D, H1, ..., 1] -> W1 b1 ...: He-normal weights drawn layer by layer, zero biases."""
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        params[f"W{k}"] = rng.standard_normal((fan_in, fan_out)) * math.sqrt(2.0 / fan_in)
+        params[f"b{k}"] = np.zeros(fan_out)
+    return params
+'''
+
+CH5_FUNCTIONAL = {
+    "train_test_split": '''def train_test_split(X, y, test_size, rng, stratify=False):
+    X, y = np.asarray(X), np.asarray(y)
+    n = len(y)
+    n_test = math.ceil(test_size * n)
+    if stratify:
+        groups = [np.flatnonzero(y == label) for label in np.unique(y)]
+        wanted = np.array([len(g) * n_test / n for g in groups])
+        take = np.floor(wanted).astype(int)
+        take[np.argsort(take - wanted, kind="stable")[:n_test - take.sum()]] += 1
+        for g in groups:
+            rng.shuffle(g)
+        test = np.concatenate([g[:t] for g, t in zip(groups, take)])
+        train = np.concatenate([g[t:] for g, t in zip(groups, take)])
+        rng.shuffle(test)
+        rng.shuffle(train)
+    else:
+        rows = np.arange(n)
+        rng.shuffle(rows)
+        test, train = rows[:n_test], rows[n_test:]
+    return X[train], X[test], y[train], y[test]
+''',
+    "build_and_train": '''def build_and_train(X_train, y_train, X_val, y_val, loss_fn, rng,
+                    hidden=(64, 32), epochs=30, batch_size=32, lr=1e-3, early_stopping=None,
+                    progress=True):
+    params = he_layers([X_train.shape[1], *hidden, 1], rng)
+    optimizer = Adam(params, lr)
+
+    def one_epoch():
+        for X_batch, y_batch in iterate_minibatches(X_train, y_train, batch_size, rng):
+            optimizer.step(loss_fn(X_batch, y_batch, params)[1])
+        return (*evaluate(X_train, y_train, params), *evaluate(X_val, y_val, params))
+
+    history = {key: [] for key in ("train_loss", "train_acc", "val_loss", "val_acc")}
+    for _ in tqdm(range(epochs), disable=not progress):
+        for key, value in zip(history, one_epoch()):
+            history[key].append(value)
+        if early_stopping and early_stopping.step(history["val_loss"][-1], params):
+            break
+    if early_stopping and early_stopping.best_params is not None:
+        params = early_stopping.best_params
+    return params, history
+''',
+    "minibatch_gradients": '''def minibatch_gradients(X, y, w, batch_size, n_draws, rng):
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    if batch_size < 1 or batch_size > n:
+        raise ValueError("need 1 <= batch_size <= N")
+
+    def batches():
+        for _ in range(n_draws):
+            yield rng.choice(n, size=batch_size, replace=False)
+
+    grads = [X[r].T @ (sigmoid(X[r] @ w) - y[r]) / batch_size for r in batches()]
+    return np.array(grads, dtype=np.float64).reshape(n_draws, X.shape[1])
+''',
+    "sgd_at_budget": '''def sgd_at_budget(X, y, w, batch_size, budget, lr, rng):
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    if not (1 <= batch_size <= n) or budget <= 0 or budget % batch_size:
+        raise ValueError("need 1 <= batch_size <= N and budget a positive multiple of batch_size")
+
+    def walk(w):
+        yield w
+        for _ in range(budget // batch_size):
+            rows = rng.choice(n, size=batch_size, replace=False)
+            w = w - lr * (X[rows].T @ (sigmoid(X[rows] @ w) - y[rows])) / batch_size
+            yield w
+
+    path = list(walk(np.array(w, dtype=np.float64)))
+    losses = np.array([binary_cross_entropy(X @ v, y) for v in path], dtype=np.float64)
+    return path[-1], losses
+''',
+    "random_search": '''def random_search(objective, space, n_trials, rng):
+    def configs():
+        while True:
+            yield {name: log_uniform(rng, low, high) for name, (low, high) in space.items()}
+
+    trials = [(config, float(objective(**config))) for config in itertools.islice(configs(), n_trials)]
+    scores = [score for _, score in trials]
+    return trials[scores.index(min(scores))][0], trials
+''',
+    "dropout_forward": '''def dropout_forward(x, p, rng, train):
+    if p < 0 or p > 1:
+        raise ValueError(f"p = {p} is not in [0, 1]")
+    x = np.asarray(x, dtype=np.float64)
+    if not train:
+        mask = np.ones(x.shape)
+    elif p == 1:
+        mask = np.zeros(x.shape)
+    else:
+        mask = rng.binomial(1, 1.0 - p, size=x.shape) / (1.0 - p)
+    return x * mask, mask
+''',
+}
+
+# -- chapter 6 ---------------------------------------------------------------------------------
+
+CH6_KERAS_HELPERS = '''
+class Layer:
+    """Keras-like: a layer is built once its input size is known, from the generator it is given
+    (kept, and drawn from by make_params)."""
+
+    def __init__(self, units):
+        self.units = int(units)
+        self.trainable = True
+        self.params = None
+        self.grads = None
+        self.rng = None
+
+    def build(self, input_dim, rng):
+        self.rng = rng
+        self.params = self.make_params(int(input_dim))
+
+
+class Activation:
+    """An activation: its value, and dL/dz from dL/d(out), z and out."""
+
+    def __init__(self, value, backward):
+        self.value, self.backward = value, backward
+
+
+def stable_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def stable_sigmoid(z):
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+ACTIVATION_FUNCTIONS = {
+    "linear": Activation(lambda z: z, lambda dout, z, out: dout),
+    "relu": Activation(lambda z: np.maximum(z, 0.0), lambda dout, z, out: dout * (z > 0)),
+    "sigmoid": Activation(stable_sigmoid, lambda dout, z, out: dout * out * (1.0 - out)),
+    "tanh": Activation(np.tanh, lambda dout, z, out: dout * (1.0 - out ** 2)),
+    "softmax": Activation(stable_softmax,
+                          lambda dout, z, out: out * (dout - (dout * out).sum(axis=1, keepdims=True))),
+}
+
+
+class EpochLoader:
+    """Holds the model's generator; each epoch() yields the batches of one fresh permutation,
+    drawn when the epoch's first batch is asked for."""
+
+    def __init__(self, x, y, batch_size, rng):
+        self.x, self.y, self.batch_size, self.rng = x, y, batch_size, rng
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def epoch(self):
+        order = self.rng.permutation(len(self.x))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield self.x[rows], self.y[rows]
+'''
+
+CH6_KERAS = {
+    "Dense": '''class Dense(Layer):
+    """activation(x @ W + b), Keras style: the input size is known at build time."""
+
+    ACTIVATIONS = tuple(ACTIVATION_FUNCTIONS)
+
+    def __init__(self, units, activation=None):
+        super().__init__(units)
+        self.activation = "linear" if activation is None else activation
+        if self.activation not in ACTIVATION_FUNCTIONS:
+            raise ValueError(f"unknown activation {activation!r}")
+        self.logits = None
+        self.cache = None
+
+    def make_params(self, input_dim):
+        limit = np.sqrt(6.0 / (input_dim + self.units))  # Glorot uniform, from the kept rng
+        return {"W": self.rng.uniform(-limit, limit, size=(input_dim, self.units)), "b": np.zeros(self.units)}
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        self.logits = x @ self.params["W"] + self.params["b"]
+        out = ACTIVATION_FUNCTIONS[self.activation].value(self.logits)
+        self.cache = (x, out)
+        return out
+
+    def backward(self, dout, through_activation=True):
+        x, out = self.cache
+        dz = dout
+        if through_activation:
+            dz = ACTIVATION_FUNCTIONS[self.activation].backward(dout, self.logits, out)
+        self.grads = {"W": x.T @ dz, "b": dz.sum(axis=0)}
+        return dz @ self.params["W"].T
+''',
+    "predict": '''class Builder:
+    """Builds a model's unbuilt layers in order, each from the model's generator (kept here)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.rng = model.rng
+
+    def build(self, input_dim):
+        for layer in self.model.layers:
+            if layer.params is None:
+                layer.build(input_dim, self.rng)
+            input_dim = layer.units
+        self.model.built = True
+
+
+def predict(model, x):
+    out = np.asarray(x, dtype=np.float64)
+    if not model.built:
+        Builder(model).build(out.shape[1])
+    for layer in model.layers:
+        out = layer.forward(out)
+    return out
+''',
+    "fit": '''def fit(model, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1):
+    loader = EpochLoader(x, y, batch_size, model.rng)  # the generator kept for every epoch
+    history = History()
+    history.params = {"epochs": epochs, "steps": len(loader), "verbose": verbose}
+    keys = ["loss"] + list(model.metrics)
+    if validation_data is not None:
+        keys = keys + ["val_" + key for key in keys]
+    history.history = {key: [] for key in keys}
+    callbacks = list(callbacks or [])
+    for epoch in range(epochs):
+        sums, count = None, 0
+        for x_batch, y_batch in loader.epoch():
+            values = np.atleast_1d(np.asarray(model.train_on_batch(x_batch, y_batch), dtype=np.float64))
+            sums = values * len(x_batch) if sums is None else sums + values * len(x_batch)
+            count += len(x_batch)
+        row = list(sums / count)
+        if validation_data is not None:
+            row += list(np.atleast_1d(np.asarray(model.evaluate(*validation_data), dtype=np.float64)))
+        for key, value in zip(keys, row):
+            history.history[key].append(float(value))
+        history.epoch.append(epoch)
+        if verbose:
+            shown = ", ".join(f"{k} {history.history[k][-1]:.4f}" for k in keys)
+            print(f"epoch {epoch + 1}/{epochs}: {shown}")
+        watched = history.history["val_loss" if validation_data is not None else "loss"][-1]
+        answers = [callback.step(watched, model.trainable_params()) for callback in callbacks]
+        if any(answers):
+            best = callbacks[answers.index(True)].best_params
+            for name, array in model.trainable_params().items():
+                array[...] = best[name]
+            break
+    return history
+''',
+}
+
+CH6_MICROGRAD_HELPERS = '''
+import functools
+import math
+
+
+def softmax_rows(z):
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    return e / np.sum(e, axis=1, keepdims=True)
+
+
+def sigmoid_of(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # never overflows
+
+
+def shuffled_batches(x, y, batch_size, rng):
+    """One epoch; the permutation is drawn (rng.shuffle, in place) when the first batch is asked for."""
+    rows = np.arange(len(x))
+    rng.shuffle(rows)
+    for start in range(0, len(rows), batch_size):
+        part = rows[start:start + batch_size]
+        yield x[part], y[part]
+'''
+
+CH6_MICROGRAD = {
+    "Dense": '''class Dense:
+    """micrograd-like: forward leaves a closure that knows how to go backward."""
+
+    ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+
+    def __init__(self, units, activation=None):
+        activation = activation or "linear"
+        if activation not in self.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {self.ACTIVATIONS}, not {activation!r}")
+        self.units, self.activation = int(units), activation
+        self.trainable = True
+        self.params = self.grads = self.logits = self.cache = None
+        self._backward = None
+
+    def build(self, input_dim, rng):
+        self.params = {"W": xavier_uniform(input_dim, self.units, rng), "b": np.zeros(self.units)}
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        z = x @ self.params["W"] + self.params["b"]
+        kind = self.activation
+        if kind == "relu":
+            out = np.maximum(z, 0.0)
+            through = lambda g: g * (z > 0)
+        elif kind == "sigmoid":
+            out = sigmoid_of(z)
+            through = lambda g: g * out * (1.0 - out)
+        elif kind == "tanh":
+            out = np.tanh(z)
+            through = lambda g: g * (1.0 - out * out)
+        elif kind == "softmax":
+            out = softmax_rows(z)
+            through = lambda g: out * (g - np.sum(g * out, axis=1, keepdims=True))
+        else:
+            out = z
+            through = lambda g: g
+        W = self.params["W"]
+
+        def backward(dout, through_activation):
+            dz = through(dout) if through_activation else dout
+            return dz @ W.T, {"W": x.T @ dz, "b": dz.sum(axis=0)}
+
+        self.logits, self.cache, self._backward = z, (x, out), backward
+        return out
+
+    def backward(self, dout, through_activation=True):
+        dx, self.grads = self._backward(dout, through_activation)
+        return dx
+''',
+    "predict": '''def predict(model, x):
+    x = np.asarray(x, dtype=np.float64)
+    if not model.built:
+        rng = model.rng  # fetched once, passed to every build
+        sizes = [x.shape[1]] + [layer.units for layer in model.layers[:-1]]
+        for layer, size in zip(model.layers, sizes):
+            if layer.params is None:
+                layer.build(size, rng)
+        model.built = True
+    return functools.reduce(lambda h, layer: layer.forward(h), model.layers, x)
+''',
+    "fit": '''def fit(model, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1):
+    rng = model.rng  # fetched once; each epoch's generator draws from it lazily
+    names = ["loss", *model.metrics]
+    if validation_data is not None:
+        names += ["val_" + name for name in names]
+    history = History()
+    history.history = {name: [] for name in names}
+    history.params = {"epochs": epochs, "steps": math.ceil(len(x) / batch_size), "verbose": verbose}
+
+    def run_epoch():
+        results = [(len(xb), np.atleast_1d(model.train_on_batch(xb, yb)))
+                   for xb, yb in shuffled_batches(x, y, batch_size, rng)]
+        means = sum(n * r for n, r in results) / sum(n for n, _ in results)
+        if validation_data is not None:
+            means = np.concatenate([means, np.atleast_1d(model.evaluate(*validation_data))])
+        return means
+
+    for epoch in range(epochs):
+        for name, value in zip(names, run_epoch()):
+            history.history[name].append(float(value))
+        history.epoch.append(epoch)
+        monitored = history.history["loss" if validation_data is None else "val_loss"][-1]
+        stops = [callback.step(monitored, model.trainable_params()) for callback in callbacks or ()]
+        if any(stops):
+            best = callbacks[stops.index(True)].best_params
+            for name, value in model.trainable_params().items():
+                np.copyto(value, best[name])
+            break
+    return history
+''',
+}
+
+VARIANTS = {
+    "ch4_objects": (CH4, "source", [CH4_OBJECTS_HELPERS], CH4_OBJECTS, []),
+    "ch4_sequence": (CH4, "source", [CH4_OBJECTS_HELPERS], CH4_SEQUENCE, []),
+    "ch4_functional": (CH4, "source", [CH4_FUNCTIONAL_HELPERS], CH4_FUNCTIONAL, []),
+    "ch4_fisher_yates": (CH4, "source", [], CH4_FISHER_YATES, []),
+    "ch5_objects": (CH5, "source", [CH5_OBJECTS_HELPERS], CH5_OBJECTS, []),
+    "ch5_functional": (CH5, "source", [CH5_FUNCTIONAL_HELPERS], CH5_FUNCTIONAL, []),
+    "ch6_keras": (CH6, "source", [CH6_KERAS_HELPERS], CH6_KERAS, []),
+    "ch6_micrograd": (CH6, "source", [CH6_MICROGRAD_HELPERS], CH6_MICROGRAD, []),
+}
