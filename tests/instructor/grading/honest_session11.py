@@ -697,3 +697,208 @@ VARIANTS = {
     "ch6_keras": (CH6, "source", [CH6_KERAS_HELPERS], CH6_KERAS, []),
     "ch6_micrograd": (CH6, "source", [CH6_MICROGRAD_HELPERS], CH6_MICROGRAD, []),
 }
+
+# Chapter 6, every exercise in the outsider's own (Keras-like) style, on the student's notebook.
+CH6_OWN = dict(CH6_KERAS, **{
+    "compute_loss": '''def log_softmax_rows(z):
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def compute_loss(model, out, y):
+    if model.loss == "mse":
+        diff = np.asarray(out, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+        return float(np.mean(diff ** 2)), 2.0 * diff / diff.size, False
+    labels_ = np.asarray(y).astype(np.intp)
+    rows = np.arange(len(labels_))
+    log_p = log_softmax_rows(np.asarray(model.layers[-1].logits, dtype=np.float64))
+    grad = np.exp(log_p)
+    grad[rows, labels_] -= 1.0
+    return float(-log_p[rows, labels_].mean()), grad / len(labels_), True
+''',
+    "train_on_batch": '''def train_on_batch(model, x, y):
+    out = model.predict(x)
+    loss, grad, wrt_logits = model.compute_loss(out, y)
+    for layer in model.layers[::-1]:
+        grad = layer.backward(grad, through_activation=not wrt_logits)
+        wrt_logits = False  # only the last layer's gradient can be with respect to its logits
+    if model.optimizer is None:
+        model.optimizer = model.make_optimizer(model.trainable_params())
+    grads = {}
+    for i, layer in enumerate(model.layers):
+        if layer.trainable:
+            grads.update({f"{i}.{name}": g for name, g in layer.grads.items()})
+    model.optimizer.step(grads)
+    return model.results(loss, out, y)
+''',
+    "evaluate": '''def evaluate(model, x, y):
+    out = model.predict(x)
+    loss, _, _ = model.compute_loss(out, y)
+    return model.results(loss, out, y)
+''',
+    "train_step_flops": '''def train_step_flops(layer_sizes, batch_size, input_grad=False):
+    total = 0
+    for k in range(len(layer_sizes) - 1):
+        matmul = 2 * batch_size * layer_sizes[k] * layer_sizes[k + 1]
+        total += 2 * matmul  # the forward product and the weight gradient
+        if k > 0 or input_grad:
+            total += matmul  # the gradient with respect to the layer's input
+    return int(total)
+''',
+    "input_gradient": '''def input_gradient(model, x, target):
+    probs = model.predict(x)
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(len(target)), target] = 1.0
+    *body, head = model.layers
+    grad = head.backward(onehot - probs, through_activation=False)  # d log p / d logits
+    for layer in reversed(body):
+        grad = layer.backward(grad)
+    return grad
+''',
+    "fine_tune_step": '''def fine_tune_step(model, x, y, lr_head, lr_body):
+    model.predict(x)
+    last = len(model.layers) - 1
+    log_p = log_softmax_rows(np.asarray(model.layers[last].logits, dtype=np.float64))
+    rows, labels_ = np.arange(len(y)), np.asarray(y).astype(np.intp)
+    loss = float(-log_p[rows, labels_].mean())
+    grad = np.exp(log_p)
+    grad[rows, labels_] -= 1.0
+    grad = grad / len(y)
+    for i in range(last, -1, -1):
+        grad = model.layers[i].backward(grad, through_activation=i < last)
+    grads = {f"{i}.{name}": layer.grads[name].copy()
+             for i, layer in enumerate(model.layers) for name in layer.params}
+    for i, layer in enumerate(model.layers):
+        for name, value in layer.params.items():
+            value -= (lr_head if i == last else lr_body) * grads[f"{i}.{name}"]
+    return loss, grads
+''',
+    "linear_probe": '''def linear_probe(features, y, n_classes, steps=100, lr=0.5):
+    F_ = np.asarray(features, dtype=np.float64)
+    Y = np.eye(n_classes)[np.asarray(y)]
+    W, b = np.zeros((F_.shape[1], n_classes)), np.zeros(n_classes)
+    for _ in range(steps):
+        p = np.exp(log_softmax_rows(F_ @ W + b))
+        d = (p - Y) / len(F_)
+        W = W - lr * F_.T @ d
+        b = b - lr * d.sum(axis=0)
+    return W, b
+''',
+    "policy_gradient": '''def policy_gradient(logits, action, reward):
+    z = np.asarray(logits, dtype=np.float64)
+    single = z.ndim == 1
+    batch = z.reshape(1, -1) if single else z
+    actions = np.reshape(action, -1)
+    rewards = np.reshape(np.asarray(reward, dtype=np.float64), -1)
+    grad = np.exp(log_softmax_rows(batch))
+    grad[np.arange(len(actions)), actions] -= 1.0
+    grad = rewards[:, None] * grad
+    return grad[0] if single else grad
+''',
+    "make_windows": '''def make_windows(series, window):
+    s = np.array(series, dtype=np.float64)  # a copy of our own
+    if not 1 <= window < len(s):
+        raise ValueError(f"need 1 <= window < {len(s)}, got {window}")
+    X = np.stack([s[i:i + window] for i in range(len(s) - window)])
+    return X, s[window:].reshape(-1, 1).copy()
+''',
+    "forecast_loss": '''def forecast_loss(params, X, y):
+    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+    h = np.tanh(X @ W1 + b1)
+    err = h @ W2 + b2 - y
+    d_pred = 2.0 * err / err.size
+    d_pre = (d_pred @ W2.T) * (1.0 - h ** 2)
+    grads = {"W1": X.T @ d_pre, "b1": d_pre.sum(axis=0), "W2": h.T @ d_pred, "b2": d_pred.sum(axis=0)}
+    return float(np.mean(err ** 2)), grads
+''',
+})
+
+VARIANTS["ch6_own_everything"] = (CH6, "student", [CH6_KERAS_HELPERS], CH6_OWN, [])
+
+# Chapter 5, every exercise in the outsider's own style (the objects above, and the rest), on the
+# student's notebook.
+CH5_OWN = dict(CH5_OBJECTS, **{
+    "standardize_fit": '''def standardize_fit(X):
+    X = np.asarray(X, dtype=np.float64)
+    spread = X.max(axis=0) - X.min(axis=0)  # 0 exactly when every value of the column is the same
+    return X.mean(axis=0), np.where(spread == 0, 1.0, X.std(axis=0))
+''',
+    "standardize_transform": '''def standardize_transform(X, mean, std):
+    return np.subtract(X, mean, dtype=np.float64) / std
+''',
+    "impute_mean": '''def impute_mean(X):
+    out = np.array(X, dtype=np.float64)
+    for j in range(out.shape[1]):
+        column = out[:, j]  # a view: filled in place
+        holes = np.isnan(column)
+        seen = column[~holes]
+        column[holes] = seen.mean() if seen.size else 0.0
+    return out
+''',
+    "one_hot": '''def one_hot(y, num_classes):
+    labels_ = np.asarray(y).astype(np.intp)
+    if np.any((labels_ < 0) | (labels_ >= num_classes)):
+        raise ValueError(f"every label must lie in [0, {num_classes})")
+    return np.eye(num_classes)[labels_]
+''',
+    "model_loss": '''def model_loss(X, y, params, masks=None):
+    masks = (None, None) if masks is None else masks
+    inputs, pre = [np.asarray(X, dtype=np.float64)], []
+    for k in (1, 2):
+        z = inputs[-1] @ params[f"W{k}"] + params[f"b{k}"]
+        h = np.maximum(z, 0.0)
+        pre.append(z)
+        inputs.append(h if masks[k - 1] is None else h * masks[k - 1])
+    logits = (inputs[2] @ params["W3"] + params["b3"])[:, 0]
+    loss = binary_cross_entropy(logits, y)
+    grad = binary_cross_entropy_grad(logits, y)[:, None]
+    grads = {"W3": inputs[2].T @ grad, "b3": grad.sum(axis=0)}
+    grad = grad @ params["W3"].T
+    for k in (2, 1):
+        if masks[k - 1] is not None:
+            grad = grad * masks[k - 1]
+        grad = grad * (pre[k - 1] > 0)
+        grads[f"W{k}"] = inputs[k - 1].T @ grad
+        grads[f"b{k}"] = grad.sum(axis=0)
+        grad = grad @ params[f"W{k}"].T
+    return float(loss), grads
+''',
+    "step_decay_lr": '''def step_decay_lr(step, base_lr, step_size, gamma=0.1):
+    lr = float(base_lr)
+    for _ in range(step // step_size):
+        lr *= gamma
+    return float(lr)
+''',
+    "warmup_cosine_lr": '''def warmup_cosine_lr(step, base_lr, total_steps, warmup_steps=0, min_lr=0.0):
+    if step < warmup_steps:
+        return float(base_lr * (step + 1) / warmup_steps)
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return float(min_lr + 0.5 * (base_lr - min_lr) * (1.0 + np.cos(np.pi * progress)))
+''',
+    "l2_penalty": '''def l2_penalty(params, lam):
+    weights = {name: value for name, value in params.items() if name.startswith("W")}
+    penalty = 0.5 * lam * sum(float(np.sum(np.square(value))) for value in weights.values())
+    grads = {name: lam * value if name in weights else np.zeros(np.shape(value))
+             for name, value in params.items()}
+    return float(penalty), grads
+''',
+    "dropout_backward": '''def dropout_backward(dout, cache):
+    return np.asarray(dout) * np.asarray(cache)
+''',
+    "EarlyStopping": '''class EarlyStopping:
+    def __init__(self, patience, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best_loss, self.best_params = float("inf"), None
+        self.bad_epochs = 0
+
+    def step(self, val_loss, params):
+        improved = val_loss < self.best_loss - self.min_delta
+        if improved:
+            self.best_loss = float(val_loss)
+            self.best_params = {name: np.array(value, copy=True) for name, value in params.items()}
+        self.bad_epochs = 0 if improved else self.bad_epochs + 1
+        return self.bad_epochs >= self.patience
+''',
+})
+
+VARIANTS["ch5_own_everything"] = (CH5, "student", [CH5_OBJECTS_HELPERS], CH5_OWN, [])
