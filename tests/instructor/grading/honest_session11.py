@@ -902,3 +902,265 @@ CH5_OWN = dict(CH5_OBJECTS, **{
 })
 
 VARIANTS["ch5_own_everything"] = (CH5, "student", [CH5_OBJECTS_HELPERS], CH5_OWN, [])
+
+# Chapter 4, every exercise in the outsider's own style (einsum, index arrays and np.add.at, optimizer
+# objects with their own state), with the Fisher-Yates answers above, on the student's notebook.
+CH4_OWN = dict(CH4_FISHER_YATES, **{
+    "linear_forward": '''def linear_forward(x, W, b):
+    return np.einsum("nd,dm->nm", x, W) + b, (x, W, b)
+''',
+    "linear_backward": '''def linear_backward(dout, cache):
+    x, W, b = cache
+    return np.dot(dout, W.T), np.dot(x.T, dout), np.add.reduce(dout, axis=0)
+''',
+    "activation_layers": '''def relu_forward(x):
+    return np.where(x > 0, x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    return np.where(cache > 0, dout, 0.0)
+
+
+def sigmoid_forward(x):
+    e = np.exp(-np.abs(x))
+    s = np.where(x >= 0, 1.0, e) / (1.0 + e)
+    return s, s
+
+
+def sigmoid_backward(dout, cache):
+    return dout * cache * (1.0 - cache)
+
+
+def tanh_forward(x):
+    t = np.tanh(x)
+    return t, t
+
+
+def tanh_backward(dout, cache):
+    return dout * (1.0 - cache * cache)
+''',
+    "softmax_cross_entropy": '''def softmax_cross_entropy(logits, y):
+    n = len(y)
+    rows = np.arange(n)
+    m = logits.max(axis=1, keepdims=True)
+    log_p = (logits - m) - np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
+    probs = np.exp(log_p)
+    probs[rows, y] -= 1.0
+    return float(-np.mean(log_p[rows, y])), probs / n
+''',
+    "network_forward": '''ACTIVATION_LAYERS = {
+    "relu": (relu_forward, relu_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+}
+
+
+def network_forward(X, params, activation="relu"):
+    act, _ = ACTIVATION_LAYERS[activation]
+    depth = len([name for name in params if name.startswith("W")])
+    h, caches = X, []
+    for k in range(1, depth + 1):
+        h, linear_cache = linear_forward(h, params[f"W{k}"], params[f"b{k}"])
+        activation_cache = None
+        if k != depth:
+            h, activation_cache = act(h)
+        caches.append((linear_cache, activation_cache))
+    return h, caches
+''',
+    "network_backward": '''def network_backward(dscores, caches, activation="relu"):
+    _, act_backward = ACTIVATION_LAYERS[activation]
+    grads, d = {}, dscores
+    for k, (linear_cache, activation_cache) in reversed(list(enumerate(caches, start=1))):
+        if activation_cache is not None:
+            d = act_backward(d, activation_cache)
+        d, grads[f"W{k}"], grads[f"b{k}"] = linear_backward(d, linear_cache)
+    return grads
+''',
+    "train_step": '''def train_step(params, X, y, lr, activation="relu"):
+    scores, caches = network_forward(X, params, activation)
+    loss, dscores = softmax_cross_entropy(scores, y)
+    for name, grad in network_backward(dscores, caches, activation).items():
+        params[name] -= lr * grad
+    return loss
+''',
+    "loss_at_init": '''def loss_at_init(params, X, y, activation="relu"):
+    scores, _ = network_forward(X, params, activation)
+    return softmax_cross_entropy(scores, y)[0], float(np.log(scores.shape[-1]))
+''',
+    "overfit_tiny_batch": '''def overfit_tiny_batch(params, X, y, lr, steps, activation="relu"):
+    losses = np.empty(steps)
+    for t in range(steps):
+        losses[t] = train_step(params, X, y, lr, activation)
+    return losses
+''',
+    "conv1d_backward": '''def conv1d_backward(dout, cache):
+    x, w, b, stride = cache
+    taps = stride * np.arange(dout.shape[2])[:, None] + np.arange(w.shape[2])  # (L_out, K)
+    dw = np.einsum("nol,nclk->ock", dout, x[:, :, taps])
+    db = dout.sum(axis=(0, 2))
+    dx = np.zeros(x.shape)
+    np.add.at(dx, (slice(None), slice(None), taps), np.einsum("nol,ock->nclk", dout, w))
+    return dx, dw, db
+''',
+    "conv1d_forward_fast": '''def conv1d_forward_fast(x, w, b, stride=1):
+    n_out = (x.shape[2] - w.shape[2]) // stride + 1
+    taps = np.arange(w.shape[2]) + stride * np.arange(n_out)[:, None]
+    return np.einsum("nclk,ock->nol", x[:, :, taps], w) + b[:, None]
+''',
+    "conv2d_forward": '''def patch_index(size, kernel, stride, pad):
+    n_out = (size + 2 * pad - kernel) // stride + 1
+    return (stride * np.arange(n_out))[:, None] + np.arange(kernel)  # (n_out, kernel)
+
+
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    padded = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)], mode="constant")
+    rows = patch_index(x.shape[2], w.shape[2], stride, pad)[:, :, None, None]
+    cols = patch_index(x.shape[3], w.shape[3], stride, pad)[None, None, :, :]
+    patches = padded[:, :, rows, cols]  # (N, C, H_out, HH, W_out, WW)
+    out = np.einsum("nciajb,fcab->nfij", patches, w) + b[None, :, None, None]
+    return out, (x, w, b, stride, pad)
+''',
+    "conv2d_backward": '''def conv2d_backward(dout, cache):
+    x, w, b, stride, pad = cache
+    padded = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)], mode="constant")
+    rows = patch_index(x.shape[2], w.shape[2], stride, pad)[:, :, None, None]
+    cols = patch_index(x.shape[3], w.shape[3], stride, pad)[None, None, :, :]
+    dw = np.einsum("nfij,nciajb->fcab", dout, padded[:, :, rows, cols])
+    db = dout.sum(axis=(0, 2, 3))
+    dpadded = np.zeros(padded.shape)
+    np.add.at(dpadded, (slice(None), slice(None), rows, cols), np.einsum("nfij,fcab->nciajb", dout, w))
+    dx = dpadded[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]].copy()
+    return dx, dw, db
+''',
+    "SGD": '''class SGD:
+    """PyTorch's momentum: the buffer starts as the first gradient (the same as from zeros)."""
+
+    def __init__(self, params, lr, momentum=0.0):
+        self.params = params
+        self.lr = lr
+        self.momentum = momentum
+        self.buffers = {}
+
+    def step(self, grads):
+        for name, param in self.params.items():
+            g = grads[name]
+            if self.momentum:
+                previous = self.buffers.get(name)
+                g = np.array(g, dtype=np.float64) if previous is None else self.momentum * previous + g
+                self.buffers[name] = g
+            param -= self.lr * g
+''',
+    "Adagrad": '''class Adagrad:
+    def __init__(self, params, lr, eps=1e-10):
+        self.params = params
+        self.lr = lr
+        self.eps = eps
+        self.state = {name: np.zeros(np.shape(value)) for name, value in params.items()}
+
+    def step(self, grads):
+        for name, param in self.params.items():
+            self.state[name] += np.square(grads[name])
+            param -= self.lr * grads[name] / (np.sqrt(self.state[name]) + self.eps)
+''',
+    "RMSprop": '''class RMSprop:
+    def __init__(self, params, lr, alpha=0.99, eps=1e-8):
+        self.params = params
+        self.lr = lr
+        self.alpha = alpha
+        self.eps = eps
+        self.state = {name: np.zeros(np.shape(value)) for name, value in params.items()}
+
+    def step(self, grads):
+        for name, param in self.params.items():
+            avg = self.state[name]
+            avg *= self.alpha
+            avg += (1.0 - self.alpha) * np.square(grads[name])
+            param -= self.lr * grads[name] / (np.sqrt(avg) + self.eps)
+''',
+    "Adam": '''class Adam:
+    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
+        self.params = params
+        self.lr = lr
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.moments = {name: (np.zeros(np.shape(v)), np.zeros(np.shape(v))) for name, v in params.items()}
+        self.steps = 0
+
+    def step(self, grads):
+        self.steps += 1
+        c1, c2 = 1.0 - self.beta1 ** self.steps, 1.0 - self.beta2 ** self.steps
+        for name, param in self.params.items():
+            g = grads[name]
+            m, v = self.moments[name]
+            m = self.beta1 * m + (1.0 - self.beta1) * g
+            v = self.beta2 * v + (1.0 - self.beta2) * g * g
+            self.moments[name] = (m, v)
+            param -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+''',
+    "count_distinct_units": '''def count_distinct_units(W, atol=1e-8):
+    kept = np.empty((W.shape[0], 0))
+    for j in range(W.shape[1]):
+        column = W[:, j:j + 1]
+        if not np.any(np.all(np.abs(kept - column) <= atol, axis=0)):
+            kept = np.hstack([kept, column])
+    return int(kept.shape[1])
+''',
+    "batchnorm_forward": '''def batchnorm_forward(x, gamma, beta, running, train, momentum=0.1, eps=1e-5):
+    running_mean, running_var = running
+    if train:
+        n = len(x)
+        mu = np.mean(x, axis=0)
+        centered = x - mu
+        var = np.mean(centered * centered, axis=0)
+        new_running = (running_mean * (1 - momentum) + mu * momentum,
+                       running_var * (1 - momentum) + var * (n / (n - 1)) * momentum)
+    else:
+        var = running_var
+        centered = x - running_mean
+        new_running = (np.array(running_mean, copy=True), np.array(running_var, copy=True))
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = centered * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std, train), new_running
+''',
+    "batchnorm_backward": '''def batchnorm_backward(dout, cache):
+    x_hat, gamma, inv_std, train = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    g = dout * gamma
+    if not train:
+        return g * inv_std, dgamma, dbeta
+    dx = inv_std * (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0))
+    return dx, dgamma, dbeta
+''',
+    "clip_grad_norm": '''def clip_grad_norm(grads, max_norm):
+    total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return {name: g * scale for name, g in grads.items()}, total
+''',
+    "rnn_forward": '''def rnn_forward(x, h0, Wx, Wh, b):
+    projected = np.einsum("ntd,dh->nth", x, Wx) + b  # every step's input term at once
+    states = [h0]
+    for t in range(x.shape[1]):
+        states.append(np.tanh(projected[:, t] + states[-1] @ Wh))
+    if len(states) > 1:
+        h = np.stack(states[1:], axis=1)
+    else:
+        h = np.zeros((x.shape[0], 0, Wh.shape[0]))
+    return h, (x, h0, Wx, Wh, h)
+''',
+    "rnn_backward": '''def rnn_backward(dh, cache):
+    x, h0, Wx, Wh, h = cache
+    previous = np.concatenate([h0[:, None, :], h[:, :-1]], axis=1)  # the state before each step
+    dz = np.zeros(h.shape)
+    carry = np.zeros(h0.shape)
+    for t in range(x.shape[1] - 1, -1, -1):
+        dz[:, t] = (dh[:, t] + carry) * (1.0 - h[:, t] ** 2)
+        carry = dz[:, t] @ Wh.T
+    dx = np.einsum("nth,dh->ntd", dz, Wx)
+    dWx = np.einsum("ntd,nth->dh", x, dz)
+    dWh = np.einsum("nti,nth->ih", previous, dz)
+    return dx, carry, dWx, dWh, dz.sum(axis=(0, 1))
+''',
+})
+
+VARIANTS["ch4_own_everything"] = (CH4, "student", [], CH4_OWN, [])
