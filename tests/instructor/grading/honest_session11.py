@@ -131,6 +131,27 @@ def iterate_minibatches(X, y, batch_size, rng, shuffle=True):
                  "        W[i] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=fan_out)\n    return W\n",
 }
 
+# rng.choice without replacement (a permutation of its own), batches drawn from it lazily; weights
+# with positional arguments, a helper of another cell receiving the rng
+CH4_CHOICE_HELPERS = '''
+def standard_normal_matrix(rng, rows, cols):
+    return rng.standard_normal(size=(rows, cols))
+'''
+
+CH4_CHOICE = {
+    "iterate_minibatches": '''def iterate_minibatches(X, y, batch_size, rng, shuffle=True):
+    n = len(X)
+    order = rng.choice(n, n, replace=False) if shuffle else np.arange(n)
+    for part in np.split(order, np.arange(batch_size, n, batch_size)):
+        yield X[part], y[part]
+''',
+    "xavier_uniform": "def xavier_uniform(fan_in, fan_out, rng):\n"
+                      "    a = (6 / (fan_in + fan_out)) ** 0.5\n"
+                      "    return rng.uniform(-a, a, (fan_in, fan_out))\n",
+    "he_normal": "def he_normal(fan_in, fan_out, rng):\n"
+                 "    return standard_normal_matrix(rng, fan_in, fan_out) * (2 / fan_in) ** 0.5\n",
+}
+
 # -- chapter 5 ---------------------------------------------------------------------------------
 
 CH5_OBJECTS_HELPERS = '''
@@ -692,6 +713,7 @@ VARIANTS = {
     "ch4_sequence": (CH4, "source", [CH4_OBJECTS_HELPERS], CH4_SEQUENCE, []),
     "ch4_functional": (CH4, "source", [CH4_FUNCTIONAL_HELPERS], CH4_FUNCTIONAL, []),
     "ch4_fisher_yates": (CH4, "source", [], CH4_FISHER_YATES, []),
+    "ch4_choice": (CH4, "source", [CH4_CHOICE_HELPERS], CH4_CHOICE, []),
     "ch5_objects": (CH5, "source", [CH5_OBJECTS_HELPERS], CH5_OBJECTS, []),
     "ch5_functional": (CH5, "source", [CH5_FUNCTIONAL_HELPERS], CH5_FUNCTIONAL, []),
     "ch6_keras": (CH6, "source", [CH6_KERAS_HELPERS], CH6_KERAS, []),
