@@ -1,0 +1,164 @@
+"""Red team, session 11: three changes of 2026-12-07 attacked through the real worker (``grade_task``).
+
+(filled in below as the attacks are run)
+"""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+import pytest
+
+from tests.instructor.demo_course import demo_grader, graded_score, outputs
+from tests.instructor.demo_course import with_cell as answer
+
+from .templates import nbgrader_v3_cell as cell
+
+# -- ab3b6e7: T lets go of a Generator once nothing else of T's holds it -------------------------
+
+# A test of the demo chapter that passes Generators to the student's objects every way a chapter's
+# test does and a few more: inline (T drops it at once), held by the test and drawn lazily by a
+# generator of the student's after the call, the same one several times in one call (in a list, a
+# dict), one the student kept and hands back, and many of the student's own. Every value is compared
+# with a replay of the same seed in T, and the test's Generator's state with the replay's: what
+# JupyterLab gives, where both sides are one object.
+RNG_TESTS = '''from autograder import check_equal
+
+with exercise("square"):
+    maker = square(np.random.default_rng(1))  # passed inline: T holds it only until the call returns
+    replay1 = np.random.default_rng(1)
+    check_close(maker.draw(3), replay1.normal(size=3), name="a draw from the kept rng")
+    check_close(maker.draw(2), replay1.normal(size=2), name="a second draw from the kept rng")
+    kept = maker.rng  # the student's object hands back the Generator it was given
+    check_close(kept.normal(size=2), replay1.normal(size=2), name="T draws from the handed-back rng")
+    check_close(maker.draw(1), replay1.normal(size=1), name="the kept rng after T drew from it")
+    del kept
+    check_close(maker.draw(1), replay1.normal(size=1), name="the kept rng after T let go of it")
+    rng, replay = np.random.default_rng(2), np.random.default_rng(2)
+    stream = maker.stream(rng)  # a generator of the student's: draws after the call returned
+    check_close(next(stream), replay.normal(size=2), name="first lazy draw")
+    check_close(next(stream), replay.normal(size=2), name="second lazy draw")
+    check_equal(rng.bit_generator.state == replay.bit_generator.state, True, name="rng moved by S's draws")
+    check_close(rng.normal(size=1), replay.normal(size=1), name="T draws from rng between S's")
+    check_close(next(stream), replay.normal(size=2), name="a lazy draw after T drew")
+    four = maker.twice([rng, rng], {"r": rng}, rng)  # one Generator four times in one call
+    check_close(four, np.concatenate([replay.normal(size=1) for _ in range(4)]), name="one rng four times")
+    check_equal(rng.bit_generator.state == replay.bit_generator.state, True, name="rng after four draws")
+    many = maker.many(60)  # the student's own Generators
+    check_close(many[7].random(), np.random.default_rng(7).random(), name="the student's 8th rng")
+    again = maker.many(60)[9]  # the list dropped at once
+    check_close(again.random(), np.random.default_rng(9).random(), name="the student's 10th rng")
+    del many, stream
+    for seed in range(30):  # T lets go of each while S still holds it
+        check_close(square(np.random.default_rng(seed)).draw(1), np.random.default_rng(seed).normal(size=1),
+                    name=f"seed {seed}")
+    check_close(maker.draw(1), replay1.normal(size=1), name="the kept rng at the end")
+'''
+
+HONEST_MAKER = '''class Maker:
+    def __init__(self, rng):
+        self.rng = rng
+
+    def draw(self, n):
+        return self.rng.normal(size=n)
+
+    def stream(self, rng):
+        while True:
+            yield rng.normal(size=2)
+
+    def twice(self, rngs, table, rng):
+        return np.concatenate([rngs[0].normal(size=1), rngs[1].normal(size=1), table["r"].normal(size=1),
+                               rng.normal(size=1)])
+
+    def many(self, n):
+        return [np.random.default_rng(k) for k in range(n)]
+
+
+def square(rng):
+    return Maker(rng)
+'''
+# Draws from a copy of each Generator it is given: the same values at first, but the test's rng never
+# moves and later draws repeat earlier ones. JupyterLab fails it; so must grading.
+COPYING_MAKER = HONEST_MAKER.replace("        self.rng = rng\n", "        self.rng = copy.deepcopy(rng)\n").replace(
+    "    def stream(self, rng):\n", "    def stream(self, rng):\n        rng = copy.deepcopy(rng)\n").replace(
+    "class Maker:", "import copy\n\n\nclass Maker:")
+
+CUBE_SPAWN_TESTS = '''from autograder import check_equal
+
+with exercise("cube"):
+    check_equal(cube(np.random.default_rng(3)), cube(np.random.default_rng(3)), name="the same seed twice")
+    rng = np.random.default_rng(4)
+    first = cube(rng)
+    check_equal(np.array_equal(cube(rng), first), False, name="two calls with one rng")
+    check_equal(np.array_equal(rng.spawn(1)[0].normal(size=3), first), False,
+                name="T's next child of rng is not the student's")
+'''
+SPAWNING_CUBE = "def cube(rng):\n    return rng.spawn(1)[0].normal(size=3)\n"
+UNSEEDED_CUBE = "def cube(rng):\n    return np.random.default_rng().normal(size=3)\n"
+
+
+@pytest.fixture(scope="module")
+def rng_demo(tmp_path_factory):
+    """The demo chapter with RNG_TESTS as square's test (2 points), CUBE_SPAWN_TESTS as cube's (1)."""
+    grade, template = demo_grader(tmp_path_factory.mktemp("rng_demo"), after={},
+                                  tests={"square__tests": RNG_TESTS, "cube__tests": CUBE_SPAWN_TESTS})
+    honest = answer(answer(template, "square", HONEST_MAKER), "cube", SPAWNING_CUBE)
+    return grade, honest
+
+
+@pytest.mark.slow
+def test_generators_t_lets_go_of_stay_in_step_for_an_honest_learner(rng_demo):
+    grade, honest = rng_demo
+    result = grade(honest)
+    tests = result["record"]["tests"]
+    assert tests["square__tests"]["score"] == 2, (tests, outputs(result)[-3000:])
+    assert "ProtocolError" not in outputs(result)
+
+
+@pytest.mark.slow
+def test_drawing_from_copies_of_the_given_generators_earns_nothing(rng_demo):
+    grade, honest = rng_demo
+    result = grade(answer(honest, "square", COPYING_MAKER))
+    assert graded_score(result) - result["record"]["tests"]["cube__tests"]["score"] == 0, result["record"]
+
+
+# How many Generators S's endpoint mirrors now (S holds its mirrors until T releases them).
+PROBE = '''
+
+def mirrored():
+    import gc
+    endpoint = next(o for o in gc.get_objects() if type(o).__name__ == "Endpoint")
+    return sum(type(v).__name__ == "Generator" for v in endpoint.mirrors.values())
+'''
+
+
+@pytest.mark.slow
+def test_t_does_let_go_of_the_generators_it_dropped(rng_demo):
+    """The test above exercises the release: of the 30 Generators passed inline and the 60 + 60 the
+    student made, S mirrors only the few that T's test still holds when the test ends."""
+    grade, honest = rng_demo
+    nb = answer(honest, "square", HONEST_MAKER + PROBE)
+    nb.cells.append(nbformat.v4.new_code_cell("print('S mirrors', mirrored(), 'generators')"))
+    result = grade(nb)
+    assert result["record"]["tests"]["square__tests"]["score"] == 2, result["record"]
+    shown = outputs(result)
+    count = int(shown.split("S mirrors ")[1].split(" ")[0])
+    assert count <= 4, (count, shown[-2000:])  # 154 when T kept every one (measured)
+
+
+@pytest.mark.slow
+def test_an_unseeded_cube_still_fails_the_same_seed_check(rng_demo):
+    grade, honest = rng_demo
+    result = grade(answer(honest, "cube", UNSEEDED_CUBE))
+    assert result["record"]["tests"]["cube__tests"]["score"] == 0, result["record"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="a Generator crosses as its bit generator's state alone: S's copy "
+                   "has a seed sequence of fresh entropy, so rng.spawn() in S differs between two "
+                   "Generators of the same seed (JupyterLab: equal), and T's copy never counts S's spawns")
+def test_spawn_in_s_is_as_deterministic_as_in_jupyterlab(rng_demo):
+    grade, honest = rng_demo
+    result = grade(honest)
+    assert result["record"]["tests"]["cube__tests"]["score"] == 1, result["record"]["tests"]["cube__tests"]
