@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
-import copy
-
 import nbformat
+import numpy as np
 import pytest
 
 from tests.instructor.demo_course import demo_grader, graded_score, outputs
 from tests.instructor.demo_course import with_cell as answer
 
-from .templates import nbgrader_v3_cell as cell
+from . import test_protocol
+
+pair = test_protocol.pair  # the fixture: T's and S's endpoints over a socket pair
 
 # -- ab3b6e7: T lets go of a Generator once nothing else of T's holds it -------------------------
 
@@ -80,9 +81,11 @@ def square(rng):
 '''
 # Draws from a copy of each Generator it is given: the same values at first, but the test's rng never
 # moves and later draws repeat earlier ones. JupyterLab fails it; so must grading.
-COPYING_MAKER = HONEST_MAKER.replace("        self.rng = rng\n", "        self.rng = copy.deepcopy(rng)\n").replace(
-    "    def stream(self, rng):\n", "    def stream(self, rng):\n        rng = copy.deepcopy(rng)\n").replace(
-    "class Maker:", "import copy\n\n\nclass Maker:")
+COPYING_MAKER = (HONEST_MAKER
+                 .replace("        self.rng = rng\n", "        self.rng = copy.deepcopy(rng)\n")
+                 .replace("    def stream(self, rng):\n",
+                          "    def stream(self, rng):\n        rng = copy.deepcopy(rng)\n")
+                 .replace("class Maker:", "import copy\n\n\nclass Maker:"))
 
 CUBE_SPAWN_TESTS = '''from autograder import check_equal
 
@@ -155,10 +158,47 @@ def test_an_unseeded_cube_still_fails_the_same_seed_check(rng_demo):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="a Generator crosses as its bit generator's state alone: S's copy "
-                   "has a seed sequence of fresh entropy, so rng.spawn() in S differs between two "
-                   "Generators of the same seed (JupyterLab: equal), and T's copy never counts S's spawns")
 def test_spawn_in_s_is_as_deterministic_as_in_jupyterlab(rng_demo):
+    """BROKE, fixed: a Generator crossed as its bit generator's state alone, so S's copy had a seed
+    sequence of fresh entropy: ``rng.spawn()`` in S gave different children for two Generators of one
+    seed (JupyterLab: the same), and T's copy never counted S's spawns."""
     grade, honest = rng_demo
     result = grade(honest)
     assert result["record"]["tests"]["cube__tests"]["score"] == 1, result["record"]["tests"]["cube__tests"]
+
+
+# -- the fix: a Generator crosses with its seed sequence (protocol level, fast) ---------------------
+
+def test_spawn_on_either_side_is_counted_on_the_other(pair):
+    t, s, run = pair
+    names = run("def child(rng):\n    return rng.spawn(1)[0].random(3)\n"
+                "def keep(rng):\n    global kept\n    kept = rng\n"
+                "def spawn_kept():\n    return kept.spawn(1)[0].random(2)\n")
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    assert list(names["child"](rng)) == list(twin.spawn(1)[0].random(3)), "S's child is JupyterLab's"
+    assert list(rng.spawn(1)[0].random(2)) == list(twin.spawn(1)[0].random(2)), "T counted S's spawn"
+    names["keep"](rng)
+    assert list(names["spawn_kept"]()) == list(twin.spawn(1)[0].random(2)), "S counted T's spawn"
+    from_list = np.random.default_rng([1, 2**70, 3])  # entropy of several words, one past 64 bits
+    assert list(names["child"](from_list)) == list(np.random.default_rng([1, 2**70, 3]).spawn(1)[0].random(3))
+    legacy = np.random.Generator(np.random.MT19937(7))
+    twin = np.random.Generator(np.random.MT19937(7))
+    assert list(names["child"](legacy)) == list(twin.spawn(1)[0].random(3))
+
+
+@pytest.mark.parametrize("seq", [
+    [0, [], 10**9, 0],  # a pool of 4 GB
+    [list(range(100_000)), [], 4, 0],  # entropy of 100,000 words
+    [0, list(range(100_000)), 4, 0],
+    [-1, [], 4, 0], [0, [-1], 4, 0], [0, [], 4, -1], [0, [], 4, 2**64], ["x", [], 4, 0], [0, [], 4],
+    [[], [], 4, 0], [1.5, [], 4, 0], [0, [], 3, 0],
+])
+def test_a_malformed_seed_sequence_from_s_is_refused(seq):
+    from autograder.instructor.grading.protocol import T_RNG, Channel, Endpoint, ProtocolError
+
+    t = Endpoint(Channel(-1, -1, 1 << 20), "t", restricted=True)
+    state = {**np.random.default_rng(0).bit_generator.state, "seed_seq": seq}
+    s = Endpoint(Channel(-1, -1, 1 << 20), "s")
+    node = [T_RNG, 7, s.encode(state)]
+    with pytest.raises(ProtocolError):
+        t.decode(node)
