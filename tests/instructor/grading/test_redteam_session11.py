@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import nbformat
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from tests.instructor.demo_course import demo_grader, graded_score, outputs
 from tests.instructor.demo_course import with_cell as answer
 
 from . import test_protocol
+from .templates import nbgrader_v3_cell as cell
 
 pair = test_protocol.pair  # the fixture: T's and S's endpoints over a socket pair
 
@@ -202,3 +205,84 @@ def test_a_malformed_seed_sequence_from_s_is_refused(seq):
     node = [T_RNG, 7, s.encode(state)]
     with pytest.raises(ProtocolError):
         t.decode(node)
+
+
+# -- ab3b6e7: frame_whole, and T's per-cell limit landing while frames are in flight -----------------
+
+FLOOD = {
+    # ping-pong: a 32 MB array S changed goes to T with every callback (T reads frames most of the time)
+    "flood_changed": ("def f(cb):\n    big = np.ones(4_000_000)\n    while True:\n        cb(big)\n"
+                      "        big += 1.0\n"),
+    # a fresh 32 MB array every callback: each a new mirror T registers, then drops
+    "flood_fresh": ("def f(cb):\n    k = 0\n    while True:\n        k += 1\n"
+                    "        cb(np.full(4_000_000, float(k)))\n"),
+    # Generators too: one T handed over, advanced, and a fresh one of S's, at every callback
+    "flood_rngs": ("def f(cb):\n    rng = np.random.default_rng(0)\n    while True:\n"
+                   "        try:\n            cb([rng, np.random.default_rng(1), rng.random(500_000)])\n"
+                   "        except TypeError:  # (a list squared)\n            pass\n"),
+    "sleep": "import time\n\ndef f(cb):\n    time.sleep(300)\n",
+}
+HONEST_F = "def f(cb):\n    return cb(np.array([2.0]))\n"
+WRONG_F = "def f(cb):\n    return np.array([0.0])\n"
+HONEST_G = "def g(rng, x):\n    return rng.normal(size=2) * x\n"
+
+
+def interrupt_release():
+    """A chapter whose first test hands the student's ``f`` a callback of T's; T's per-cell limit is
+    10 s (cell_timeout 1 s, times T_CELL_FACTOR), a call into S may take 60 s. The second test passes a
+    Generator and an array: it must grade as if the first had never run."""
+    from autograder.instructor.grading.policy import facts_from_source
+    from autograder.instructor.grading.sandbox import bwrap_problem
+    from autograder.instructor.grading.worker import GradingRelease
+
+    template = nbformat.v4.new_notebook()
+    template.cells = [
+        cell("import numpy as np\nfrom autograder import check_close, exercise", grade_id="setup",
+             locked=True, solution=False, grade=False),
+        cell("def f(cb):\n    raise NotImplementedError()", grade_id="f", solution=True, grade=False,
+             locked=False),
+        cell("with exercise('f'):\n    check_close(f(lambda a: a**2), np.array([4.0]), name='f(square)')",
+             grade_id="f__tests", solution=False, grade=True, locked=True, points=1),
+        cell("def g(rng, x):\n    raise NotImplementedError()", grade_id="g", solution=True, grade=False,
+             locked=False),
+        cell("with exercise('g'):\n    rng, x = np.random.default_rng(5), np.arange(2.0)\n"
+             "    check_close(g(rng, x), np.random.default_rng(5).normal(size=2) * x, name='g(rng, x)')\n"
+             "    check_close(g(rng, x), np.random.default_rng(5).normal(size=4)[2:] * x, name='again')\n",
+             grade_id="g__tests", solution=False, grade=True, locked=True, points=1),
+    ]
+    release = GradingRelease(chapter="00_demo", template=nbformat.writes(template), cell_timeout=1,
+                             call_timeout=60, policy=facts_from_source(template, 0).to_dict(),
+                             isolation="two-process", sandbox=bwrap_problem() is None)
+    return release, template
+
+
+def grade_interrupted(f_source: str) -> dict:
+    from autograder.instructor.grading.worker import grade_task
+
+    release, template = interrupt_release()
+    submitted = copy.deepcopy(template)
+    submitted.cells[1].source, submitted.cells[3].source = f_source, HONEST_G
+    task = {"student": "s", "chapter": "00_demo", "notebook": nbformat.writes(submitted).encode()}
+    return grade_task(task, release)
+
+
+@pytest.mark.slow
+def test_the_interrupt_control():
+    honest, wrong = grade_interrupted(HONEST_F), grade_interrupted(WRONG_F)
+    assert graded_score(honest) == 2, honest["record"]
+    assert graded_score(wrong) == 1 and wrong["record"]["tests"]["g__tests"]["score"] == 1, wrong["record"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", sorted(FLOOD))
+def test_an_interrupt_while_frames_are_in_flight_leaves_the_next_test_in_step(attack):
+    result = grade_interrupted(FLOOD[attack])
+    record = result["record"]
+    assert record["status"] == "graded", record
+    assert record["tests"]["f__tests"]["score"] == 0, record
+    assert record["tests"]["g__tests"]["score"] == 1, (record, outputs(result)[-3000:])
+    cells = nbformat.reads(result["notebook"], as_version=4).cells
+    errors = [(o.ename, o.evalue) for c in cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    assert [e for e in errors if e[0] != "KeyboardInterrupt"] == [], errors  # f's test: interrupted
+    assert record["student_restarts"] >= 1, record
