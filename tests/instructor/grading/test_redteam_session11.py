@@ -286,3 +286,32 @@ def test_an_interrupt_while_frames_are_in_flight_leaves_the_next_test_in_step(at
               if o.output_type == "error"]
     assert [e for e in errors if e[0] != "KeyboardInterrupt"] == [], errors  # f's test: interrupted
     assert record["student_restarts"] >= 1, record
+
+
+# S sends T a raw request whose answer is 32 MB, then stops reading its stdin: the broker's write of
+# that answer to S blocks, and with it the broker's loop (S's call clock, T's restart request).
+STALL = '''import gc, time
+
+def f(cb):
+    endpoint = next(o for o in gc.get_objects() if type(o).__name__ == "Endpoint")
+    body = {"op": "call", "target": endpoint.encode(cb), "args": endpoint.encode([np.ones(4_000_000)]),
+            "kwargs": endpoint.encode({})}
+    endpoint.channel.write(1, 10**9, body)
+    time.sleep(600)
+'''
+
+
+@pytest.mark.slow
+def test_an_s_that_stops_reading_stalls_only_its_own_notebook():
+    """Held (nothing gained): the broker writes to S's stdin blocking, so this S stalls the broker;
+    T's per-cell limit (10 x cell_timeout) then stops each later cell that needs S, which a fresh S
+    would have run (the honest ``g`` here: 1 point lost, its cell interrupted). Only this notebook
+    pays, within its own limits; the next notebook gets a new broker and S."""
+    import time
+
+    started = time.monotonic()
+    result = grade_interrupted(STALL)
+    record = result["record"]
+    assert graded_score(result) <= 1 and record["tests"]["f__tests"]["score"] == 0, record
+    assert time.monotonic() - started < 200, "bounded by T's per-cell limits"
+    assert graded_score(grade_interrupted(HONEST_F)) == 2, "the next notebook grades as before"
