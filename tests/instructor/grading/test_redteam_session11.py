@@ -315,3 +315,27 @@ def test_an_s_that_stops_reading_stalls_only_its_own_notebook():
     assert graded_score(result) <= 1 and record["tests"]["f__tests"]["score"] == 0, record
     assert time.monotonic() - started < 200, "bounded by T's per-cell limits"
     assert graded_score(grade_interrupted(HONEST_F)) == 2, "the next notebook grades as before"
+
+
+# -- 76ccae1: the warm parent imports torch._dynamo before forking a T whose template names torch.optim
+
+@pytest.mark.slow
+def test_what_the_parent_preloads_is_the_templates_choice_never_the_students(rng_demo, monkeypatch):
+    """The preload is worked out from the release's template alone: a learner's cells naming
+    ``torch.optim`` (or importing it in S, where there is no torch) make the parent import nothing."""
+    from autograder.instructor.grading import warm_kernels
+
+    asked: list[tuple[str, ...]] = []
+    original = warm_kernels.WarmSandbox.__init__
+
+    def recording(self, *args, **kwargs):
+        asked.append(kwargs.get("preload", ()))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(warm_kernels.WarmSandbox, "__init__", recording)
+    grade, honest = rng_demo
+    nb = copy.deepcopy(honest)
+    nb.cells.append(nbformat.v4.new_code_cell("# torch.optim torch.optim.SGD\nimport torch.optim\n"))
+    result = grade(nb)
+    assert result["record"]["tests"]["square__tests"]["score"] == 2, result["record"]
+    assert asked == [()], asked
