@@ -609,14 +609,15 @@ class Endpoint:
         state = self.decode(state_node)
         if type(state) is not dict or state.get("bit_generator") not in RNG_BITS:
             raise ProtocolError("a random generator with an unknown bit generator")
-        seq = seed_sequence(state.pop("seed_seq", None))
+        seq_node = state.pop("seed_seq", None)
         if type(mine) is np.random.Generator and type(mine.bit_generator).__name__ == state["bit_generator"]:
-            if seq is None:
+            if seq_node is None or seq_node == seed_sequence_node(mine):
                 mine.bit_generator.state = state  # the same generator object, advanced
-            else:  # (its seed sequence cannot be changed in place: its children spawned are read-only)
-                mine.bit_generator.__setstate__((state, seq))
+            else:  # it spawned (a seed sequence's children spawned cannot be changed in place)
+                mine.bit_generator.__setstate__((state, seed_sequence(seq_node)))
             self._prints[mid] = snapshot(mine)
             return mine
+        seq = seed_sequence(seq_node)
         bit_generator = getattr(np.random, state["bit_generator"])(seq)
         bit_generator.state = state
         value = np.random.Generator(bit_generator)

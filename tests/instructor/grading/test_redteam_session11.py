@@ -339,3 +339,26 @@ def test_what_the_parent_preloads_is_the_templates_choice_never_the_students(rng
     result = grade(nb)
     assert result["record"]["tests"]["square__tests"]["score"] == 2, result["record"]
     assert asked == [()], asked
+
+
+# -- the Generators of the real chapters: every test that passes one, with the fix ---------------------
+
+@pytest.mark.slow
+@pytest.mark.two_process_suite
+@pytest.mark.parametrize("chapter", ["04_backprop_in_practice", "05_training_and_tuning", "06_whats_next"])
+def test_the_chapters_that_pass_generators_still_grade_their_solution_full_marks(chapter, tmp_path):
+    """Chapters 4 to 6 pass Generators to the learner's code in dozens of tests (inline, held, drawn
+    lazily by iterate_minibatches, a model's ``rng`` read back and deep-copied): their solutions still
+    score full marks with T letting go of Generators and with their seed sequences crossing."""
+    from autograder.instructor.grading import coordinator as grading
+    from tests.chapters import COURSE, read, source_path, structure
+
+    submitted = tmp_path / "submitted" / "solution" / chapter
+    submitted.mkdir(parents=True)
+    nbformat.write(read(source_path(chapter)), str(submitted / f"{chapter}.ipynb"))
+    (record,) = grading.grade(tmp_path / "submitted", tmp_path / "course", COURSE,
+                              grading.GradeSettings(workers=0, feedback=False, progress=False))
+    failed = {name: test["message"][:300] for name, test in record.tests.items()
+              if test["score"] < test["points"]}
+    assert (record.status, failed, record.student_restarts) == ("graded", {}, 0), record
+    assert record.code_score == structure(read(source_path(chapter))).max_code_score
