@@ -1,6 +1,37 @@
 """Red team, session 11: three changes of 2026-12-07 attacked through the real worker (``grade_task``).
 
-(filled in below as the attacks are run)
+- ab3b6e7, T lets go of a Generator once nothing else of T's holds it (``sys.getrefcount`` <= 3).
+  Held: a test (``RNG_TESTS``) that passes Generators inline (T drops them at once), holds one that a
+  learner's generator function draws from lazily after the call, draws from it in T between S's
+  draws, passes one Generator four times in one call (a list, a dict, an argument), gets back the one
+  the learner's object kept and draws from it in T, then drops it, and takes 120 Generators the
+  learner made: an honest learner scores full marks, every value equal to a replay of the same seed
+  in T, no ProtocolError; the release really happens (S mirrors 2 Generators at the end, 154 when T
+  kept every one); a learner who draws from copies of what it is given gains nothing. No case was
+  found where T lets go of a Generator its code can still reach (CPython 3.11 counts every strong
+  reference; a Generator cannot be weakly referenced), nor where a by-reference node and its release
+  share a frame (the value encoded is alive until the frame is written).
+  BROKE (older than the release, fixed in protocol.py): a Generator crossed as its bit generator's
+  state alone, so S's copy had a seed sequence of fresh entropy: ``rng.spawn()`` in S gave different
+  children for two Generators of one seed (JupyterLab: the same; a "same seed twice" check failed an
+  honest learner who spawns), and neither side counted the other's spawns. A Generator now crosses
+  with its seed sequence (entropy, spawn key, pool size, children spawned), checked on arrival
+  (sizes bounded: a 4 GB pool or a 100,000-word entropy from S is a ProtocolError).
+- ab3b6e7, ``frame_whole`` as a class on ``_signal``. Held: T's per-cell limit (10 s here) landing
+  while S floods T with callbacks carrying a 32 MB array it changed, a fresh 32 MB array each, or
+  Generators and fresh arrays, or while S sleeps: the interrupted test scores 0, S restarts once, the
+  next test (a Generator and an array crossing) scores full marks, no ProtocolError. The broker
+  relays whole frames only, so T never waits inside a frame for bytes S withholds.
+  Noticed, not fixed: the broker writes to S's stdin blocking. An S that sends a raw request whose
+  answer is 32 MB and stops reading stalls the broker's loop (S's call clock, T's restart request):
+  each later cell that needs S then costs T's per-cell limit and fails, instead of a fresh S running
+  it. Only that notebook pays (its own later answers), within its own limits; nothing is gained.
+- 76ccae1, the warm parent imports torch._dynamo for a template naming ``torch.optim``. Held: the
+  preload is worked out from the release's template only (a learner's cell naming torch.optim
+  preloads nothing); it starts no thread in the parent (fork stays safe), adds a SymPy warning
+  filter ("once") and about 70 MB of VmData (of RLIMIT_DATA's 4 GiB) to the later kernels of that
+  parent, and nothing S can reach (S has no torch and no path into T).
+- Chapters 4 to 6 (every test that passes a Generator) still grade their solutions full marks.
 """
 
 from __future__ import annotations
