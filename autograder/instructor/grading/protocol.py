@@ -258,7 +258,10 @@ GENERATOR_HELD_ONLY_HERE = 3
 # children spawned): ``rng.spawn()`` draws its children from the latter. With the state alone, S's copy
 # had a seed sequence of fresh entropy (two Generators of one seed spawned different children in S,
 # the same in JupyterLab) and a spawn on one side was not counted on the other (red team 11).
-MAX_SEED_WORDS = 64
+# Bounds on what the peer may send: a seed sequence's pool is allocated, its entropy and spawn key mixed
+# into it word by word (in C: an interruption waits for it). A larger one of this side's own crosses
+# without it, as all did before (the copy then spawns from fresh entropy).
+MAX_SEED_WORDS, MAX_SEED_POOL = 1024, 64
 
 
 def seed_sequence_node(value: np.random.Generator) -> list[Any] | None:
@@ -268,7 +271,11 @@ def seed_sequence_node(value: np.random.Generator) -> list[Any] | None:
         return None
     entropy = seq.entropy
     entropy = int(entropy) if isinstance(entropy, (int, np.integer)) else [int(word) for word in entropy]
-    return [entropy, [int(word) for word in seq.spawn_key], int(seq.pool_size), int(seq.n_children_spawned)]
+    key = [int(word) for word in seq.spawn_key]
+    if (len(entropy) if type(entropy) is list else 1) > MAX_SEED_WORDS or len(key) > MAX_SEED_WORDS \
+            or not 4 <= seq.pool_size <= MAX_SEED_POOL:
+        return None
+    return [entropy, key, int(seq.pool_size), int(seq.n_children_spawned)]
 
 
 def seed_sequence(node: Any) -> np.random.SeedSequence | None:
@@ -279,8 +286,8 @@ def seed_sequence(node: Any) -> np.random.SeedSequence | None:
         raise ProtocolError("a malformed seed sequence")
     entropy, key, pool, children = node
     words = [entropy] if type(entropy) is int else entropy
-    if (type(words) is not list or not 0 < len(words) <= MAX_SEED_WORDS or type(key) is not list
-            or len(key) > MAX_SEED_WORDS or type(pool) is not int or not 4 <= pool <= MAX_SEED_WORDS
+    if (type(words) is not list or len(words) > MAX_SEED_WORDS or type(key) is not list
+            or len(key) > MAX_SEED_WORDS or type(pool) is not int or not 4 <= pool <= MAX_SEED_POOL
             or type(children) is not int or not 0 <= children < 2**63
             or any(type(w) is not int for w in [*words, *key])):
         raise ProtocolError("a malformed seed sequence")

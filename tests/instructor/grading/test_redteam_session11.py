@@ -16,7 +16,8 @@
   children for two Generators of one seed (JupyterLab: the same; a "same seed twice" check failed an
   honest learner who spawns), and neither side counted the other's spawns. A Generator now crosses
   with its seed sequence (entropy, spawn key, pool size, children spawned), checked on arrival
-  (sizes bounded: a 4 GB pool or a 100,000-word entropy from S is a ProtocolError).
+  (sizes bounded: a 4 GB pool or a 100,000-word entropy from S is a ProtocolError; a side's own
+  Generator past the bounds crosses as before, without its seed sequence).
 - ab3b6e7, ``frame_whole`` as a class on ``_signal``. Held: T's per-cell limit (10 s here) landing
   while S floods T with callbacks carrying a 32 MB array it changed, a fresh 32 MB array each, or
   Generators and fresh arrays, or while S sleeps: the interrupted test scores 0, S restarts once, the
@@ -215,6 +216,12 @@ def test_spawn_on_either_side_is_counted_on_the_other(pair):
     assert list(names["spawn_kept"]()) == list(twin.spawn(1)[0].random(2)), "S counted T's spawn"
     from_list = np.random.default_rng([1, 2**70, 3])  # entropy of several words, one past 64 bits
     assert list(names["child"](from_list)) == list(np.random.default_rng([1, 2**70, 3]).spawn(1)[0].random(3))
+    many = np.random.default_rng(np.arange(1000))  # entropy of 1,000 words still crosses whole
+    assert list(names["child"](many)) == list(np.random.default_rng(np.arange(1000)).spawn(1)[0].random(3))
+    empty = np.random.default_rng([])  # no words at all: as entropy 0
+    assert list(names["child"](empty)) == list(np.random.default_rng([]).spawn(1)[0].random(3))
+    huge = np.random.default_rng(np.arange(5000))  # past the bound: crosses as before, without it
+    assert names["child"](huge).shape == (3,)
     legacy = np.random.Generator(np.random.MT19937(7))
     twin = np.random.Generator(np.random.MT19937(7))
     assert list(names["child"](legacy)) == list(twin.spawn(1)[0].random(3))
@@ -223,9 +230,10 @@ def test_spawn_on_either_side_is_counted_on_the_other(pair):
 @pytest.mark.parametrize("seq", [
     [0, [], 10**9, 0],  # a pool of 4 GB
     [list(range(100_000)), [], 4, 0],  # entropy of 100,000 words
+    [0, [], 65, 0],
     [0, list(range(100_000)), 4, 0],
     [-1, [], 4, 0], [0, [-1], 4, 0], [0, [], 4, -1], [0, [], 4, 2**64], ["x", [], 4, 0], [0, [], 4],
-    [[], [], 4, 0], [1.5, [], 4, 0], [0, [], 3, 0],
+    [None, [], 4, 0], [1.5, [], 4, 0], [0, [], 3, 0],
 ])
 def test_a_malformed_seed_sequence_from_s_is_refused(seq):
     from autograder.instructor.grading.protocol import T_RNG, Channel, Endpoint, ProtocolError
