@@ -22,7 +22,9 @@
   while S floods T with callbacks carrying a 32 MB array it changed, a fresh 32 MB array each, or
   Generators and fresh arrays, or while S sleeps: the interrupted test scores 0, S restarts once, the
   next test (a Generator and an array crossing) scores full marks, no ProtocolError. The broker
-  relays whole frames only, so T never waits inside a frame for bytes S withholds.
+  relays whole frames only, so T never waits inside a frame for bytes S withholds, and it takes a
+  whole frame from T before writing it to S: an S that stops itself (SIGSTOP) before T sends it 64 MB
+  costs that test alone (T is still interrupted at its limit: its interruption is never held long).
   Noticed, not fixed: the broker writes to S's stdin blocking. An S that sends a raw request whose
   answer is 32 MB and stops reading stalls the broker's loop (S's call clock, T's restart request):
   each later cell that needs S then costs T's per-cell limit and fails, instead of a fresh S running
@@ -263,7 +265,7 @@ FLOOD = {
 }
 HONEST_F = "def f(cb):\n    return cb(np.array([2.0]))\n"
 WRONG_F = "def f(cb):\n    return np.array([0.0])\n"
-HONEST_G = "def g(rng, x):\n    return rng.normal(size=2) * x\n"
+HONEST_G = "def g(rng, x):\n    return rng.normal(size=x.shape) * x\n"
 
 
 def interrupt_release():
@@ -401,3 +403,29 @@ def test_the_chapters_that_pass_generators_still_grade_their_solution_full_marks
               if test["score"] < test["points"]}
     assert (record.status, failed, record.student_restarts) == ("graded", {}, 0), record
     assert record.code_score == structure(read(source_path(chapter))).max_code_score
+
+
+@pytest.mark.slow
+def test_an_s_that_stops_itself_before_t_sends_it_64_mb_costs_only_that_test():
+    """Held: S stops itself (SIGSTOP) after answering; T's next request is 64 MB. The broker takes the
+    whole frame from T before it writes to S (and then blocks), so T never waits inside
+    ``frame_whole`` with its interruption held: T's per-cell limit stops that test, nothing else."""
+    import dataclasses
+
+    from autograder.instructor.grading.worker import grade_task
+
+    release, template = interrupt_release()
+    template.cells[4].source = (
+        "with exercise('g'):\n    rng, x = np.random.default_rng(5), np.ones(8_000_000)\n"
+        "    check_close(g(rng, x)[:2], np.random.default_rng(5).normal(size=2), name='g(rng, x)')\n")
+    release = dataclasses.replace(release, template=nbformat.writes(template), release_sha256="")
+    stop = ("import os, signal, threading, time\n\ndef f(cb):\n"
+            "    threading.Thread(target=lambda: (time.sleep(1), os.kill(os.getpid(), signal.SIGSTOP)),\n"
+            "                     daemon=True).start()\n    return cb(np.array([2.0]))\n")
+    submitted = copy.deepcopy(template)
+    submitted.cells[1].source, submitted.cells[3].source = stop, HONEST_G
+    task = {"student": "s", "chapter": "00_demo", "notebook": nbformat.writes(submitted).encode()}
+    record = grade_task(task, release)["record"]
+    assert record["status"] == "graded", record
+    assert record["tests"]["f__tests"]["score"] == 1 and record["tests"]["g__tests"]["score"] == 0, record
+    assert record["tests"]["g__tests"]["message"].startswith("KeyboardInterrupt"), record
