@@ -14,8 +14,9 @@ every node and refuses anything else):
 - list, tuple, dict, set, frozenset, slice, complex: tagged nodes of their items, copied;
 - ``np.ndarray`` of exactly that type with a bool, int, uint, float or complex dtype: its raw
   buffer with dtype and shape; NumPy scalars likewise. Never an object or structured dtype;
-- a ``np.random.Generator``: its bit generator's state, mirrored like an array (below): a
-  generator S advances (even later, in a generator function) advances T's own;
+- a ``np.random.Generator``: its bit generator's state and its seed sequence (what ``spawn``
+  draws from), mirrored like an array (below): a generator S advances (even later, in a generator
+  function) advances T's own;
 - NumPy functions and the builtin types by name (``np.tanh``, ``float``): each side uses its own;
 - anything else (a student's function, class or object; a test's callback): a *handle*. The
   object stays where it was made; the other side gets a ``Proxy`` whose attribute reads, calls
