@@ -14,8 +14,9 @@ every node and refuses anything else):
 - list, tuple, dict, set, frozenset, slice, complex: tagged nodes of their items, copied;
 - ``np.ndarray`` of exactly that type with a bool, int, uint, float or complex dtype: its raw
   buffer with dtype and shape; NumPy scalars likewise. Never an object or structured dtype;
-- a ``np.random.Generator``: its bit generator's state, mirrored like an array (below): a
-  generator S advances (even later, in a generator function) advances T's own;
+- a ``np.random.Generator``: its bit generator's state and its seed sequence (what ``spawn``
+  draws from), mirrored like an array (below): a generator S advances (even later, in a generator
+  function) advances T's own;
 - NumPy functions and the builtin types by name (``np.tanh``, ``float``): each side uses its own;
 - anything else (a student's function, class or object; a test's callback): a *handle*. The
   object stays where it was made; the other side gets a ``Proxy`` whose attribute reads, calls
@@ -262,6 +263,55 @@ SMALL_ARRAY_BYTES = 1 << 16
 GENERATOR_HELD_ONLY_HERE = 3
 
 
+# A Generator crosses as its bit generator's state and its seed sequence (entropy, spawn key, pool size,
+# children spawned): ``rng.spawn()`` draws its children from the latter. With the state alone, S's copy
+# had a seed sequence of fresh entropy (two Generators of one seed spawned different children in S,
+# the same in JupyterLab) and a spawn on one side was not counted on the other (red team 11).
+# Bounds on what the peer may send: a seed sequence's pool is allocated, its entropy and spawn key mixed
+# into it word by word (in C: an interruption waits for it). A larger one of this side's own crosses
+# without it, as all did before (the copy then spawns from fresh entropy).
+MAX_SEED_WORDS, MAX_SEED_POOL = 1024, 64
+
+
+def seed_sequence_node(value: np.random.Generator) -> list[Any] | None:
+    """The Generator's seed sequence as plain data, or None (a bit generator seeded without one)."""
+    seq = value.bit_generator.seed_seq
+    if type(seq) is not np.random.SeedSequence:
+        return None
+    entropy = seq.entropy
+    entropy = int(entropy) if isinstance(entropy, (int, np.integer)) else [int(word) for word in entropy]
+    key = [int(word) for word in seq.spawn_key]
+    if (len(entropy) if type(entropy) is list else 1) > MAX_SEED_WORDS or len(key) > MAX_SEED_WORDS \
+            or not 4 <= seq.pool_size <= MAX_SEED_POOL:
+        return None
+    return [entropy, key, int(seq.pool_size), int(seq.n_children_spawned)]
+
+
+def seed_sequence(node: Any) -> np.random.SeedSequence | None:
+    """The seed sequence ``seed_sequence_node`` described (the peer's, so checked), or None."""
+    if node is None:
+        return None
+    if type(node) is not list or len(node) != 4:
+        raise ProtocolError("a malformed seed sequence")
+    entropy, key, pool, children = node
+    words = [entropy] if type(entropy) is int else entropy
+    if (type(words) is not list or len(words) > MAX_SEED_WORDS or type(key) is not list
+            or len(key) > MAX_SEED_WORDS or type(pool) is not int or not 4 <= pool <= MAX_SEED_POOL
+            or type(children) is not int or not 0 <= children < 2**63
+            or any(type(w) is not int for w in [*words, *key])):
+        raise ProtocolError("a malformed seed sequence")
+    try:
+        return np.random.SeedSequence(entropy, spawn_key=key, pool_size=pool, n_children_spawned=children)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ProtocolError(f"a malformed seed sequence ({error})") from error
+
+
+def rng_print(value: np.random.Generator) -> str:
+    """What a Generator holds that crossing copies: its state and the children its seed sequence spawned."""
+    seq = value.bit_generator.seed_seq
+    return repr((value.bit_generator.state, getattr(seq, "n_children_spawned", None)))
+
+
 def snapshot(value: np.ndarray | np.random.Generator) -> Any:
     """What a mirrored value holds now, kept to find at the next message whether it changed.
 
@@ -270,7 +320,7 @@ def snapshot(value: np.ndarray | np.random.Generator) -> Any:
     a CRC); a generator's state as text.
     """
     if type(value) is np.random.Generator:
-        return repr(value.bit_generator.state)
+        return rng_print(value)
     if value.nbytes <= SMALL_ARRAY_BYTES:
         return (value.shape, value.dtype, value.tobytes())
     return np.array(value, order="C", copy=True)
@@ -279,7 +329,7 @@ def snapshot(value: np.ndarray | np.random.Generator) -> Any:
 def unchanged(value: np.ndarray | np.random.Generator, kept: Any) -> bool:
     """Whether ``value`` still holds what ``snapshot`` kept (bit for bit: NaN equals NaN)."""
     if type(value) is np.random.Generator:
-        return kept == repr(value.bit_generator.state)
+        return kept == rng_print(value)
     if type(kept) is tuple:
         return kept[0] == value.shape and kept[1] == value.dtype and kept[2] == value.tobytes()
     if type(kept) is not np.ndarray or kept.shape != value.shape or kept.dtype != value.dtype:
@@ -397,7 +447,10 @@ class Endpoint:
         every copy T holds); S always sends the contents (T may have dropped its copy)."""
         by_reference = same and self.side == "t"
         if type(value) is np.random.Generator:
-            return [T_RNG, mid, None if by_reference else self.encode(value.bit_generator.state)]
+            if by_reference:
+                return [T_RNG, mid, None]
+            state = {**value.bit_generator.state, "seed_seq": seed_sequence_node(value)}
+            return [T_RNG, mid, self.encode(state)]
         data = None if by_reference else np.ascontiguousarray(value).view(np.uint8).reshape(-1).tobytes()
         return [T_ARRAY, mid, value.dtype.str, list(value.shape), data]
 
@@ -572,11 +625,16 @@ class Endpoint:
         state = self.decode(state_node)
         if type(state) is not dict or state.get("bit_generator") not in RNG_BITS:
             raise ProtocolError("a random generator with an unknown bit generator")
+        seq_node = state.pop("seed_seq", None)
         if type(mine) is np.random.Generator and type(mine.bit_generator).__name__ == state["bit_generator"]:
-            mine.bit_generator.state = state  # the same generator object, advanced
+            if seq_node is None or seq_node == seed_sequence_node(mine):
+                mine.bit_generator.state = state  # the same generator object, advanced
+            else:  # it spawned (a seed sequence's children spawned cannot be changed in place)
+                mine.bit_generator.__setstate__((state, seed_sequence(seq_node)))
             self._prints[mid] = snapshot(mine)
             return mine
-        bit_generator = getattr(np.random, state["bit_generator"])()
+        seq = seed_sequence(seq_node)
+        bit_generator = getattr(np.random, state["bit_generator"])(seq)
         bit_generator.state = state
         value = np.random.Generator(bit_generator)
         self._register(value, mid)
