@@ -110,6 +110,22 @@ def make_targets() -> set[str]:
     return {m.group(1) for m in re.finditer(r"^([a-z][a-z0-9_-]*):(?!=)", text, re.M)}
 
 
+def test_the_repository_tracks_no_environment_and_no_link_out_of_it():
+    """A helper's worktree links `.venv` to the main one; `git add -A` once committed that link (an
+    absolute path, so a fresh clone's `make` found a broken environment), and merging it replaced the
+    real `.venv` with a link to itself."""
+    if not (REPO / ".git").exists():
+        return  # an exported tree: nothing is tracked
+    listed = subprocess.run(["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True)
+    entries = [line.split("\t", 1) for line in listed.stdout.splitlines()]
+    environments = [path for _, path in entries if path.split("/")[0] in (".venv", "venv", "build")]
+    assert environments == [], f"an environment or build is tracked: {environments[:5]}"
+    links = [path for mode, path in entries if mode.startswith("120000")]
+    outside = [path for path in links if (REPO / path).readlink().is_absolute()
+               or not ((REPO / path).parent / (REPO / path).readlink()).resolve().is_relative_to(REPO)]
+    assert outside == [], f"links to outside the repository: {outside}"
+
+
 def test_every_make_target_is_in_make_help():
     listed = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True,
                             check=True).stdout
