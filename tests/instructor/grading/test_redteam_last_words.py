@@ -1,0 +1,233 @@
+"""Red team, session 11b: the last words of a call stopped at its limit (0edf598).
+
+The broker sends SIGUSR1 to S's processes when a call runs past its limit; S's handler sends one
+``OUTPUT`` frame of what the student's code printed; the broker passes the first such frame to T,
+drops the rest, and kills S. Attacked here as a student, through ``grade_task`` on the demo chapter.
+
+HELD: (filled in below)
+BROKE: (filled in below)
+"""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from tests.instructor.demo_course import index_of, outputs
+from tests.instructor.demo_course import with_cell as answer
+
+from . import test_two_process as two_process
+
+pytestmark = [pytest.mark.xdist_group("two_process")]
+
+demo, score = two_process.demo, two_process.score
+HIDDEN_CODE = "np.array([-3.0])"  # a line of the demo's hidden test
+
+# The student's way to S's protocol descriptor and its frames' header (all of it S's own).
+FRAMES = '''import gc, os, signal, struct, time, msgpack
+CHANNEL = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+HEADER = struct.Struct("!IBQd")
+def frame(kind, msgid, body):
+    data = body if type(body) is bytes else msgpack.packb(body, use_bin_type=True)
+    return HEADER.pack(len(data), kind, msgid, 0.0) + data
+def send(*frames):
+    for data in frames:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(CHANNEL.write_fd, view):]
+def current_msgid(f):
+    while f is not None:
+        if f.f_code.co_name == "serve" and "msgid" in f.f_locals:
+            return f.f_locals["msgid"]
+        f = f.f_back
+    return 0
+'''
+LOOP = "    while True:\n        pass\n"
+FAKE_PASS = "square([2]) passed\\nsquare of a negative number passed\\nAll tests passed: 3/3\\n"
+
+
+def looping_square(handler: str) -> str:
+    """A square that installs ``handler`` (a SIGUSR1 handler body, with ``n, f``) and loops."""
+    return (FRAMES + "def handler(n, f):\n" + handler
+            + "def square(x):\n    print('working')\n    signal.signal(signal.SIGUSR1, handler)\n" + LOOP)
+
+
+def graded(result: dict) -> nbformat.NotebookNode:
+    return nbformat.reads(result["notebook"], as_version=4)
+
+
+def shown(result: dict, grade_id: str) -> str:
+    """The outputs of the graded notebook's cell ``grade_id``, as JSON."""
+    nb = graded(result)
+    return json.dumps(nb.cells[index_of(nb, grade_id)].get("outputs", []))
+
+
+def assert_as_the_control(result: dict, most: float = 1) -> None:
+    """A square that loops loses square's 2 points and keeps cube's; no hidden test shown."""
+    record = result["record"]
+    assert record["status"] == "graded", record
+    assert score(result) <= most, record
+    assert record["tests"]["cube__tests"]["score"] == 1 if "cube__tests" in record["tests"] else True, record
+    assert HIDDEN_CODE not in outputs(result) and "BEGIN HIDDEN" not in outputs(result)
+
+
+
+# -- a student's own SIGUSR1 handler: what T gets from the last words ---------------------------
+
+NOT_OUTPUT = {
+    "a_list": "    send(frame(4, 0, [1, 2]))\n",
+    "not_msgpack": "    send(frame(4, 0, b'\\xc1\\xc1'))\n",
+    "a_map_cut_short": "    send(frame(4, 0, b'\\x81\\xa6output'))\n",
+    "output_not_a_dict": "    send(frame(4, 0, {'output': ['x'], 'ok': 4.0}))\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("body", [
+    pytest.param(name, marks=[] if name == "output_not_a_dict" else pytest.mark.xfail(
+        strict=True, reason="T's read raises on an OUTPUT body it cannot read; its stream goes out of step"))
+    for name in NOT_OUTPUT])
+def test_last_words_that_are_not_an_output_map_cost_only_the_stopped_call(demo, body):
+    """Before the fix, a body T cannot read (not a map, not msgpack) raised in T's read: the broker's
+    StudentTimeout was left unread, T's stream was one answer behind, and every later cell failed
+    ("an answer to message 4, expected 5"): the notebook lost cube's point (only its own)."""
+    grade, solution, _ = demo
+    result = grade(answer(solution, "square", looping_square(NOT_OUTPUT[body])))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    test = shown(result, "square__tests")
+    assert "StudentTimeout" in test and "ran past" in test, test
+    assert "ProtocolError" not in outputs(result)
+
+
+@pytest.mark.slow
+def test_a_forged_reply_and_a_fake_pass_in_the_last_words_earn_nothing(demo):
+    """The handler sends the right answer as a REPLY to the call being stopped (before and after its
+    OUTPUT frame) and prints a fake "all tests passed": the broker drops the REPLYs, T shows the
+    text in the test's cell, and square scores nothing."""
+    grade, solution, _ = demo
+    handler = ("    ENDPOINT = next(o for o in gc.get_objects() if type(o).__name__ == 'Endpoint')\n"
+               "    msgid = current_msgid(f)\n"
+               "    right = frame(2, msgid, {'ok': ENDPOINT.encode(np.array([4.0]))})\n"
+               f"    send(right, frame(4, 0, {{'output': {{'stdout': '{FAKE_PASS}'}}}}), right)\n")
+    result = grade(answer(solution, "square", looping_square(handler)))
+    assert_as_the_control(result)
+    assert result["record"]["tests"]["square__tests"]["score"] == 0, result["record"]
+    test = shown(result, "square__tests")
+    assert "All tests passed: 3/3" in test and "ran past" in test, test
+
+
+@pytest.mark.slow
+def test_output_frames_outside_a_stop_lose_s_and_earn_nothing(demo):
+    """A right square that also sends OUTPUT frames of its own (written to the descriptor, and by
+    raising SIGUSR1 so that S's handler sends one) mid-call: out of turn, S is lost, square's test
+    fails; cube, in a fresh S, keeps its point. The same notebook without the trick scores 3."""
+    grade, solution, _ = demo
+    for trick in ("send(frame(4, 0, {'output': {'stdout': 'passed'}}))",
+                  "signal.raise_signal(signal.SIGUSR1)"):
+        source = FRAMES + f"def square(x):\n    print('passed')\n    {trick}\n    return x**2\n"
+        result = grade(answer(solution, "square", source))
+        record = result["record"]
+        assert record["status"] == "graded" and score(result) == 1, (trick, record)
+        assert record["tests"]["square__tests"]["score"] == 0, (trick, record)
+        assert HIDDEN_CODE not in outputs(result)
+
+
+# -- handlers that hang, fork, flood, or send half a frame or a huge one ----------------------------
+
+VANDALS = {
+    "sleeps": "    time.sleep(120)\n",
+    "blocks_signals": "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGINT])\n"
+                      "    while True:\n        pass\n",
+    "half_a_frame": "    send(frame(4, 0, {'output': {'stdout': 'x' * 1000}})[:200])\n    time.sleep(120)\n",
+    "floods_small_frames": ("    block = frame(2, 7, {'ok': 1}) * 10000\n"
+                            "    while True:\n        send(block)\n"),
+    "forks": "    for _ in range(8):\n        if os.fork() == 0:\n"
+             "            send(frame(4, 0, {'output': {'stdout': 'child ' * 5000}}))\n"
+             "            while True:\n                pass\n    while True:\n        pass\n",
+    "a_200_mb_frame": "    send(frame(4, 0, {'output': {'stdout': 'y' * 200_000_000}}))\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("vandal", list(VANDALS))
+def test_a_handler_that_hangs_forks_floods_or_sends_too_much_costs_only_its_call(demo, vandal):
+    grade, solution, _ = demo
+    result = grade(answer(solution, "square", looping_square(VANDALS[vandal])))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    assert result["record"]["seconds"] < 90, result["record"]
+    assert len(result["notebook"] or "") < 5_000_000
+
+
+@pytest.mark.slow
+def test_forked_children_that_print_do_not_garble_the_last_words(demo):
+    """S's handler is inherited by a child the student forked: at the stop, parent and children
+    each send their last words (100 kB, over a pipe's atomic size) at once. T gets whole text or
+    none; the stream stays in step and cube keeps its point."""
+    grade, solution, _ = demo
+    source = ("import os\ndef square(x):\n    print('p' * 100_000)\n"
+              "    for _ in range(3):\n        if os.fork() == 0:\n            break\n" + LOOP)
+    result = grade(answer(solution, "square", source))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    assert "ProtocolError" not in outputs(result)
+
+
+# -- honest notebooks -------------------------------------------------------------------------
+
+HONEST_LOOPS = {
+    "in_time_sleep": "import time\ndef square(x):\n    print('epoch 0')\n    while True:\n"
+                     "        time.sleep(0.05)\n",
+    "in_numpy": "def square(x):\n    print('epoch 0')\n    a = np.ones((400, 400))\n    while True:\n"
+                "        a = np.tanh(a @ a / 400)\n",
+    "after_printing_a_lot": "def square(x):\n    for i in range(200_000):\n        print('epoch', i)\n"
+                            + LOOP,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", list(HONEST_LOOPS))
+def test_an_honest_loop_shows_what_it_printed_and_keeps_the_rest(demo, loop):
+    grade, solution, _ = demo
+    result = grade(answer(solution, "square", HONEST_LOOPS[loop]))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    test = shown(result, "square__tests")
+    assert "epoch 0" in test and "ran past" in test, test
+
+
+@pytest.mark.slow
+def test_an_honest_learners_own_sigusr1_handler_keeps_full_marks(demo):
+    grade, solution, _ = demo
+    own = ("import signal\ncalls = []\nsignal.signal(signal.SIGUSR1, lambda n, f: calls.append(n))\n"
+           "def square(x):\n    signal.raise_signal(signal.SIGUSR1)\n    print('calls', len(calls))\n"
+           "    return x**2\n")
+    result = grade(answer(solution, "square", own))
+    assert result["record"]["status"] == "graded" and score(result) == 3, result["record"]
+    assert "calls 1" in outputs(result)
+
+
+@pytest.mark.slow
+def test_a_nested_stopped_call_shows_its_output_in_the_test_cell(tmp_path):
+    """S -> T -> S: square calls a test's callback, which calls the learner's cube, which prints and
+    loops. Its output shows in square's test cell, before the stop; nothing else is lost."""
+    from tests.instructor.demo_course import demo_grader, make_demo_course
+
+    test = ("with exercise('square'):\n"
+            "    check_close(square(lambda v: cube(v)), np.array([8.0]), name='square via a callback')\n")
+    grade, _ = demo_grader(tmp_path, after={}, tests={"square__tests": test})
+    _, solution, _ = make_demo_course(tmp_path / "learner")
+    nb = answer(solution, "square", "def square(f):\n    print('outer')\n    return f(np.array([2.0]))\n")
+    looping = answer(nb, "cube", "def cube(x):\n    print('inner', x)\n" + LOOP)
+    full = grade(nb)
+    assert full["record"]["status"] == "graded" and score(full) == 3, full["record"]
+    result = grade(looping)
+    record = result["record"]
+    assert record["status"] == "graded" and score(result) == 0, record  # both use the looping cube
+    test_cell = shown(result, "square__tests")
+    assert "outer" in test_cell and "inner [2.]" in test_cell and "ran past" in test_cell, test_cell
+    assert "inner" not in shown(result, "cube__tests")
+    assert HIDDEN_CODE not in outputs(result)
