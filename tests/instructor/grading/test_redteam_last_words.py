@@ -159,7 +159,7 @@ def test_a_handler_that_hangs_forks_floods_or_sends_too_much_costs_only_its_call
     assert_as_the_control(result)
     assert score(result) == 1, result["record"]
     assert result["record"]["seconds"] < 90, result["record"]
-    assert len(result["notebook"] or "") < 5_000_000
+    assert result["notebook"] is not None and len(result["notebook"]) < 5_000_000, result["record"]
 
 
 @pytest.mark.slow
@@ -183,13 +183,17 @@ HONEST_LOOPS = {
                      "        time.sleep(0.05)\n",
     "in_numpy": "def square(x):\n    print('epoch 0')\n    a = np.ones((400, 400))\n    while True:\n"
                 "        a = np.tanh(a @ a / 400)\n",
+    "after_printing_a_lone_surrogate": "def square(x):\n    print('epoch 0', '\\udc80')\n" + LOOP,
     "after_printing_a_lot": "def square(x):\n    for i in range(200_000):\n        print('epoch', i)\n"
                             + LOOP,
 }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loop", list(HONEST_LOOPS))
+@pytest.mark.parametrize("loop", [
+    pytest.param(name, marks=pytest.mark.xfail(
+        strict=True, reason="S's handler packs a lone surrogate and raises: the learner's output is lost"))
+    if "surrogate" in name else name for name in HONEST_LOOPS])
 def test_an_honest_loop_shows_what_it_printed_and_keeps_the_rest(demo, loop):
     grade, solution, _ = demo
     result = grade(answer(solution, "square", HONEST_LOOPS[loop]))
@@ -212,22 +216,21 @@ def test_an_honest_learners_own_sigusr1_handler_keeps_full_marks(demo):
 
 @pytest.mark.slow
 def test_a_nested_stopped_call_shows_its_output_in_the_test_cell(tmp_path):
-    """S -> T -> S: square calls a test's callback, which calls the learner's cube, which prints and
-    loops. Its output shows in square's test cell, before the stop; nothing else is lost."""
+    """S -> T -> S: square calls a test's callback, which calls the learner's square again, which
+    prints and loops. Its output shows in square's test cell, before the stop; cube keeps its point."""
     from tests.instructor.demo_course import demo_grader, make_demo_course
 
     test = ("with exercise('square'):\n"
-            "    check_close(square(lambda v: cube(v)), np.array([8.0]), name='square via a callback')\n")
+            "    check_close(square(lambda v: square(v)), np.array([4.0]), name='square via a callback')\n")
     grade, _ = demo_grader(tmp_path, after={}, tests={"square__tests": test})
     _, solution, _ = make_demo_course(tmp_path / "learner")
-    nb = answer(solution, "square", "def square(f):\n    print('outer')\n    return f(np.array([2.0]))\n")
-    looping = answer(nb, "cube", "def cube(x):\n    print('inner', x)\n" + LOOP)
-    full = grade(nb)
+    outer = "def square(x):\n    if callable(x):\n        print('outer')\n        return x(np.array([2.0]))\n"
+    full = grade(answer(solution, "square", outer + "    print('inner', x)\n    return x**2\n"))
     assert full["record"]["status"] == "graded" and score(full) == 3, full["record"]
-    result = grade(looping)
-    record = result["record"]
-    assert record["status"] == "graded" and score(result) == 0, record  # both use the looping cube
+    result = grade(answer(solution, "square", outer + "    print('inner', x)\n" + LOOP))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
     test_cell = shown(result, "square__tests")
     assert "outer" in test_cell and "inner [2.]" in test_cell and "ran past" in test_cell, test_cell
+    assert test_cell.index("inner [2.]") < test_cell.index("ran past"), test_cell
     assert "inner" not in shown(result, "cube__tests")
-    assert HIDDEN_CODE not in outputs(result)
