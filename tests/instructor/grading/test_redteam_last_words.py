@@ -145,6 +145,10 @@ VANDALS = {
     "forks": "    for _ in range(8):\n        if os.fork() == 0:\n"
              "            send(frame(4, 0, {'output': {'stdout': 'child ' * 5000}}))\n"
              "            while True:\n                pass\n    while True:\n        pass\n",
+    "asks_t_to_run_code": ("    send(frame(1, 99, {'op': 'call', 'target': 1, 'args': [], 'kwargs': {}}),\n"
+                           "         frame(4, 0, {'output': {'stdout': 'first'}}),\n"
+                           "         frame(4, 0, {'output': {'stdout': 'second'}}))\n"),
+    "a_20_mb_frame": "    send(frame(4, 0, {'output': {'stdout': 'y' * 20_000_000}}))\n",
     "a_200_mb_frame": "    send(frame(4, 0, {'output': {'stdout': 'y' * 200_000_000}}))\n",
 }
 
@@ -158,6 +162,9 @@ def test_a_handler_that_hangs_forks_floods_or_sends_too_much_costs_only_its_call
     assert score(result) == 1, result["record"]
     assert result["record"]["seconds"] < 90, result["record"]
     assert result["notebook"] is not None and len(result["notebook"]) < 5_000_000, result["record"]
+    if vandal == "asks_t_to_run_code":  # the request is dropped, and the second OUTPUT frame too
+        test = shown(result, "square__tests")
+        assert "first" in test and "second" not in test, test
 
 
 @pytest.mark.slow
@@ -196,6 +203,19 @@ def test_an_honest_loop_shows_what_it_printed_and_keeps_the_rest(demo, loop):
     assert score(result) == 1, result["record"]
     test = shown(result, "square__tests")
     assert "epoch 0" in test and "ran past" in test, test
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("action", ["SIG_DFL", "SIG_IGN"])
+def test_a_loop_after_the_learner_reset_sigusr1_is_stopped_as_before(demo, action):
+    """A learner who set SIGUSR1 back to its default (S dies at the signal) or to ignored: no last
+    words, the same StudentTimeout, cube keeps its point."""
+    grade, solution, _ = demo
+    source = f"import signal\nsignal.signal(signal.SIGUSR1, signal.{action})\ndef square(x):\n" + LOOP
+    result = grade(answer(solution, "square", source))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    assert "ran past" in shown(result, "square__tests")
 
 
 @pytest.mark.slow
