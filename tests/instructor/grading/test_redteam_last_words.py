@@ -11,14 +11,24 @@ BROKE: (filled in below)
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
 
+import msgpack
 import nbformat
 import pytest
 
+from autograder.instructor.grading.broker import Broker
+from autograder.instructor.grading.protocol import CONTROL, HEADER, OUTPUT, REQUEST
 from tests.instructor.demo_course import index_of, outputs
 from tests.instructor.demo_course import with_cell as answer
 
 from . import test_two_process as two_process
+from .test_broker import _frames_until_reply, _send
 
 pytestmark = [pytest.mark.xdist_group("two_process")]
 
@@ -249,3 +259,42 @@ def test_a_nested_stopped_call_shows_its_output_in_the_test_cell(tmp_path):
     assert "outer" in test_cell and "inner [2.]" in test_cell and "ran past" in test_cell, test_cell
     assert test_cell.index("inner [2.]") < test_cell.index("ran past"), test_cell
     assert "inner" not in shown(result, "cube__tests")
+
+
+# -- the broker alone: what it passes on of S's last words -------------------------------------
+
+RAW_LAST_WORDS = {
+    "a_list": (b"\x92\x01\x02", []),
+    "not_msgpack": (b"\xc1\xc1", []),
+    "cut_short": (b"\x81\xa6output", []),
+    "extra_keys": (b"\x82\xa6output\x82\xa6stdout\xa2hi\xa5other\x01\xa2ok\x01",
+                   [{"output": {"stdout": "hi"}}]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("words", list(RAW_LAST_WORDS))
+def test_the_broker_passes_only_readable_output_strings_then_the_timeout(words):
+    """S's OUTPUT body, whatever its bytes: T gets a frame of the broker's own holding only the
+    strings under stdout and stderr, or none, and then its StudentTimeout (never bytes it cannot read)."""
+    data, expected = RAW_LAST_WORDS[words]
+    stand_in = (f"import signal, struct, sys, time\nHEADER = struct.Struct({HEADER.format!r})\n"
+                f"def words(n, f):\n    sys.stdout.buffer.write(HEADER.pack({len(data)}, {OUTPUT}, 1, 0.0)"
+                f" + {data!r})\n    sys.stdout.buffer.flush()\n"
+                "signal.signal(signal.SIGUSR1, words)\nhead = sys.stdin.buffer.read(HEADER.size)\n"
+                "sys.stdin.buffer.read(HEADER.unpack(head)[0])\nwhile True:\n    time.sleep(0.01)\n")
+    folder = Path(tempfile.mkdtemp(prefix="lw-"))
+    try:
+        with Broker(folder / "b.sock", lambda generation: [sys.executable, "-c", stand_in], max_frame=1 << 20,
+                    log=folder / "log"), socket.socket(socket.AF_UNIX) as t:
+            t.connect(str(folder / "b.sock"))
+            t.settimeout(30)
+            assert _send(t, CONTROL, 1, {"op": "restart"})["ok"] == 1
+            time.sleep(0.5)  # the stand-in's handler is set
+            body = msgpack.packb({"op": "call"}, use_bin_type=True)
+            t.sendall(HEADER.pack(len(body), REQUEST, 2, 0.5) + body)
+            *before, (_, stopped) = _frames_until_reply(t)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert stopped["error"]["type"] == "StudentTimeout", stopped
+    assert before == [(OUTPUT, body) for body in expected], before
