@@ -4,8 +4,30 @@ The broker sends SIGUSR1 to S's processes when a call runs past its limit; S's h
 ``OUTPUT`` frame of what the student's code printed; the broker passes the first such frame to T,
 drops the rest, and kills S. Attacked here as a student, through ``grade_task`` on the demo chapter.
 
-HELD: (filled in below)
-BROKE: (filled in below)
+HELD (each earns no more than the same notebook without the trick; an honest one keeps its marks):
+- a student's own SIGUSR1 handler that sends the right answer as a REPLY to the stopped call (before
+  and after its OUTPUT), a request asking T to run code, a second OUTPUT frame, or a fake "All tests
+  passed": the broker drops all but the first OUTPUT frame; the text shows in the test's cell only,
+  the score comes from the StudentTimeout;
+- OUTPUT frames outside a stop (written to the descriptor, or S's handler run by raising SIGUSR1):
+  out of turn, S is lost, the call fails;
+- handlers that sleep, block signals and spin, send half a frame, flood small frames, fork eight
+  children that each send last words, send 20 MB (T's output cap keeps 2 MB) or 200 MB: each costs
+  the call its limit plus at most LAST_WORDS_S; the notebook is graded with cube's point;
+- a process named "bwrap..." is not signalled: it loses only its own last words;
+- honest: loops in time.sleep, in NumPy matmuls, after 2.4 MB of prints, a learner's own SIGUSR1
+  handler (full marks), SIGUSR1 reset to default or ignored, forked children that print 100 kB each
+  (no garbled frame reached T), a stopped call nested S -> T -> S (its output in the test's cell,
+  before the stop); no line of a hidden test reaches an output.
+
+BROKE, fixed:
+- the broker passed S's OUTPUT frame to T as S wrote it. A body T could not read (a list, not
+  msgpack, a map cut short) raised in T's ``Channel.read``: the StudentTimeout after it stayed
+  unread, T's stream was one answer behind, and every later cell failed ("an answer to message 4,
+  expected 5"; the notebook lost cube's point, only its own). The broker now reads it and sends a
+  frame of its own with only the strings under stdout and stderr, or nothing (``_pass_output``).
+- S's handler packed the learner's text as printed: a lone surrogate (``print('\\udc80')``) made
+  msgpack raise in the learner's code and the output was lost; now replaced as ``extras_out`` does.
 """
 
 from __future__ import annotations
@@ -175,6 +197,20 @@ def test_a_handler_that_hangs_forks_floods_or_sends_too_much_costs_only_its_call
     if vandal == "asks_t_to_run_code":  # the request is dropped, and the second OUTPUT frame too
         test = shown(result, "square__tests")
         assert "first" in test and "second" not in test, test
+
+
+@pytest.mark.slow
+def test_a_process_that_names_itself_bwrap_only_loses_its_own_last_words(demo):
+    """The broker does not signal a process whose name starts with "bwrap"; S can take that name
+    (/proc/self/comm): no last words, the same stop, cube keeps its point."""
+    grade, solution, _ = demo
+    source = ("def square(x):\n    print('hidden from the signal')\n"
+              "    with open('/proc/self/comm', 'w') as comm:\n        comm.write('bwrap-s')\n" + LOOP)
+    result = grade(answer(solution, "square", source))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    test = shown(result, "square__tests")
+    assert "ran past" in test and "hidden from the signal" not in test, test
 
 
 @pytest.mark.slow
