@@ -15,7 +15,8 @@ HELD (each earns no more than the same notebook without the trick; an honest one
   children that each send last words, send 20 MB (T's output cap keeps 2 MB) or 200 MB: each costs
   the call its limit plus at most LAST_WORDS_S; the notebook is graded with cube's point;
 - a process named "bwrap..." is not signalled: it loses only its own last words;
-- honest: loops in time.sleep, in NumPy matmuls, after 2.4 MB of prints, a learner's own SIGUSR1
+- honest: loops in time.sleep, in NumPy matmuls, in SVDs of seconds (the output printed before may be
+  lost: S's handler waits for NumPy to return), after 2.4 MB of prints, a learner's own SIGUSR1
   handler (full marks), SIGUSR1 reset to default or ignored, forked children that print 100 kB each
   (no garbled frame reached T), a stopped call nested S -> T -> S (its output in the test's cell,
   before the stop); no line of a hidden test reaches an output.
@@ -249,6 +250,19 @@ def test_an_honest_loop_shows_what_it_printed_and_keeps_the_rest(demo, loop):
     assert score(result) == 1, result["record"]
     test = shown(result, "square__tests")
     assert "epoch 0" in test and "ran past" in test, test
+
+
+@pytest.mark.slow
+def test_a_loop_inside_one_long_c_call_is_stopped_as_before(demo):
+    """An SVD of seconds: S's handler runs only once NumPy returns, after LAST_WORDS_S, so what the
+    learner printed may be lost; the stop, the score and the rest of the notebook are as before."""
+    grade, solution, _ = demo
+    source = ("def square(x):\n    print('epoch 0')\n    a = np.random.default_rng(0).random((1500, 1500))\n"
+              "    while True:\n        np.linalg.svd(a)\n")
+    result = grade(answer(solution, "square", source))
+    assert_as_the_control(result)
+    assert score(result) == 1, result["record"]
+    assert "ran past" in shown(result, "square__tests")
 
 
 @pytest.mark.slow
