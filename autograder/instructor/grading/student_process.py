@@ -120,10 +120,12 @@ class Student:
     def last_words(self, channel: Any, protocol: Any) -> None:
         """SIGUSR1's handler: the broker is about to stop a call at its limit and asks for what the
         student's code printed and S has not sent yet (it goes with each frame S sends). Not while a
-        frame is being written: the stream would be out of step."""
+        frame is being written: the stream would be out of step. The text as ``extras_out`` sends it: a
+        lone surrogate printed made the packing raise, in the learner's code, and nothing was sent."""
         if channel.writing:
             return
-        output = {key: text for key, stream in (("stdout", self.stdout), ("stderr", self.stderr))
+        output = {key: text.encode("utf-8", "replace").decode("utf-8")
+                  for key, stream in (("stdout", self.stdout), ("stderr", self.stderr))
                   if (text := stream.drain())}
         channel.write(protocol.OUTPUT, 0, {"output": output})
 
