@@ -49,6 +49,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CPU_PROBE_AFTER = 0.2
 MAX_TREE = 64  # processes read for S's CPU time, at most (an honest S starts none)
 LAST_WORDS_S = 0.5  # a call stopped at its limit: how long S has to send the output it printed
+# and the most it may send then (S caps each stream at Limits.output_bytes, 2 MiB unless set): a larger
+# frame is not read, and T is told how long it was (redteam 11b: 256 MB held four times over otherwise)
+LAST_WORDS_MAX_BYTES = 16 << 20
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
@@ -299,6 +302,10 @@ class Broker:
             self.s_buffer += chunk
             while len(self.s_buffer) >= HEADER.size:
                 length, kind, _, _ = HEADER.unpack_from(self.s_buffer)
+                if kind == OUTPUT and length > LAST_WORDS_MAX_BYTES:
+                    self._to_t(OUTPUT, 0, {"output": {"stderr": f"[{length} bytes of output before the stop: "
+                                                                f"too long to show]\n"}})
+                    return
                 if length > self.max_frame:
                     return
                 if len(self.s_buffer) < HEADER.size + length:
