@@ -1,4 +1,5 @@
 """Red team, session 11: three changes of 2026-12-07 attacked through the real worker (``grade_task``).
+(The attacks that take over 5 s each also carry ``two_process_suite``: `make test-two-process`.)
 
 - ab3b6e7, T lets go of a Generator once nothing else of T's holds it (``sys.getrefcount`` <= 3).
   Held: a test (``RNG_TESTS``) that passes Generators inline (T drops them at once), holds one that a
@@ -308,6 +309,7 @@ def grade_interrupted(f_source: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.two_process_suite
 def test_the_interrupt_control():
     honest, wrong = grade_interrupted(HONEST_F), grade_interrupted(WRONG_F)
     assert graded_score(honest) == 2, honest["record"]
@@ -315,6 +317,7 @@ def test_the_interrupt_control():
 
 
 @pytest.mark.slow
+@pytest.mark.two_process_suite
 @pytest.mark.parametrize("attack", sorted(FLOOD))
 def test_an_interrupt_while_frames_are_in_flight_leaves_the_next_test_in_step(attack):
     result = grade_interrupted(FLOOD[attack])
@@ -343,6 +346,7 @@ def f(cb):
 
 
 @pytest.mark.slow
+@pytest.mark.two_process_suite
 def test_an_s_that_stops_reading_stalls_only_its_own_notebook():
     """Held (nothing gained): the broker writes to S's stdin blocking, so this S stalls the broker;
     T's per-cell limit (10 x cell_timeout) then stops each later cell that needs S, which a fresh S
@@ -406,6 +410,7 @@ def test_the_chapters_that_pass_generators_still_grade_their_solution_full_marks
 
 
 @pytest.mark.slow
+@pytest.mark.two_process_suite
 def test_an_s_that_stops_itself_before_t_sends_it_64_mb_costs_only_that_test():
     """Held: S stops itself (SIGSTOP) after answering; T's next request is 64 MB. The broker takes the
     whole frame from T before it writes to S (and then blocks), so T never waits inside
