@@ -104,12 +104,15 @@ class Student:
             self.warnings.append([getattr(category, "__name__", "UserWarning")[:60], str(message)[:2000],
                                   str(filename)[:200], int(lineno)])
 
+    def _printed(self) -> dict[str, str]:
+        """What the student's code printed since the last frame, as text msgpack can pack (a lone
+        surrogate replaced: packing it would raise)."""
+        return {key: text.encode("utf-8", "replace").decode("utf-8")
+                for key, stream in (("stdout", self.stdout), ("stderr", self.stderr))
+                if (text := stream.drain())}
+
     def extras_out(self) -> dict[str, Any]:
-        output: dict[str, Any] = {}
-        for key, stream in (("stdout", self.stdout), ("stderr", self.stderr)):
-            text = stream.drain()
-            if text:
-                output[key] = text.encode("utf-8", "replace").decode("utf-8")
+        output: dict[str, Any] = self._printed()
         if self.warnings:
             output["warnings"], self.warnings = self.warnings, []
         figures = self._figures() if not self.cells_running else []
@@ -120,14 +123,9 @@ class Student:
     def last_words(self, channel: Any, protocol: Any) -> None:
         """SIGUSR1's handler: the broker is about to stop a call at its limit and asks for what the
         student's code printed and S has not sent yet (it goes with each frame S sends). Not while a
-        frame is being written: the stream would be out of step. The text as ``extras_out`` sends it: a
-        lone surrogate printed made the packing raise, in the learner's code, and nothing was sent."""
-        if channel.writing:
-            return
-        output = {key: text.encode("utf-8", "replace").decode("utf-8")
-                  for key, stream in (("stdout", self.stdout), ("stderr", self.stderr))
-                  if (text := stream.drain())}
-        channel.write(protocol.OUTPUT, 0, {"output": output})
+        frame is being written: the stream would be out of step."""
+        if not channel.writing:
+            channel.write(protocol.OUTPUT, 0, {"output": self._printed()})
 
     def _show_function(self) -> Any:
         """S's ``plt.show``: a plain function, since matplotlib sets ``show.__signature__`` when

@@ -36,18 +36,24 @@ while True:
 """
 
 
-def _send(t: socket.socket, kind: int, msgid: int, body: dict, limit: float = 0.0) -> dict:
-    data = msgpack.packb(body, use_bin_type=True)
-    t.sendall(HEADER.pack(len(data), kind, msgid, limit) + data)
+def _read_frame(t: socket.socket) -> tuple[int, int, dict]:
+    """The next frame T's socket gets: (kind, message id, body)."""
     head = b""
     while len(head) < HEADER.size:
         head += t.recv(HEADER.size - len(head))
-    length, kind, answered, _ = HEADER.unpack(head)
+    length, kind, msgid, _ = HEADER.unpack(head)
     data = b""
     while len(data) < length:
         data += t.recv(length - len(data))
+    return kind, msgid, msgpack.unpackb(data, raw=False)
+
+
+def _send(t: socket.socket, kind: int, msgid: int, body: dict, limit: float = 0.0) -> dict:
+    data = msgpack.packb(body, use_bin_type=True)
+    t.sendall(HEADER.pack(len(data), kind, msgid, limit) + data)
+    kind, answered, reply = _read_frame(t)
     assert (kind, answered) == (REPLY, msgid)
-    return msgpack.unpackb(data, raw=False)
+    return reply
 
 
 @pytest.fixture
@@ -152,14 +158,8 @@ while True:
 def _frames_until_reply(t: socket.socket) -> list[tuple[int, dict]]:
     frames = []
     while not frames or frames[-1][0] != REPLY:
-        head = b""
-        while len(head) < HEADER.size:
-            head += t.recv(HEADER.size - len(head))
-        length, kind, _, _ = HEADER.unpack(head)
-        data = b""
-        while len(data) < length:
-            data += t.recv(length - len(data))
-        frames.append((kind, msgpack.unpackb(data, raw=False)))
+        kind, _, body = _read_frame(t)
+        frames.append((kind, body))
     return frames
 
 
