@@ -26,6 +26,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("instructor-browser")]
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 OPTIONS = {"cell_timeout": 10, "workers": 0, "progress": False}
+# formgrade.js sets these once its Backbone models are fetched and bound to the page's boxes.
+FORMGRADER_READY = ("() => window.formgrader && formgrader.loaded && formgrader.grades.loaded"
+                    " && formgrader.comments.loaded")
+# The first page's grades arrive 2 s late, as on a loaded machine, so a test that types
+# before the page is ready fails every time here rather than now and then in CI.
+SLOW_GRADES = """
+const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+  this.slow = method === 'GET' && String(url).includes('api/grades');
+  return open.call(this, method, url, ...rest);
+};
+XMLHttpRequest.prototype.send = function (body) {
+  if (this.slow) { setTimeout(() => send.call(this, body), 2000); } else { send.call(this, body); }
+};
+"""
 
 
 def answer_grade(root: Path, student: str):
@@ -74,6 +89,7 @@ def day(tmp_path_factory, browser):
         page = context.new_page()
         page.on("request", lambda request: seen["requests"].append(request.url))
         page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+        page.add_init_script(SLOW_GRADES)
         # The clicks docs/INSTRUCTOR.md describes.
         page.goto(server.url("/"))
         page.get_by_role("link", name=CHAPTER).first.click()  # Manual Grading -> the chapter
@@ -85,10 +101,14 @@ def day(tmp_path_factory, browser):
         page.get_by_role("link", name="Lovelace, Ada").click()
         page.wait_for_url("**/formgrader/submissions/**")
         seen["mathjax"] = page.evaluate("window.MathJax && !window.MathJax.stub ? 'loaded' : 'missing'")
+        # Type only once the page has fetched the grades and bound its boxes to them
+        # (formgrade.js: GradeUI). A score typed before that fires no save, and the
+        # page then overwrites it with the stored value: CI's failure at 2de0154.
+        page.wait_for_function(FORMGRADER_READY)
         box = page.locator("input.score#q_why")
         box.fill("1")
         box.press("Tab")  # the formgrader saves a score when its box loses focus
-        deadline = time.monotonic() + 180  # a loaded machine (CI once needed more than 20 s)
+        deadline = time.monotonic() + 180  # a loaded machine
         while answer_grade(root, "ada") != (1.0, False) and time.monotonic() < deadline:
             time.sleep(0.25)
         assert answer_grade(root, "ada") == (1.0, False), "the formgrader did not save the score in 180 s"
@@ -101,6 +121,7 @@ def day(tmp_path_factory, browser):
         page.route(lambda url: "MathJax.js" in url, lambda route: route.abort())
         page.goto(submission_url)
         page.wait_for_load_state("networkidle")
+        page.wait_for_function(FORMGRADER_READY)
         # Wait for the page to show the saved score before closing it: the formgrader saves a
         # score box when it loses focus, and a box closed before its value arrived saves "".
         page.wait_for_function("document.querySelector('input.score#q_why')?.value === '1'", timeout=120_000)
