@@ -25,6 +25,7 @@ rendered again (a no-op ``make grade`` renders nothing).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -196,6 +197,12 @@ def _no_remote_source(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# Most of a page is the course's own cells, the same on every student's page: a worker keeps
+# what it rendered of them (by source) for the next page. Bounded; plain functions of the text.
+CACHED_CELLS = 4096
+
+
+@functools.lru_cache(maxsize=CACHED_CELLS)
 def sanitised_markdown(source: str) -> str:
     """Markdown as HTML through nbconvert's renderer (maths kept for MathJax), then an allowlist."""
     import nh3
@@ -252,13 +259,30 @@ def safe_outputs(cell: nbformat.NotebookNode) -> None:
             output["metadata"] = {}
 
 
-def render(nb: nbformat.NotebookNode) -> str:
-    """The page's HTML: markdown sanitised, MathJax from ``_mathjax/``, no script from the web."""
+@functools.lru_cache(maxsize=1)
+def page_exporter() -> Any:
+    """The one HTML exporter of this process: its templates are compiled once, not once a page
+    (a tenth of a second each). A page's own state is only in the resources of its call."""
     import jinja2
     from nbconvert import HTMLExporter
     from nbconvert.exporters.html import WidgetsDataTypeFilter
-    from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
+
+    exporter = HTMLExporter(mathjax_url=PAGE_MATHJAX, require_js_url="",
+                            extra_loaders=[jinja2.DictLoader({"feedback.html.j2": PAGE_TEMPLATE})],
+                            template_file="feedback.html.j2")
+    # HTMLExporter.from_notebook_node, less its BeautifulSoup pass (above): its highlighter and the
+    # widget-state filter, then the template.
+    highlight = Highlight2HTML(pygments_lexer="ipython3", parent=exporter)
+    exporter.register_filter("highlight_code", functools.lru_cache(maxsize=CACHED_CELLS)(highlight))
+    # (no widget state: a page's outputs are only SAFE_MIMETYPES)
+    exporter.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata={}, parent=exporter))
+    return exporter
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    """The page's HTML: markdown sanitised, MathJax from ``_mathjax/``, no script from the web."""
+    from nbconvert.exporters.templateexporter import TemplateExporter
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb.cells = [raw_as_text(c) if c.cell_type == "raw" else c for c in nb.cells]
@@ -266,15 +290,7 @@ def render(nb: nbformat.NotebookNode) -> str:
         safe_outputs(cell)
         if cell.cell_type == "markdown":
             cell.metadata["feedback_html"] = sanitised_markdown(cell.source)
-    exporter = HTMLExporter(mathjax_url=PAGE_MATHJAX, require_js_url="",
-                            extra_loaders=[jinja2.DictLoader({"feedback.html.j2": PAGE_TEMPLATE})],
-                            template_file="feedback.html.j2")
-    # HTMLExporter.from_notebook_node, less its BeautifulSoup pass (above): its highlighter and the
-    # widget-state filter, then the template.
-    exporter.register_filter("highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
-    # (no widget state: a page's outputs are only SAFE_MIMETYPES)
-    exporter.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata={}, parent=exporter))
-    body, _resources = TemplateExporter.from_notebook_node(exporter, nb)
+    body, _resources = TemplateExporter.from_notebook_node(page_exporter(), nb)
     body = NO_ALT.sub('<img alt="No description has been provided for this image" ', body)
     body = FOCUSABLE.sub(r'<div class="\1" tabindex="0"', body)
     # require.js is only for widgets, which a feedback page never has.

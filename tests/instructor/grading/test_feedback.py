@@ -107,3 +107,28 @@ def test_the_page_that_says_so_is_in_the_students_language_and_escapes_its_reaso
     assert "反馈页面未能生成" in text and "<script>" not in text and "&lt;script&gt;" in text
     assert "could not be made" in feedback.unrendered_page("not json at all", "why")
     assert "could not be made" in feedback.unrendered_page('{"metadata": ["odd"]}', "why")
+
+
+def test_pages_rendered_one_after_another_by_one_process_are_the_pages_a_fresh_process_renders():
+    """A worker keeps one exporter and what it rendered of the course's cells (feedback.page_exporter,
+    CACHED_CELLS): the second page reuses the first's shared cells, and is byte for byte the page it
+    would be alone."""
+    shared = [nbformat.v4.new_markdown_cell("# Chapter\n\nThe course's $x^2$ text."),
+              nbformat.v4.new_code_cell("import numpy as np\nx = np.ones(3)")]
+
+    def page(answer: str) -> str:
+        nb = nbformat.v4.new_notebook(cells=[*shared, nbformat.v4.new_code_cell(answer), _test_cell()])
+        with i18n.language(""):
+            return nbformat.writes(feedback.page_notebook(RECORD, nb, {}))
+
+    first, second = page("def f(x):\n    return x"), page("def f(x):\n    return '<b>' * x")
+    feedback.render_capped(first)
+    highlight = feedback.page_exporter().environment.filters["highlight_code"]
+    before = (feedback.sanitised_markdown.cache_info().hits, highlight.cache_info().hits)
+    after_first = feedback.render_capped(second)
+    after = (feedback.sanitised_markdown.cache_info().hits, highlight.cache_info().hits)
+    assert after[0] > before[0] and after[1] > before[1], "the shared cells were rendered again"
+    feedback.page_exporter.cache_clear()
+    feedback.sanitised_markdown.cache_clear()
+    assert feedback.render_capped(second) == after_first
+    assert "&lt;b&gt;" in after_first and "'<b>'" not in after_first
