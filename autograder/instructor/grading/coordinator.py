@@ -356,6 +356,7 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
         starting.close()
     if todo and on_cluster:
         client, cluster = starting.get() if starting else make_client(settings.scheduler, settings.workers)
+        interrupted = False
         try:
             run_tasks(todo, releases, root, client, bar, task_function)
             bar.close()
@@ -363,12 +364,15 @@ def grade(submissions: Path, root: Path, course: Course, settings: GradeSettings
                 write_feedback(root, all_records(), mapper=render_on(client))
         except KeyboardInterrupt:  # closing the cluster should take seconds: if not, say where it waits
             faulthandler.dump_traceback_later(SLOW_CLOSE_S, file=sys.__stderr__)
+            interrupted = True
             raise
         finally:
             bar.close()
             client.close()
             if cluster is not None:
                 cluster.close()
+            if interrupted:  # closed in time: no stacks later in a caller that goes on (main sets
+                faulthandler.cancel_dump_traceback_later()  # it again for the exit)
         return all_records()
     for item in todo:  # in this process (--workers 0): a handful of notebooks, or tests
         try:

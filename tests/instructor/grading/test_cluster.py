@@ -78,3 +78,40 @@ def test_the_one_kernel_path_warms_nothing() -> None:
     assert grading.warm_kind(grading.GradeSettings(isolation="kernel")) is None
     assert grading.warm_kind(grading.GradeSettings(sandbox=False)) == KIND
     assert cluster_module.MAX_CRASHES == grading.MAX_CRASHES
+
+
+def test_an_interrupted_batch_whose_cluster_closed_in_time_leaves_no_stack_dump_armed(tmp_path, monkeypatch):
+    """Ctrl-C arms a faulthandler timer while the cluster closes (a close that hangs says where); a close
+    that finished disarms it, so a caller that goes on (a test, a notebook) gets no stacks 30 s later."""
+    course, solution, _ = make_demo_course(tmp_path)
+    submit(tmp_path / "subs", "ada", solution)
+    calls = []
+
+    class Client:
+        def close(self):
+            calls.append("client closed")
+
+    class Started:
+        def __init__(self, *args):
+            pass
+
+        def get(self):
+            return Client(), None
+
+    class Handler:  # the coordinator's faulthandler, recorded
+        def dump_traceback_later(self, *args, **kwargs):
+            calls.append("armed")
+
+        def cancel_dump_traceback_later(self):
+            calls.append("disarmed")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grading, "ClusterStart", Started)
+    monkeypatch.setattr(grading, "run_tasks", interrupted)
+    monkeypatch.setattr(grading, "faulthandler", Handler())
+    settings = grading.GradeSettings(workers=1, sandbox=False, feedback=False, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade(tmp_path / "subs", tmp_path / "grading", course, settings, out=lambda *_: None)
+    assert calls == ["armed", "client closed", "disarmed"]
