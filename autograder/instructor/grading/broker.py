@@ -137,6 +137,7 @@ class Broker:
         self.generation = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.stack: list[Turn] = []
+        self.s_out = bytearray()  # frames for S its pipe has not taken yet
         self.dead_reason = "the student's process has not started"
         self.timeouts = 0
         self.restarts = 0
@@ -170,11 +171,15 @@ class Broker:
             self.process = subprocess.Popen(self.command(self.generation), stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=log, env=self.env or {},
                                             start_new_session=True)
+        # Written as S takes them (_flush_to_s): an S that stops reading must not stop the broker's
+        # loop, which keeps the call's clock and answers T's restart (redteam 11: a 32 MB answer).
+        os.set_blocking(self.process.stdin.fileno(), False)  # type: ignore[union-attr]
         self.s_buffer = bytearray()
         self.dead_reason = ""
 
     def _kill(self) -> None:
         process, self.process = self.process, None
+        self.s_out = bytearray()  # what a dead S was owed
         if process is None:
             return
         try:
@@ -253,7 +258,10 @@ class Broker:
             running = self.stack[-1] if self.stack and self.stack[-1].deadline is not None else None
             wake = None if running is None else min(running.deadline, running.probe_at or running.deadline)
             wait = 0.5 if wake is None else max(0.0, min(0.5, wake - time.monotonic()))
-            ready, _, _ = select.select(watched, [], [], wait)
+            owed = [self.process.stdin] if self.process is not None and self.s_out else []
+            ready, writable, _ = select.select(watched, owed, [], wait)
+            if writable:
+                self._flush_to_s()
             # What arrived first: an answer S sent before its deadline counts even if this thread
             # woke late (a loaded machine); the clock is read after, for the call still waiting.
             if self.t in ready:
@@ -398,10 +406,18 @@ class Broker:
                     self._to_s(frame)
 
     def _to_s(self, frame: bytes) -> None:
+        self.s_out += frame
+        self._flush_to_s()
+
+    def _flush_to_s(self) -> None:
+        """As much of what S is owed as its pipe takes now; the rest when select says it has room."""
         try:
-            self.process.stdin.write(frame)  # type: ignore[union-attr]
-            self.process.stdin.flush()  # type: ignore[union-attr]
-        except (BrokenPipeError, OSError):
+            while self.s_out:
+                written = os.write(self.process.stdin.fileno(), self.s_out)  # type: ignore[union-attr]
+                del self.s_out[:written]
+        except BlockingIOError:
+            pass
+        except OSError:  # BrokenPipeError: S is gone
             self._lost("the student's process ended")
 
     def _frames_from_s(self) -> None:

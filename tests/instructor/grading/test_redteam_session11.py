@@ -26,10 +26,10 @@
   relays whole frames only, so T never waits inside a frame for bytes S withholds, and it takes a
   whole frame from T before writing it to S: an S that stops itself (SIGSTOP) before T sends it 64 MB
   costs that test alone (T is still interrupted at its limit: its interruption is never held long).
-  Noticed, not fixed: the broker writes to S's stdin blocking. An S that sends a raw request whose
-  answer is 32 MB and stops reading stalls the broker's loop (S's call clock, T's restart request):
-  each later cell that needs S then costs T's per-cell limit and fails, instead of a fresh S running
-  it. Only that notebook pays (its own later answers), within its own limits; nothing is gained.
+  Noticed, then fixed: the broker wrote to S's stdin blocking. An S that sent a raw request whose
+  answer is 32 MB and stopped reading stalled the broker's loop (S's call clock, T's restart request):
+  each later cell that needed S then cost T's per-cell limit and failed, instead of a fresh S running
+  it. The broker now writes as S's pipe takes it.
 - 76ccae1, the warm parent imports torch._dynamo for a template naming ``torch.optim``. Held: the
   preload is worked out from the release's template only (a learner's cell naming torch.optim
   preloads nothing); it starts no thread in the parent (fork stays safe), adds a SymPy warning
@@ -332,8 +332,9 @@ def test_an_interrupt_while_frames_are_in_flight_leaves_the_next_test_in_step(at
     assert record["student_restarts"] >= 1, record
 
 
-# S sends T a raw request whose answer is 32 MB, then stops reading its stdin: the broker's write of
-# that answer to S blocks, and with it the broker's loop (S's call clock, T's restart request).
+# S sends T a raw request whose answer is 32 MB, then stops reading its stdin. The broker wrote to S
+# blocking, so that write stalled its loop (S's call clock, T's restart request); it now writes only as
+# S's pipe takes it (broker._flush_to_s).
 STALL = '''import gc, time
 
 def f(cb):
@@ -347,17 +348,17 @@ def f(cb):
 
 @pytest.mark.slow
 @pytest.mark.two_process_suite
-def test_an_s_that_stops_reading_stalls_only_its_own_notebook():
-    """Held (nothing gained): the broker writes to S's stdin blocking, so this S stalls the broker;
-    T's per-cell limit (10 x cell_timeout) then stops each later cell that needs S, which a fresh S
-    would have run (the honest ``g`` here: 1 point lost, its cell interrupted). Only this notebook
-    pays, within its own limits; the next notebook gets a new broker and S."""
+def test_an_s_that_stops_reading_costs_only_its_own_exercise():
+    """Fixed after redteam 11: the broker no longer blocks on S's full pipe, so T's restart after its
+    per-cell limit (10 x cell_timeout) reaches it, and the honest ``g`` runs in a fresh S (it lost its
+    point while the broker was stalled)."""
     import time
 
     started = time.monotonic()
     result = grade_interrupted(STALL)
     record = result["record"]
-    assert graded_score(result) <= 1 and record["tests"]["f__tests"]["score"] == 0, record
+    assert record["tests"]["f__tests"]["score"] == 0, record
+    assert graded_score(result) == 1, f"g grades in a fresh S: {record}"
     assert time.monotonic() - started < 200, "bounded by T's per-cell limits"
     assert graded_score(grade_interrupted(HONEST_F)) == 2, "the next notebook grades as before"
 
