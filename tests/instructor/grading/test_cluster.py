@@ -26,6 +26,16 @@ def warm_kinds() -> list:
     return [kind for kind, parent in warm_kernels._PARENTS.items() if parent.alive()]
 
 
+def worker_instruments() -> tuple:
+    import dask
+    from dask.utils import parse_timedelta
+
+    return (dask.config.get("distributed.worker.profile.enabled"),
+            parse_timedelta(dask.config.get("distributed.admin.tick.interval")),
+            parse_timedelta(dask.config.get("distributed.admin.system-monitor.interval")),
+            dask.config.get("distributed.admin.system-monitor.disk"))
+
+
 def test_a_started_cluster_has_a_warm_parent_on_its_worker_without_a_task() -> None:
     starting = ClusterStart(None, 1, KIND)  # returns before the cluster is up
     client, cluster = starting.get()
@@ -37,6 +47,9 @@ def test_a_started_cluster_has_a_warm_parent_on_its_worker_without_a_task() -> N
                 break
             time.sleep(0.2)
         assert kinds == [[KIND]]
+        # the dashboard's instruments are off on the worker itself (cluster.DASK_CONFIG), not only here
+        settings = client.run(worker_instruments)
+        assert list(settings.values()) == [(False, 0.5, 2.0, False)], settings
     finally:
         starting.close()
     assert cluster.status.name == "closed"
