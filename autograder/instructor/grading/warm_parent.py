@@ -41,6 +41,9 @@ import sys
 
 _ENVIRONMENT_BEFORE = dict(os.environ)
 
+# ipykernel's debugger: each kernel makes one as it starts, importing debugpy's pydevd (0.08 s of
+# CPU a kernel). The import starts no thread (test_warm_kernels: the parent forks with one).
+import ipykernel.debugger  # noqa: E402, F401
 import ipykernel.kernelapp  # noqa: E402, F401  (imported for the children)
 import ipywidgets  # noqa: E402, F401
 import matplotlib.pyplot  # noqa: E402, F401  (MPLBACKEND is set: the backend itself loads in the kernel)

@@ -142,6 +142,20 @@ def test_a_parent_that_died_ends_its_kernels_and_the_next_notebook_gets_a_new_on
 
 
 @needs_bwrap
+def test_the_parent_forks_with_one_thread_after_all_its_imports() -> None:
+    """A fork copies only the thread that forks: a lock another thread held stays locked in every
+    kernel. So the parent's imports (ipykernel's debugger and pydevd included) must start no thread."""
+    close_all()
+    try:
+        (answer,), _ = run([PROBE], sandbox=False)  # the parent has imported, and forked once
+        parent = parent_for(warm_kernels.Kind(Limits(), False, "cpu", True))
+        pid = parent._process.pid
+        assert b"warm_parent" in open(f"/proc/{pid}/cmdline", "rb").read()
+        assert os.listdir(f"/proc/{pid}/task") == [str(pid)], "the warm parent runs a second thread"
+    finally:
+        close_all()
+
+
 def test_unsandboxed_kernels_are_forked_too_and_close_all_ends_every_parent() -> None:
     (answer,), _ = run([PROBE], sandbox=False)
     assert answer["uid"] == os.getuid() and answer["home"].endswith("/home")
