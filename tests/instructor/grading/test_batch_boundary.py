@@ -318,8 +318,11 @@ def test_a_returned_page_typesets_its_maths_with_no_request_leaving_the_machine(
             tab = browser.new_page()
             tab.route("**/*", only_files)
             tab.goto(returned.as_uri())
-            tab.wait_for_function("document.querySelectorAll('.MathJax_Display, .MathJax').length > 0",
-                                  timeout=30_000)
+            # MathJax 2 typesets formula by formula: wait for its queue (the page's whole first
+            # typeset), not for the first formula shown, or a slow machine reads raw TeX after it.
+            tab.wait_for_function("window.MathJax && MathJax.Hub && MathJax.isReady", timeout=120_000)
+            tab.evaluate("() => new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+            assert tab.locator(".MathJax_Display, .MathJax").count() > 0, "no formula was typeset"
             shown = tab.inner_text("body")
         finally:
             browser.close()
