@@ -198,11 +198,28 @@ def _no_remote_source(element: str, attribute: str, value: str) -> str | None:
 
 
 # Most of a page is the course's own cells, the same on every student's page: a worker keeps
-# what it rendered of them (by source) for the next page. Bounded; plain functions of the text.
-CACHED_CELLS = 4096
+# what it rendered of them (by source) for the next page. Plain functions of the text, bounded in
+# entries and in size (the course's longest cell is 7,900 characters; a longer source, a
+# student's, is rendered each time): at most about 120 MB of HTML held by each of the two caches.
+CACHED_CELLS = 2048
+CACHED_CELL_CHARS = 10_000
 
 
-@functools.lru_cache(maxsize=CACHED_CELLS)
+def cached_by_source(function: Any) -> Any:
+    """``function(source)``, remembered for sources up to ``CACHED_CELL_CHARS`` long."""
+    cached = functools.lru_cache(maxsize=CACHED_CELLS)(function)
+
+    @functools.wraps(function)
+    def call(source: str, *args: Any, **kwargs: Any) -> str:
+        if args or kwargs or len(source) > CACHED_CELL_CHARS:
+            return function(source, *args, **kwargs)
+        return cached(source)
+
+    call.cache_info, call.cache_clear = cached.cache_info, cached.cache_clear  # type: ignore[attr-defined]
+    return call
+
+
+@cached_by_source
 def sanitised_markdown(source: str) -> str:
     """Markdown as HTML through nbconvert's renderer (maths kept for MathJax), then an allowlist."""
     import nh3
@@ -274,7 +291,7 @@ def page_exporter() -> Any:
     # HTMLExporter.from_notebook_node, less its BeautifulSoup pass (above): its highlighter and the
     # widget-state filter, then the template.
     highlight = Highlight2HTML(pygments_lexer="ipython3", parent=exporter)
-    exporter.register_filter("highlight_code", functools.lru_cache(maxsize=CACHED_CELLS)(highlight))
+    exporter.register_filter("highlight_code", cached_by_source(highlight))
     # (no widget state: a page's outputs are only SAFE_MIMETYPES)
     exporter.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata={}, parent=exporter))
     return exporter

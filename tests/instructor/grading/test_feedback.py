@@ -132,3 +132,16 @@ def test_pages_rendered_one_after_another_by_one_process_are_the_pages_a_fresh_p
     feedback.sanitised_markdown.cache_clear()
     assert feedback.render_capped(second) == after_first
     assert "&lt;b&gt;" in after_first and "'<b>'" not in after_first
+    # a source longer than the course's cells (a student's) is rendered each time, never kept
+    held = feedback.sanitised_markdown.cache_info().currsize
+    long = "word " * feedback.CACHED_CELL_CHARS
+    assert feedback.sanitised_markdown(long) == feedback.sanitised_markdown(long)
+    assert feedback.sanitised_markdown.cache_info().currsize == held
+
+
+def test_every_cell_of_the_course_is_short_enough_for_a_worker_to_keep_its_rendering():
+    from tests.chapters import chapter_ids, read, source_path
+
+    longest = max((len(cell.source), chapter) for chapter in chapter_ids()
+                  for cell in read(source_path(chapter)).cells)
+    assert longest[0] <= feedback.CACHED_CELL_CHARS, f"raise CACHED_CELL_CHARS: {longest}"
