@@ -352,8 +352,17 @@ def _move_slider_and_see_the_figure_change(page) -> None:
     output = slider.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea')][1]")
     figure = output.locator("img").first
     figure.wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
-    before = figure.get_attribute("src")
+    # The figure to compare with is the one drawn once the kernel is idle and the image has held
+    # still for a second: one read while the first drawing was still arriving could change by
+    # itself, and the test would pass without the slider doing anything.
+    wait_for_kernel(page)
+    before, held_since = figure.get_attribute("src"), time.monotonic()
+    deadline = time.monotonic() + 60
+    while time.monotonic() - held_since < 1.0 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        now = figure.get_attribute("src")
+        if now != before:
+            before, held_since = now, time.monotonic()
     handle = slider.locator(".noUi-handle").first
     handle.focus()
     for _ in range(3):
