@@ -31,8 +31,11 @@ import html
 import json
 import re
 import shutil
+import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import nbformat
 
@@ -199,23 +202,62 @@ def _no_remote_source(element: str, attribute: str, value: str) -> str | None:
 
 # Most of a page is the course's own cells, the same on every student's page: a worker keeps
 # what it rendered of them (by source) for the next page. Plain functions of the text, bounded in
-# entries and in size (the course's longest cell is 7,900 characters; a longer source, a
-# student's, is rendered each time): at most about 120 MB of HTML held by each of the two caches.
+# entries, in source length (the course's longest cell is 7,900 characters; a longer source, a
+# student's, is rendered each time) and in bytes held: a short source can render to 24 times as many
+# characters (highlighted code; 13 times for markdown headings), 4 bytes each in Python with one
+# character outside the BMP: 2,048 entries were up to 3 GB, from one student's cells (redteam 12).
+# The whole course renders to 0.6 MB of markdown and 3.2 MB of code.
 CACHED_CELLS = 2048
 CACHED_CELL_CHARS = 10_000
+CACHED_BYTES = 32 << 20  # each cache's sources and renderings, as sys.getsizeof counts them
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+    bytes: int
 
 
 def cached_by_source(function: Any) -> Any:
-    """``function(source)``, remembered for sources up to ``CACHED_CELL_CHARS`` long."""
-    cached = functools.lru_cache(maxsize=CACHED_CELLS)(function)
+    """``function(source)``, remembered for sources up to ``CACHED_CELL_CHARS`` long, the least
+    recently used let go past ``CACHED_CELLS`` entries or ``CACHED_BYTES``."""
+    held: OrderedDict[str, str] = OrderedDict()
+    counts = {"hits": 0, "misses": 0, "bytes": 0}
+    lock = threading.Lock()  # a worker may render pages in several threads
 
     @functools.wraps(function)
     def call(source: str, *args: Any, **kwargs: Any) -> str:
-        if args or kwargs or len(source) > CACHED_CELL_CHARS:
+        if args or kwargs or type(source) is not str or len(source) > CACHED_CELL_CHARS:
             return function(source, *args, **kwargs)
-        return cached(source)
+        with lock:
+            if source in held:
+                held.move_to_end(source)
+                counts["hits"] += 1
+                return held[source]
+            counts["misses"] += 1
+        result = function(source)
+        size = sys.getsizeof(source) + sys.getsizeof(result)
+        with lock:
+            if source not in held and size <= CACHED_BYTES:
+                held[source] = result
+                counts["bytes"] += size
+                while len(held) > CACHED_CELLS or counts["bytes"] > CACHED_BYTES:
+                    old_source, old = held.popitem(last=False)
+                    counts["bytes"] -= sys.getsizeof(old_source) + sys.getsizeof(old)
+        return result
 
-    call.cache_info, call.cache_clear = cached.cache_info, cached.cache_clear  # type: ignore[attr-defined]
+    def cache_info() -> CacheInfo:
+        with lock:
+            return CacheInfo(counts["hits"], counts["misses"], CACHED_CELLS, len(held), counts["bytes"])
+
+    def cache_clear() -> None:
+        with lock:
+            held.clear()
+            counts.update(hits=0, misses=0, bytes=0)
+
+    call.cache_info, call.cache_clear = cache_info, cache_clear  # type: ignore[attr-defined]
     return call
 
 
