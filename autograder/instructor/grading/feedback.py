@@ -222,7 +222,8 @@ class CacheInfo(NamedTuple):
 
 def cached_by_source(function: Any) -> Any:
     """``function(source)``, remembered for sources up to ``CACHED_CELL_CHARS`` long, the least
-    recently used let go past ``CACHED_CELLS`` entries or ``CACHED_BYTES``."""
+    recently used let go past ``CACHED_CELLS`` entries or ``CACHED_BYTES`` (``functools.lru_cache``
+    bounds entries only; a size-bounded cache library would be one more dependency for 30 lines)."""
     held: OrderedDict[str, str] = OrderedDict()
     counts = {"hits": 0, "misses": 0, "bytes": 0}
     lock = threading.Lock()  # a worker may render pages in several threads
