@@ -417,8 +417,10 @@ class Broker:
                 del self.s_out[:written]
         except BlockingIOError:
             pass
-        except OSError:  # BrokenPipeError: S is gone
-            self._lost("the student's process ended")
+        except OSError:  # BrokenPipeError: S is gone, or closed its stdin and runs on
+            running = self.process is not None and self.process.poll() is None
+            self._lost("the student's process closed its input (sys.stdin)" if running
+                       else "the student's process ended")
 
     def _frames_from_s(self) -> None:
         while len(self.s_buffer) >= HEADER.size:

@@ -119,6 +119,7 @@ def test_an_s_that_closes_its_stdin_costs_its_next_call_not_the_broker(folder): 
         began = time.monotonic()
         lost = _send(t, REQUEST, 3, {"op": "call", "b": 2}, limit=5)
         assert lost["error"]["type"] == "StudentProcessLost" and time.monotonic() - began < 3, lost
+        assert lost["error"]["message"].startswith("the student's process closed its input"), lost
         assert _send(t, CONTROL, 4, {"op": "restart"})["ok"] == 2
         assert _send(t, REQUEST, 5, {"op": "call", "c": 3}, limit=5) == {"op": "call", "c": 3}
 
