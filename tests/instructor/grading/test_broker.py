@@ -42,9 +42,9 @@ def _read_frame(t: socket.socket) -> tuple[int, int, dict]:
     while len(head) < HEADER.size:
         head += t.recv(HEADER.size - len(head))
     length, kind, msgid, _ = HEADER.unpack(head)
-    data = b""
+    data = bytearray()  # appended in place: a large frame in linear time (bytes += copies it all)
     while len(data) < length:
-        data += t.recv(length - len(data))
+        data += t.recv(min(length - len(data), 1 << 20))
     return kind, msgid, msgpack.unpackb(data, raw=False)
 
 
