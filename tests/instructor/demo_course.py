@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
+import functools
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -18,7 +22,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def make_demo_course(base: Path) -> tuple[Course, nbformat.NotebookNode, nbformat.NotebookNode]:
-    """``(course, solution, untouched student version)`` under ``base``."""
+    """``(course, solution, untouched student version)`` under ``base``: ``course/`` and ``student/``,
+    a copy of the one built in this process, and notebooks of their own."""
+    built, solution, untouched = _built()
+    (base / "course" / "solutions" / CHAPTER).mkdir(parents=True)  # as before: an error if it is there
+    for folder in ("course", "student"):
+        # shutil.copy, not copy2: fresh files, as a build here would have written them
+        shutil.copytree(built / folder, base / folder, copy_function=shutil.copy, dirs_exist_ok=True)
+    return Course(base / "course"), copy.deepcopy(solution), copy.deepcopy(untouched)
+
+
+@functools.cache
+def _built() -> tuple[Path, nbformat.NotebookNode, nbformat.NotebookNode]:
+    # Built once per test process: nbgrader's generate_assignment takes a second or more, and some
+    # forty tests start from this same course. Nothing writes into this copy.
+    base = Path(tempfile.mkdtemp(prefix="backprop-demo-course-"))
+    atexit.register(shutil.rmtree, base, True)
     course = Course(base / "course")
     solution = py_to_notebook(FIXTURE.read_text())
     (course.solutions / CHAPTER).mkdir(parents=True)
@@ -26,7 +45,7 @@ def make_demo_course(base: Path) -> tuple[Course, nbformat.NotebookNode, nbforma
     (course.root / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
     generate(base / "student", course.solutions)
     untouched = nbformat.read(str(base / "student" / CHAPTER / f"{CHAPTER}.ipynb"), as_version=4)
-    return course, solution, untouched
+    return base, solution, untouched
 
 
 def with_cell(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
