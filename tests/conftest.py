@@ -8,13 +8,9 @@ pytest-xdist 3.8 hands out each xdist_group's tests together, the groups of most
 --loadscope-reorder, on by default), then the unmarked tests: this order decides only among equals
 (the six chapters' groups; the unmarked tests). Measured 2026-12-07, the two workers of `make test`
 ended within 10 s of each other.
-
-And one answer is asked once per test process: nbgrader's ``alembic heads`` (see below).
 """
 
 from __future__ import annotations
-
-import functools
 
 import pytest
 
@@ -39,20 +35,3 @@ def _rank(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_rank)  # stable: the rest keep their order
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    cache_alembic_head()
-
-
-def cache_alembic_head() -> None:
-    """nbgrader runs `alembic heads` in a new process (1 to 3 s, most of a demo course's release) each
-    time it creates a gradebook, and the grading tests create hundreds: a demo course, a grading
-    release, a grading folder each. The answer depends only on the installed nbgrader, so each test
-    process asks it once, for real (through PATH, as the product does), and reuses it.
-    test_opengradebook.py undoes this for the one test that proves alembic is found off PATH."""
-    try:
-        import nbgrader.api as api
-    except ImportError:  # an environment without the instructor's packages has no gradebook
-        return
-    if not hasattr(api.get_alembic_version, "cache_info"):
-        api.get_alembic_version = functools.cache(api.get_alembic_version)

@@ -113,6 +113,9 @@ def make_course(root: Path, chapters: list[str], solutions: Path,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     write_course_config(root, **options)
     config = configure(Config(), root=root, source="source", release="release", **options)
+    from autograder.instructor.grading.opengradebook import read_alembic_head_in_process
+
+    read_alembic_head_in_process()  # a new gradebook without an `alembic` subprocess (about 1 s)
     bin_dir = str(Path(sys.executable).parent)
     old_path = os.environ.get("PATH", "")
     os.environ["PATH"] = bin_dir + os.pathsep + old_path  # nbgrader runs `alembic`
