@@ -531,13 +531,17 @@ def test_an_answer_s_sent_in_time_counts_when_the_broker_wakes_late(t_side, monk
 
     from autograder.instructor.grading import broker as broker_module
 
-    def late(read, write, error, timeout):  # the broker's thread, scheduled 0.6 s late
-        time.sleep(timeout + 0.6)
+    def late(read, write, error, timeout):  # the broker's thread, scheduled 1.5 s late
+        time.sleep(timeout + 1.5)
         return real_select.select(read, write, error, 0)
 
     t, broker = t_side
     monkeypatch.setattr(broker_module, "select", types.SimpleNamespace(select=late))
-    time.sleep(1.2)  # the broker's thread is in a late select now
-    body = {"op": "cpu", "seconds": 0.2}
-    assert t.call(REQUEST, body, limit=0.4) == body, "S answered after 0.2 s of a 0.4 s limit"
+    time.sleep(2.5)  # the broker's thread is in a late select now
+    # S's 0.1 s of CPU is done long before the broker wakes, past the 1 s limit, even on a machine
+    # ten times over-loaded (0.2 s in 0.4 s failed under a load of 5 to 9)
+    body = {"op": "cpu", "seconds": 0.1}
+    started = time.monotonic()
+    assert t.call(REQUEST, body, limit=1.0) == body, "S answered after 0.1 s of a 1 s limit"
+    assert time.monotonic() - started > 1.0, "the broker woke after the call's deadline"
     assert broker.timeouts == 0
