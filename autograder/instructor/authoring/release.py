@@ -115,19 +115,14 @@ def make_course(root: Path, chapters: list[str], solutions: Path,
     config = configure(Config(), root=root, source="source", release="release", **options)
     from autograder.instructor.grading.opengradebook import read_alembic_head_in_process
 
-    read_alembic_head_in_process()  # a new gradebook without an `alembic` subprocess (about 1 s)
-    bin_dir = str(Path(sys.executable).parent)
-    old_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = bin_dir + os.pathsep + old_path  # nbgrader runs `alembic`
-    try:
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        for chapter in chapters:
-            result = api.generate_assignment(chapter, force=True)
-            if not result["success"]:
-                raise RuntimeError(f"nbgrader generate_assignment {chapter} failed: "
-                                   f"{result.get('error', '')}\n{result.get('log', '')}")
-    finally:
-        os.environ["PATH"] = old_path
+    # A new gradebook without an `alembic` subprocess (about 1 s), so no `alembic` on PATH either.
+    read_alembic_head_in_process()
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    for chapter in chapters:
+        result = api.generate_assignment(chapter, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {chapter} failed: "
+                               f"{result.get('error', '')}\n{result.get('log', '')}")
 
 
 def generate(destination: Path, solutions: Path, chapters: list[str] | None = None,
